@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Reads the whole of fd (from its current offset) into a NUL-terminated buffer. Refuses with
+ * -EFBIG anything larger than max_size, so a hostile image cannot make us allocate gigabytes. */
+int read_full_fd(int fd, size_t max_size, char **ret_data, size_t *ret_size);
+
+/* Writes data to dir_fd/name atomically: a temporary file in the same directory, fsync, then
+ * renameat(). With replace=false an existing file is never overwritten (-EEXIST). */
+int write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t size, mode_t mode,
+                         bool replace);
+
+/* Creates the directory and its missing parents. Returns 1 if the final directory was created, 0
+ * if it existed already. */
+int mkdir_parents_and_self(const char *path, mode_t mode);

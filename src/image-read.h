@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "portable-metadata.h"
+
+/* Reads the os-release and the unit files matching matches from an image tree opened as root_fd.
+ * Every path is resolved inside the tree: symlinks, "..", and absolute links never leave it.
+ * image_label names the image in error messages. source_dir, if not NULL, is the host path of the
+ * tree; it lets regular unit files record where they are, for --copy=symlink.
+ *
+ * A missing os-release is an error; unit files that cannot be used (empty, masked, dangling, not
+ * a regular file) are skipped with a warning. Finding no unit is not an error here: callers
+ * decide. */
+int image_read_tree(int root_fd, const char *image_label, const char *source_dir, char * const *matches,
+                    PortableMetadata **ret, sd_bus_error *reterr);

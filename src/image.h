@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "host.h"
+#include "portable-types.h"
+
+/* An image as found on disk: what it is and where, before anything is read from inside it. */
+typedef struct Image {
+        ImageType type;
+        char *name;         /* "foo_1.2" for foo_1.2.raw; the directory name for directories */
+        char *path;         /* absolute, as used in drop-ins and markers */
+        bool read_only;
+        bool discoverable;  /* found in the search path, hence has a bus object */
+        uint64_t crtime;    /* µs, 0 if unknown */
+        uint64_t mtime;     /* µs, 0 if unknown */
+        uint64_t usage;     /* bytes, UINT64_MAX if unknown */
+        uint64_t limit;     /* bytes, UINT64_MAX if unknown */
+} Image;
+
+Image *image_free(Image *image);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Image *, image_free);
+
+typedef struct ImageList {
+        Image **images;
+        size_t n_images;
+} ImageList;
+
+void image_list_done(ImageList *list);
+
+/* Probes an absolute path: a directory, a regular file named *.raw or a block device. Anything
+ * else is -EMEDIUMTYPE. Symlinks are followed. */
+int image_from_path(const char *path, Image **ret);
+
+/* Looks a name up in the search path (first directory wins): <dir>/<name> (directory or block
+ * device) or <dir>/<name>.raw (regular file). -ENOENT if nowhere. */
+int image_find(const Host *host, const char *name, Image **ret);
+
+/* All images in the search path, shadowed names skipped, sorted by name. */
+int image_discover(const Host *host, ImageList *ret);
+
+/* True if the image's directory is one of the search directories, so that it can be found by
+ * name without a link in /etc/portables. */
+int image_is_in_search_path(const Host *host, const Image *image);
+
+/* A valid image name is looked up in the search path; anything else must be an absolute,
+ * normalised path (-EINVAL otherwise: callers that need to tell the user which rule was broken
+ * check path_is_normalized_absolute() themselves). */
+int image_acquire(const Host *host, const char *name_or_path, Image **ret);

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "os-release.h"
+#include "portable-metadata.h"
+#include "strv.h"
+
+static void portable_file_done(PortableFile *f) {
+        f->name = mfree(f->name);
+        f->data = mfree(f->data);
+        f->source = mfree(f->source);
+        f->size = 0;
+}
+
+PortableMetadata *portable_metadata_free(PortableMetadata *m) {
+        if (!m)
+                return NULL;
+
+        portable_file_done(&m->os_release);
+        strv_free(m->os_release_pairs);
+        for (size_t i = 0; i < m->n_units; i++)
+                portable_file_done(&m->units[i]);
+        free(m->units);
+        strv_free(m->warnings);
+        return mfree(m);
+}
+
+int portable_metadata_new(PortableMetadata **ret) {
+        PortableMetadata *m = calloc(1, sizeof(PortableMetadata));
+
+        if (!m)
+                return -ENOMEM;
+        *ret = m;
+        return 0;
+}
+
+const PortableFile *portable_metadata_find_unit(const PortableMetadata *m, const char *name) {
+        for (size_t i = 0; i < m->n_units; i++)
+                if (streq(m->units[i].name, name))
+                        return &m->units[i];
+        return NULL;
+}
+
+int portable_metadata_add_unit(PortableMetadata *m, const char *name, char *data, size_t size, char *source) {
+        _cleanup_free_ char *d = data, *s = source, *n = NULL;
+        PortableFile *grown;
+
+        if (portable_metadata_find_unit(m, name))
+                return -EEXIST;
+
+        n = strdup(name);
+        if (!n)
+                return -ENOMEM;
+
+        grown = realloc(m->units, sizeof(PortableFile) * (m->n_units + 1));
+        if (!grown)
+                return -ENOMEM;
+        m->units = grown;
+        m->units[m->n_units++] = (PortableFile) {
+                .name = TAKE_PTR(n),
+                .data = TAKE_PTR(d),
+                .size = size,
+                .source = TAKE_PTR(s),
+        };
+        return 0;
+}
+
+int portable_metadata_set_os_release(PortableMetadata *m, const char *name, char *data, size_t size) {
+        _cleanup_free_ char *d = data, *n = strdup(name);
+        char **pairs = NULL;
+        int r;
+
+        if (!n)
+                return -ENOMEM;
+
+        r = os_release_parse(d, size, &pairs);
+        if (r < 0)
+                return r;
+
+        portable_file_done(&m->os_release);
+        strv_free(m->os_release_pairs);
+        m->os_release = (PortableFile) { .name = TAKE_PTR(n), .data = TAKE_PTR(d), .size = size };
+        m->os_release_pairs = pairs;
+        return 0;
+}
+
+int portable_metadata_add_warning(PortableMetadata *m, const char *format, ...) {
+        char *w;
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = vasprintf(&w, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        return strv_consume(&m->warnings, w);
+}
+
+static int compare_units(const void *a, const void *b) {
+        return strcmp(((const PortableFile *) a)->name, ((const PortableFile *) b)->name);
+}
+
+void portable_metadata_sort(PortableMetadata *m) {
+        if (m->n_units > 1)
+                qsort(m->units, m->n_units, sizeof(PortableFile), compare_units);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+
+#include "macro.h"
+
+/* What an image holds for us: its os-release and its matching unit files, copied out of the image
+ * so that nothing refers back into it. */
+
+typedef struct PortableFile {
+        char *name;   /* unit name, or the os-release path inside the image */
+        char *data;   /* contents, NUL-terminated */
+        size_t size;
+        char *source; /* host path of the file, only for regular files of directory images */
+} PortableFile;
+
+typedef struct PortableMetadata {
+        PortableFile os_release;
+        char **os_release_pairs;
+        PortableFile *units; /* sorted by name */
+        size_t n_units;
+        char **warnings;     /* things skipped that the user may want to know about */
+} PortableMetadata;
+
+PortableMetadata *portable_metadata_free(PortableMetadata *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(PortableMetadata *, portable_metadata_free);
+
+int portable_metadata_new(PortableMetadata **ret);
+
+/* Takes ownership of data and source (both on failure too). -EEXIST if the unit is there. */
+int portable_metadata_add_unit(PortableMetadata *m, const char *name, char *data, size_t size, char *source);
+
+/* Takes ownership of data. Parses it. */
+int portable_metadata_set_os_release(PortableMetadata *m, const char *name, char *data, size_t size);
+
+int portable_metadata_add_warning(PortableMetadata *m, const char *format, ...) _printf_(2, 3);
+
+void portable_metadata_sort(PortableMetadata *m);
+
+const PortableFile *portable_metadata_find_unit(const PortableMetadata *m, const char *name);

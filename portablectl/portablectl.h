@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+/* The command line of portablectl, parsed once in main.c and read by the verbs. */
+
+typedef enum JsonFormat {
+        JSON_FORMAT_OFF,
+        JSON_FORMAT_SHORT,
+        JSON_FORMAT_PRETTY,
+} JsonFormat;
+
+extern bool arg_quiet;
+extern bool arg_legend;
+extern bool arg_ask_password;
+extern bool arg_runtime;
+extern bool arg_reload;
+extern bool arg_cat;
+extern bool arg_enable;
+extern bool arg_now;
+extern bool arg_no_block;
+extern bool arg_force;
+extern const char *arg_profile;
+/* What goes on the wire as "s copy_mode": "" for auto. */
+extern const char *arg_copy_mode;
+extern JsonFormat arg_json;

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bus-call.h"
+#include "changes.h"
+#include "log.h"
+#include "path-util.h"
+#include "portable-bus.h"
+#include "portablectl.h"
+#include "strv.h"
+#include "systemd-jobs.h"
+
+/* Reloading re-reads every unit file on the host: give it as long as systemctl does. */
+#define RELOAD_TIMEOUT_USEC (UINT64_C(180) * UINT64_C(1000000))
+
+typedef struct Job {
+        char *path;
+        char *unit;
+        char *method;
+} Job;
+
+struct ServiceManager {
+        sd_bus *bus;
+        bool absent;
+        sd_bus_slot *job_removed_slot;
+        Job *jobs;
+        size_t n_jobs;
+        int job_error;
+};
+
+int service_manager_new(sd_bus *bus, ServiceManager **ret) {
+        ServiceManager *m = calloc(1, sizeof(ServiceManager));
+
+        if (!m)
+                return log_oom();
+        m->bus = sd_bus_ref(bus);
+        *ret = m;
+        return 0;
+}
+
+static void job_done(Job *j) {
+        free(j->path);
+        free(j->unit);
+        free(j->method);
+}
+
+ServiceManager *service_manager_free(ServiceManager *m) {
+        if (!m)
+                return NULL;
+
+        for (size_t i = 0; i < m->n_jobs; i++)
+                job_done(&m->jobs[i]);
+        free(m->jobs);
+        sd_bus_slot_unref(m->job_removed_slot);
+        sd_bus_unref(m->bus);
+        return mfree(m);
+}
+
+/* True (and said once) if the failure means that there is no service manager on the bus at all,
+ * as opposed to the service manager refusing. */
+static bool check_absent(ServiceManager *m, const sd_bus_error *error, const char *what) {
+        if (!sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+                return false;
+
+        m->absent = true;
+        if (arg_quiet)
+                log_debug("Not %s: no service manager on the bus.", what);
+        else
+                log_notice("Not %s: no service manager on the bus.", what);
+        return true;
+}
+
+static int method_new(ServiceManager *m, const char *method, sd_bus_message **ret) {
+        int r;
+
+        r = sd_bus_message_new_method_call(m->bus, ret, SYSTEMD_BUS_NAME, SYSTEMD_BUS_PATH,
+                                           SYSTEMD_BUS_MANAGER_INTERFACE, method);
+        if (r < 0)
+                return bus_log_create_error(r);
+
+        /* Enabling and starting may need authorization just like the portable1 call did. */
+        (void) sd_bus_message_set_allow_interactive_authorization(*ret, arg_ask_password);
+        return 0;
+}
+
+void service_manager_reload(ServiceManager *m) {
+        _cleanup_bus_message_ sd_bus_message *msg = NULL;
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (m->absent)
+                return;
+
+        if (method_new(m, "Reload", &msg) < 0)
+                return;
+
+        r = sd_bus_call(m->bus, msg, RELOAD_TIMEOUT_USEC, &error, NULL);
+        if (r < 0 && !check_absent(m, &error, "reloading"))
+                log_warning("Failed to reload daemon: %s", bus_error_message(&error, r));
+}
+
+int service_manager_enable_disable(ServiceManager *m, const char *unit, bool enable) {
+        _cleanup_bus_message_ sd_bus_message *msg = NULL, *reply = NULL;
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        uint64_t flags = SYSTEMD_UNIT_FILE_PORTABLE | (arg_runtime ? SYSTEMD_UNIT_FILE_RUNTIME : 0);
+        const char *files[] = { unit, NULL };
+        ChangeList changes = {};
+        int r;
+
+        if (m->absent)
+                return 0;
+
+        r = method_new(m, enable ? "EnableUnitFilesWithFlags" : "DisableUnitFilesWithFlags", &msg);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_append_strv(msg, (char **) files);
+        if (r < 0)
+                return bus_log_create_error(r);
+        r = sd_bus_message_append(msg, "t", flags);
+        if (r < 0)
+                return bus_log_create_error(r);
+
+        r = sd_bus_call(m->bus, msg, 0, &error, &reply);
+        if (r < 0) {
+                if (check_absent(m, &error, enable ? "enabling units" : "disabling units"))
+                        return 0;
+                return log_error_errno(r, "Failed to %s the portable service %s: %s",
+                                       enable ? "enable" : "disable", unit, bus_error_message(&error, r));
+        }
+
+        if (enable) {
+                int carries_install_info;
+
+                r = sd_bus_message_read(reply, "b", &carries_install_info);
+                if (r < 0)
+                        return bus_log_parse_error(r);
+                if (!carries_install_info && !arg_quiet)
+                        log_notice("Unit file %s has no installation information, nothing enabled.", unit);
+        }
+
+        r = change_list_read(reply, &changes);
+        if (r < 0)
+                return r;
+        change_list_print(&changes);
+        change_list_done(&changes);
+        return 0;
+}
+
+static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        ServiceManager *m = userdata;
+        const char *path, *unit, *result;
+        uint32_t id;
+        int r;
+
+        r = sd_bus_message_read(msg, "uoss", &id, &path, &unit, &result);
+        if (r < 0) {
+                (void) bus_log_parse_error(r);
+                return 0;
+        }
+
+        for (size_t i = 0; i < m->n_jobs; i++) {
+                if (!streq(m->jobs[i].path, path))
+                        continue;
+
+                if (!streq(result, "done")) {
+                        log_error("Job for %s (%s) failed with result '%s'.", unit, m->jobs[i].method, result);
+                        m->job_error = -EIO;
+                }
+
+                job_done(&m->jobs[i]);
+                m->jobs[i] = m->jobs[--m->n_jobs];
+                break;
+        }
+
+        return 0;
+}
+
+/* The match has to be in place before the first job is queued, or a quick job could finish
+ * before we listen. systemd sends JobRemoved to the client that queued the job. */
+static int ensure_job_match(ServiceManager *m) {
+        int r;
+
+        if (m->job_removed_slot)
+                return 0;
+
+        r = sd_bus_match_signal(m->bus, &m->job_removed_slot, SYSTEMD_BUS_NAME, SYSTEMD_BUS_PATH,
+                                SYSTEMD_BUS_MANAGER_INTERFACE, "JobRemoved", on_job_removed, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to subscribe to job signals: %m");
+        return 0;
+}
+
+int service_manager_queue(ServiceManager *m, const char *method, const char *unit) {
+        _cleanup_bus_message_ sd_bus_message *msg = NULL, *reply = NULL;
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *name = NULL;
+        const char *job;
+        Job *grown;
+        int r;
+
+        if (m->absent)
+                return 0;
+
+        name = strdup(path_last_component(unit));
+        if (!name)
+                return log_oom();
+
+        r = ensure_job_match(m);
+        if (r < 0)
+                return r;
+
+        r = method_new(m, method, &msg);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "ss", name, "replace");
+        if (r < 0)
+                return bus_log_create_error(r);
+
+        r = sd_bus_call(m->bus, msg, 0, &error, &reply);
+        if (r < 0) {
+                if (check_absent(m, &error, "starting or stopping units"))
+                        return 0;
+                return log_error_errno(r, "Failed to call %s on the portable service %s: %s",
+                                       method, name, bus_error_message(&error, r));
+        }
+
+        r = sd_bus_message_read(reply, "o", &job);
+        if (r < 0)
+                return bus_log_parse_error(r);
+
+        if (!arg_quiet)
+                log_info("Queued %s to call %s on portable service %s.", job, method, name);
+
+        grown = reallocarray(m->jobs, m->n_jobs + 1, sizeof(Job));
+        if (!grown)
+                return log_oom();
+        m->jobs = grown;
+        m->jobs[m->n_jobs] = (Job) {
+                .path = strdup(job),
+                .unit = TAKE_PTR(name),
+                .method = strdup(method),
+        };
+        if (!m->jobs[m->n_jobs].path || !m->jobs[m->n_jobs].method) {
+                job_done(&m->jobs[m->n_jobs]);
+                return log_oom();
+        }
+        m->n_jobs++;
+        return 0;
+}
+
+int service_manager_wait(ServiceManager *m) {
+        int r;
+
+        while (m->n_jobs > 0) {
+                r = sd_bus_process(m->bus, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to wait for jobs: %m");
+                if (r > 0)
+                        continue;
+
+                r = sd_bus_wait(m->bus, UINT64_MAX);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to wait for jobs: %m");
+        }
+
+        r = m->job_error;
+        m->job_error = 0;
+        return r;
+}
+
+bool unit_is_portable_managed(const char *path) {
+        static const char *const suffixes[] = { ".service", ".target", ".socket", ".path", ".timer" };
+
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
+                if (endswith(path, suffixes[i]))
+                        return true;
+        return false;
+}

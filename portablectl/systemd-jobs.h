@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+#include "macro.h"
+
+/* Everything portablectl asks of the service manager (org.freedesktop.systemd1) after or before an
+ * attach/detach: reloading, enabling/disabling with UNIT_FILE_PORTABLE, queueing start/stop/restart
+ * jobs and waiting for them. Failures here are logged and never change the exit status: the
+ * portable1 operation itself has already succeeded (or is about to be tried regardless).
+ *
+ * When nothing owns org.freedesktop.systemd1 (a test bus, a container without systemd) the first
+ * call notices, says so once, and all further calls are skipped. */
+
+typedef struct ServiceManager ServiceManager;
+
+int service_manager_new(sd_bus *bus, ServiceManager **ret);
+ServiceManager *service_manager_free(ServiceManager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ServiceManager *, service_manager_free);
+
+/* Manager.Reload(), so that PID 1 sees the attached or detached unit files. */
+void service_manager_reload(ServiceManager *m);
+
+/* EnableUnitFilesWithFlags/DisableUnitFilesWithFlags for one unit file (a path when enabling an
+ * attached file, a unit name when disabling), with UNIT_FILE_PORTABLE and, with --runtime,
+ * UNIT_FILE_RUNTIME. Prints systemd's changes unless --quiet. */
+int service_manager_enable_disable(ServiceManager *m, const char *unit, bool enable);
+
+/* Queues StartUnit/StopUnit/RestartUnit(name, "replace") for the basename of unit and remembers the
+ * job for service_manager_wait(). */
+int service_manager_queue(ServiceManager *m, const char *method, const char *unit);
+
+/* Waits until every queued job has been removed; logs the jobs that did not end in "done". Returns
+ * a negative errno if any failed. */
+int service_manager_wait(ServiceManager *m);
+
+/* Whether a unit file path or name has a type that portable services attach and systemctl can
+ * act on (.service .target .socket .path .timer). */
+bool unit_is_portable_managed(const char *path);

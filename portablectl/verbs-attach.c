@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+
+#include "bus-call.h"
+#include "changes.h"
+#include "image-arg.h"
+#include "log.h"
+#include "output.h"
+#include "path-util.h"
+#include "portable-bus.h"
+#include "portablectl.h"
+#include "strv.h"
+#include "systemd-jobs.h"
+#include "verbs.h"
+
+/* The plain methods carry no flags, so --force needs the *WithExtensions variants (with an empty
+ * extension list). Without --force the plain methods are used, which every daemon version knows
+ * and the system bus policy allows for unprivileged callers. */
+static uint64_t operation_flags(void) {
+        return (arg_runtime ? PORTABLE_FLAG_RUNTIME : 0) | (arg_force ? PORTABLE_FLAG_FORCE_ATTACH : 0);
+}
+
+/* AttachImage/ReattachImage(s image, as matches, s profile, b runtime, s copy_mode), or with --force
+ * the *WithExtensions form (s image, as extensions, as matches, s profile, s copy_mode, t flags). */
+static int call_attach(sd_bus *bus, const char *base_method, const char *image, char **matches,
+                       sd_bus_message **ret_reply) {
+        _cleanup_bus_message_ sd_bus_message *m = NULL;
+        _cleanup_free_ char *method = NULL;
+        int r;
+
+        if (asprintf(&method, "%s%s", base_method, arg_force ? "WithExtensions" : "") < 0)
+                return log_oom();
+
+        r = portable_message_new(bus, method, &m);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_append(m, "s", image);
+        if (r >= 0 && arg_force)
+                r = sd_bus_message_append_strv(m, /* extensions= */ NULL);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, matches);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", arg_profile);
+        if (r >= 0) {
+                if (arg_force)
+                        r = sd_bus_message_append(m, "st", arg_copy_mode, operation_flags());
+                else
+                        r = sd_bus_message_append(m, "bs", (int) arg_runtime, arg_copy_mode);
+        }
+        if (r < 0)
+                return bus_log_create_error(r);
+
+        return portable_call(bus, m, PORTABLE_OPERATION_TIMEOUT_USEC, ret_reply);
+}
+
+static int print_changes_json(const ChangeList *removed, const ChangeList *updated) {
+        struct json_object *o;
+
+        if (!updated)
+                return json_print_and_put(change_list_to_json(removed));
+
+        o = json_object_new_object();
+        if (!o)
+                return log_oom();
+        json_object_object_add(o, "removed", change_list_to_json(removed));
+        json_object_object_add(o, "updated", change_list_to_json(updated));
+        return json_print_and_put(o);
+}
+
+static bool change_installs_unit(const Change *c) {
+        return (streq(c->type, "symlink") || streq(c->type, "copy")) && unit_is_portable_managed(c->path);
+}
+
+/* attach --enable/--now: enable the attached unit files (by their host path, so that systemd
+ * finds them in the attached directory), start them, and wait unless --no-block. */
+static void enable_start(ServiceManager *sm, const ChangeList *changes) {
+        if (!arg_enable && !arg_now)
+                return;
+
+        for (size_t i = 0; i < changes->n; i++) {
+                const Change *c = &changes->changes[i];
+
+                if (!change_installs_unit(c))
+                        continue;
+                if (arg_enable)
+                        (void) service_manager_enable_disable(sm, c->path, /* enable= */ true);
+                if (arg_now)
+                        (void) service_manager_queue(sm, "StartUnit", c->path);
+        }
+
+        if (arg_now && !arg_no_block)
+                (void) service_manager_wait(sm);
+}
+
+static bool changes_contain_unit(const ChangeList *l, const char *unit) {
+        const char *name = path_last_component(unit);
+
+        for (size_t i = 0; i < l->n; i++)
+                if (change_installs_unit(&l->changes[i]) &&
+                    streq(path_last_component(l->changes[i].path), name))
+                        return true;
+        return false;
+}
+
+/* reattach --enable/--now: units that went away for good are stopped; units that were updated or
+ * added are enabled and restarted (a restart keeps what a stop would lose, e.g. the fd store). */
+static void stop_enable_restart(ServiceManager *sm, const ChangeList *removed, const ChangeList *updated) {
+        if (!arg_enable && !arg_now)
+                return;
+
+        for (size_t i = 0; arg_now && i < removed->n; i++) {
+                const Change *c = &removed->changes[i];
+
+                if (streq(c->type, "unlink") && unit_is_portable_managed(c->path) &&
+                    !changes_contain_unit(updated, c->path))
+                        (void) service_manager_queue(sm, "StopUnit", c->path);
+        }
+
+        for (size_t i = 0; i < updated->n; i++) {
+                const Change *c = &updated->changes[i];
+
+                if (!change_installs_unit(c))
+                        continue;
+                if (arg_enable)
+                        (void) service_manager_enable_disable(sm, c->path, /* enable= */ true);
+                if (arg_now)
+                        (void) service_manager_queue(sm, "RestartUnit", c->path);
+        }
+
+        if (arg_now && !arg_no_block)
+                (void) service_manager_wait(sm);
+}
+
+static int attach_or_reattach(char *argv[], bool reattach) {
+        _cleanup_bus_ sd_bus *bus = NULL;
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
+        _cleanup_(service_manager_freep) ServiceManager *sm = NULL;
+        _cleanup_free_ char *image = NULL;
+        _cleanup_strv_free_ char **matches = NULL;
+        ChangeList removed = {}, updated = {};
+        int r;
+
+        r = image_arg_resolve(argv[1], /* allow_missing= */ false, &image);
+        if (r < 0)
+                return r;
+        r = image_arg_matches(argv[1], argv + 2, /* allow_all= */ false, &matches);
+        if (r < 0)
+                return r;
+
+        r = portable_bus_connect(&bus);
+        if (r < 0)
+                return r;
+        r = service_manager_new(bus, &sm);
+        if (r < 0)
+                return r;
+
+        r = call_attach(bus, reattach ? "ReattachImage" : "AttachImage", image, matches, &reply);
+        if (r < 0)
+                return r;
+
+        /* For reattach the first list holds what was removed and not re-added, the second what
+         * was added or updated. */
+        r = change_list_read(reply, &removed);
+        if (r >= 0 && reattach)
+                r = change_list_read(reply, &updated);
+        if (r < 0)
+                goto finish;
+
+        if (arg_reload)
+                service_manager_reload(sm);
+
+        if (arg_json != JSON_FORMAT_OFF)
+                r = print_changes_json(&removed, reattach ? &updated : NULL);
+        else {
+                change_list_print(&removed);
+                if (reattach)
+                        change_list_print(&updated);
+        }
+
+        if (reattach)
+                stop_enable_restart(sm, &removed, &updated);
+        else
+                enable_start(sm, &removed);
+
+finish:
+        change_list_done(&removed);
+        change_list_done(&updated);
+        return r;
+}
+
+int verb_attach(int argc, char *argv[]) {
+        return attach_or_reattach(argv, /* reattach= */ false);
+}
+
+int verb_reattach(int argc, char *argv[]) {
+        return attach_or_reattach(argv, /* reattach= */ true);
+}
+
+/* The unit names GetImageMetadata reports for the image and matches, or an error that the caller
+ * only warns about: the image may well be gone already, and detaching must still work then. */
+static int image_unit_names(sd_bus *bus, const char *image, char **matches, char ***ret) {
+        _cleanup_bus_message_ sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        int r;
+
+        r = portable_message_new(bus, "GetImageMetadata", &m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", image);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, matches);
+        if (r < 0)
+                return bus_log_create_error(r);
+
+        r = sd_bus_call(bus, m, 0, &error, &reply);
+        if (r < 0) {
+                log_warning("Failed to look up the unit files of image '%s', not stopping or disabling them: %s",
+                            image, bus_error_message(&error, r));
+                return r;
+        }
+
+        r = sd_bus_message_skip(reply, "say");
+        if (r < 0)
+                return bus_log_parse_error(r);
+        r = sd_bus_message_enter_container(reply, 'a', "{say}");
+        if (r < 0)
+                return bus_log_parse_error(r);
+        for (;;) {
+                const char *name;
+
+                r = sd_bus_message_enter_container(reply, 'e', "say");
+                if (r < 0)
+                        return bus_log_parse_error(r);
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(reply, "s", &name);
+                if (r >= 0)
+                        r = sd_bus_message_skip(reply, "ay");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return bus_log_parse_error(r);
+
+                if (strv_extend(&names, name) < 0)
+                        return log_oom();
+        }
+
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
+/* detach --enable/--now: stop (always waiting, or the detach would find the units active) and
+ * disable the image's units before the files go away. */
+static void stop_disable(sd_bus *bus, ServiceManager *sm, const char *image, char *argv[]) {
+        _cleanup_strv_free_ char **matches = NULL, **units = NULL;
+
+        if (!arg_enable && !arg_now)
+                return;
+
+        if (image_arg_matches(argv[1], argv + 2, /* allow_all= */ true, &matches) < 0)
+                return;
+        if (image_unit_names(bus, image, matches, &units) < 0)
+                return;
+
+        if (arg_now) {
+                STRV_FOREACH(u, units)
+                        (void) service_manager_queue(sm, "StopUnit", *u);
+                (void) service_manager_wait(sm);
+        }
+
+        if (arg_enable)
+                STRV_FOREACH(u, units)
+                        (void) service_manager_enable_disable(sm, *u, /* enable= */ false);
+}
+
+static int call_detach(sd_bus *bus, const char *image, sd_bus_message **ret_reply) {
+        _cleanup_bus_message_ sd_bus_message *m = NULL;
+        int r;
+
+        r = portable_message_new(bus, arg_force ? "DetachImageWithExtensions" : "DetachImage", &m);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_append(m, "s", image);
+        if (r >= 0) {
+                if (arg_force) {
+                        r = sd_bus_message_append_strv(m, /* extensions= */ NULL);
+                        if (r >= 0)
+                                r = sd_bus_message_append(m, "t", operation_flags());
+                } else
+                        r = sd_bus_message_append(m, "b", (int) arg_runtime);
+        }
+        if (r < 0)
+                return bus_log_create_error(r);
+
+        return portable_call(bus, m, PORTABLE_OPERATION_TIMEOUT_USEC, ret_reply);
+}
+
+int verb_detach(int argc, char *argv[]) {
+        _cleanup_bus_ sd_bus *bus = NULL;
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
+        _cleanup_(service_manager_freep) ServiceManager *sm = NULL;
+        _cleanup_free_ char *image = NULL;
+        ChangeList changes = {};
+        int r;
+
+        r = image_arg_resolve(argv[1], /* allow_missing= */ true, &image);
+        if (r < 0)
+                return r;
+
+        r = portable_bus_connect(&bus);
+        if (r < 0)
+                return r;
+        r = service_manager_new(bus, &sm);
+        if (r < 0)
+                return r;
+
+        stop_disable(bus, sm, image, argv);
+
+        r = call_detach(bus, image, &reply);
+        if (r < 0)
+                return r;
+
+        r = change_list_read(reply, &changes);
+        if (r < 0)
+                return r;
+
+        if (arg_reload)
+                service_manager_reload(sm);
+
+        if (arg_json != JSON_FORMAT_OFF)
+                r = print_changes_json(&changes, NULL);
+        else
+                change_list_print(&changes);
+
+        change_list_done(&changes);
+        return r;
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+
+#include "bus-call.h"
+#include "log.h"
+#include "output.h"
+#include "portablectl.h"
+#include "table.h"
+#include "verbs.h"
+
+typedef struct ImageInfo {
+        const char *name, *type;
+        int read_only;
+        uint64_t crtime, mtime, usage;
+        const char *state, *object;
+} ImageInfo;
+
+static struct json_object *image_info_to_json(const ImageInfo *i) {
+        struct json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+
+        json_object_object_add(o, "name", json_object_new_string(i->name));
+        json_object_object_add(o, "type", json_object_new_string(i->type));
+        json_object_object_add(o, "read_only", json_object_new_boolean(i->read_only));
+        json_object_object_add(o, "creation_usec", json_object_new_uint64(i->crtime));
+        json_object_object_add(o, "modification_usec", json_object_new_uint64(i->mtime));
+        /* UINT64_MAX is "unknown" on the bus; a number that large means nothing to a JSON reader. */
+        json_object_object_add(o, "usage", i->usage == UINT64_MAX ? NULL : json_object_new_uint64(i->usage));
+        json_object_object_add(o, "state", json_object_new_string(i->state));
+        json_object_object_add(o, "object_path", json_object_new_string(i->object));
+        return o;
+}
+
+static int image_info_add_row(Table *t, const ImageInfo *i) {
+        char crtime[FORMAT_TIMESTAMP_MAX], mtime[FORMAT_TIMESTAMP_MAX], usage[FORMAT_BYTES_MAX];
+        const char *cells[] = {
+                i->name,
+                i->type,
+                i->read_only ? "yes" : "no",
+                format_timestamp(crtime, i->crtime),
+                format_timestamp(mtime, i->mtime),
+                format_bytes(usage, i->usage),
+                i->state,
+        };
+
+        return table_add_row(t, cells);
+}
+
+static int json_compare_by_name(const void *a, const void *b) {
+        struct json_object *const *x = a, *const *y = b;
+        struct json_object *nx = NULL, *ny = NULL;
+
+        (void) json_object_object_get_ex(*x, "name", &nx);
+        (void) json_object_object_get_ex(*y, "name", &ny);
+        return strcmp(strempty(json_object_get_string(nx)), strempty(json_object_get_string(ny)));
+}
+
+static int json_array_sorted_print(struct json_object *array) {
+        /* Same order as the table, whatever order the daemon used. */
+        json_object_array_sort(array, json_compare_by_name);
+        return json_print_and_put(array);
+}
+
+int verb_list(int argc, char *argv[]) {
+        static const char *const headers[] = { "NAME", "TYPE", "RO", "CRTIME", "MTIME", "USAGE", "STATE" };
+        _cleanup_bus_ sd_bus *bus = NULL;
+        _cleanup_bus_message_ sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(table_freep) Table *table = NULL;
+        struct json_object *array = NULL;
+        int r;
+
+        r = portable_bus_connect(&bus);
+        if (r < 0)
+                return r;
+
+        r = portable_message_new(bus, "ListImages", &m);
+        if (r < 0)
+                return r;
+        r = portable_call(bus, m, 0, &reply);
+        if (r < 0)
+                return r;
+
+        table = table_new(headers, ELEMENTSOF(headers));
+        if (!table)
+                return log_oom();
+        table_set_right_aligned(table, 5);
+
+        if (arg_json != JSON_FORMAT_OFF) {
+                array = json_object_new_array();
+                if (!array)
+                        return log_oom();
+        }
+
+        r = sd_bus_message_enter_container(reply, 'a', "(ssbtttso)");
+        if (r < 0)
+                goto parse_error;
+
+        for (;;) {
+                ImageInfo i;
+
+                r = sd_bus_message_read(reply, "(ssbtttso)", &i.name, &i.type, &i.read_only, &i.crtime,
+                                        &i.mtime, &i.usage, &i.state, &i.object);
+                if (r < 0)
+                        goto parse_error;
+                if (r == 0)
+                        break;
+
+                if (array) {
+                        struct json_object *o = image_info_to_json(&i);
+
+                        r = o ? json_object_array_add(array, o) : -ENOMEM;
+                } else
+                        r = image_info_add_row(table, &i);
+                if (r < 0) {
+                        json_object_put(array);
+                        return log_oom();
+                }
+        }
+
+        r = sd_bus_message_exit_container(reply);
+        if (r < 0)
+                goto parse_error;
+
+        if (array)
+                return json_array_sorted_print(array);
+
+        if (table_get_rows(table) == 0) {
+                if (arg_legend)
+                        puts("No images.");
+                return 0;
+        }
+
+        table_sort(table, 0);
+        r = table_print(table, arg_legend);
+        if (r < 0)
+                return r;
+
+        if (arg_legend)
+                printf("\n%zu images listed.\n", table_get_rows(table));
+        return 0;
+
+parse_error:
+        json_object_put(array);
+        return bus_log_parse_error(r);
+}

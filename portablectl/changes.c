@@ -52,7 +52,9 @@ void change_list_done(ChangeList *l) {
         l->n = 0;
 }
 
-static void change_print(const Change *c) {
+/* systemd_style: the list came from systemd's EnableUnitFiles*, print removals the way systemctl
+ * does, with the path quoted. */
+static void change_print(const Change *c, bool systemd_style) {
         switch (portable_change_type_from_string(c->type)) {
         case PORTABLE_SYMLINK:
                 log_info("Created symlink %s → %s.", c->path, c->source);
@@ -64,7 +66,10 @@ static void change_print(const Change *c) {
                         log_info("Copied %s → %s.", c->source, c->path);
                 break;
         case PORTABLE_UNLINK:
-                log_info("Removed %s.", c->path);
+                if (systemd_style)
+                        log_info("Removed \"%s\".", c->path);
+                else
+                        log_info("Removed %s.", c->path);
                 break;
         case PORTABLE_WRITE:
                 log_info("Written %s.", c->path);
@@ -81,7 +86,14 @@ void change_list_print(const ChangeList *l) {
         if (arg_quiet)
                 return;
         for (size_t i = 0; i < l->n; i++)
-                change_print(&l->changes[i]);
+                change_print(&l->changes[i], /* systemd_style= */ false);
+}
+
+void change_list_print_systemd(const ChangeList *l) {
+        if (arg_quiet)
+                return;
+        for (size_t i = 0; i < l->n; i++)
+                change_print(&l->changes[i], /* systemd_style= */ true);
 }
 
 struct json_object *change_list_to_json(const ChangeList *l) {

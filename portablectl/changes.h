@@ -26,6 +26,8 @@ void change_list_done(ChangeList *l);
 
 /* Human-readable lines on stderr ("Created symlink a → b." ...), nothing with --quiet. */
 void change_list_print(const ChangeList *l);
+/* The same for the changes of systemd's EnableUnitFiles*(), worded like systemctl. */
+void change_list_print_systemd(const ChangeList *l);
 
 /* [{"type": ..., "path": ..., "source": ...}, ...] */
 struct json_object *change_list_to_json(const ChangeList *l);

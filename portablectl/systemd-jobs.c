@@ -143,7 +143,7 @@ int service_manager_enable_disable(ServiceManager *m, const char *unit, bool ena
         r = change_list_read(reply, &changes);
         if (r < 0)
                 return r;
-        change_list_print(&changes);
+        change_list_print_systemd(&changes);
         change_list_done(&changes);
         return 0;
 }

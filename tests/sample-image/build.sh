@@ -10,13 +10,18 @@
 #   OUTDIR/sample_2/  OUTDIR/sample_2.raw       version 2 (sample-new.service instead)
 #   OUTDIR/sample-nomid_1/ OUTDIR/sample-nomid_1.raw
 #                                               version 1 without /etc/machine-id, the
-#                                               "missing mount point" case of a read-only image
+#                                               "missing mount point" case of a read-only image;
+#                                               attach it with the explicit prefix "sample" (the
+#                                               one derived from its name, "sample-nomid",
+#                                               matches no unit)
 #
 # Every image ships, under the prefix "sample":
 #   sample.service          long-running busybox httpd on 127.0.0.1:$SAMPLE_HTTP_PORT; logs
-#                           "sample.service: version N started" to stdout first
+#                           "sample.service: version N started" to stdout first; stays up
+#                           (without HTTP) under profiles that forbid AF_INET
 #   sample-echo.socket      TCP 127.0.0.1:$SAMPLE_ECHO_PORT, Accept=yes
 #   sample-echo@.service    inetd-style: reads one line, answers "sample-echo N: LINE"
+#                           (a template: "attach --now" of v252 logs that it cannot start it)
 #   sample-old.service (v1) / sample-new.service (v2)   idle services for reattach tests
 #
 # The script is idempotent: every output is rebuilt from scratch next to its final name and
@@ -55,7 +60,8 @@ find_busybox() {
                 log "busybox-static not installed, downloading the package"
                 mkdir -p "$cache"
                 (cd "$cache" && apt-get download busybox-static >&2) || die "cannot download busybox-static"
-                deb=$(ls -1 "$cache"/busybox-static_*.deb | tail -n1)
+                local debs=("$cache"/busybox-static_*.deb)
+                deb=${debs[-1]}
                 rm -rf "$cache/root"
                 dpkg-deb -x "$deb" "$cache/root"
         fi
@@ -147,7 +153,11 @@ EOF
 #!/bin/sh
 # Announce ourselves on stdout (the journal), then serve HTTP in the foreground.
 echo "sample.service: version $version started, pid \$\$, uid \$(id -u)"
-exec httpd -f -v -p 127.0.0.1:$SAMPLE_HTTP_PORT -h /usr/share/sample/www
+httpd -f -v -p 127.0.0.1:$SAMPLE_HTTP_PORT -h /usr/share/sample/www
+# Profiles without AF_INET (strict, nonetwork) make httpd fail at once: stay up anyway, so
+# the service can be tested under every profile.
+echo "sample.service: httpd exited with status \$?, idling without HTTP"
+exec sleep 2147483647
 EOF
         write_file "$root/usr/lib/sample/sample-echo" 0755 <<EOF
 #!/bin/sh
@@ -156,9 +166,9 @@ IFS= read -r line || line=""
 echo "sample-echo $version: \$line"
 echo "sample-echo@.service: version $version served one connection" >&2
 EOF
-        write_file "$root/usr/lib/sample/sample-idle" 0755 <<'EOF'
+        write_file "$root/usr/lib/sample/sample-idle" 0755 <<EOF
 #!/bin/sh
-echo "$1: started"
+echo "\$1: version $version started"
 exec sleep 2147483647
 EOF
 }

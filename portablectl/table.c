@@ -78,21 +78,18 @@ size_t table_get_rows(const Table *t) {
         return t->n_rows;
 }
 
-static size_t sort_column;
-
-static int row_compare(const void *a, const void *b) {
+static int row_compare(const void *a, const void *b, void *userdata) {
         char **const *x = a, **const *y = b;
+        size_t column = *(const size_t *) userdata;
 
-        return strcmp((*x)[sort_column], (*y)[sort_column]);
+        return strcmp((*x)[column], (*y)[column]);
 }
 
 void table_sort(Table *t, size_t column) {
         if (column >= t->n_columns || t->n_rows < 2)
                 return;
 
-        /* qsort() has no user pointer; the client is single-threaded, so a static is enough. */
-        sort_column = column;
-        qsort(t->rows, t->n_rows, sizeof(char **), row_compare);
+        qsort_r(t->rows, t->n_rows, sizeof(char **), row_compare, &column);
 }
 
 /* Columns are measured in code points, not bytes, so that UTF-8 names do not skew the layout. */

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bus-call.h"
 #include "image-arg.h"
 #include "log.h"
-#include "os-release-parse.h"
+#include "os-release.h"
 #include "output.h"
 #include "portablectl.h"
 #include "strv.h"
@@ -88,13 +89,31 @@ static int metadata_read(sd_bus_message *reply, Metadata *md) {
         return 0;
 }
 
+static int parse_os_release(const Metadata *md, char ***ret) {
+        _cleanup_free_ char *copy = NULL;
+        int r;
+
+        /* The bytes point into the bus message and are not NUL-terminated. */
+        copy = malloc(md->os_release_size + 1);
+        if (!copy)
+                return log_oom();
+        if (md->os_release_size > 0)
+                memcpy(copy, md->os_release, md->os_release_size);
+        copy[md->os_release_size] = '\0';
+
+        r = os_release_parse(copy, md->os_release_size, ret);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse os-release data of image '%s': %m", md->path);
+        return 0;
+}
+
 static void print_text(const Metadata *md, char *const *os_release) {
         printf("Image:\n\t%s\n"
                "Portable Service:\n\t%s\n"
                "Operating System:\n\t%s\n",
                md->path,
-               strna(os_release_get(os_release, "PORTABLE_PRETTY_NAME")),
-               strna(os_release_get(os_release, "PRETTY_NAME")));
+               strna(os_release_pairs_get(os_release, "PORTABLE_PRETTY_NAME")),
+               strna(os_release_pairs_get(os_release, "PRETTY_NAME")));
 
         for (size_t i = 0; i < md->n_units; i++) {
                 if (i == 0)
@@ -143,8 +162,8 @@ static int print_json(const Metadata *md, char *const *os_release) {
 
         json_object_object_add(o, "image", json_object_new_string(md->path));
         json_object_object_add(o, "portable_pretty_name",
-                               json_string_or_null(os_release_get(os_release, "PORTABLE_PRETTY_NAME")));
-        json_object_object_add(o, "pretty_name", json_string_or_null(os_release_get(os_release, "PRETTY_NAME")));
+                               json_string_or_null(os_release_pairs_get(os_release, "PORTABLE_PRETTY_NAME")));
+        json_object_object_add(o, "pretty_name", json_string_or_null(os_release_pairs_get(os_release, "PRETTY_NAME")));
         json_object_object_add(o, "os_release", osr);
         json_object_object_add(o, "units", units);
 
@@ -189,7 +208,7 @@ int verb_inspect(int argc, char *argv[]) {
                 goto finish;
 
         if (!arg_cat || arg_json != JSON_FORMAT_OFF) {
-                r = os_release_parse(md.os_release, md.os_release_size, &os_release);
+                r = parse_os_release(&md, &os_release);
                 if (r < 0)
                         goto finish;
         }

@@ -20,6 +20,7 @@
 #include "image-mount.h"
 #include "image-probe.h"
 #include "image-read.h"
+#include "loop-device.h"
 #include "os-release.h"
 #include "portable-error.h"
 #include "unit-match.h"
@@ -109,26 +110,26 @@ static void send_error(int sock, const sd_bus_error *error, int r) {
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_context *, mnt_free_context);
 
-static int child_mount_image(const Image *image, const ImageProbe *probe, sd_bus_error *reterr) {
+#define CHILD_TMP "/tmp"
+#define CHILD_LOOP_NODE CHILD_TMP "/loop"
+
+/* Mounts the image at CHILD_MOUNT_POINT. Everything happens on a tmpfs of our own over /tmp in our
+ * private namespace: the mount point and the loop device node exist nowhere on the host. The
+ * image is attached from the fd we probed, never reopened by path. Returns the loop device fd,
+ * which must stay open until the file system is mounted. */
+static int child_mount_image(const Image *image, int image_fd, const ImageProbe *probe, sd_bus_error *reterr) {
         _cleanup_(mnt_free_contextp) struct libmnt_context *cxt = NULL;
-        _cleanup_free_ char *options = NULL;
+        _cleanup_close_ int loop_fd = -EBADF;
         int r;
 
-        /* A tmpfs of our own under /tmp, in our private namespace, gives us a mount point without
-         * creating anything on the host. */
-        if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
+        if (mount("tmpfs", CHILD_TMP, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0700") < 0)
                 return portable_error(reterr, errno, NULL, "Image '%s': cannot set up a private /tmp: %m", image->path);
         if (mkdir(CHILD_MOUNT_POINT, 0700) < 0)
                 return portable_error(reterr, errno, NULL, "Image '%s': cannot create mount point: %m", image->path);
 
-        const char *loop = image->type == IMAGE_RAW || probe->offset > 0 ? ",loop" : "";
-        if (probe->offset > 0 || probe->size > 0)
-                r = asprintf(&options, "ro,nosuid,nodev,noexec%s,offset=%llu,sizelimit=%llu", loop,
-                             (unsigned long long) probe->offset, (unsigned long long) probe->size);
-        else
-                r = asprintf(&options, "ro,nosuid,nodev,noexec%s", loop);
-        if (r < 0)
-                return -ENOMEM;
+        loop_fd = loop_device_attach(image_fd, probe->offset, probe->size, CHILD_LOOP_NODE);
+        if (loop_fd < 0)
+                return portable_error(reterr, loop_fd, NULL, "Image '%s': cannot set up a loop device: %m", image->path);
 
         cxt = mnt_new_context();
         if (!cxt)
@@ -136,11 +137,11 @@ static int child_mount_image(const Image *image, const ImageProbe *probe, sd_bus
 
         /* Never record anything in the host's utab: this mount lives and dies in our namespace. */
         if (mnt_context_disable_mtab(cxt, 1) < 0 ||
-            mnt_context_set_source(cxt, image->path) < 0 ||
+            mnt_context_disable_helpers(cxt, 1) < 0 ||
+            mnt_context_set_source(cxt, CHILD_LOOP_NODE) < 0 ||
             mnt_context_set_target(cxt, CHILD_MOUNT_POINT) < 0 ||
             mnt_context_set_fstype(cxt, probe->fstype) < 0 ||
-            mnt_context_set_options(cxt, options) < 0 ||
-            mnt_context_disable_helpers(cxt, 1) < 0)
+            mnt_context_set_options(cxt, "ro,nosuid,nodev,noexec") < 0)
                 return -ENOMEM;
 
         r = mnt_context_mount(cxt);
@@ -154,7 +155,7 @@ static int child_mount_image(const Image *image, const ImageProbe *probe, sd_bus
                                       image->path, probe->fstype, message[0] ? message : strerror(syscall_errno ?: EIO));
         }
 
-        return 0;
+        return TAKE_FD(loop_fd);
 }
 
 static int child_run(const Image *image, char * const *matches, int sock) {
@@ -200,11 +201,12 @@ static int child_run(const Image *image, char * const *matches, int sock) {
                 r = portable_error(&error, r, NULL, "Image '%s': cannot probe: %m", image->path);
                 goto fail;
         }
-        image_fd = safe_close(image_fd);
-
-        r = child_mount_image(image, &probe, &error);
+        r = child_mount_image(image, image_fd, &probe, &error);
         if (r < 0)
                 goto fail;
+        /* The mount holds the loop device now; with autoclear it goes away with the mount. */
+        safe_close(r);
+        image_fd = safe_close(image_fd);
 
         root_fd = open(CHILD_MOUNT_POINT, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0) {
@@ -352,7 +354,7 @@ static int parent_receive(int sock, pid_t pid, const Image *image, char * const 
                 char buf[MSG_MAX + 1];
                 _cleanup_close_ int fd = -EBADF;
                 struct timespec now;
-                size_t size;
+                size_t size = 0;
                 int left;
 
                 clock_gettime(CLOCK_MONOTONIC, &now);

@@ -181,6 +181,8 @@ static int read_units(int root_fd, const char *image_label, const char *source_d
         return 0;
 }
 
+char * const image_read_no_units[] = { (char *) "", NULL };
+
 int image_read_tree(int root_fd, const char *image_label, const char *source_dir, char * const *matches,
                     PortableMetadata **ret, sd_bus_error *reterr) {
         _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;

@@ -13,5 +13,8 @@
  * A missing os-release is an error; unit files that cannot be used (empty, masked, dangling, not
  * a regular file) are skipped with a warning. Finding no unit is not an error here: callers
  * decide. */
+/* Pass as matches to read the os-release alone: no unit name has an empty prefix. */
+extern char * const image_read_no_units[];
+
 int image_read_tree(int root_fd, const char *image_label, const char *source_dir, char * const *matches,
                     PortableMetadata **ret, sd_bus_error *reterr);

@@ -81,20 +81,40 @@ static int move_aside(Transaction *t, const char *path) {
 }
 
 int transaction_mkdir(Transaction *t, const char *path, mode_t mode) {
+        _cleanup_free_ char *copy = strdup(path);
+        bool created = false;
         int r;
 
-        r = mkdir_parents_and_self(path, mode);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 0;
+        if (!copy)
+                return -ENOMEM;
 
-        r = undo_push(t, UNDO_RMDIR, path, NULL);
-        if (r < 0) {
-                (void) rmdir(path);
-                return r;
+        /* Component by component, so that rollback removes every directory we made and nothing
+         * that was there before. */
+        for (char *p = copy + 1;; p++) {
+                bool last = *p == '\0';
+
+                if (*p != '/' && !last)
+                        continue;
+                *p = '\0';
+
+                if (mkdir(copy, mode) >= 0) {
+                        r = undo_push(t, UNDO_RMDIR, copy, NULL);
+                        if (r < 0) {
+                                (void) rmdir(copy);
+                                return r;
+                        }
+                        created = true;
+                } else if (errno == EEXIST)
+                        created = false;
+                else
+                        return -errno;
+
+                if (last)
+                        break;
+                *p = '/';
         }
-        return portable_changes_add(&t->changes, PORTABLE_MKDIR, path, NULL);
+
+        return created ? portable_changes_add(&t->changes, PORTABLE_MKDIR, path, NULL) : 0;
 }
 
 static int prepare_target(Transaction *t, const char *path, bool replace) {

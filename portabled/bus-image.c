@@ -1,0 +1,520 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-image.h"
+#include "bus-util.h"
+#include "image-metadata.h"
+#include "image-name.h"
+#include "image-ops.h"
+#include "image-read.h"
+#include "log.h"
+#include "portable-bus.h"
+#include "portable.h"
+#include "strv.h"
+
+static void log_warnings(const Image *image, const PortableMetadata *md) {
+        STRV_FOREACH(w, md->warnings)
+                log_warning("Image '%s': %s", image->path, *w);
+}
+
+int bus_image_common_get_os_release(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(portable_metadata_freep) PortableMetadata *md = NULL;
+        int r;
+
+        r = image_read_metadata(image, image_read_no_units, &md, error);
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Failed to read image metadata");
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "{ss}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; md->os_release_pairs[i] && md->os_release_pairs[i + 1]; i += 2) {
+                r = sd_bus_message_append(reply, "{ss}", md->os_release_pairs[i], md->os_release_pairs[i + 1]);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* Reads "as extensions" and refuses any: layering extension images is not implemented yet, and
+ * silently ignoring them would attach something other than what was asked for. */
+static int read_extensions(sd_bus_message *msg, sd_bus_error *error) {
+        _cleanup_strv_free_ char **extensions = NULL;
+        int r;
+
+        r = sd_bus_message_read_strv(msg, &extensions);
+        if (r < 0)
+                return r;
+        if (strv_length(extensions) > 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Extension images are not supported yet.");
+        return 0;
+}
+
+static int append_file_dict_entry(sd_bus_message *reply, const char *name, const char *data, size_t size) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'e', "say");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "s", name);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_array(reply, 'y', data, size);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
+int bus_image_common_get_metadata(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions,
+                                  sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(portable_metadata_freep) PortableMetadata *md = NULL;
+        _cleanup_strv_free_ char **matches = NULL;
+        uint64_t flags = 0;
+        int r;
+
+        if (with_extensions) {
+                r = read_extensions(msg, error);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_read_strv(msg, &matches);
+        if (r < 0)
+                return r;
+        if (with_extensions) {
+                PortableFlags pf;
+
+                r = sd_bus_message_read(msg, "t", &flags);
+                if (r < 0)
+                        return r;
+                r = bus_parse_flags(flags, &pf, error);
+                if (r < 0)
+                        return r;
+        }
+
+        r = image_read_metadata(image, matches, &md, error);
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Failed to read image metadata");
+        log_warnings(image, md);
+
+        if (md->n_units == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Couldn't find any matching unit files in image '%s', refusing.", image->path);
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "s", image->path);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_array(reply, 'y', md->os_release.data, md->os_release.size);
+        if (r < 0)
+                return r;
+
+        if (with_extensions) {
+                r = sd_bus_message_append(reply, "a{say}", 0);
+                if (r < 0)
+                        return r;
+        }
+
+        r = sd_bus_message_open_container(reply, 'a', "{say}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < md->n_units; i++) {
+                r = append_file_dict_entry(reply, md->units[i].name, md->units[i].data, md->units[i].size);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* Reads the attach-style arguments: "as matches, s profile, b runtime, s copy_mode" or, for the
+ * *WithExtensions variants, "as extensions, as matches, s profile, s copy_mode, t flags". */
+static int read_attach_arguments(sd_bus_message *msg, bool with_extensions, char ***ret_matches,
+                                 const char **ret_profile, PortableFlags *ret_flags, sd_bus_error *error) {
+        _cleanup_strv_free_ char **matches = NULL;
+        const char *profile, *copy_mode;
+        PortableFlags flags = 0, mode_flags;
+        int r;
+
+        if (with_extensions) {
+                r = read_extensions(msg, error);
+                if (r < 0)
+                        return r;
+        }
+
+        r = sd_bus_message_read_strv(msg, &matches);
+        if (r < 0)
+                return r;
+
+        if (with_extensions) {
+                uint64_t raw_flags;
+
+                r = sd_bus_message_read(msg, "sst", &profile, &copy_mode, &raw_flags);
+                if (r < 0)
+                        return r;
+                r = bus_parse_flags(raw_flags, &flags, error);
+                if (r < 0)
+                        return r;
+        } else {
+                int runtime;
+
+                r = sd_bus_message_read(msg, "sbs", &profile, &runtime, &copy_mode);
+                if (r < 0)
+                        return r;
+                SET_FLAG(flags, PORTABLE_RUNTIME, runtime);
+        }
+
+        r = bus_parse_copy_mode(copy_mode, &mode_flags, error);
+        if (r < 0)
+                return r;
+
+        STRV_FOREACH(match, matches)
+                if (!image_name_is_valid(*match))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unit prefix '%s' is not valid.", *match);
+
+        *ret_matches = TAKE_PTR(matches);
+        *ret_profile = profile;
+        *ret_flags = flags | mode_flags;
+        return 0;
+}
+
+int bus_image_common_attach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions, sd_bus_error *error) {
+        _cleanup_(portable_changes_done) PortableChanges changes = {};
+        _cleanup_strv_free_ char **matches = NULL;
+        const char *profile;
+        PortableFlags flags;
+        int r;
+
+        r = read_attach_arguments(msg, with_extensions, &matches, &profile, &flags, error);
+        if (r < 0)
+                return r;
+
+        r = portable_attach(&m->host, image, matches, profile, flags, &changes, error);
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Failed to attach image");
+
+        log_info("Attached image '%s'%s%s%s.", image->path, isempty(profile) ? "" : " with profile '",
+                 strempty(profile), isempty(profile) ? "" : "'");
+        return bus_reply_changes(msg, &changes);
+}
+
+int bus_image_common_reattach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions,
+                              sd_bus_error *error) {
+        _cleanup_(portable_changes_done) PortableChanges removed = {}, updated = {};
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **matches = NULL;
+        const char *profile;
+        PortableFlags flags;
+        int r;
+
+        r = read_attach_arguments(msg, with_extensions, &matches, &profile, &flags, error);
+        if (r < 0)
+                return r;
+
+        r = portable_reattach(&m->host, image, matches, profile, flags, &removed, &updated, error);
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Failed to reattach image");
+
+        log_info("Reattached image '%s'.", image->path);
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = bus_append_changes(reply, &removed);
+        if (r < 0)
+                return r;
+        r = bus_append_changes(reply, &updated);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+int bus_common_detach(Manager *m, sd_bus_message *msg, const char *name_or_path, bool with_extensions,
+                      sd_bus_error *error) {
+        _cleanup_(portable_changes_done) PortableChanges changes = {};
+        PortableFlags flags = 0;
+        int r;
+
+        if (with_extensions) {
+                uint64_t raw_flags;
+
+                r = read_extensions(msg, error);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_read(msg, "t", &raw_flags);
+                if (r < 0)
+                        return r;
+                r = bus_parse_flags(raw_flags, &flags, error);
+                if (r < 0)
+                        return r;
+        } else {
+                int runtime;
+
+                r = sd_bus_message_read(msg, "b", &runtime);
+                if (r < 0)
+                        return r;
+                SET_FLAG(flags, PORTABLE_RUNTIME, runtime);
+        }
+
+        r = bus_validate_image_argument(name_or_path, error);
+        if (r < 0)
+                return r;
+
+        r = portable_detach(&m->host, name_or_path, flags, &changes, error);
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Failed to detach image");
+
+        log_info("Detached image '%s'.", name_or_path);
+        return bus_reply_changes(msg, &changes);
+}
+
+int bus_common_get_state(Manager *m, sd_bus_message *msg, const char *name_or_path, bool with_extensions,
+                         sd_bus_error *error) {
+        PortableState state;
+        int r;
+
+        if (with_extensions) {
+                uint64_t flags;
+
+                r = read_extensions(msg, error);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_read(msg, "t", &flags);
+                if (r < 0)
+                        return r;
+                if (flags != 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid 'flags' parameter '%llu'",
+                                                 (unsigned long long) flags);
+        }
+
+        r = bus_validate_image_argument(name_or_path, error);
+        if (r < 0)
+                return r;
+
+        r = portable_get_state(&m->host, name_or_path, &state);
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Failed to determine image state");
+
+        return sd_bus_reply_method_return(msg, "s", portable_state_to_string(state));
+}
+
+int bus_image_common_remove(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
+        PortableState state;
+        int r;
+
+        r = portable_get_state(&m->host, image->path, &state);
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Failed to determine image state");
+        if (state != PORTABLE_DETACHED)
+                return sd_bus_error_set_errnof(error, EBUSY, "Image '%s' is not detached, refusing.", image->path);
+
+        r = image_remove(image);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to remove image '%s': %m", image->path);
+
+        log_info("Removed image '%s'.", image->path);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+int bus_image_common_mark_read_only(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
+        int read_only, r;
+
+        r = sd_bus_message_read(msg, "b", &read_only);
+        if (r < 0)
+                return r;
+
+        r = image_mark_read_only(image, read_only);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to mark image '%s' %s: %m", image->path,
+                                               read_only ? "read-only" : "writable");
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+int bus_image_common_set_limit(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
+        uint64_t limit;
+        int r;
+
+        r = sd_bus_message_read(msg, "t", &limit);
+        if (r < 0)
+                return r;
+        if (limit > INT64_MAX && limit != UINT64_MAX)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "New limit out of range");
+
+        /* Limits are btrfs quota groups; we do not manage btrfs quotas. */
+        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                 "Image '%s': size limits are only supported on btrfs subvolumes, which are not supported yet.",
+                                 image->path);
+}
+
+/* Image object methods: userdata is the Image the find callback looked up. */
+
+#define IMAGE_METHOD(fn, call)                                                                          \
+        static int fn(sd_bus_message *msg, void *userdata, sd_bus_error *error) {                       \
+                Image *image = userdata;                                                                \
+                Manager *m = sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(msg)));              \
+                return call;                                                                            \
+        }
+
+IMAGE_METHOD(method_get_os_release, bus_image_common_get_os_release(m, msg, image, error))
+IMAGE_METHOD(method_get_metadata, bus_image_common_get_metadata(m, msg, image, false, error))
+IMAGE_METHOD(method_get_metadata_with_extensions, bus_image_common_get_metadata(m, msg, image, true, error))
+IMAGE_METHOD(method_get_state, bus_common_get_state(m, msg, image->path, false, error))
+IMAGE_METHOD(method_get_state_with_extensions, bus_common_get_state(m, msg, image->path, true, error))
+IMAGE_METHOD(method_attach, bus_image_common_attach(m, msg, image, false, error))
+IMAGE_METHOD(method_attach_with_extensions, bus_image_common_attach(m, msg, image, true, error))
+IMAGE_METHOD(method_detach, bus_common_detach(m, msg, image->path, false, error))
+IMAGE_METHOD(method_detach_with_extensions, bus_common_detach(m, msg, image->path, true, error))
+IMAGE_METHOD(method_reattach, bus_image_common_reattach(m, msg, image, false, error))
+IMAGE_METHOD(method_reattach_with_extensions, bus_image_common_reattach(m, msg, image, true, error))
+IMAGE_METHOD(method_remove, bus_image_common_remove(m, msg, image, error))
+IMAGE_METHOD(method_mark_read_only, bus_image_common_mark_read_only(m, msg, image, error))
+IMAGE_METHOD(method_set_limit, bus_image_common_set_limit(m, msg, image, error))
+
+static int property_get_type(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Image *image = userdata;
+        return sd_bus_message_append(reply, "s", image_type_to_string(image->type));
+}
+
+static int property_get_read_only(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Image *image = userdata;
+        return sd_bus_message_append(reply, "b", (int) image->read_only);
+}
+
+static int property_get_unknown_size(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "t", UINT64_MAX);
+}
+
+static const sd_bus_vtable image_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", NULL, offsetof(Image, name), 0),
+        SD_BUS_PROPERTY("Path", "s", NULL, offsetof(Image, path), 0),
+        SD_BUS_PROPERTY("Type", "s", property_get_type, 0, 0),
+        SD_BUS_PROPERTY("ReadOnly", "b", property_get_read_only, 0, 0),
+        SD_BUS_PROPERTY("CreationTimestamp", "t", NULL, offsetof(Image, crtime), 0),
+        SD_BUS_PROPERTY("ModificationTimestamp", "t", NULL, offsetof(Image, mtime), 0),
+        SD_BUS_PROPERTY("Usage", "t", NULL, offsetof(Image, usage), 0),
+        SD_BUS_PROPERTY("Limit", "t", NULL, offsetof(Image, limit), 0),
+        SD_BUS_PROPERTY("UsageExclusive", "t", property_get_unknown_size, 0, 0),
+        SD_BUS_PROPERTY("LimitExclusive", "t", property_get_unknown_size, 0, 0),
+        SD_BUS_METHOD_WITH_ARGS("GetOSRelease", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{ss}", os_release),
+                                method_get_os_release, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetMetadata", SD_BUS_ARGS("as", matches),
+                                SD_BUS_RESULT("s", image, "ay", os_release, "a{say}", units),
+                                method_get_metadata, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetMetadataWithExtensions",
+                                SD_BUS_ARGS("as", extensions, "as", matches, "t", flags),
+                                SD_BUS_RESULT("s", image, "ay", os_release, "a{say}", extensions, "a{say}", units),
+                                method_get_metadata_with_extensions, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetState", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", state),
+                                method_get_state, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetStateWithExtensions", SD_BUS_ARGS("as", extensions, "t", flags),
+                                SD_BUS_RESULT("s", state), method_get_state_with_extensions,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Attach",
+                                SD_BUS_ARGS("as", matches, "s", profile, "b", runtime, "s", copy_mode),
+                                SD_BUS_RESULT("a(sss)", changes), method_attach, 0),
+        SD_BUS_METHOD_WITH_ARGS("AttachWithExtensions",
+                                SD_BUS_ARGS("as", extensions, "as", matches, "s", profile, "s", copy_mode, "t", flags),
+                                SD_BUS_RESULT("a(sss)", changes), method_attach_with_extensions, 0),
+        SD_BUS_METHOD_WITH_ARGS("Detach", SD_BUS_ARGS("b", runtime), SD_BUS_RESULT("a(sss)", changes),
+                                method_detach, 0),
+        SD_BUS_METHOD_WITH_ARGS("DetachWithExtensions", SD_BUS_ARGS("as", extensions, "t", flags),
+                                SD_BUS_RESULT("a(sss)", changes), method_detach_with_extensions, 0),
+        SD_BUS_METHOD_WITH_ARGS("Reattach",
+                                SD_BUS_ARGS("as", matches, "s", profile, "b", runtime, "s", copy_mode),
+                                SD_BUS_RESULT("a(sss)", changes_removed, "a(sss)", changes_updated),
+                                method_reattach, 0),
+        SD_BUS_METHOD_WITH_ARGS("ReattachWithExtensions",
+                                SD_BUS_ARGS("as", extensions, "as", matches, "s", profile, "s", copy_mode, "t", flags),
+                                SD_BUS_RESULT("a(sss)", changes_removed, "a(sss)", changes_updated),
+                                method_reattach_with_extensions, 0),
+        /* The historical misspelling, kept for old clients. */
+        SD_BUS_METHOD_WITH_ARGS("ReattacheWithExtensions",
+                                SD_BUS_ARGS("as", extensions, "as", matches, "s", profile, "s", copy_mode, "t", flags),
+                                SD_BUS_RESULT("a(sss)", changes_removed, "a(sss)", changes_updated),
+                                method_reattach_with_extensions, SD_BUS_VTABLE_HIDDEN),
+        SD_BUS_METHOD("Remove", NULL, NULL, method_remove, 0),
+        SD_BUS_METHOD_WITH_ARGS("MarkReadOnly", SD_BUS_ARGS("b", read_only), SD_BUS_NO_RESULT,
+                                method_mark_read_only, 0),
+        SD_BUS_METHOD_WITH_ARGS("SetLimit", SD_BUS_ARGS("t", limit), SD_BUS_NO_RESULT, method_set_limit, 0),
+        SD_BUS_VTABLE_END
+};
+
+static int image_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                             sd_bus_error *error) {
+        _cleanup_free_ char *name = NULL;
+        Manager *m = userdata;
+        Image *image = NULL;
+        int r;
+
+        r = sd_bus_path_decode(path, PORTABLE_BUS_IMAGE_PREFIX, &name);
+        if (r <= 0)
+                return r;
+        if (!image_name_is_valid(name))
+                return 0;
+
+        r = image_find(&m->host, name, &image);
+        if (r == -ENOENT || r == -EMEDIUMTYPE || r == -EINVAL)
+                return 0;
+        if (r < 0)
+                return r;
+
+        r = manager_cache_image(m, image);
+        if (r < 0)
+                return r;
+
+        *found = image;
+        return 1;
+}
+
+static int image_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        _cleanup_(image_list_done) ImageList list = {};
+        _cleanup_strv_free_ char **l = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = image_discover(&m->host, &list);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < list.n_images; i++) {
+                char *p;
+
+                r = bus_image_object_path(list.images[i]->name, &p);
+                if (r < 0)
+                        return r;
+                r = strv_consume(&l, p);
+                if (r < 0)
+                        return r;
+        }
+
+        *nodes = TAKE_PTR(l);
+        return 1;
+}
+
+int bus_image_register(Manager *m) {
+        int r;
+
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, PORTABLE_BUS_IMAGE_PREFIX, PORTABLE_BUS_IMAGE_INTERFACE,
+                                       image_vtable, image_object_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register image objects: %m");
+
+        r = sd_bus_add_node_enumerator(m->bus, NULL, PORTABLE_BUS_IMAGE_PREFIX, image_node_enumerator, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register image enumerator: %m");
+        return 0;
+}

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-image.h"
+#include "bus-manager.h"
+#include "bus-util.h"
+#include "image-name.h"
+#include "log.h"
+#include "portable-bus.h"
+#include "portable.h"
+#include "profile.h"
+#include "strv.h"
+
+/* Every "...Image(s image, ...)" method: read the image argument, acquire the image, and hand the
+ * rest of the message to the Image object's implementation. */
+typedef int (*ImageMethod)(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error);
+
+static int call_with_image(sd_bus_message *msg, Manager *m, sd_bus_error *error,
+                           int (*fn)(Manager *, sd_bus_message *, Image *, bool, sd_bus_error *), bool flag) {
+        _cleanup_(image_freep) Image *image = NULL;
+        const char *name_or_path;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name_or_path);
+        if (r < 0)
+                return r;
+        r = bus_image_acquire(m, name_or_path, &image, error);
+        if (r < 0)
+                return r;
+        return fn(m, msg, image, flag, error);
+}
+
+static int call_simple_with_image(sd_bus_message *msg, Manager *m, sd_bus_error *error, ImageMethod fn) {
+        _cleanup_(image_freep) Image *image = NULL;
+        const char *name_or_path;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name_or_path);
+        if (r < 0)
+                return r;
+        r = bus_image_acquire(m, name_or_path, &image, error);
+        if (r < 0)
+                return r;
+        return fn(m, msg, image, error);
+}
+
+static int method_get_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(image_freep) Image *image = NULL;
+        _cleanup_free_ char *path = NULL;
+        Manager *m = userdata;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        if (!image_name_is_valid(name))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Expected image name, not path in place of '%s'.", name);
+
+        r = bus_image_acquire(m, name, &image, error);
+        if (r < 0)
+                return r;
+        r = bus_image_object_path(image->name, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "o", path);
+}
+
+static int method_list_images(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(image_list_done) ImageList list = {};
+        Manager *m = userdata;
+        int r;
+
+        r = image_discover(&m->host, &list);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to enumerate images: %m");
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssbtttso)");
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < list.n_images; i++) {
+                const Image *image = list.images[i];
+                _cleanup_free_ char *path = NULL;
+                PortableState state;
+
+                r = bus_image_object_path(image->name, &path);
+                if (r < 0)
+                        return r;
+
+                /* A state we cannot determine is reported as empty, not as a failed listing. */
+                r = portable_get_state(&m->host, image->path, &state);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to get state of image '%s', ignoring: %m", image->path);
+
+                r = sd_bus_message_append(reply, "(ssbtttso)", image->name, image_type_to_string(image->type),
+                                          image->read_only, image->crtime, image->mtime, image->usage,
+                                          r < 0 ? "" : portable_state_to_string(state), path);
+                if (r < 0)
+                        return r;
+        }
+
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_image_os_release(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_simple_with_image(msg, userdata, error, bus_image_common_get_os_release);
+}
+
+static int method_get_image_metadata(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_with_image(msg, userdata, error, bus_image_common_get_metadata, false);
+}
+
+static int method_get_image_metadata_with_extensions(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_with_image(msg, userdata, error, bus_image_common_get_metadata, true);
+}
+
+static int method_attach_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_with_image(msg, userdata, error, bus_image_common_attach, false);
+}
+
+static int method_attach_image_with_extensions(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_with_image(msg, userdata, error, bus_image_common_attach, true);
+}
+
+static int method_reattach_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_with_image(msg, userdata, error, bus_image_common_reattach, false);
+}
+
+static int method_reattach_image_with_extensions(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_with_image(msg, userdata, error, bus_image_common_reattach, true);
+}
+
+static int method_remove_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_simple_with_image(msg, userdata, error, bus_image_common_remove);
+}
+
+static int method_mark_image_read_only(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_simple_with_image(msg, userdata, error, bus_image_common_mark_read_only);
+}
+
+static int method_set_image_limit(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_simple_with_image(msg, userdata, error, bus_image_common_set_limit);
+}
+
+/* Detach and state queries match markers by name or path: the image need not exist any more. */
+static int with_image_string(sd_bus_message *msg, Manager *m, sd_bus_error *error, bool with_extensions,
+                             int (*fn)(Manager *, sd_bus_message *, const char *, bool, sd_bus_error *)) {
+        const char *name_or_path;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name_or_path);
+        if (r < 0)
+                return r;
+        return fn(m, msg, name_or_path, with_extensions, error);
+}
+
+static int method_detach_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return with_image_string(msg, userdata, error, false, bus_common_detach);
+}
+
+static int method_detach_image_with_extensions(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return with_image_string(msg, userdata, error, true, bus_common_detach);
+}
+
+static int method_get_image_state(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return with_image_string(msg, userdata, error, false, bus_common_get_state);
+}
+
+static int method_get_image_state_with_extensions(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return with_image_string(msg, userdata, error, true, bus_common_get_state);
+}
+
+static int method_set_pool_limit(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        uint64_t limit;
+        int r;
+
+        r = sd_bus_message_read(msg, "t", &limit);
+        if (r < 0)
+                return r;
+        if (limit > INT64_MAX && limit != UINT64_MAX)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "New limit out of range");
+        return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Quota is only supported on btrfs.");
+}
+
+static int property_get_pool_path(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_free_ char *p = host_path(&m->host, HOST_POOL_DIR);
+
+        if (!p)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "s", p);
+}
+
+static int property_get_pool_size(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        /* Usage and limit come from btrfs quota groups, which we do not manage. */
+        return sd_bus_message_append(reply, "t", UINT64_MAX);
+}
+
+static int property_get_profiles(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        _cleanup_strv_free_ char **profiles = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = profile_list(&m->host, &profiles);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append_strv(reply, profiles);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("PoolPath", "s", property_get_pool_path, 0, 0),
+        SD_BUS_PROPERTY("PoolUsage", "t", property_get_pool_size, 0, 0),
+        SD_BUS_PROPERTY("PoolLimit", "t", property_get_pool_size, 0, 0),
+        SD_BUS_PROPERTY("Profiles", "as", property_get_profiles, 0, 0),
+        SD_BUS_METHOD_WITH_ARGS("GetImage", SD_BUS_ARGS("s", image), SD_BUS_RESULT("o", object),
+                                method_get_image, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListImages", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssbtttso)", images),
+                                method_list_images, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetImageOSRelease", SD_BUS_ARGS("s", image), SD_BUS_RESULT("a{ss}", os_release),
+                                method_get_image_os_release, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetImageMetadata", SD_BUS_ARGS("s", image, "as", matches),
+                                SD_BUS_RESULT("s", image, "ay", os_release, "a{say}", units),
+                                method_get_image_metadata, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetImageMetadataWithExtensions",
+                                SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "t", flags),
+                                SD_BUS_RESULT("s", image, "ay", os_release, "a{say}", extensions, "a{say}", units),
+                                method_get_image_metadata_with_extensions, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetImageState", SD_BUS_ARGS("s", image), SD_BUS_RESULT("s", state),
+                                method_get_image_state, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetImageStateWithExtensions", SD_BUS_ARGS("s", image, "as", extensions, "t", flags),
+                                SD_BUS_RESULT("s", state), method_get_image_state_with_extensions,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AttachImage",
+                                SD_BUS_ARGS("s", image, "as", matches, "s", profile, "b", runtime, "s", copy_mode),
+                                SD_BUS_RESULT("a(sss)", changes), method_attach_image, 0),
+        SD_BUS_METHOD_WITH_ARGS("AttachImageWithExtensions",
+                                SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "s", profile, "s", copy_mode,
+                                            "t", flags),
+                                SD_BUS_RESULT("a(sss)", changes), method_attach_image_with_extensions, 0),
+        SD_BUS_METHOD_WITH_ARGS("DetachImage", SD_BUS_ARGS("s", image, "b", runtime), SD_BUS_RESULT("a(sss)", changes),
+                                method_detach_image, 0),
+        SD_BUS_METHOD_WITH_ARGS("DetachImageWithExtensions", SD_BUS_ARGS("s", image, "as", extensions, "t", flags),
+                                SD_BUS_RESULT("a(sss)", changes), method_detach_image_with_extensions, 0),
+        SD_BUS_METHOD_WITH_ARGS("ReattachImage",
+                                SD_BUS_ARGS("s", image, "as", matches, "s", profile, "b", runtime, "s", copy_mode),
+                                SD_BUS_RESULT("a(sss)", changes_removed, "a(sss)", changes_updated),
+                                method_reattach_image, 0),
+        SD_BUS_METHOD_WITH_ARGS("ReattachImageWithExtensions",
+                                SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "s", profile, "s", copy_mode,
+                                            "t", flags),
+                                SD_BUS_RESULT("a(sss)", changes_removed, "a(sss)", changes_updated),
+                                method_reattach_image_with_extensions, 0),
+        SD_BUS_METHOD_WITH_ARGS("RemoveImage", SD_BUS_ARGS("s", image), SD_BUS_NO_RESULT, method_remove_image, 0),
+        SD_BUS_METHOD_WITH_ARGS("MarkImageReadOnly", SD_BUS_ARGS("s", image, "b", read_only), SD_BUS_NO_RESULT,
+                                method_mark_image_read_only, 0),
+        SD_BUS_METHOD_WITH_ARGS("SetImageLimit", SD_BUS_ARGS("s", image, "t", limit), SD_BUS_NO_RESULT,
+                                method_set_image_limit, 0),
+        SD_BUS_METHOD_WITH_ARGS("SetPoolLimit", SD_BUS_ARGS("t", limit), SD_BUS_NO_RESULT, method_set_pool_limit, 0),
+        SD_BUS_VTABLE_END
+};
+
+int bus_manager_register(Manager *m) {
+        int r;
+
+        r = sd_bus_add_object_vtable(m->bus, NULL, PORTABLE_BUS_PATH, PORTABLE_BUS_MANAGER_INTERFACE, manager_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register manager object: %m");
+        return 0;
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-util.h"
+#include "image-name.h"
+#include "path-util.h"
+#include "portable-bus.h"
+#include "portable-error.h"
+
+int bus_image_acquire(Manager *m, const char *name_or_path, Image **ret, sd_bus_error *error) {
+        int r;
+
+        if (image_name_is_valid(name_or_path)) {
+                r = image_find(&m->host, name_or_path, ret);
+                if (r == -ENOENT)
+                        return sd_bus_error_setf(error, PORTABLE_ERROR_NO_SUCH_IMAGE, "No image '%s' found.", name_or_path);
+                if (r == -EMEDIUMTYPE)
+                        goto bad_type;
+                if (r < 0)
+                        return sd_bus_error_set_errnof(error, r, "Failed to look up image '%s': %m", name_or_path);
+                return 0;
+        }
+
+        r = bus_validate_image_argument(name_or_path, error);
+        if (r < 0)
+                return r;
+
+        r = image_from_path(name_or_path, ret);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, PORTABLE_ERROR_NO_SUCH_IMAGE, "No image '%s' found.", name_or_path);
+        if (r == -EMEDIUMTYPE)
+                goto bad_type;
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Image '%s' does not have a valid image name.", name_or_path);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to open image '%s': %m", name_or_path);
+        return 0;
+
+bad_type:
+        return sd_bus_error_setf(error, PORTABLE_ERROR_BAD_IMAGE_TYPE,
+                                 "Type of image '%s' not recognized; supported image types are directories/btrfs subvolumes, block devices, and raw disk image files with suffix '.raw'.",
+                                 name_or_path);
+}
+
+int bus_validate_image_argument(const char *name_or_path, sd_bus_error *error) {
+        if (image_name_is_valid(name_or_path))
+                return 0;
+        if (!name_or_path || name_or_path[0] != '/')
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Image name '%s' is not valid or not a valid path.", strempty(name_or_path));
+        if (!path_is_normalized_absolute(name_or_path))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Image path '%s' is not normalized.",
+                                         name_or_path);
+        return 0;
+}
+
+int bus_append_changes(sd_bus_message *reply, const PortableChanges *changes) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(sss)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < changes->n; i++) {
+                const PortableChange *c = &changes->items[i];
+
+                r = sd_bus_message_append(reply, "(sss)", portable_change_type_to_string(c->type), c->path,
+                                          strempty(c->source));
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+int bus_reply_changes(sd_bus_message *message, const PortableChanges *changes) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = bus_append_changes(reply, changes);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+int bus_parse_copy_mode(const char *s, PortableFlags *ret, sd_bus_error *error) {
+        PortableCopyMode mode = portable_copy_mode_from_string(s);
+
+        if (mode < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Unknown copy mode '%s' (valid modes: \"\" or auto, copy, symlink).", s);
+        *ret = portable_copy_mode_to_flags(mode);
+        return 0;
+}
+
+int bus_parse_flags(uint64_t flags, PortableFlags *ret, sd_bus_error *error) {
+        if (flags & ~PORTABLE_FLAGS_PUBLIC)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid 'flags' parameter '%llu'",
+                                         (unsigned long long) flags);
+        *ret = (PortableFlags) flags;
+        return 0;
+}
+
+int bus_image_object_path(const char *name, char **ret) {
+        return sd_bus_path_encode(PORTABLE_BUS_IMAGE_PREFIX, name, ret);
+}
+
+int bus_error_from_errno(sd_bus_error *error, int r, const char *context) {
+        if (sd_bus_error_is_set(error))
+                return r;
+        return sd_bus_error_set_errnof(error, r, "%s: %m", context);
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "change.h"
+#include "image.h"
+#include "manager.h"
+
+/* Resolves the "s image" argument: a name is looked up in the search path, anything else must be
+ * an absolute, normalised path to an image. Fills error with the reference's error names and
+ * messages. */
+int bus_image_acquire(Manager *m, const char *name_or_path, Image **ret, sd_bus_error *error);
+
+/* For methods that take an image that may no longer exist (detach, state): only the syntax is
+ * checked. */
+int bus_validate_image_argument(const char *name_or_path, sd_bus_error *error);
+
+int bus_append_changes(sd_bus_message *reply, const PortableChanges *changes);
+int bus_reply_changes(sd_bus_message *message, const PortableChanges *changes);
+
+/* Reads "s copy_mode" and turns it into flags. */
+int bus_parse_copy_mode(const char *s, PortableFlags *ret, sd_bus_error *error);
+
+/* Validates the "t flags" of the *WithExtensions methods. */
+int bus_parse_flags(uint64_t flags, PortableFlags *ret, sd_bus_error *error);
+
+int bus_image_object_path(const char *name, char **ret);
+
+/* Errors from the library that did not fill error themselves. */
+int bus_error_from_errno(sd_bus_error *error, int r, const char *context);

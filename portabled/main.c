@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "manager.h"
+#include "path-util.h"
+
+static void help(void) {
+        printf("%s [OPTIONS...]\n\n"
+               "Portable service manager: serves org.freedesktop.portable1 on the system bus.\n\n"
+               "  -h --help                    Show this help\n"
+               "     --version                 Show package version\n"
+               "     --root=DIR                Take every fixed host path (image search path, attached\n"
+               "                               unit directories, /etc/portables, profile directories)\n"
+               "                               under DIR\n"
+               "     --vendor-profile-dir=DIR  Where our own profiles are (default: %s)\n"
+               "     --log-level=LEVEL         debug, info, notice, warning, err\n"
+               "\nThe bus is the system bus, or the one $DBUS_SYSTEM_BUS_ADDRESS names.\n",
+               program_invocation_short_name, VENDOR_PROFILE_DIR);
+}
+
+typedef struct Arguments {
+        const char *root;
+        const char *vendor_profile_dir;
+} Arguments;
+
+static int parse_level(const char *s) {
+        static const char *const names[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug" };
+
+        for (int i = 0; i < (int) ELEMENTSOF(names); i++)
+                if (streq(s, names[i]))
+                        return i;
+        return -EINVAL;
+}
+
+static int parse_argv(int argc, char *argv[], Arguments *args) {
+        enum { ARG_VERSION = 0x100, ARG_ROOT, ARG_VENDOR_PROFILE_DIR, ARG_LOG_LEVEL };
+        static const struct option options[] = {
+                { "help",               no_argument,       NULL, 'h'                    },
+                { "version",            no_argument,       NULL, ARG_VERSION            },
+                { "root",               required_argument, NULL, ARG_ROOT               },
+                { "vendor-profile-dir", required_argument, NULL, ARG_VENDOR_PROFILE_DIR },
+                { "log-level",          required_argument, NULL, ARG_LOG_LEVEL          },
+                {}
+        };
+        int c, level;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("portabled %s\n", PROJECT_VERSION);
+                        return 0;
+                case ARG_ROOT:
+                        if (!path_is_normalized_absolute(optarg))
+                                return log_error_errno(EINVAL, "--root= needs an absolute, normalised path: %s", optarg);
+                        args->root = optarg;
+                        break;
+                case ARG_VENDOR_PROFILE_DIR:
+                        if (!path_is_normalized_absolute(optarg))
+                                return log_error_errno(EINVAL, "--vendor-profile-dir= needs an absolute, normalised path: %s",
+                                                       optarg);
+                        args->vendor_profile_dir = optarg;
+                        break;
+                case ARG_LOG_LEVEL:
+                        level = parse_level(optarg);
+                        if (level < 0)
+                                return log_error_errno(EINVAL, "Unknown log level: %s", optarg);
+                        log_set_max_level(level);
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        abort();
+                }
+
+        if (optind < argc)
+                return log_error_errno(EINVAL, "This program takes no positional arguments.");
+        return 1;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        Arguments args = { .vendor_profile_dir = VENDOR_PROFILE_DIR };
+        int r;
+
+        log_parse_environment();
+
+        r = parse_argv(argc, argv, &args);
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+
+        umask(0022);
+
+        r = manager_new(args.root, args.vendor_profile_dir, &m);
+        if (r < 0) {
+                log_error_errno(r, "Failed to allocate manager: %m");
+                return EXIT_FAILURE;
+        }
+
+        r = manager_connect_bus(m);
+        if (r < 0)
+                return EXIT_FAILURE;
+
+        r = manager_run(m);
+        if (r < 0) {
+                log_error_errno(r, "Event loop failed: %m");
+                return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
+}

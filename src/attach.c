@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <string.h>
+
+#include "dropin.h"
+#include "fd-util.h"
+#include "fileio.h"
+#include "image-metadata.h"
+#include "os-release.h"
+#include "path-util.h"
+#include "portable-bus.h"
+#include "portable-error.h"
+#include "portable.h"
+#include "profile.h"
+#include "strv.h"
+
+static int check_metadata(const Image *image, const PortableMetadata *m, char * const *matches, sd_bus_error *reterr) {
+        _cleanup_strv_free_ char **valid_prefixes = NULL;
+        const char *id, *prefixes;
+        int r;
+
+        id = os_release_pairs_get(m->os_release_pairs, "ID");
+        if (isempty(id))
+                return portable_error(reterr, ESTALE, NULL, "Image %s os-release metadata lacks the ID field", image->path);
+
+        prefixes = os_release_pairs_get(m->os_release_pairs, "PORTABLE_PREFIXES");
+        if (prefixes) {
+                r = strv_split(prefixes, " \t\n", &valid_prefixes);
+                if (r < 0)
+                        return r;
+        }
+        if (strv_length(valid_prefixes) > 0)
+                STRV_FOREACH(match, (char **) matches)
+                        if (!strv_contains(valid_prefixes, *match)) {
+                                _cleanup_free_ char *requested = strv_join((char **) matches, ", ");
+                                _cleanup_free_ char *acceptable = strv_join(valid_prefixes, ", ");
+
+                                return portable_error(reterr, EINVAL, PORTABLE_ERROR_INVALID_ARGS,
+                                                      "Selected matches '%s' are not compatible with portable service image '%s', refusing. (Acceptable prefix matches are: %s)",
+                                                      strempty(requested), image->path, strempty(acceptable));
+                        }
+
+        if (m->n_units == 0)
+                return portable_error(reterr, ENOENT, PORTABLE_ERROR_INVALID_ARGS,
+                                      "Couldn't find any matching unit files in image '%s', refusing.", image->path);
+        return 0;
+}
+
+static int check_profile(const Host *host, const char *profile, sd_bus_error *reterr) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_strv_free_ char **available = NULL;
+        _cleanup_free_ char *list = NULL;
+        int r;
+
+        if (isempty(profile))
+                return 0;
+
+        r = profile_find_dropin(host, profile, "check.service", &path);
+        if (r >= 0)
+                return 0;
+        if (r != -ENOENT && r != -EINVAL)
+                return portable_error(reterr, r, NULL, "Profile '%s' is not accessible: %m", profile);
+
+        /* systemd attaches silently without a profile here; a typo must not run a service
+         * unconfined, so we refuse. */
+        (void) profile_list(host, &available);
+        list = strv_join(available, ", ");
+        return portable_error(reterr, ENOENT, PORTABLE_ERROR_INVALID_ARGS,
+                              "Profile '%s' does not exist (available profiles: %s).", profile,
+                              isempty(list) ? "none" : list);
+}
+
+static int check_conflicts(const Host *host, const PortableMetadata *m, sd_bus_error *reterr) {
+        int r;
+
+        for (size_t i = 0; i < m->n_units; i++) {
+                const char *unit = m->units[i].name;
+
+                r = host_unit_file_exists(host, unit);
+                if (r < 0)
+                        return portable_error(reterr, r, NULL, "Failed to check whether unit file '%s' exists: %m", unit);
+                if (r > 0)
+                        return portable_error(reterr, EEXIST, SYSTEMD_ERROR_UNIT_EXISTS,
+                                              "Unit file '%s' exists on the host already, refusing.", unit);
+
+                r = host_unit_is_active(host, unit);
+                if (r < 0)
+                        return portable_error(reterr, r, NULL, "Failed to check whether unit '%s' is active: %m", unit);
+                if (r > 0)
+                        return portable_error(reterr, EBUSY, SYSTEMD_ERROR_UNIT_EXISTS,
+                                              "Unit file '%s' is active already, refusing.", unit);
+        }
+        return 0;
+}
+
+static int install_profile(Transaction *t, const Host *host, const char *profile, const char *unit,
+                           const char *dropin_dir, PortableFlags flags, bool replace) {
+        _cleanup_free_ char *source = NULL, *target = NULL, *data = NULL;
+        int r;
+
+        if (isempty(profile))
+                return 0;
+
+        r = profile_find_dropin(host, profile, unit, &source);
+        if (r <= 0)
+                return r; /* nothing for this unit type */
+
+        target = path_join(dropin_dir, DROPIN_PROFILE_NAME);
+        if (!target)
+                return -ENOMEM;
+
+        if (!(flags & PORTABLE_PREFER_COPY))
+                return transaction_symlink(t, target, source, replace);
+
+        _cleanup_close_ int fd = open(source, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        size_t size;
+
+        if (fd < 0)
+                return -errno;
+        r = read_full_fd(fd, PORTABLE_SIZE_MAX_UNIT_FILE, &data, &size);
+        if (r < 0)
+                return r;
+        return transaction_write_file(t, target, data, size, 0644, replace, PORTABLE_COPY, source);
+}
+
+static int install_unit(Transaction *t, const Host *host, const Image *image, const PortableFile *unit,
+                        const char *attached_dir, const char *profile, PortableFlags flags, sd_bus_error *reterr) {
+        _cleanup_free_ char *dropin_dir = NULL, *dropin = NULL, *content = NULL, *unit_path = NULL, *dir_name = NULL;
+        bool replace = flags & (PORTABLE_FORCE_ATTACH | PORTABLE_REATTACH);
+        int r;
+
+        if (asprintf(&dir_name, "%s.d", unit->name) < 0)
+                return -ENOMEM;
+        dropin_dir = path_join(attached_dir, dir_name);
+        dropin = path_join(dropin_dir ?: "", DROPIN_PORTABLE_NAME);
+        unit_path = path_join(attached_dir, unit->name);
+        if (!dropin_dir || !dropin || !unit_path)
+                return -ENOMEM;
+
+        r = dropin_portable_content(image, unit->name, host_os_release_path(host), &content);
+        if (r == -EINVAL)
+                return portable_error(reterr, r, PORTABLE_ERROR_INVALID_ARGS,
+                                      "Image path '%s' contains whitespace, quotes or backslashes, which cannot be written into a unit file safely.",
+                                      image->path);
+        if (r < 0)
+                return r;
+
+        /* Drop-ins first, so that the service manager never sees the unit without them. */
+        r = transaction_mkdir(t, dropin_dir, 0755);
+        if (r >= 0)
+                r = transaction_write_file(t, dropin, content, strlen(content), 0644, /* replace= */ true,
+                                           PORTABLE_WRITE, NULL);
+        if (r >= 0)
+                r = install_profile(t, host, profile, unit->name, dropin_dir, flags, replace);
+        if (r >= 0) {
+                if ((flags & PORTABLE_PREFER_SYMLINK) && unit->source)
+                        r = transaction_symlink(t, unit_path, unit->source, replace);
+                else
+                        r = transaction_write_file(t, unit_path, unit->data, unit->size, 0644, replace, PORTABLE_COPY,
+                                                   unit->source);
+        }
+        if (r == -EEXIST)
+                return portable_error(reterr, r, SYSTEMD_ERROR_UNIT_EXISTS,
+                                      "Failed to attach unit '%s': leftover files of an earlier attachment are in the way in %s (use --force to replace them).",
+                                      unit->name, attached_dir);
+        if (r < 0)
+                return portable_error(reterr, r, NULL, "Failed to attach unit '%s': %m", unit->name);
+        return 0;
+}
+
+/* Images outside the search path get a link in /etc/portables (or /run/portables) so that they
+ * can be found by name and are listed. This is a convenience: if something else already has that
+ * name, we leave it alone. */
+static int install_image_link(Transaction *t, const Host *host, const Image *image, PortableFlags flags) {
+        _cleanup_free_ char *dir = NULL, *link = NULL;
+        char target[PATH_MAX];
+        ssize_t n;
+        int r;
+
+        r = image_is_in_search_path(host, image);
+        if (r != 0)
+                return r < 0 ? r : 0;
+
+        dir = host_image_link_dir(host, flags & PORTABLE_RUNTIME);
+        if (!dir)
+                return -ENOMEM;
+        link = path_join(dir, path_last_component(image->path));
+        if (!link)
+                return -ENOMEM;
+
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n >= 0 || errno != ENOENT)
+                return 0;
+
+        r = transaction_mkdir(t, dir, 0755);
+        if (r < 0)
+                return r;
+        return transaction_symlink(t, link, image->path, /* replace= */ false);
+}
+
+int portable_attach_in(Transaction *t, const Host *host, const Image *image, char * const *matches,
+                       const char *profile, PortableFlags flags, sd_bus_error *reterr) {
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        _cleanup_free_ char *attached_dir = NULL;
+        int r;
+
+        r = check_profile(host, profile, reterr);
+        if (r < 0)
+                return r;
+
+        r = image_read_metadata(image, matches, &m, reterr);
+        if (r < 0)
+                return r;
+
+        r = check_metadata(image, m, matches, reterr);
+        if (r < 0)
+                return r;
+
+        if (!(flags & (PORTABLE_FORCE_ATTACH | PORTABLE_REATTACH))) {
+                r = check_conflicts(host, m, reterr);
+                if (r < 0)
+                        return r;
+        }
+
+        attached_dir = host_attached_dir(host, flags & PORTABLE_RUNTIME);
+        if (!attached_dir)
+                return -ENOMEM;
+
+        r = transaction_mkdir(t, attached_dir, 0755);
+        if (r < 0)
+                return portable_error(reterr, r, NULL, "Failed to create %s: %m", attached_dir);
+
+        for (size_t i = 0; i < m->n_units; i++) {
+                r = install_unit(t, host, image, &m->units[i], attached_dir, profile, flags, reterr);
+                if (r < 0)
+                        return r;
+        }
+
+        r = install_image_link(t, host, image, flags);
+        if (r < 0)
+                return portable_error(reterr, r, NULL, "Failed to link image '%s' into %s: %m", image->path,
+                                      flags & PORTABLE_RUNTIME ? "/run/portables" : "/etc/portables");
+        return 0;
+}
+
+int portable_attach(const Host *host, const Image *image, char * const *matches, const char *profile,
+                    PortableFlags flags, PortableChanges *ret_changes, sd_bus_error *reterr) {
+        _cleanup_(transaction_done) Transaction t = {};
+        int r;
+
+        r = portable_attach_in(&t, host, image, matches, profile, flags, reterr);
+        if (r >= 0)
+                r = transaction_commit(&t);
+        if (r < 0) {
+                transaction_rollback(&t);
+                return r;
+        }
+
+        *ret_changes = t.changes;
+        t.changes = (PortableChanges) {};
+        return 0;
+}

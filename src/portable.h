@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "change.h"
+#include "host.h"
+#include "image.h"
+#include "portable-types.h"
+#include "transaction.h"
+
+/* The operations on the host. Each plans and checks everything first, then applies its changes
+ * in one transaction: either all happen, or the host is left exactly as it was. */
+
+/* Attaches the units of image matching matches. profile may be empty for "no profile drop-in";
+ * an unknown profile name is an error. flags: RUNTIME, FORCE_ATTACH, PREFER_COPY,
+ * PREFER_SYMLINK. */
+int portable_attach(const Host *host, const Image *image, char * const *matches, const char *profile,
+                    PortableFlags flags, PortableChanges *ret_changes, sd_bus_error *reterr);
+
+/* Removes every unit whose marker names name_or_path (version-insensitively), their drop-ins, and
+ * the /etc|/run/portables link attach made. The image itself need not exist any more. */
+int portable_detach(const Host *host, const char *name_or_path, PortableFlags flags, PortableChanges *ret_changes,
+                    sd_bus_error *reterr);
+
+/* Replaces the attached version of an image by image, atomically: if attaching the new version
+ * fails, the old one stays attached. ret_removed holds what disappeared for good (units the new
+ * version no longer has), ret_updated what was written. */
+int portable_reattach(const Host *host, const Image *image, char * const *matches, const char *profile,
+                      PortableFlags flags, PortableChanges *ret_removed, PortableChanges *ret_updated,
+                      sd_bus_error *reterr);
+
+int portable_get_state(const Host *host, const char *name_or_path, PortableState *ret);
+
+/* The steps, usable inside a caller's transaction. */
+int portable_attach_in(Transaction *t, const Host *host, const Image *image, char * const *matches,
+                       const char *profile, PortableFlags flags, sd_bus_error *reterr);
+int portable_detach_in(Transaction *t, const Host *host, const char *name_or_path, PortableFlags flags,
+                       sd_bus_error *reterr);

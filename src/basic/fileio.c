@@ -107,32 +107,3 @@ int write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t 
         }
         return 0;
 }
-
-int mkdir_parents_and_self(const char *path, mode_t mode) {
-        _cleanup_free_ char *copy = strdup(path);
-        int created = 0;
-
-        if (!copy)
-                return -ENOMEM;
-
-        for (char *p = copy + 1;; p++) {
-                bool last = *p == '\0';
-
-                if (*p != '/' && !last)
-                        continue;
-
-                *p = '\0';
-                if (mkdir(copy, mode) >= 0)
-                        created = 1;
-                else if (errno == EEXIST)
-                        created = 0;
-                else
-                        return -errno;
-
-                if (last)
-                        break;
-                *p = '/';
-        }
-
-        return created;
-}

@@ -13,7 +13,3 @@ int read_full_fd(int fd, size_t max_size, char **ret_data, size_t *ret_size);
  * renameat(). With replace=false an existing file is never overwritten (-EEXIST). */
 int write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t size, mode_t mode,
                          bool replace);
-
-/* Creates the directory and its missing parents. Returns 1 if the final directory was created, 0
- * if it existed already. */
-int mkdir_parents_and_self(const char *path, mode_t mode);

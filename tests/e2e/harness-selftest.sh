@@ -189,6 +189,23 @@ test_missing_mount_point() {
         assert_clean
 }
 
+# The route the real tests take to run our daemon (e2e_start_our_daemon: a transient unit
+# owning the bus name), exercised with the reference daemon's binary.
+test_transient_daemon() {
+        local unit
+        e2e_log "transient-unit daemon start, with the reference binary"
+        e2e_exec systemctl mask --runtime --now --quiet systemd-portabled.service
+        # shellcheck disable=SC2119 # no daemon arguments
+        PORTABLED=/lib/systemd/systemd-portabled e2e_start_our_daemon
+        unit=$(e2e_sh "busctl --system status org.freedesktop.portable1 | sed -n 's/^Unit=//p'")
+        [[ "$unit" == portabled-test.service ]] || e2e_die "bus name owned by '$unit', not portabled-test.service"
+        pctl_ok attach --now --runtime --quiet "$E2E_IMAGES/sample_1.raw"
+        assert_running sample.service
+        pctl_ok detach --now --runtime --quiet "$E2E_IMAGES/sample_1.raw"
+        assert_clean
+        e2e_exec systemctl stop portabled-test.service
+}
+
 # After e2e_cleanup: no container, no temp dir, no loop device, no mount of ours.
 test_cleanup() {
         local tmp=$E2E_TMP nspawn=$E2E_NSPAWN_PID init=$E2E_INIT_PID
@@ -222,6 +239,7 @@ main() {
                 test_profile "$p"
         done
         test_missing_mount_point
+        test_transient_daemon
 
         e2e_log "boot time: ${E2E_BOOT_SECONDS}s"
         for p in default strict nonetwork trusted; do

@@ -24,6 +24,10 @@
 #   E2E_LOOP_NODES     how many /dev/loopN nodes to provide inside (default 64)
 #   E2E_REQUIRE_BOOT=1 a container that cannot boot is a failure, not a skip
 
+# Several helper files may source this; define everything once.
+[[ -n "${E2E_LIB_LOADED:-}" ]] && return 0
+E2E_LIB_LOADED=1
+
 # Meson's "skipped" exit status.
 readonly E2E_SKIP=77
 
@@ -138,6 +142,9 @@ e2e_build_sample_images() {
 # removed index re-creates the device).
 e2e__make_loop_nodes() {
         local dir="$E2E_TMP/dev" i
+        if findmnt --noheadings --output OPTIONS --target "$E2E_TMP" | grep -qw nodev; then
+                e2e_die "$E2E_TMP is on a nodev file system: set E2E_TMPBASE to a directory that allows device nodes"
+        fi
         mkdir -p "$dir"
         for ((i = 0; i < E2E_LOOP_NODES; i++)); do
                 mknod -m 0660 "$dir/loop$i" b 7 "$i"

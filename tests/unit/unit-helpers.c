@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <linux/fs.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "unit-helpers.h"
+
+#define UNIT_TMP_PREFIX "/tmp/portabled-unit-"
+
+#ifndef UNIT_SOURCE_ROOT
+#  error "UNIT_SOURCE_ROOT must be defined by the build"
+#endif
+
+char *unit_strf(const char *format, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        va_start(ap, format);
+        r = vasprintf(&s, format, ap);
+        va_end(ap);
+        cr_assert(r >= 0, "out of memory");
+        return s;
+}
+
+char *unit_mkdtemp(const char *tag) {
+        char *t = unit_strf(UNIT_TMP_PREFIX "%s-XXXXXX", tag);
+
+        cr_assert(mkdtemp(t) != NULL, "mkdtemp(%s): %s", t, strerror(errno));
+        return t;
+}
+
+static int clear_attrs_cb(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        unsigned attrs = 0;
+        int fd;
+
+        if (type != FTW_D)
+                return 0;
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        if (ioctl(fd, FS_IOC_GETFLAGS, &attrs) >= 0 && (attrs & (FS_IMMUTABLE_FL | FS_APPEND_FL))) {
+                attrs &= ~(unsigned) (FS_IMMUTABLE_FL | FS_APPEND_FL);
+                (void) ioctl(fd, FS_IOC_SETFLAGS, &attrs);
+        }
+        close(fd);
+        return 0;
+}
+
+static int remove_cb(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        if (type == FTW_DP || type == FTW_D)
+                (void) rmdir(path);
+        else
+                (void) unlink(path);
+        return 0;
+}
+
+void unit_rm_rf(const char *path) {
+        struct stat st;
+
+        if (!path)
+                return;
+        /* Only ever what unit_mkdtemp() made: a typo must not turn a test into "rm -rf /". */
+        if (strncmp(path, UNIT_TMP_PREFIX, strlen(UNIT_TMP_PREFIX)) != 0 || strstr(path, "/../") ||
+            strchr(path + strlen(UNIT_TMP_PREFIX), '/'))
+                return;
+        if (lstat(path, &st) < 0)
+                return;
+
+        /* Immutable directories (image-ops tests) must be made mutable first, or nothing below
+         * them can be removed. */
+        (void) nftw(path, clear_attrs_cb, 16, FTW_PHYS | FTW_MOUNT);
+        (void) nftw(path, remove_cb, 16, FTW_PHYS | FTW_MOUNT | FTW_DEPTH);
+}
+
+const char *unit_source_root(void) {
+        const char *e = getenv("SOURCE_ROOT");
+        return e && *e ? e : UNIT_SOURCE_ROOT;
+}
+
+const char *unit_test_data(void) {
+        static char buf[4096];
+        const char *e = getenv("TEST_DATA");
+
+        if (e && *e)
+                return e;
+        snprintf(buf, sizeof(buf), "%s/tests/data", unit_source_root());
+        return buf;
+}
+
+const char *unit_profiles_dir(void) {
+        static char buf[4096];
+        const char *e = getenv("PROFILES_DIR");
+
+        if (e && *e)
+                return e;
+        snprintf(buf, sizeof(buf), "%s/profiles", unit_source_root());
+        return buf;
+}
+
+void unit_mkdir_p(const char *path, mode_t mode) {
+        char *copy = unit_strf("%s", path);
+
+        for (char *p = copy + 1;; p++) {
+                bool last = *p == '\0';
+
+                if (*p != '/' && !last)
+                        continue;
+                *p = '\0';
+                if (*copy)
+                        cr_assert(mkdir(copy, mode) >= 0 || errno == EEXIST, "mkdir(%s): %s", copy, strerror(errno));
+                if (last)
+                        break;
+                *p = '/';
+        }
+        free(copy);
+}
+
+static void mkdir_parent(const char *path) {
+        char *copy = unit_strf("%s", path), *slash = strrchr(copy, '/');
+
+        if (slash && slash != copy) {
+                *slash = '\0';
+                unit_mkdir_p(copy, 0755);
+        }
+        free(copy);
+}
+
+void unit_write_data(const char *path, const void *data, size_t size, mode_t mode) {
+        const char *p = data;
+        int fd;
+
+        mkdir_parent(path);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        cr_assert(fd >= 0, "open(%s): %s", path, strerror(errno));
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+                cr_assert(n > 0, "write(%s): %s", path, strerror(errno));
+                p += n;
+                size -= (size_t) n;
+        }
+        cr_assert(fchmod(fd, mode) >= 0);
+        close(fd);
+}
+
+void unit_write(const char *path, const char *content) {
+        unit_write_data(path, content, strlen(content), 0644);
+}
+
+void unit_symlink(const char *target, const char *path) {
+        mkdir_parent(path);
+        cr_assert(symlink(target, path) >= 0, "symlink(%s, %s): %s", target, path, strerror(errno));
+}
+
+char *unit_read(const char *path) {
+        FILE *f = fopen(path, "re");
+        char *buf = NULL;
+        size_t size = 0, n;
+
+        if (!f)
+                return NULL;
+        buf = malloc(1);
+        cr_assert(buf != NULL);
+        for (;;) {
+                char chunk[65536];
+
+                n = fread(chunk, 1, sizeof(chunk), f);
+                if (n == 0)
+                        break;
+                buf = realloc(buf, size + n + 1);
+                cr_assert(buf != NULL);
+                memcpy(buf + size, chunk, n);
+                size += n;
+        }
+        buf[size] = '\0';
+        fclose(f);
+        return buf;
+}
+
+int unit_run(const char *format, ...) {
+        va_list ap;
+        char *cmd;
+        int r, status;
+
+        va_start(ap, format);
+        r = vasprintf(&cmd, format, ap);
+        va_end(ap);
+        cr_assert(r >= 0);
+
+        fflush(NULL);
+        status = system(cmd);
+        free(cmd);
+        if (status < 0 || !WIFEXITED(status))
+                return -1;
+        return WEXITSTATUS(status);
+}
+
+bool unit_have_program(const char *name) {
+        return unit_run("command -v '%s' >/dev/null 2>&1", name) == 0;
+}
+
+void unit_copy_tree(const char *src, const char *dst) {
+        int r = unit_run("cp -a '%s' '%s'", src, dst);
+        cr_assert(r == 0, "cp -a %s %s failed", src, dst);
+}
+
+/* ---------------------------------------------------------------------------------- snapshots */
+
+static struct {
+        const char *root;
+        char **lines;
+        size_t n;
+} snap;
+
+static uint64_t fnv1a(const char *data, size_t size) {
+        uint64_t h = UINT64_C(14695981039346656037);
+
+        for (size_t i = 0; i < size; i++) {
+                h ^= (unsigned char) data[i];
+                h *= UINT64_C(1099511628211);
+        }
+        return h;
+}
+
+static int snapshot_cb(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        const char *rel = path + strlen(snap.root);
+        char *line = NULL;
+
+        if (*rel == '\0')
+                rel = "/";
+
+        if (S_ISLNK(st->st_mode)) {
+                char target[4096];
+                ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+                target[n < 0 ? 0 : n] = '\0';
+                line = unit_strf("%s l -> %s", rel, target);
+        } else if (S_ISREG(st->st_mode)) {
+                int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                char *data = malloc((size_t) st->st_size + 1);
+                ssize_t n = 0;
+
+                cr_assert(data != NULL);
+                if (fd >= 0) {
+                        n = read(fd, data, (size_t) st->st_size);
+                        close(fd);
+                }
+                line = unit_strf("%s f %04o %lld %016llx", rel, (unsigned) (st->st_mode & 07777),
+                                 (long long) st->st_size,
+                                 (unsigned long long) fnv1a(data, n < 0 ? 0 : (size_t) n));
+                free(data);
+        } else if (S_ISDIR(st->st_mode))
+                line = unit_strf("%s d %04o", rel, (unsigned) (st->st_mode & 07777));
+        else
+                line = unit_strf("%s o %06o", rel, (unsigned) st->st_mode);
+
+        snap.lines = realloc(snap.lines, sizeof(char *) * (snap.n + 1));
+        cr_assert(snap.lines != NULL);
+        snap.lines[snap.n++] = line;
+        return 0;
+}
+
+static int compare_lines(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+char *unit_snapshot(const char *root) {
+        size_t total = 1;
+        char *out, *p;
+
+        snap.root = root;
+        snap.lines = NULL;
+        snap.n = 0;
+        cr_assert(nftw(root, snapshot_cb, 16, FTW_PHYS) == 0, "nftw(%s) failed", root);
+        qsort(snap.lines, snap.n, sizeof(char *), compare_lines);
+
+        for (size_t i = 0; i < snap.n; i++)
+                total += strlen(snap.lines[i]) + 1;
+        out = p = malloc(total);
+        cr_assert(out != NULL);
+        for (size_t i = 0; i < snap.n; i++) {
+                p = stpcpy(p, snap.lines[i]);
+                *p++ = '\n';
+                free(snap.lines[i]);
+        }
+        *p = '\0';
+        free(snap.lines);
+        snap.lines = NULL;
+        return out;
+}
+
+char *unit_golden(const char *name) {
+        char *path = unit_strf("%s/tests/unit/golden/%s", unit_source_root(), name);
+        char *data = unit_read(path);
+
+        cr_assert(data != NULL, "cannot read golden file %s", path);
+        free(path);
+        return data;
+}
+
+char *unit_replace(const char *s, const char *needle, const char *replacement) {
+        size_t ln = strlen(needle), lr = strlen(replacement), count = 0;
+        char *out, *p;
+
+        cr_assert(ln > 0);
+        for (const char *q = strstr(s, needle); q; q = strstr(q + ln, needle))
+                count++;
+        out = p = malloc(strlen(s) + count * lr + 1);
+        cr_assert(out != NULL);
+        for (const char *q = s;;) {
+                const char *hit = strstr(q, needle);
+
+                if (!hit) {
+                        strcpy(p, q);
+                        break;
+                }
+                memcpy(p, q, (size_t) (hit - q));
+                p += hit - q;
+                memcpy(p, replacement, lr);
+                p += lr;
+                q = hit + ln;
+        }
+        return out;
+}
+
+bool unit_loop_backed_by(const char *file) {
+        char *cmd = unit_strf("losetup -j '%s' 2>/dev/null", file);
+        FILE *f;
+        char buf[256];
+        bool found = false;
+
+        fflush(NULL);
+        f = popen(cmd, "re");
+        free(cmd);
+        cr_assert(f != NULL, "popen(losetup) failed");
+        while (fgets(buf, sizeof(buf), f))
+                if (buf[0] != '\0' && buf[0] != '\n')
+                        found = true;
+        pclose(f);
+        return found;
+}
+
+bool unit_wait_no_loop(const char *file, unsigned timeout_ms) {
+        /* Autoclear happens when the last user of the device goes away, which may be just after
+         * the reader's process has been reaped: allow it a moment. */
+        for (unsigned waited = 0;; waited += 50) {
+                if (!unit_loop_backed_by(file))
+                        return true;
+                if (waited >= timeout_ms)
+                        return false;
+                (void) nanosleep(&(struct timespec) { .tv_nsec = 50 * 1000 * 1000 }, NULL);
+        }
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Helpers shared by the unit tests: private temporary roots, small file-system builders, tree
+ * snapshots for "nothing changed" checks and golden files. They abort the test (cr_assert) when
+ * the test machinery itself fails, so that a test body only asserts the behaviour under test. */
+
+/* Creates a private directory /tmp/portabled-unit-<tag>-XXXXXX. Never returns NULL. */
+char *unit_mkdtemp(const char *tag);
+
+/* Removes a tree created by unit_mkdtemp() (never follows symlinks, never crosses mounts, clears
+ * the immutable attribute where needed). Refuses any other path. NULL is a no-op. */
+void unit_rm_rf(const char *path);
+
+/* $TEST_DATA, $PROFILES_DIR, $SOURCE_ROOT, with fallbacks to the source tree. */
+const char *unit_test_data(void);
+const char *unit_profiles_dir(void);
+const char *unit_source_root(void);
+
+/* asprintf() that never fails (aborts the test instead). */
+char *unit_strf(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/* mkdir -p. */
+void unit_mkdir_p(const char *path, mode_t mode);
+
+/* Writes a file (creating parent directories), with the given mode. */
+void unit_write(const char *path, const char *content);
+void unit_write_data(const char *path, const void *data, size_t size, mode_t mode);
+
+/* Creates a symlink path -> target (creating parent directories). */
+void unit_symlink(const char *target, const char *path);
+
+/* Reads a whole file; NULL if it cannot be read. */
+char *unit_read(const char *path);
+
+/* Runs a shell command line; returns its exit status (or -1). Output goes to the test's log. */
+int unit_run(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/* Whether a program is found in $PATH. */
+bool unit_have_program(const char *name);
+
+/* cp -a src dst (dst must not exist). */
+void unit_copy_tree(const char *src, const char *dst);
+
+/* A canonical, sorted description of every entry below root: relative path, type, permission
+ * bits, and content (regular files, as size and hash) or target (symlinks). Directory times are
+ * left out: two snapshots are equal iff the trees hold the same things. */
+char *unit_snapshot(const char *root);
+
+/* Reads tests/unit/golden/<name>. */
+char *unit_golden(const char *name);
+
+/* Replaces every occurrence of needle in s by replacement; returns a new string. */
+char *unit_replace(const char *s, const char *needle, const char *replacement);
+
+/* Whether a loop device backed by file exists (losetup -j). */
+bool unit_loop_backed_by(const char *file);
+
+/* Waits up to timeout_ms for no loop device to be backed by file; true if none remains. */
+bool unit_wait_no_loop(const char *file, unsigned timeout_ms);
+
+/* String equality with Criterion's diff output. Criterion's str tag is a plain char *, which
+ * string literals are not under -Wwrite-strings; and a NULL actual fails instead of crashing. */
+#define assert_str(actual, expected)                                                            \
+        do {                                                                                    \
+                const char *_actual_ = (actual), *_expected_ = (expected);                      \
+                cr_assert(_actual_ != NULL, "%s is NULL", #actual);                             \
+                cr_assert(eq(str, (char *) _actual_, (char *) _expected_), "%s", #actual);      \
+        } while (0)
+
+/* Criterion hands parameters to the (re-executed) test process by value, so a table of structs
+ * holding string pointers would point into another process image. Tables therefore stay static
+ * in the test file and the parameter is the row index:
+ *
+ *         UNIT_TABLE_PARAMETERS(suite, name, table);
+ *         ParameterizedTest(size_t *i, suite, name) { const struct x *c = &table[*i]; ... } */
+#define UNIT_TABLE_PARAMETERS(suite, name, table)                                               \
+        ParameterizedTestParameters(suite, name) {                                              \
+                static size_t _indices_[sizeof(table) / sizeof((table)[0])];                    \
+                for (size_t _i_ = 0; _i_ < sizeof(table) / sizeof((table)[0]); _i_++)           \
+                        _indices_[_i_] = _i_;                                                   \
+                return cr_make_param_array(size_t, _indices_, sizeof(table) / sizeof((table)[0])); \
+        }
+
+/* cr_assert() pastes the first token of its argument: an expression starting with '(' or with a
+ * function-like macro (S_ISREG(), WIFEXITED()) does not compile. cr_assert(holds(...)) does. */
+static inline bool holds(bool b) {
+        return b;
+}

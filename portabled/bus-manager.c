@@ -22,6 +22,11 @@ static int call_with_image(sd_bus_message *msg, Manager *m, sd_bus_error *error,
         r = sd_bus_message_read(msg, "s", &name_or_path);
         if (r < 0)
                 return r;
+        if (fn == bus_image_common_get_metadata) {
+                r = bus_check_inspect_by_path(msg, name_or_path, error);
+                if (r < 0)
+                        return r;
+        }
         r = bus_image_acquire(m, name_or_path, &image, error);
         if (r < 0)
                 return r;
@@ -36,6 +41,11 @@ static int call_simple_with_image(sd_bus_message *msg, Manager *m, sd_bus_error 
         r = sd_bus_message_read(msg, "s", &name_or_path);
         if (r < 0)
                 return r;
+        if (fn == bus_image_common_get_os_release) {
+                r = bus_check_inspect_by_path(msg, name_or_path, error);
+                if (r < 0)
+                        return r;
+        }
         r = bus_image_acquire(m, name_or_path, &image, error);
         if (r < 0)
                 return r;

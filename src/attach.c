@@ -15,7 +15,9 @@
 #include "portable-error.h"
 #include "portable.h"
 #include "profile.h"
+#include "profile-requirements.h"
 #include "strv.h"
+#include "unit-match.h"
 
 static int check_metadata(const Image *image, const PortableMetadata *m, char * const *matches, sd_bus_error *reterr) {
         _cleanup_strv_free_ char **valid_prefixes = NULL;
@@ -201,9 +203,72 @@ static int install_image_link(Transaction *t, const Host *host, const Image *ima
         return transaction_symlink(t, link, image->path, /* replace= */ false);
 }
 
+/* The paths the profile's service drop-in needs inside the image, as (path, setting) pairs. */
+static int profile_service_requirements(const Host *host, const char *profile, char ***ret) {
+        _cleanup_free_ char *path = NULL, *data = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t size;
+        int r;
+
+        *ret = NULL;
+        if (isempty(profile))
+                return 0;
+
+        r = profile_find_dropin(host, profile, "check.service", &path);
+        if (r <= 0)
+                return r == -ENOENT ? 0 : r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        r = read_full_fd(fd, PORTABLE_SIZE_MAX_UNIT_FILE, &data, &size);
+        if (r < 0)
+                return r;
+        return profile_requirements_parse(data, size, ret);
+}
+
+static bool has_service_unit(const PortableMetadata *m) {
+        for (size_t i = 0; i < m->n_units; i++)
+                if (streq_ptr(unit_name_type(m->units[i].name), "service"))
+                        return true;
+        return false;
+}
+
+/* On a read-only image the service manager cannot create a missing mount point, and the unit
+ * fails at start with nothing but status=226/NAMESPACE. Say which path and which setting now. */
+static int check_mount_points(const Image *image, const PortableMetadata *m, const char *profile,
+                              char * const *requirements, sd_bus_error *reterr) {
+        _cleanup_free_ char *list = NULL;
+        bool writable_tree = (image->type == IMAGE_DIRECTORY || image->type == IMAGE_SUBVOLUME) && !image->read_only;
+
+        if (writable_tree || strv_length(m->missing) == 0 || !has_service_unit(m))
+                return 0;
+
+        STRV_FOREACH(missing, m->missing)
+                for (size_t i = 0; requirements[i]; i += 2) {
+                        _cleanup_free_ char *item = NULL, *joined = NULL;
+
+                        if (!streq(requirements[i], *missing))
+                                continue;
+                        if (asprintf(&item, "%s (for %s)", *missing, requirements[i + 1]) < 0)
+                                return -ENOMEM;
+                        if (asprintf(&joined, "%s%s%s", strempty(list), list ? ", " : "", item) < 0)
+                                return -ENOMEM;
+                        free_and_replace(list, joined);
+                        break;
+                }
+
+        return portable_error(reterr, ENOENT, PORTABLE_ERROR_INVALID_ARGS,
+                              "Image '%s' lacks %s: profile '%s' mounts there, and on a read-only image the service "
+                              "would fail to start with status=226/NAMESPACE. Add an empty file or directory at that "
+                              "path in the image, choose another profile, or use --force.",
+                              image->path, strempty(list), profile);
+}
+
 int portable_attach_in(Transaction *t, const Host *host, const Image *image, char * const *matches,
                        const char *profile, PortableFlags flags, sd_bus_error *reterr) {
         _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        _cleanup_strv_free_ char **requirements = NULL, **check_paths = NULL;
         _cleanup_free_ char *attached_dir = NULL;
         int r;
 
@@ -211,13 +276,28 @@ int portable_attach_in(Transaction *t, const Host *host, const Image *image, cha
         if (r < 0)
                 return r;
 
-        r = image_read_metadata(image, matches, &m, reterr);
+        r = profile_service_requirements(host, profile, &requirements);
+        if (r < 0)
+                return portable_error(reterr, r, NULL, "Failed to read profile '%s': %m", profile);
+        for (size_t i = 0; requirements && requirements[i]; i += 2) {
+                r = strv_extend(&check_paths, requirements[i]);
+                if (r < 0)
+                        return r;
+        }
+
+        r = image_read_metadata_full(image, matches, check_paths, &m, reterr);
         if (r < 0)
                 return r;
 
         r = check_metadata(image, m, matches, reterr);
         if (r < 0)
                 return r;
+
+        if (!(flags & PORTABLE_FORCE_ATTACH)) {
+                r = check_mount_points(image, m, profile, requirements, reterr);
+                if (r < 0)
+                        return r;
+        }
 
         if (!(flags & (PORTABLE_FORCE_ATTACH | PORTABLE_REATTACH))) {
                 r = check_conflicts(host, m, reterr);

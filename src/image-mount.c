@@ -23,6 +23,7 @@
 #include "loop-device.h"
 #include "os-release.h"
 #include "portable-error.h"
+#include "strv.h"
 #include "unit-match.h"
 
 /* One datagram per file; the first byte says what it is. */
@@ -30,6 +31,7 @@ enum {
         MSG_OS_RELEASE = 'O', /* name = path inside the image, fd attached */
         MSG_UNIT = 'U',       /* name = unit name, fd attached */
         MSG_WARNING = 'W',    /* text */
+        MSG_MISSING = 'M',    /* a requested path the image lacks */
         MSG_ERROR = 'E',      /* "<errno>\0<error name>\0<message>" */
         MSG_DONE = 'D',
 };
@@ -158,7 +160,7 @@ static int child_mount_image(const Image *image, int image_fd, const ImageProbe 
         return TAKE_FD(loop_fd);
 }
 
-static int child_run(const Image *image, char * const *matches, int sock) {
+static int child_run(const Image *image, char * const *matches, char * const *check_paths, int sock) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
         _cleanup_close_ int image_fd = -EBADF, root_fd = -EBADF;
@@ -217,6 +219,11 @@ static int child_run(const Image *image, char * const *matches, int sock) {
         r = image_read_tree(root_fd, image->path, /* source_dir= */ NULL, matches, &m, &error);
         if (r < 0)
                 goto fail;
+        r = image_tree_find_missing(root_fd, check_paths, m);
+        if (r < 0) {
+                r = portable_error(&error, r, NULL, "Image '%s': cannot check paths: %m", image->path);
+                goto fail;
+        }
 
         r = send_file(sock, MSG_OS_RELEASE, &m->os_release);
         for (size_t i = 0; r >= 0 && i < m->n_units; i++)
@@ -224,6 +231,9 @@ static int child_run(const Image *image, char * const *matches, int sock) {
         STRV_FOREACH(w, m->warnings)
                 if (r >= 0)
                         r = send_message(sock, MSG_WARNING, *w, strlen(*w), -EBADF);
+        STRV_FOREACH(p, m->missing)
+                if (r >= 0)
+                        r = send_message(sock, MSG_MISSING, *p, strlen(*p), -EBADF);
         if (r < 0)
                 goto fail;
 
@@ -339,8 +349,8 @@ static int parent_take_file(PortableMetadata *m, char type, const char *name, in
         return r;
 }
 
-static int parent_receive(int sock, pid_t pid, const Image *image, char * const *matches, PortableMetadata **ret,
-                          sd_bus_error *reterr) {
+static int parent_receive(int sock, pid_t pid, const Image *image, char * const *matches,
+                          char * const *check_paths, PortableMetadata **ret, sd_bus_error *reterr) {
         _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
         struct timespec start;
         int r;
@@ -387,6 +397,15 @@ static int parent_receive(int sock, pid_t pid, const Image *image, char * const 
                                 return r;
                         break;
 
+                case MSG_MISSING:
+                        if (!strv_contains(check_paths, buf + 1))
+                                return portable_error(reterr, EBADMSG, NULL, "Image '%s': reader reported an unexpected path.",
+                                                      image->path);
+                        r = strv_extend(&m->missing, buf + 1);
+                        if (r < 0)
+                                return r;
+                        break;
+
                 case MSG_WARNING:
                         r = portable_metadata_add_warning(m, "%s", buf + 1);
                         if (r < 0)
@@ -411,7 +430,8 @@ static int parent_receive(int sock, pid_t pid, const Image *image, char * const 
         }
 }
 
-int image_mount_and_read(const Image *image, char * const *matches, PortableMetadata **ret, sd_bus_error *reterr) {
+int image_mount_and_read_full(const Image *image, char * const *matches, char * const *check_paths,
+                              PortableMetadata **ret, sd_bus_error *reterr) {
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
         int r, status;
         pid_t pid;
@@ -425,11 +445,11 @@ int image_mount_and_read(const Image *image, char * const *matches, PortableMeta
         if (pid == 0) {
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
                 pair[0] = safe_close(pair[0]);
-                _exit(child_run(image, matches, pair[1]) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+                _exit(child_run(image, matches, check_paths, pair[1]) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
         }
 
         pair[1] = safe_close(pair[1]);
-        r = parent_receive(pair[0], pid, image, matches, ret, reterr);
+        r = parent_receive(pair[0], pid, image, matches, check_paths, ret, reterr);
         pair[0] = safe_close(pair[0]);
 
         /* Always reap: the child's exit is what tears down its namespace, its mount and thus the

@@ -14,6 +14,7 @@
 #include "os-release.h"
 #include "path-util.h"
 #include "portable-error.h"
+#include "strv.h"
 #include "unit-match.h"
 
 /* O_NONBLOCK: a FIFO planted in an image must not block us before fstat() tells us what it is. */
@@ -201,5 +202,21 @@ int image_read_tree(int root_fd, const char *image_label, const char *source_dir
                 return r;
 
         *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int image_tree_find_missing(int root_fd, char * const *paths, PortableMetadata *m) {
+        STRV_FOREACH(p, (char **) paths) {
+                _cleanup_close_ int fd = chase_open_in_root(root_fd, *p, O_PATH);
+                int r;
+
+                if (fd >= 0)
+                        continue;
+                if (fd != -ENOENT && fd != -ENOTDIR)
+                        return fd;
+                r = strv_extend(&m->missing, *p);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }

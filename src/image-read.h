@@ -18,3 +18,6 @@ extern char * const image_read_no_units[];
 
 int image_read_tree(int root_fd, const char *image_label, const char *source_dir, char * const *matches,
                     PortableMetadata **ret, sd_bus_error *reterr);
+
+/* Adds to m->missing every path of paths that does not resolve to anything inside the tree. */
+int image_tree_find_missing(int root_fd, char * const *paths, PortableMetadata *m);

@@ -24,6 +24,7 @@ PortableMetadata *portable_metadata_free(PortableMetadata *m) {
                 portable_file_done(&m->units[i]);
         free(m->units);
         strv_free(m->warnings);
+        strv_free(m->missing);
         return mfree(m);
 }
 

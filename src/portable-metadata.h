@@ -21,6 +21,7 @@ typedef struct PortableMetadata {
         PortableFile *units; /* sorted by name */
         size_t n_units;
         char **warnings;     /* things skipped that the user may want to know about */
+        char **missing;      /* requested paths that do not exist in the image */
 } PortableMetadata;
 
 PortableMetadata *portable_metadata_free(PortableMetadata *m);

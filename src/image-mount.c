@@ -172,7 +172,7 @@ static int child_run(const Image *image, char * const *matches, char * const *ch
                 goto fail;
         }
         /* Nothing we mount may propagate back to the host. */
-        if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0) {
+        if (mount("none", "/", "none", MS_SLAVE | MS_REC, NULL) < 0) {
                 r = portable_error(&error, errno, NULL, "Image '%s': cannot make mounts private: %m", image->path);
                 goto fail;
         }

@@ -99,8 +99,8 @@ static int read_unit(int root_fd, int dir_fd, const char *dir, const char *name,
         if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return 0;
         if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
-                return portable_metadata_add_warning(m, "Unit file '%s%s%s' is not a regular file or symlink, ignoring.",
-                                                     dir, "/", name);
+                return portable_metadata_add_warning(m, "Unit file '%s/%s' is not a regular file or symlink, ignoring.",
+                                                     dir, name);
 
         path = path_join(dir, name);
         if (!path)

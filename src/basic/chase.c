@@ -1,18 +1,143 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "chase.h"
+#include "fd-util.h"
 #include "macro.h"
 
-static int openat2_in_root(int root_fd, const char *path, int open_flags, unsigned long long extra) {
+#define CHASE_SYMLINKS_MAX 40
+#define CHASE_DEPTH_MAX 256
+
+static int openat2_in_root(int root_fd, const char *path, int open_flags) {
         struct open_how how = {
                 .flags = (unsigned long long) (open_flags | O_CLOEXEC),
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | extra,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
         long fd;
+
+        fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+        if (fd < 0)
+                return -errno;
+        return (int) fd;
+}
+
+typedef struct DirStack {
+        int fds[CHASE_DEPTH_MAX];
+        size_t n;
+} DirStack;
+
+static void dir_stack_pop_to(DirStack *s, size_t n) {
+        while (s->n > n)
+                safe_close(s->fds[--s->n]);
+}
+
+static void dir_stack_done(DirStack *s) {
+        dir_stack_pop_to(s, 0);
+}
+
+/* The same semantics as RESOLVE_IN_ROOT, walked component by component in userspace: for
+ * kernels before 5.6 and for tools (valgrind) that do not know openat2(). ".." never climbs above
+ * the root, absolute symlinks restart at the root, and every component is opened with O_NOFOLLOW
+ * so that a symlink is only ever followed by us. */
+int chase_open_in_root_userspace(int root_fd, const char *path, int open_flags) {
+        _cleanup_(dir_stack_done) DirStack stack = {};
+        _cleanup_free_ char *todo = strdup(path);
+        unsigned links = 0;
+        char *p;
+        int r;
+
+        if (!todo)
+                return -ENOMEM;
+
+        stack.fds[0] = openat(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (stack.fds[0] < 0)
+                return -errno;
+        stack.n = 1;
+
+        p = todo;
+        for (;;) {
+                char name[NAME_MAX + 1];
+                const char *rest;
+                struct stat st;
+                size_t n;
+                int top = stack.fds[stack.n - 1];
+
+                p += strspn(p, "/");
+                if (*p == '\0')
+                        return RET_NERRNO(openat(top, ".", open_flags | O_CLOEXEC));
+
+                n = strcspn(p, "/");
+                if (n > NAME_MAX)
+                        return -ENAMETOOLONG;
+                memcpy(name, p, n);
+                name[n] = '\0';
+                rest = p + n;
+                bool last = rest[strspn(rest, "/")] == '\0';
+
+                if (streq(name, ".")) {
+                        p += n;
+                        continue;
+                }
+                if (streq(name, "..")) {
+                        if (stack.n > 1)
+                                dir_stack_pop_to(&stack, stack.n - 1);
+                        p += n;
+                        continue;
+                }
+
+                if (fstatat(top, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        return -errno;
+
+                if (S_ISLNK(st.st_mode)) {
+                        char target[PATH_MAX];
+                        _cleanup_free_ char *expanded = NULL;
+                        ssize_t k;
+
+                        if (last && (open_flags & O_NOFOLLOW))
+                                return -ELOOP;
+                        if (++links > CHASE_SYMLINKS_MAX)
+                                return -ELOOP;
+
+                        k = readlinkat(top, name, target, sizeof(target) - 1);
+                        if (k < 0)
+                                return -errno;
+                        target[k] = '\0';
+                        if (target[0] == '/')
+                                dir_stack_pop_to(&stack, 1);
+
+                        if (asprintf(&expanded, "%s/%s", target, rest) < 0)
+                                return -ENOMEM;
+                        free_and_replace(todo, expanded);
+                        p = todo;
+                        continue;
+                }
+
+                if (last)
+                        return RET_NERRNO(openat(top, name, open_flags | O_NOFOLLOW | O_CLOEXEC));
+
+                if (!S_ISDIR(st.st_mode))
+                        return -ENOTDIR;
+                if (stack.n >= CHASE_DEPTH_MAX)
+                        return -ELOOP;
+
+                r = openat(top, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (r < 0)
+                        return -errno;
+                stack.fds[stack.n++] = r;
+                p += n;
+        }
+}
+
+static int chase_open(int root_fd, const char *path, int open_flags) {
+        int fd;
 
         /* RESOLVE_IN_ROOT treats a leading "/" as the root itself; strip it anyway so a relative
          * path and an absolute one mean the same thing. */
@@ -21,16 +146,16 @@ static int openat2_in_root(int root_fd, const char *path, int open_flags, unsign
         if (*path == '\0')
                 path = ".";
 
-        fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-        if (fd < 0)
-                return -errno;
-        return (int) fd;
+        fd = openat2_in_root(root_fd, path, open_flags);
+        if (fd != -ENOSYS)
+                return fd;
+        return chase_open_in_root_userspace(root_fd, path, open_flags);
 }
 
 int chase_open_in_root(int root_fd, const char *path, int open_flags) {
-        return openat2_in_root(root_fd, path, open_flags, 0);
+        return chase_open(root_fd, path, open_flags);
 }
 
 int chase_open_in_root_nofollow(int root_fd, const char *path, int open_flags) {
-        return openat2_in_root(root_fd, path, open_flags | O_NOFOLLOW, 0);
+        return chase_open(root_fd, path, open_flags | O_NOFOLLOW);
 }

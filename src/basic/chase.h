@@ -9,3 +9,7 @@ int chase_open_in_root(int root_fd, const char *path, int open_flags);
 
 /* Like chase_open_in_root() but the final component must not be a symlink (-ELOOP if it is). */
 int chase_open_in_root_nofollow(int root_fd, const char *path, int open_flags);
+
+/* The userspace implementation used when the kernel (or valgrind) lacks openat2(); exported so
+ * that tests can hold it to the kernel's semantics. */
+int chase_open_in_root_userspace(int root_fd, const char *path, int open_flags);

@@ -91,3 +91,17 @@ bool unit_wait_no_loop(const char *file, unsigned timeout_ms);
 static inline bool holds(bool b) {
         return b;
 }
+
+/* Builds a read-only file system image of dir at out: "squashfs" or "erofs" (with the tools), or
+ * "ext4". Skips the test if the tool is missing. */
+void unit_make_fs_image(const char *fstype, const char *dir, const char *out);
+
+/* Writes a GPT disk image at out with n partitions, each of the given type GUID and holding the
+ * contents of the given file (or 1 MiB of zeros for NULL), starting at 1 MiB and 1 MiB aligned.
+ * Primary and backup headers are valid, with a protective MBR. */
+#define MIB (1024u * 1024u)
+#define UNIT_GPT_ROOT_X86_64 "4f68bce3-e8cd-4db1-96e7-fbcaf984b709"
+#define UNIT_GPT_LINUX_GENERIC "0fc63daf-8483-4772-8e79-3d69d8477de4"
+#define UNIT_GPT_SWAP "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f"
+#define UNIT_GPT_ESP "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
+void unit_make_gpt(const char *out, size_t n, const char *const *types, const char *const *contents);

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "image-mount.h"
+#include "image-read.h"
+#include "image.h"
+#include "os-release.h"
+#include "strv.h"
+#include "unit-helpers.h"
+
+/* Raw images are built at test time from the fixture trees into the test's private directory.
+ * After every read, no loop device may remain bound to the image file and nothing may stay
+ * mounted in our namespace. */
+
+static char *tmp;
+
+static void setup(void) {
+        if (geteuid() != 0)
+                cr_skip_test("mounting images needs root");
+        tmp = unit_mkdtemp("image-mount");
+}
+
+static void teardown(void) {
+        unit_rm_rf(tmp);
+        free(tmp);
+}
+
+TestSuite(image_mount, .init = setup, .fini = teardown, .timeout = 60);
+
+static char *fixture(const char *name) {
+        return unit_strf("%s/images/%s", unit_test_data(), name);
+}
+
+static bool mounted_here(void) {
+        _cleanup_free_ char *mi = unit_read("/proc/self/mountinfo");
+
+        cr_assert(mi != NULL);
+        return strstr(mi, "portabled-image") || strstr(mi, tmp);
+}
+
+struct mount_result {
+        int r;
+        PortableMetadata *m;
+        sd_bus_error error;
+        char *image_path;
+};
+
+static void mount_result_done(struct mount_result *res) {
+        res->m = portable_metadata_free(res->m);
+        sd_bus_error_free(&res->error);
+        free(res->image_path);
+}
+
+/* Reads the image at path and checks that it left nothing behind. */
+static struct mount_result mount_and_read(const char *path, char * const *matches) {
+        struct mount_result res = { .error = SD_BUS_ERROR_NULL, .image_path = strdup(path) };
+        _cleanup_(image_freep) Image *image = NULL;
+
+        cr_assert(eq(int, image_from_path(path, &image), 0), "image_from_path(%s)", path);
+        cr_assert(eq(int, image->type, IMAGE_RAW));
+
+        res.r = image_mount_and_read(image, matches, &res.m, &res.error);
+        if (res.r < 0)
+                cr_assert(zero(ptr, res.m));
+        else
+                cr_assert(not(zero(ptr, res.m)));
+
+        cr_assert(unit_wait_no_loop(path, 3000), "a loop device is still bound to %s", path);
+        cr_assert(not(mounted_here()), "something of the image is mounted in our namespace");
+        return res;
+}
+
+static char *build(const char *fstype, const char *tree, const char *name) {
+        char *img = unit_strf("%s/%s", tmp, name);
+
+        unit_make_fs_image(fstype, tree, img);
+        return img;
+}
+
+static PortableMetadata *read_directory(const char *dir, char * const *matches) {
+        _cleanup_close_ int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        PortableMetadata *m = NULL;
+
+        cr_assert(fd >= 0);
+        cr_assert(eq(int, image_read_tree(fd, dir, NULL, matches, &m, NULL), 0));
+        return m;
+}
+
+/* The raw image yields exactly what the same tree yields as a directory. */
+static void check_same_as_directory(const char *fstype) {
+        _cleanup_free_ char *tree = fixture("foo"), *img = build(fstype, tree, "foo_1.raw");
+        char *matches[] = { (char *) "foo", NULL };
+        _cleanup_(mount_result_done) struct mount_result res = mount_and_read(img, matches);
+        _cleanup_(portable_metadata_freep) PortableMetadata *dir = read_directory(tree, matches);
+
+        cr_assert(eq(int, res.r, 0), "%s", strna(res.error.message));
+        assert_str(res.m->os_release.name, dir->os_release.name);
+        assert_str(res.m->os_release.data, dir->os_release.data);
+        assert_str(os_release_pairs_get(res.m->os_release_pairs, "ID"), "portabletest");
+
+        cr_assert(eq(sz, res.m->n_units, dir->n_units));
+        for (size_t i = 0; i < dir->n_units; i++) {
+                assert_str(res.m->units[i].name, dir->units[i].name);
+                cr_assert(eq(sz, res.m->units[i].size, dir->units[i].size), "%s", dir->units[i].name);
+                assert_str(res.m->units[i].data, dir->units[i].data);
+                cr_assert(zero(ptr, res.m->units[i].source), "raw images have no host source path");
+        }
+        /* The empty unit is reported by the reader in the child. */
+        bool warned = false;
+        STRV_FOREACH(w, res.m->warnings)
+                warned = warned || strstr(*w, "foo-empty.service");
+        cr_assert(warned);
+}
+
+Test(image_mount, squashfs) {
+        check_same_as_directory("squashfs");
+}
+
+Test(image_mount, erofs) {
+        check_same_as_directory("erofs");
+}
+
+Test(image_mount, ext4) {
+        check_same_as_directory("ext4");
+}
+
+Test(image_mount, gpt_partitioned) {
+        _cleanup_free_ char *tree = fixture("foo"), *fs = build("squashfs", tree, "fs.squashfs"),
+                            *img = unit_strf("%s/disk.raw", tmp);
+        const char *types[] = { UNIT_GPT_ESP, UNIT_GPT_ROOT_X86_64 };
+        const char *contents[] = { NULL, fs };
+        char *matches[] = { (char *) "foo.service", NULL };
+
+        unit_make_gpt(img, 2, types, contents);
+        _cleanup_(mount_result_done) struct mount_result res = mount_and_read(img, matches);
+        cr_assert(eq(int, res.r, 0), "%s", strna(res.error.message));
+        cr_assert(eq(sz, res.m->n_units, 1));
+        assert_str(res.m->units[0].name, "foo.service");
+}
+
+Test(image_mount, no_units_requested) {
+        _cleanup_free_ char *tree = fixture("foo"), *img = build("squashfs", tree, "foo.raw");
+        _cleanup_(mount_result_done) struct mount_result res = mount_and_read(img, (char **) image_read_no_units);
+
+        cr_assert(eq(int, res.r, 0));
+        cr_assert(eq(sz, res.m->n_units, 0));
+        cr_assert(not(zero(ptr, res.m->os_release.data)));
+}
+
+Test(image_mount, hostile_symlinks) {
+        _cleanup_free_ char *tree = fixture("evil"), *img = build("squashfs", tree, "evil.raw");
+        _cleanup_(mount_result_done) struct mount_result res = mount_and_read(img, NULL);
+
+        /* Inside the mounted image, /etc/shadow is the image's (absent), never the host's. */
+        cr_assert(eq(int, res.r, 0), "%s", strna(res.error.message));
+        cr_assert(eq(sz, res.m->n_units, 0));
+        cr_assert(eq(sz, strv_length(res.m->warnings), 2));
+}
+
+Test(image_mount, os_release_escape) {
+        _cleanup_free_ char *tree = fixture("osrel-escape"), *img = build("erofs", tree, "osrel-escape.raw");
+        _cleanup_(mount_result_done) struct mount_result res = mount_and_read(img, NULL);
+
+        cr_assert(eq(int, res.r, -ENOENT));
+        cr_assert(not(zero(ptr, strstr(res.error.message ?: "", "os-release"))), "%s", strna(res.error.message));
+}
+
+Test(image_mount, no_os_release) {
+        _cleanup_free_ char *tree = fixture("noosrel"), *img = build("squashfs", tree, "noosrel.raw");
+        _cleanup_(mount_result_done) struct mount_result res = mount_and_read(img, NULL);
+
+        cr_assert(eq(int, res.r, -ENOENT));
+        cr_assert(res.error.message != NULL);
+}
+
+Test(image_mount, special_files_in_image) {
+        _cleanup_free_ char *tree = unit_strf("%s/special", tmp), *src = fixture("special"), *fifo = NULL,
+                            *img = NULL;
+
+        _cleanup_free_ char *unit_dir = unit_strf("%s/usr/lib/systemd/system", tree);
+
+        unit_copy_tree(src, tree);
+        fifo = unit_strf("%s/special-fifo.service", unit_dir);
+        unit_mkdir_p(unit_dir, 0755);
+        cr_assert(eq(int, mkfifo(fifo, 0644), 0));
+        img = build("squashfs", tree, "special.raw");
+
+        _cleanup_(mount_result_done) struct mount_result res = mount_and_read(img, NULL);
+        cr_assert(eq(int, res.r, 0), "%s", strna(res.error.message));
+        cr_assert(eq(sz, res.m->n_units, 0));
+        cr_assert(eq(sz, strv_length(res.m->warnings), 1));
+}
+
+Test(image_mount, huge_unit_refused) {
+        _cleanup_free_ char *tree = unit_strf("%s/huge", tmp), *osrel = NULL, *unit = NULL, *img = NULL;
+
+        osrel = unit_strf("%s/usr/lib/os-release", tree);
+        unit = unit_strf("%s/usr/lib/systemd/system/huge.service", tree);
+        unit_write(osrel, "ID=huge\n");
+        unit_write(unit, "[Service]\n");
+        cr_assert(eq(int, truncate(unit, (off_t) PORTABLE_SIZE_MAX_UNIT_FILE + 4096), 0));
+        img = build("squashfs", tree, "huge.raw");
+
+        _cleanup_(mount_result_done) struct mount_result res = mount_and_read(img, NULL);
+        cr_assert(eq(int, res.r, -EFBIG), "%s", strna(res.error.message));
+        cr_assert(not(zero(ptr, strstr(res.error.message ?: "", "huge.service"))), "%s", strna(res.error.message));
+}
+
+Test(image_mount, garbage_is_not_an_image) {
+        _cleanup_free_ char *img = unit_strf("%s/garbage.raw", tmp), *buf = malloc(MIB);
+
+        cr_assert(buf != NULL);
+        for (size_t i = 0; i < MIB; i++)
+                buf[i] = (char) ((i * 2654435761u) >> 11);
+        unit_write_data(img, buf, MIB, 0644);
+
+        _cleanup_(mount_result_done) struct mount_result res = mount_and_read(img, NULL);
+        cr_assert(eq(int, res.r, -EMEDIUMTYPE));
+        cr_assert(res.error.message != NULL);
+}
+
+Test(image_mount, truncated_squashfs) {
+        _cleanup_free_ char *tree = fixture("foo"), *full = build("squashfs", tree, "full.squashfs"),
+                            *img = unit_strf("%s/cut.raw", tmp), *data = unit_read(full);
+        uint64_t bytes_used = 0;
+
+        /* Cut in the middle of what the file system uses (the super block's bytes_used, at
+         * offset 40; the file itself is padded): the super block survives, the tables at the
+         * end do not. Probing succeeds, mounting or reading fails, and the loop device must
+         * still go away. */
+        cr_assert(not(zero(ptr, data)));
+        for (int i = 7; i >= 0; i--)
+                bytes_used = (bytes_used << 8) | (unsigned char) data[40 + i];
+        cr_assert(gt(u64, bytes_used, 96));
+        unit_write_data(img, data, (size_t) bytes_used / 2, 0644);
+
+        _cleanup_(mount_result_done) struct mount_result res = mount_and_read(img, NULL);
+        cr_assert(lt(int, res.r, 0));
+        cr_assert(res.error.message != NULL);
+}
+
+Test(image_mount, unsupported_file_system) {
+        _cleanup_free_ char *img = unit_strf("%s/swap.raw", tmp);
+
+        if (!unit_have_program("mkswap"))
+                cr_skip_test("mkswap is not installed");
+        unit_write(img, "");
+        cr_assert(eq(int, truncate(img, 4 * MIB), 0));
+        cr_assert(eq(int, unit_run("mkswap -q '%s' >/dev/null 2>&1", img), 0));
+
+        _cleanup_(mount_result_done) struct mount_result res = mount_and_read(img, NULL);
+        cr_assert(eq(int, res.r, -EPROTONOSUPPORT));
+}
+
+Test(image_mount, image_deleted_before_read) {
+        _cleanup_free_ char *tree = fixture("foo"), *img = build("squashfs", tree, "gone.raw");
+        _cleanup_(image_freep) Image *image = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        PortableMetadata *m = NULL;
+
+        cr_assert(eq(int, image_from_path(img, &image), 0));
+        cr_assert(eq(int, unlink(img), 0));
+        cr_assert(eq(int, image_mount_and_read(image, NULL, &m, &error), -ENOENT));
+        cr_assert(zero(ptr, m));
+}
+
+Test(image_mount, many_reads_leave_nothing_behind) {
+        _cleanup_free_ char *tree = fixture("pfx"), *img = build("erofs", tree, "pfx.raw");
+
+        for (int i = 0; i < 5; i++) {
+                _cleanup_(mount_result_done) struct mount_result res = mount_and_read(img, NULL);
+                cr_assert(eq(int, res.r, 0));
+                cr_assert(eq(sz, res.m->n_units, 3));
+        }
+}

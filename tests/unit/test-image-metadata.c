@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "image-metadata.h"
+#include "os-release.h"
+#include "unit-helpers.h"
+
+static char *tmp;
+
+static void setup(void) {
+        tmp = unit_mkdtemp("image-metadata");
+}
+
+static void teardown(void) {
+        unit_rm_rf(tmp);
+        free(tmp);
+}
+
+TestSuite(image_metadata, .init = setup, .fini = teardown);
+
+static Image *image_at(const char *path) {
+        Image *image = NULL;
+
+        cr_assert(eq(int, image_from_path(path, &image), 0), "image_from_path(%s)", path);
+        return image;
+}
+
+Test(image_metadata, directory) {
+        _cleanup_free_ char *dir = unit_strf("%s/images/foo", unit_test_data()), *src = NULL;
+        _cleanup_(image_freep) Image *image = image_at(dir);
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        char *matches[] = { (char *) "foo", NULL };
+
+        cr_assert(eq(int, image_read_metadata(image, matches, &m, &error), 0), "%s", strna(error.message));
+        cr_assert(eq(sz, m->n_units, 8));
+        assert_str(os_release_pairs_get(m->os_release_pairs, "ID"), "portabletest");
+        /* Directory images record where regular unit files are (for --copy=symlink). */
+        src = unit_strf("%s/usr/lib/systemd/system/foo.service", dir);
+        assert_str(portable_metadata_find_unit(m, "foo.service")->source, src);
+}
+
+Test(image_metadata, raw) {
+        _cleanup_free_ char *tree = unit_strf("%s/images/pfx", unit_test_data()), *img = unit_strf("%s/pfx_1.raw", tmp);
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        char *matches[] = { (char *) "pfx-b", NULL };
+
+        if (geteuid() != 0)
+                cr_skip_test("mounting images needs root");
+        unit_make_fs_image("squashfs", tree, img);
+        _cleanup_(image_freep) Image *image = image_at(img);
+
+        cr_assert(eq(int, image_read_metadata(image, matches, &m, &error), 0), "%s", strna(error.message));
+        cr_assert(eq(sz, m->n_units, 1));
+        assert_str(m->units[0].name, "pfx-b.service");
+        cr_assert(zero(ptr, m->units[0].source));
+        assert_str(os_release_pairs_get(m->os_release_pairs, "PORTABLE_PREFIXES"), "pfx-a pfx-b");
+        cr_assert(unit_wait_no_loop(img, 3000));
+}
+
+Test(image_metadata, directory_gone) {
+        _cleanup_free_ char *dir = unit_strf("%s/gone", tmp), *osrel = unit_strf("%s/usr/lib/os-release", dir);
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        unit_write(osrel, "ID=x\n");
+        _cleanup_(image_freep) Image *image = image_at(dir);
+        cr_assert(eq(int, unit_run("rm -rf '%s'", dir), 0));
+
+        cr_assert(eq(int, image_read_metadata(image, NULL, &m, &error), -ENOENT));
+        cr_assert(zero(ptr, m));
+        cr_assert(error.message != NULL);
+        cr_assert(not(zero(ptr, strstr(error.message, dir))), "the message names the image: %s", error.message);
+}
+
+Test(image_metadata, unknown_type) {
+        Image image = { .type = _IMAGE_TYPE_INVALID, .name = (char *) "x", .path = (char *) "/x" };
+        PortableMetadata *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        cr_assert(eq(int, image_read_metadata(&image, NULL, &m, &error), -EMEDIUMTYPE));
+        cr_assert(zero(ptr, m));
+        cr_assert(error.message != NULL);
+}

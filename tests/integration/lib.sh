@@ -249,6 +249,7 @@ assert_root_unchanged() {
         else
                 fail "$1" "host root changed:" "$(diff -u "$2" "$T/snapshot.now" | tail -n +3 | head -n 40)"
         fi
+        restore_skeleton
 }
 
 # dump_attached: what attach writes, in golden-file form. For each of the attached dirs and image
@@ -271,7 +272,7 @@ dump_attached() {
                                         echo "  = $prof"
                                         continue
                                 fi
-                                sed 's/^/  | /' "$ROOT/$p"
+                                sed -e 's/^/  | /' -e 's/^  | $/  |/' "$ROOT/$p"
                                 if [ -s "$ROOT/$p" ] && [ "$(tail -c 1 "$ROOT/$p" | od -An -c | tr -d ' ')" != '\n' ]; then
                                         echo
                                         echo "  \\ no newline at end of file"
@@ -290,8 +291,7 @@ _find_profile_copy() {
                  "$ROOT"/usr/lib/systemd/portable/profile/*/*.conf "$PROFILES"/*/*.conf; do
                 [ -f "$f" ] || continue
                 if cmp -s "$1" "$f"; then
-                        echo "${f%/*/*}" | _reverse_placeholders | tr -d '\n'
-                        echo "/${f#"${f%/*/*}"/}"
+                        echo "$f"
                         return 0
                 fi
         done
@@ -436,19 +436,32 @@ stage() {
         cp -a "$TEST_DATA/images/$1" "$2"
 }
 
-# build_raw FORMAT SRC_DIR OUT: a naked file system image (squashfs, erofs or ext4) of SRC_DIR.
+# build_raw FORMAT SRC_DIR OUT [bare]: a naked file system image (squashfs, erofs or ext4) of
+# SRC_DIR. Like any real portable image it gets the empty mount points and files the profiles
+# bind-mount over (/proc /sys /dev /run /tmp /var/tmp, /etc/machine-id, /etc/resolv.conf), unless
+# "bare" is given.
 build_raw() {
-        local fmt=$1 src=$2 out=$3
+        local fmt=$1 src=$2 out=$3 bare=${4:-}
+        local tree=$T/raw-tree
+        rm -rf "$tree"
+        cp -a "$src" "$tree"
+        if [ "$bare" != bare ]; then
+                mkdir -p "$tree"/{proc,sys,dev,run,tmp,var/tmp,etc}
+                touch "$tree/etc/machine-id" "$tree/etc/resolv.conf"
+        fi
         mkdir -p "$(dirname "$out")"
         rm -f "$out"
         case "$fmt" in
-        squashfs) mksquashfs "$src" "$out" -all-root -noappend -quiet -no-progress >/dev/null ;;
-        erofs) mkfs.erofs --quiet --all-root "$out" "$src" >/dev/null ;;
+        squashfs) mksquashfs "$tree" "$out" -all-root -noappend -quiet -no-progress >/dev/null ;;
+        erofs) mkfs.erofs --quiet --all-root "$out" "$tree" >/dev/null ;;
         ext4)
                 truncate -s 8M "$out" &&
-                        mke2fs -q -F -t ext4 -E root_owner=0:0 -d "$src" "$out" >/dev/null ;;
+                        mke2fs -q -F -t ext4 -E root_owner=0:0 -d "$tree" "$out" >/dev/null ;;
         *) echo "unknown format $fmt" >&2; return 1 ;;
         esac
+        local rc=$?
+        rm -rf "$tree"
+        return $rc
 }
 
 # assert_no_leaks NAME FILE...: no loop device is backed by FILE and nothing under $T is mounted,
@@ -484,10 +497,20 @@ _make_profiles() {
 }
 
 _make_root() {
+        # A host has an os-release; the drop-ins bind it into the service (reference §4.2).
+        mkdir -p "$ROOT"/etc "$ROOT"/usr/lib
+        printf 'ID=testhost\nPRETTY_NAME="Test host"\n' >"$ROOT/usr/lib/os-release"
+        ln -sfn ../usr/lib/os-release "$ROOT/etc/os-release"
         mkdir -p "$ROOT"/etc/portables "$ROOT"/run/portables "$ROOT"/var/lib/portables \
                  "$ROOT"/usr/local/lib/portables "$ROOT"/usr/lib/portables \
                  "$ROOT"/etc/systemd/system "$ROOT"/run/systemd/system \
                  "$ROOT"/usr/local/lib/systemd/system "$ROOT"/usr/lib/systemd/system
+}
+
+# restore_skeleton: re-create the directories every test root starts with, so that one daemon bug
+# that removes one of them is reported once and does not fail every later comparison.
+restore_skeleton() {
+        _make_root
 }
 
 _bus_config() {

@@ -332,14 +332,5 @@ int portable_attach(const Host *host, const Image *image, char * const *matches,
         int r;
 
         r = portable_attach_in(&t, host, image, matches, profile, flags, reterr);
-        if (r >= 0)
-                r = transaction_commit(&t);
-        if (r < 0) {
-                transaction_rollback(&t);
-                return r;
-        }
-
-        *ret_changes = t.changes;
-        t.changes = (PortableChanges) {};
-        return 0;
+        return transaction_finish(&t, r, ret_changes);
 }

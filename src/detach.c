@@ -179,14 +179,5 @@ int portable_detach(const Host *host, const char *name_or_path, PortableFlags fl
         int r;
 
         r = portable_detach_in(&t, host, name_or_path, flags, reterr);
-        if (r >= 0)
-                r = transaction_commit(&t);
-        if (r < 0) {
-                transaction_rollback(&t);
-                return r;
-        }
-
-        *ret_changes = t.changes;
-        t.changes = (PortableChanges) {};
-        return 0;
+        return transaction_finish(&t, r, ret_changes);
 }

@@ -165,11 +165,9 @@ int profile_requirements_parse(const char *data, size_t size, char ***ret_pairs)
                         return r;
         }
 
-        if (!pairs) {
-                pairs = calloc(1, sizeof(char *));
-                if (!pairs)
-                        return -ENOMEM;
-        }
+        r = strv_ensure(&pairs);
+        if (r < 0)
+                return r;
         *ret_pairs = TAKE_PTR(pairs);
         return 0;
 }

@@ -96,11 +96,9 @@ int profile_list(const Host *host, char ***ret) {
                 }
         }
 
-        if (!names) {
-                names = calloc(1, sizeof(char *));
-                if (!names)
-                        return -ENOMEM;
-        }
+        r = strv_ensure(&names);
+        if (r < 0)
+                return r;
         strv_sort(names);
         *ret = TAKE_PTR(names);
         return 0;

@@ -249,3 +249,16 @@ void transaction_rollback(Transaction *t) {
 
         transaction_done(t);
 }
+
+int transaction_finish(Transaction *t, int r, PortableChanges *ret_changes) {
+        if (r >= 0)
+                r = transaction_commit(t);
+        if (r < 0) {
+                transaction_rollback(t);
+                return r;
+        }
+
+        *ret_changes = t->changes;
+        t->changes = (PortableChanges) {};
+        return 0;
+}

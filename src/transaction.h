@@ -43,6 +43,10 @@ int transaction_remove_dir_if_empty(Transaction *t, const char *path);
 /* Makes it all permanent: deletes the backups and the emptied directories. */
 int transaction_commit(Transaction *t);
 
+/* Ends a transaction the way every operation does: commit if r >= 0 and commit works, else roll
+ * back. On success the change list is handed to ret_changes. Returns r or the commit error. */
+int transaction_finish(Transaction *t, int r, PortableChanges *ret_changes);
+
 /* Undoes every step in reverse order. Best effort: it cannot fail half-way in any way we could
  * do better about, and returns nothing. */
 void transaction_rollback(Transaction *t);

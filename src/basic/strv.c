@@ -94,11 +94,8 @@ int strv_split(const char *s, const char *separators, char ***ret) {
                 p += n;
         }
 
-        if (!l) {
-                l = calloc(1, sizeof(char *));
-                if (!l)
-                        return -ENOMEM;
-        }
+        if (strv_ensure(&l) < 0)
+                return -ENOMEM;
 
         *ret = TAKE_PTR(l);
         return 0;
@@ -134,4 +131,11 @@ void strv_sort(char **l) {
 
         if (n > 1)
                 qsort(l, n, sizeof(char *), compare_strings);
+}
+
+int strv_ensure(char ***l) {
+        if (*l)
+                return 0;
+        *l = calloc(1, sizeof(char *));
+        return *l ? 0 : -ENOMEM;
 }

@@ -31,3 +31,6 @@ int strv_split(const char *s, const char *separators, char ***ret);
 char *strv_join(char * const *l, const char *separator);
 
 void strv_sort(char **l);
+
+/* Turns a NULL list into an empty one, for results that promise a list. */
+int strv_ensure(char ***l);

@@ -30,13 +30,13 @@ assert_eq "reattach reply type" "a(sss)a(sss)" "$(pyjson 't' <"$T/reattach.json"
 # Removed: units that are gone in v2 and the old image link; the drop-in entries of units kept in
 # v2 are not reported as removed (reference §4.7).
 assert_eq "reattach: removed units and link" \
-"unlink $A/foo-bar.socket
+"unlink $ROOT/etc/portables/foo_1
+unlink $A/foo-bar.socket
 unlink $A/foo-link.service
 unlink $A/foo-shadow.service
 unlink $A/foo.bar.timer
 unlink $A/foo.path
-unlink $A/foo@.service
-unlink $ROOT/etc/portables/foo_1" \
+unlink $A/foo@.service" \
         "$(pyjson 'sorted(" ".join(c).rstrip() for c in d[0] if not c[1].endswith((".d", ".conf", "system.attached")))' <"$T/reattach.json")"
 assert_not_contains "reattach: kept units are not reported removed" \
         "$(pyjson '[c[1] for c in d[0]]' <"$T/reattach.json")" "$A/foo.service" "$A/foo.target"

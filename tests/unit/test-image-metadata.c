@@ -6,6 +6,7 @@
 
 #include "image-metadata.h"
 #include "os-release.h"
+#include "strv.h"
 #include "unit-helpers.h"
 
 static char *tmp;
@@ -85,4 +86,25 @@ Test(image_metadata, unknown_type) {
         cr_assert(eq(int, image_read_metadata(&image, NULL, &m, &error), -EMEDIUMTYPE));
         cr_assert(zero(ptr, m));
         cr_assert(error.message != NULL);
+}
+
+Test(image_metadata, missing_paths_directory) {
+        _cleanup_free_ char *dir = unit_strf("%s/images/foo", unit_test_data()), *joined = NULL;
+        _cleanup_(image_freep) Image *image = image_at(dir);
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        char *check[] = { (char *) "/opt/foo", (char *) "/tmp", (char *) "/etc/systemd/system/foo-shadow.service", NULL };
+
+        cr_assert(eq(int, image_read_metadata_full(image, NULL, check, &m, &error), 0), "%s", strna(error.message));
+        joined = strv_join(m->missing, " ");
+        assert_str(joined, "/tmp");
+}
+
+Test(image_metadata, no_check_paths_no_missing) {
+        _cleanup_free_ char *dir = unit_strf("%s/images/foo", unit_test_data());
+        _cleanup_(image_freep) Image *image = image_at(dir);
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+
+        cr_assert(eq(int, image_read_metadata(image, NULL, &m, NULL), 0));
+        cr_assert(zero(ptr, m->missing));
 }

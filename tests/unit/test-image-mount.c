@@ -279,3 +279,19 @@ Test(image_mount, many_reads_leave_nothing_behind) {
                 cr_assert(eq(sz, res.m->n_units, 3));
         }
 }
+
+Test(image_mount, missing_paths_reported) {
+        _cleanup_free_ char *tree = fixture("foo"), *img = build("squashfs", tree, "foo.raw"), *joined = NULL;
+        _cleanup_(image_freep) Image *image = NULL;
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        char *check[] = { (char *) "/proc", (char *) "/usr/lib", (char *) "/etc/os-release", (char *) "/etc/machine-id", NULL };
+
+        cr_assert(eq(int, image_from_path(img, &image), 0));
+        cr_assert(eq(int, image_mount_and_read_full(image, (char **) image_read_no_units, check, &m, &error), 0), "%s",
+                  strna(error.message));
+        /* /etc/os-release is an absolute link, resolved inside the mounted image. */
+        joined = strv_join(m->missing, " ");
+        assert_str(joined, "/proc /etc/machine-id");
+        cr_assert(unit_wait_no_loop(img, 3000));
+}

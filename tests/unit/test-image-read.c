@@ -489,3 +489,48 @@ Test(image_read, bus_error_left_alone_when_null) {
         cr_assert(eq(int, image_read_tree(fd, dir, NULL, NULL, &m, /* reterr= */ NULL), -ENOENT));
         cr_assert(zero(ptr, m));
 }
+
+Test(image_read, find_missing) {
+        _cleanup_free_ char *dir = make_tree("missing"), *dangling = unit_strf("%s/etc/resolv.conf", dir),
+                            *abs = unit_strf("%s/etc/machine-id", dir), *joined = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        char *paths[] = { (char *) "/proc", (char *) "/usr", (char *) "/etc/machine-id", (char *) "/etc/resolv.conf",
+                          (char *) "/usr/lib/os-release/x", (char *) "/tmp", (char *) "/", NULL };
+
+        /* An absolute link resolves in the image (to its /usr/lib/os-release: present); a
+         * dangling one, or a path through a file, is missing. */
+        unit_symlink("/usr/lib/os-release", abs);
+        unit_symlink("/run/resolv.conf", dangling);
+        fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        cr_assert(fd >= 0);
+        cr_assert(eq(int, portable_metadata_new(&m), 0));
+
+        cr_assert(eq(int, image_tree_find_missing(fd, paths, m), 0));
+        joined = strv_join(m->missing, " ");
+        assert_str(joined, "/proc /etc/resolv.conf /usr/lib/os-release/x /tmp");
+}
+
+Test(image_read, find_missing_nothing_asked) {
+        _cleanup_free_ char *dir = make_tree("none");
+        _cleanup_close_ int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+
+        cr_assert(eq(int, portable_metadata_new(&m), 0));
+        cr_assert(eq(int, image_tree_find_missing(fd, NULL, m), 0));
+        cr_assert(eq(sz, strv_length(m->missing), 0));
+}
+
+Test(image_read, find_missing_never_looks_outside) {
+        _cleanup_free_ char *dir = make_tree("outside"), *link = unit_strf("%s/proc", dir);
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        char *paths[] = { (char *) "/proc", (char *) "/etc/passwd", NULL };
+
+        /* /proc -> the host's /proc by absolute host path: resolved inside, so missing. */
+        unit_symlink(tmp, link);
+        fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        cr_assert(eq(int, portable_metadata_new(&m), 0));
+        cr_assert(eq(int, image_tree_find_missing(fd, paths, m), 0));
+        cr_assert(eq(sz, strv_length(m->missing), 2));
+}

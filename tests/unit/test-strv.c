@@ -139,3 +139,19 @@ Test(strv, many_items) {
         assert_str(l[999], "item0999");
         cr_assert(zero(ptr, l[1000]));
 }
+
+Test(strv, ensure) {
+        _cleanup_strv_free_ char **l = NULL;
+        char **before;
+
+        cr_assert(eq(int, strv_ensure(&l), 0));
+        cr_assert(not(zero(ptr, l)));
+        cr_assert(zero(ptr, l[0]));
+
+        /* A list that exists is left alone. */
+        cr_assert(eq(int, strv_extend(&l, "x"), 0));
+        before = l;
+        cr_assert(eq(int, strv_ensure(&l), 0));
+        cr_assert(eq(ptr, l, before));
+        assert_str(l[0], "x");
+}

@@ -537,3 +537,32 @@ Test(transaction, done_on_empty) {
         transaction_rollback(&empty);
         cr_assert(eq(int, transaction_commit(&empty), 0));
 }
+
+Test(transaction, finish_commits_on_success) {
+        _cleanup_free_ char *f = p("/f"), *ch = NULL;
+        PortableChanges out = {};
+
+        cr_assert(eq(int, transaction_write_file(&t, f, "x", 1, 0644, false, PORTABLE_WRITE, NULL), 0));
+        cr_assert(eq(int, transaction_finish(&t, 0, &out), 0));
+        cr_assert(exists("/f"));
+        cr_assert(eq(sz, out.n, 1));
+        assert_str(out.items[0].path, f);
+        /* The list was handed over. */
+        cr_assert(eq(sz, t.changes.n, 0));
+        portable_changes_done(&out);
+}
+
+Test(transaction, finish_rolls_back_on_error) {
+        _cleanup_free_ char *f = p("/f"), *g = p("/g"), *before = NULL, *after = NULL;
+        PortableChanges out = {};
+
+        put("/g", "old", 0644);
+        before = unit_snapshot(root);
+        cr_assert(eq(int, transaction_write_file(&t, f, "x", 1, 0644, false, PORTABLE_WRITE, NULL), 0));
+        cr_assert(eq(int, transaction_remove(&t, g), 0));
+        cr_assert(eq(int, transaction_finish(&t, -EIO, &out), -EIO));
+        cr_assert(eq(sz, out.n, 0));
+        cr_assert(zero(ptr, out.items));
+        after = unit_snapshot(root);
+        assert_str(after, before);
+}

@@ -126,4 +126,16 @@ assert_eq "an empty profile name writes no 10-profile.conf" "20-portable.conf" "
 mjson DetachImage sb foo false >/dev/null
 assert_root_unchanged "detach after an empty profile" "$T/pristine-prof"
 
+# --- an image path with a ':' (escaped as \x3a in the marker, reference §4.2/§7.6) -----------------
+
+stage foo "$IMAGES/foo:colon"
+mjson AttachImage sassbs "$IMAGES/foo:colon" 1 foo.service default false "" >/dev/null
+assert_eq "':' in the image path is C-escaped in the marker" \
+        "# Drop-in created for image '$IMAGES/foo\x3acolon', do not edit." \
+        "$(head -n 1 "$A/foo.service.d/20-portable.conf" 2>&1)"
+assert_eq "GetImageState of a path with ':' round-trips the escaping" 's "attached"' \
+        "$(mcall GetImageState s "$IMAGES/foo:colon")"
+assert_ok "detach of a path with ':'" mcall DetachImage sb "$IMAGES/foo:colon" false
+assert_root_unchanged "detach of a path with ':' leaves the root as it was" "$T/pristine-prof"
+
 finish

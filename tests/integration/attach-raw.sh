@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Attach and detach of raw images built at test time from tests/data/images/foo: squashfs, erofs
-# and ext4, in auto, copy and symlink modes, persistent and runtime. Checks the exact files written,
-# that unit files are always copied from raw images, and that no loop device or mount is left.
+# and ext4 file systems and a GPT disk with a root partition, in auto, copy and symlink modes,
+# persistent and runtime. Checks the exact files written, that unit files are always copied from
+# raw images, and that no loop device or mount is left.
 . "$(dirname "$0")/lib.sh"
 setup
 
@@ -11,7 +12,13 @@ done
 
 snapshot >"$T/pristine"
 
-for fmt in squashfs erofs ext4; do
+formats="squashfs erofs ext4"
+if command -v systemd-repart >/dev/null; then
+        formats+=" gpt"
+else
+        skip "GPT disk image" "systemd-repart not installed"
+fi
+for fmt in $formats; do
         img=$IMAGES/foo_$fmt.raw
         build_raw "$fmt" "$TEST_DATA/images/foo" "$img"
         subst=(IMAGE="$img" IMAGEFILE="${img##*/}")
@@ -94,11 +101,11 @@ build_raw squashfs "$TEST_DATA/images/foo" "$IMAGES/foo_bare.raw" bare
 assert_fails_with "bare squashfs without /proc, /etc/machine-id...: attach refused" \
         "$IMAGES/foo_bare.raw" "/proc" "/etc/machine-id" \
         -- mcall AttachImage sassbs "$IMAGES/foo_bare.raw" 1 foo default false ""
-assert_root_unchanged "bare squashfs: nothing written" "$T/pristine"
+assert_root_unchanged "bare squashfs: nothing written" "$T/pristine-pool"
 assert_ok "bare squashfs: FORCE_ATTACH attaches" \
         mcall AttachImageWithExtensions sasassst "$IMAGES/foo_bare.raw" 0 1 foo default "" 2
 mjson DetachImage sb "$IMAGES/foo_bare.raw" false >/dev/null
-assert_root_unchanged "bare squashfs: detach" "$T/pristine"
+assert_root_unchanged "bare squashfs: detach" "$T/pristine-pool"
 assert_no_leaks "bare squashfs: nothing left mapped or mounted" "$IMAGES/foo_bare.raw"
 
 finish

@@ -437,7 +437,8 @@ stage() {
 }
 
 # build_raw FORMAT SRC_DIR OUT [bare]: a naked file system image (squashfs, erofs or ext4) of
-# SRC_DIR. Like any real portable image it gets the empty mount points and files the profiles
+# SRC_DIR, or (gpt) a GPT disk with one ext4 root partition of the Discoverable Partitions
+# Specification, made by systemd-repart. Like any real portable image it gets the empty mount points and files the profiles
 # bind-mount over (/proc /sys /dev /run /tmp /var/tmp, /etc/machine-id, /etc/resolv.conf), unless
 # "bare" is given.
 build_raw() {
@@ -457,6 +458,12 @@ build_raw() {
         ext4)
                 truncate -s 8M "$out" &&
                         mke2fs -q -F -t ext4 -E root_owner=0:0 -d "$tree" "$out" >/dev/null ;;
+        gpt)
+                mkdir -p "$T/repart.d" &&
+                        printf '[Partition]\nType=root\nFormat=ext4\nCopyFiles=/\nSizeMinBytes=16M\nSizeMaxBytes=16M\n' \
+                                >"$T/repart.d/root.conf" &&
+                        systemd-repart --empty=create --size=auto --dry-run=no --no-pager --root="$tree" \
+                                --definitions="$T/repart.d" "$out" >/dev/null 2>&1 ;;
         *) echo "unknown format $fmt" >&2; return 1 ;;
         esac
         local rc=$?
@@ -628,12 +635,30 @@ setup() {
                 _make_profiles "$PROFILES"
         fi
         _make_root
+        _host_paths_state >"$T/host.before"
         start_bus || exit 1
         start_daemon || exit 1
 }
 
-# finish: the daemon must have survived every call; print the plan and exit.
+# The host's own portable paths: a daemon started with --root must never touch them.
+_host_paths_state() {
+        local p
+        for p in /etc/systemd/system.attached /run/systemd/system.attached /etc/portables /run/portables \
+                 /var/lib/portables /run/systemd/system; do
+                echo "== $p"
+                ls -la --time-style=+ "$p" 2>&1
+        done
+}
+
+# finish: the daemon must have survived every call and left the real host alone; print the plan
+# and exit.
 finish() {
+        _host_paths_state >"$T/host.after"
+        if cmp -s "$T/host.before" "$T/host.after"; then
+                pass "the host's own portable paths are untouched"
+        else
+                fail "the host's own portable paths are untouched" "$(diff -u "$T/host.before" "$T/host.after" | tail -n +3)"
+        fi
         if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
                 pass "portabled is still running"
         else

@@ -98,28 +98,28 @@ static const char *const unsafe_paths[] = {
         "/srv/back\\slash",
 };
 
-UNIT_TABLE_PARAMETERS(dropin, unsafe_paths_refused_for_services, unsafe_paths);
+Test(dropin, unsafe_paths_refused_for_services) {
+        for (size_t i = 0; i < ELEMENTSOF(unsafe_paths); i++) {
+                Image image = { .type = IMAGE_DIRECTORY, .name = (char *) "x", .path = (char *) unsafe_paths[i] };
+                char *content = NULL;
 
-ParameterizedTest(size_t *i, dropin, unsafe_paths_refused_for_services) {
-        Image image = { .type = IMAGE_DIRECTORY, .name = (char *) "x", .path = (char *) unsafe_paths[*i] };
-        char *content = NULL;
-
-        cr_assert(eq(int, dropin_portable_content(&image, "foo.service", "/etc/os-release", &content), -EINVAL),
-                  "case %zu", *i);
-        cr_assert(zero(ptr, content));
+                cr_assert(eq(int, dropin_portable_content(&image, "foo.service", "/etc/os-release", &content), -EINVAL),
+                          "case %zu", i);
+                cr_assert(zero(ptr, content));
+        }
 }
 
-UNIT_TABLE_PARAMETERS(dropin, unsafe_paths_fine_for_markers, unsafe_paths);
+Test(dropin, unsafe_paths_fine_for_markers) {
+        for (size_t i = 0; i < ELEMENTSOF(unsafe_paths); i++) {
+                _cleanup_free_ char *c = content_for(IMAGE_DIRECTORY, unsafe_paths[i], "foo.socket", "/etc/os-release");
+                _cleanup_strv_free_ char **paths = NULL;
 
-ParameterizedTest(size_t *i, dropin, unsafe_paths_fine_for_markers) {
-        _cleanup_free_ char *c = content_for(IMAGE_DIRECTORY, unsafe_paths[*i], "foo.socket", "/etc/os-release");
-        _cleanup_strv_free_ char **paths = NULL;
-
-        /* Only the marker, on one line, and it reads back as the same path. */
-        cr_assert(eq(sz, strcspn(c, "\n"), strlen(c) - 1), "marker spans lines: %s", c);
-        cr_assert(eq(int, dropin_marker_parse(c, &paths), 0));
-        cr_assert(eq(sz, strv_length(paths), 1));
-        assert_str(paths[0], unsafe_paths[*i]);
+                /* Only the marker, on one line, and it reads back as the same path. */
+                cr_assert(eq(sz, strcspn(c, "\n"), strlen(c) - 1), "marker spans lines: %s", c);
+                cr_assert(eq(int, dropin_marker_parse(c, &paths), 0));
+                cr_assert(eq(sz, strv_length(paths), 1));
+                assert_str(paths[0], unsafe_paths[i]);
+        }
 }
 
 /* --------------------------------------------------------------------------- marker parsing */
@@ -185,14 +185,19 @@ static const char *const malformed_markers[] = {
         "\n# Drop-in created for image '/foo', do not edit.",       /* not the first line */
 };
 
-UNIT_TABLE_PARAMETERS(dropin, parse_malformed, malformed_markers);
+Test(dropin, parse_malformed) {
+        _cleanup_free_ char *failed = NULL;
 
-ParameterizedTest(size_t *i, dropin, parse_malformed) {
-        char **p = (char **) 0x1;
+        for (size_t i = 0; i < ELEMENTSOF(malformed_markers); i++) {
+                char **p = (char **) 0x1;
+                int r = dropin_marker_parse(malformed_markers[i], &p);
 
-        cr_assert(eq(int, dropin_marker_parse(malformed_markers[*i], &p), -EBADMSG), "case %zu: '%s'", *i,
-                  malformed_markers[*i]);
-        cr_assert(eq(ptr, p, (char **) 0x1));
+                if (r != -EBADMSG)
+                        unit_note(&failed, "case %zu '%s': %d", i, malformed_markers[i], r);
+                else if (p != (char **) 0x1)
+                        unit_note(&failed, "case %zu: output touched on failure", i);
+        }
+        cr_assert(zero(ptr, failed), "%s", failed);
 }
 
 /* Every path written by dropin_portable_content() parses back to itself. */

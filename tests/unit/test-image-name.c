@@ -31,12 +31,13 @@ static const struct valid_case valid_cases[] = {
         { "\xff", false },
 };
 
-UNIT_TABLE_PARAMETERS(image_name, is_valid, valid_cases);
+Test(image_name, is_valid) {
+        _cleanup_free_ char *failed = NULL;
 
-ParameterizedTest(size_t *i, image_name, is_valid) {
-        const struct valid_case *c = &valid_cases[*i];
-
-        cr_assert(eq(int, image_name_is_valid(c->name), c->valid), "case %zu", *i);
+        for (size_t i = 0; i < ELEMENTSOF(valid_cases); i++)
+                if (image_name_is_valid(valid_cases[i].name) != valid_cases[i].valid)
+                        unit_note(&failed, "case %zu: expected %s", i, valid_cases[i].valid ? "valid" : "invalid");
+        cr_assert(zero(ptr, failed), "%s", failed);
 }
 
 Test(image_name, is_valid_null) {

@@ -72,17 +72,21 @@ static const struct valid_case valid_cases[] = {
         { ".#foo.service", 0 },
 };
 
-UNIT_TABLE_PARAMETERS(unit_match, name_is_valid, valid_cases);
-
-ParameterizedTest(size_t *i, unit_match, name_is_valid) {
-        const struct valid_case *c = &valid_cases[*i];
+Test(unit_match, name_is_valid) {
         static const UnitNameKind kinds[] = { UNIT_NAME_PLAIN, UNIT_NAME_TEMPLATE, UNIT_NAME_INSTANCE };
+        _cleanup_free_ char *failed = NULL;
 
-        cr_assert(eq(int, unit_name_is_valid(c->name, UNIT_NAME_ANY), c->kind != 0), "case %zu '%s'", *i, c->name);
-        /* Exactly the one kind it is. */
-        for (size_t k = 0; k < ELEMENTSOF(kinds); k++)
-                cr_assert(eq(int, unit_name_is_valid(c->name, kinds[k]), c->kind == kinds[k]),
-                          "case %zu '%s' kind %d", *i, c->name, (int) kinds[k]);
+        for (size_t i = 0; i < ELEMENTSOF(valid_cases); i++) {
+                const struct valid_case *c = &valid_cases[i];
+
+                if (unit_name_is_valid(c->name, UNIT_NAME_ANY) != (c->kind != 0))
+                        unit_note(&failed, "case %zu '%s': any", i, c->name);
+                /* Exactly the one kind it is. */
+                for (size_t k = 0; k < ELEMENTSOF(kinds); k++)
+                        if (unit_name_is_valid(c->name, kinds[k]) != (c->kind == kinds[k]))
+                                unit_note(&failed, "case %zu '%s': kind %d", i, c->name, (int) kinds[k]);
+        }
+        cr_assert(zero(ptr, failed), "%s", failed);
 }
 
 Test(unit_match, name_length_limit) {
@@ -140,21 +144,23 @@ static const struct prefix_case prefix_cases[] = {
         { "anything.service", "", true },          /* so does an empty list */
 };
 
-UNIT_TABLE_PARAMETERS(unit_match, prefixes, prefix_cases);
+Test(unit_match, prefixes) {
+        _cleanup_free_ char *failed = NULL;
 
-ParameterizedTest(size_t *i, unit_match, prefixes) {
-        const struct prefix_case *c = &prefix_cases[*i];
-        char *matches[8] = {}, buf[256];
-        size_t n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(prefix_cases); i++) {
+                const struct prefix_case *c = &prefix_cases[i];
+                char *matches[8] = {}, buf[256];
+                size_t n = 0;
 
-        if (c->matches) {
-                snprintf(buf, sizeof(buf), "%s", c->matches);
-                for (char *save = NULL, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save))
-                        matches[n++] = w;
+                if (c->matches) {
+                        snprintf(buf, sizeof(buf), "%s", c->matches);
+                        for (char *save = NULL, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save))
+                                matches[n++] = w;
+                }
+                if (unit_name_matches_prefixes(c->name, c->matches ? matches : NULL) != c->expected)
+                        unit_note(&failed, "case %zu: '%s' vs '%s'", i, c->name, strna(c->matches));
         }
-
-        cr_assert(eq(int, unit_name_matches_prefixes(c->name, c->matches ? matches : NULL), c->expected),
-                  "case %zu: '%s' vs '%s'", *i, c->name, strna(c->matches));
+        cr_assert(zero(ptr, failed), "%s", failed);
 }
 
 Test(unit_match, empty_prefix_matches_nothing) {

@@ -37,6 +37,21 @@ char *unit_strf(const char *format, ...) {
         return s;
 }
 
+void unit_note(char **acc, const char *format, ...) {
+        va_list ap;
+        char *note, *joined;
+        int r;
+
+        va_start(ap, format);
+        r = vasprintf(&note, format, ap);
+        va_end(ap);
+        cr_assert(r >= 0);
+        joined = unit_strf("%s%s%s", *acc ? *acc : "", *acc ? "; " : "", note);
+        free(note);
+        free(*acc);
+        *acc = joined;
+}
+
 char *unit_mkdtemp(const char *tag) {
         char *t = unit_strf(UNIT_TMP_PREFIX "%s-XXXXXX", tag);
 

@@ -86,6 +86,10 @@ bool unit_wait_no_loop(const char *file, unsigned timeout_ms);
                 return cr_make_param_array(size_t, _indices_, sizeof(table) / sizeof((table)[0])); \
         }
 
+/* Appends a note to *acc ("; "-separated): for table tests that check every row and report all
+ * failing ones at once (one process per row would make the suite slow). */
+void unit_note(char **acc, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
 /* cr_assert() pastes the first token of its argument: an expression starting with '(' or with a
  * function-like macro (S_ISREG(), WIFEXITED()) does not compile. cr_assert(holds(...)) does. */
 static inline bool holds(bool b) {

@@ -364,3 +364,13 @@ Test(detach, long_unit_name) {
         detach_ok("long", 0, NULL);
         assert_clean();
 }
+
+Test(detach, symlinked_units) {
+        _cleanup_(image_freep) Image *image = attach("foo", "foo", foo_matches, "default", PORTABLE_PREFER_SYMLINK);
+        _cleanup_free_ char *target = unit_strf("%s/usr/lib/systemd/system/foo.service", image->path);
+
+        detach_ok("foo", 0, NULL);
+        assert_clean();
+        /* The links went, not what they pointed to. */
+        cr_assert(eq(int, access(target, F_OK), 0));
+}

@@ -211,3 +211,15 @@ Test(state, attached_dir_unreadable_is_an_error) {
         fixture_write(ATTACHED, "not a directory\n");
         cr_assert(lt(int, portable_get_state(&fx.host, "foo", &s), 0));
 }
+
+Test(state, symlinked_units_are_not_enabled) {
+        _cleanup_free_ char *path = fixture_copy_image("foo", "foo", false);
+        _cleanup_(image_freep) Image *image = fixture_image(path);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        /* With --copy=symlink the attached dir is full of symlinks named after units: they are
+         * the units themselves, not aliases or enablement. */
+        cr_assert(eq(int, fixture_attach(image, foo_matches, "default", PORTABLE_PREFER_SYMLINK, NULL, &error), 0), "%s",
+                  strna(error.message));
+        assert_str(state("foo"), "attached");
+}

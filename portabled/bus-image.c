@@ -50,8 +50,12 @@ static int read_extensions(sd_bus_message *msg, sd_bus_error *error) {
         r = sd_bus_message_read_strv(msg, &extensions);
         if (r < 0)
                 return r;
-        if (strv_length(extensions) > 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Extension images are not supported yet.");
+        if (strv_length(extensions) > 0) {
+                _cleanup_free_ char *list = strv_join(extensions, "', '");
+
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Extension images are not supported yet, refusing '%s'.", strempty(list));
+        }
         return 0;
 }
 

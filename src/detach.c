@@ -69,7 +69,6 @@ static int remove_image_link(Transaction *t, const Host *host, const char *image
         _cleanup_free_ char *dir = host_image_link_dir(host, flags & PORTABLE_RUNTIME), *link = NULL;
         char target[PATH_MAX];
         ssize_t n;
-        int r;
 
         if (!dir)
                 return -ENOMEM;
@@ -84,11 +83,9 @@ static int remove_image_link(Transaction *t, const Host *host, const char *image
         if (!streq(target, image_path))
                 return 0;
 
-        r = remove_if_present(t, link);
-        if (r < 0)
-                return r;
-        /* The directory too, if attach made it and nothing else is in it. */
-        return transaction_remove_dir_if_empty(t, dir);
+        /* The directory stays: it is part of the image search path, and may well have been
+         * there before attach. */
+        return remove_if_present(t, link);
 }
 
 int portable_detach_in(Transaction *t, const Host *host, const char *name_or_path, PortableFlags flags,

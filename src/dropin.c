@@ -7,6 +7,7 @@
 #include "dropin.h"
 #include "escape.h"
 #include "fd-util.h"
+#include "fileio.h"
 #include "image-name.h"
 #include "path-util.h"
 #include "strv.h"
@@ -149,10 +150,8 @@ bool dropin_marker_matches(char * const *marker_paths, const char *name_or_path,
 }
 
 int dropin_read_marker(int attached_dir_fd, const char *unit, char ***ret_paths) {
-        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char *path = NULL, *data = NULL;
         _cleanup_close_ int fd = -EBADF;
-        char line[8192];
-        ssize_t n;
         int r;
 
         if (asprintf(&path, "%s.d/" DROPIN_PORTABLE_NAME, unit) < 0)
@@ -162,13 +161,15 @@ int dropin_read_marker(int attached_dir_fd, const char *unit, char ***ret_paths)
         if (fd < 0)
                 return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? 0 : -errno;
 
-        n = read(fd, line, sizeof(line) - 1);
-        if (n < 0)
-                return -errno;
-        line[n] = '\0';
-        line[strcspn(line, "\n")] = '\0';
+        /* Escaping makes a marker up to four times as long as the paths it names. */
+        r = read_full_fd(fd, DROPIN_MARKER_SIZE_MAX, &data, NULL);
+        if (r == -EFBIG)
+                return 0;
+        if (r < 0)
+                return r;
+        data[strcspn(data, "\n")] = '\0';
 
-        r = dropin_marker_parse(line, ret_paths);
+        r = dropin_marker_parse(data, ret_paths);
         if (r == -EBADMSG)
                 return 0;
         return r < 0 ? r : 1;

@@ -12,6 +12,7 @@
 #define DROPIN_PORTABLE_NAME "20-portable.conf"
 #define DROPIN_PROFILE_NAME "10-profile.conf"
 
+#define DROPIN_MARKER_SIZE_MAX (256U * 1024U)
 #define DROPIN_MARKER_PREFIX "# Drop-in created for image '"
 #define DROPIN_MARKER_SUFFIX "', do not edit."
 

@@ -52,7 +52,7 @@ int image_name_marker_key(const char *name_or_path, char **ret) {
                 static const char *const suffixes[] = { ".sysext.raw", ".confext.raw", ".raw" };
 
                 for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
-                        if (endswith(key, suffixes[i]) && strlen(key) > strlen(suffixes[i])) {
+                        if (endswith(key, suffixes[i])) {
                                 key[strlen(key) - strlen(suffixes[i])] = '\0';
                                 break;
                         }

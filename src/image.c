@@ -94,8 +94,16 @@ static int image_new(const char *name, const char *path, bool discoverable, Imag
                 return -ENOMEM;
         image->discoverable = discoverable;
 
-        /* O_PATH would not let us ask for flags or block sizes; O_NONBLOCK keeps a FIFO from
-         * blocking us before we find out it is not an image. */
+        /* Sockets, FIFOs and character devices are not images; find out before open() does
+         * something type-specific with them. */
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+                return -EMEDIUMTYPE;
+
+        /* O_PATH would not let us ask for flags or block sizes; O_NONBLOCK still guards against a
+         * FIFO swapped in after the stat(). */
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return -errno;

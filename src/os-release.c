@@ -25,7 +25,7 @@ static bool env_key_is_valid(const char *k, size_t n) {
 static int parse_value(const char **p, const char *end, char **ret) {
         _cleanup_free_ char *v = malloc((size_t) (end - *p) + 1);
         const char *s = *p;
-        size_t n = 0;
+        size_t n = 0, kept = 0; /* kept: quoted text is never trimmed */
         char quote = 0;
 
         if (!v)
@@ -36,12 +36,12 @@ static int parse_value(const char **p, const char *end, char **ret) {
 
                 if (quote == '\'') {
                         if (c == '\'')
-                                quote = 0;
+                                quote = 0, kept = n;
                         else
                                 v[n++] = c;
                 } else if (quote == '"') {
                         if (c == '"')
-                                quote = 0;
+                                quote = 0, kept = n;
                         else if (c == '\\' && s + 1 < end && strchr("\"\\`$\n", s[1]))
                                 v[n++] = *++s;
                         else
@@ -68,7 +68,7 @@ static int parse_value(const char **p, const char *end, char **ret) {
                 return -EBADMSG;
 
         /* Trailing unquoted whitespace is not part of the value. */
-        while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r'))
+        while (n > kept && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r'))
                 n--;
         v[n] = '\0';
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -50,32 +51,66 @@ static bool below_any(const char *path, char * const *dirs) {
         return false;
 }
 
-static int handle_setting(const char *key, const char *value, char ***pairs, char ***binds, bool *api_vfs,
-                          bool *private_tmp) {
+/* The settings that matter, as unit file semantics leave them at the end of the file: the last
+ * assignment of a boolean wins, an empty assignment empties a list. */
+typedef struct ProfileSettings {
+        int api_vfs, private_tmp, dynamic_user; /* -1 unset, else the boolean */
+        unsigned api_vfs_seen, private_tmp_seen, dynamic_user_seen; /* order of first assignment */
+        char *api_vfs_text, *private_tmp_text, *dynamic_user_text;   /* the value as written */
+        char **binds;                           /* (destination, "Key=entry") pairs, file order */
+} ProfileSettings;
+
+static void profile_settings_done(ProfileSettings *s) {
+        s->binds = strv_free(s->binds);
+        s->api_vfs_text = mfree(s->api_vfs_text);
+        s->private_tmp_text = mfree(s->private_tmp_text);
+        s->dynamic_user_text = mfree(s->dynamic_user_text);
+}
+
+static int remove_binds_of(char ***binds, const char *key) {
+        size_t n = strlen(key), j = 0;
+        char **l = *binds;
+
+        for (size_t i = 0; l && l[i]; i += 2) {
+                if (strncmp(l[i + 1], key, n) == 0 && l[i + 1][n] == '=') {
+                        free(l[i]);
+                        free(l[i + 1]);
+                        continue;
+                }
+                l[j++] = l[i];
+                l[j++] = l[i + 1];
+        }
+        if (l)
+                l[j] = NULL;
+        return 0;
+}
+
+static int set_boolean(int *value, unsigned *seen, char **text, unsigned counter, const char *v) {
+        char *copy = strdup(v);
+
+        if (!copy)
+                return -ENOMEM;
+        free(*text);
+        *text = copy;
+        *value = parse_boolean_yes(v);
+        if (*seen == 0)
+                *seen = counter;
+        return 0;
+}
+
+static int handle_setting(ProfileSettings *s, unsigned counter, const char *key, const char *value) {
+        _cleanup_strv_free_ char **entries = NULL;
         int r;
 
-        if (streq(key, "MountAPIVFS") && parse_boolean_yes(value)) {
-                static const char *const dirs[] = { "/proc", "/sys", "/dev", "/run" };
-
-                *api_vfs = true;
-                for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                        r = add_requirement(pairs, dirs[i], key, value);
-                        if (r < 0)
-                                return r;
-                }
-                return 0;
-        }
-
-        if ((streq(key, "PrivateTmp") || streq(key, "DynamicUser")) && parse_boolean_yes(value)) {
-                *private_tmp = true;
-                r = add_requirement(pairs, "/tmp", key, value);
-                if (r < 0)
-                        return r;
-                return add_requirement(pairs, "/var/tmp", key, value);
-        }
-
+        if (streq(key, "MountAPIVFS"))
+                return set_boolean(&s->api_vfs, &s->api_vfs_seen, &s->api_vfs_text, counter, value);
+        if (streq(key, "PrivateTmp"))
+                return set_boolean(&s->private_tmp, &s->private_tmp_seen, &s->private_tmp_text, counter, value);
+        if (streq(key, "DynamicUser"))
+                return set_boolean(&s->dynamic_user, &s->dynamic_user_seen, &s->dynamic_user_text, counter, value);
         if (streq(key, "BindPaths") || streq(key, "BindReadOnlyPaths")) {
-                _cleanup_strv_free_ char **entries = NULL;
+                if (isempty(value))
+                        return remove_binds_of(&s->binds, key);
 
                 r = strv_split(value, " \t", &entries);
                 if (r < 0)
@@ -87,9 +122,9 @@ static int handle_setting(const char *key, const char *value, char ***pairs, cha
                                 continue;
                         if (asprintf(&setting, "%s=%s", key, *e) < 0)
                                 return -ENOMEM;
-                        r = strv_extend(binds, dst);
+                        r = strv_consume(&s->binds, TAKE_PTR(dst));
                         if (r >= 0)
-                                r = strv_consume(binds, TAKE_PTR(setting));
+                                r = strv_consume(&s->binds, TAKE_PTR(setting));
                         if (r < 0)
                                 return r;
                 }
@@ -97,10 +132,80 @@ static int handle_setting(const char *key, const char *value, char ***pairs, cha
         return 0;
 }
 
+static int add_directories(char ***pairs, const char *const *dirs, const char *key, const char *value) {
+        for (size_t i = 0; dirs[i]; i++) {
+                int r = add_requirement(pairs, dirs[i], key, value);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int settings_to_requirements(const ProfileSettings *s, char ***ret) {
+        static const char *const api_dirs[] = { "/proc", "/sys", "/dev", "/run", NULL };
+        static const char *const tmp_dirs[] = { "/tmp", "/var/tmp", NULL };
+        _cleanup_strv_free_ char **pairs = NULL;
+        struct {
+                unsigned seen;
+                const char *key;
+                const char *value;
+                const char *const *dirs;
+        } groups[] = {
+                { s->api_vfs > 0 ? s->api_vfs_seen : 0, "MountAPIVFS", s->api_vfs_text, api_dirs },
+                { s->private_tmp > 0 ? s->private_tmp_seen : 0, "PrivateTmp", s->private_tmp_text, tmp_dirs },
+                { s->dynamic_user > 0 ? s->dynamic_user_seen : 0, "DynamicUser", s->dynamic_user_text, tmp_dirs },
+        };
+        char *api[] = { (char *) "/dev", (char *) "/run", (char *) "/proc", (char *) "/sys", NULL };
+        char *tmp[] = { (char *) "/tmp", (char *) "/var/tmp", NULL };
+        bool private_tmp = s->private_tmp > 0 || s->dynamic_user > 0;
+        int r;
+
+        /* The implicit mount points first, in the order their settings appeared. */
+        for (unsigned pass = 0; pass < ELEMENTSOF(groups); pass++) {
+                size_t best = SIZE_MAX;
+
+                for (size_t i = 0; i < ELEMENTSOF(groups); i++)
+                        if (groups[i].seen > 0 && (best == SIZE_MAX || groups[i].seen < groups[best].seen))
+                                best = i;
+                if (best == SIZE_MAX)
+                        break;
+                r = add_directories(&pairs, groups[best].dirs, groups[best].key, groups[best].value);
+                if (r < 0)
+                        return r;
+                groups[best].seen = 0;
+        }
+
+        /* Bind destinations that land on a tmpfs the service manager sets up are created there
+         * on the fly; everything else must exist in the image. */
+        for (size_t i = 0; s->binds && s->binds[i]; i += 2) {
+                const char *eq = strchr(s->binds[i + 1], '=');
+                _cleanup_free_ char *key = NULL;
+
+                if (s->api_vfs > 0 && below_any(s->binds[i], api))
+                        continue;
+                if (private_tmp && below_any(s->binds[i], tmp))
+                        continue;
+
+                key = strndup(s->binds[i + 1], (size_t) (eq - s->binds[i + 1]));
+                if (!key)
+                        return -ENOMEM;
+                r = add_requirement(&pairs, s->binds[i], key, eq + 1);
+                if (r < 0)
+                        return r;
+        }
+
+        r = strv_ensure(&pairs);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(pairs);
+        return 0;
+}
+
 int profile_requirements_parse(const char *data, size_t size, char ***ret_pairs) {
-        _cleanup_strv_free_ char **pairs = NULL, **binds = NULL;
+        _cleanup_(profile_settings_done) ProfileSettings settings = { .api_vfs = -1, .private_tmp = -1, .dynamic_user = -1 };
         _cleanup_free_ char *joined = NULL;
-        bool in_service = false, api_vfs = false, private_tmp = false;
+        bool in_service = false;
+        unsigned counter = 0;
         char *p, *line, *save = NULL;
         int r;
 
@@ -140,34 +245,13 @@ int profile_requirements_parse(const char *data, size_t size, char ***ret_pairs)
                 for (char *k = eq; k > key && (k[-1] == ' ' || k[-1] == '\t'); k--)
                         k[-1] = '\0';
                 value = eq + 1 + strspn(eq + 1, " \t");
+                for (size_t n = strlen(value); n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'); n--)
+                        value[n - 1] = '\0';
 
-                r = handle_setting(key, value, &pairs, &binds, &api_vfs, &private_tmp);
+                r = handle_setting(&settings, ++counter, key, value);
                 if (r < 0)
                         return r;
         }
 
-        /* Bind destinations that land on a tmpfs the service manager sets up are created there
-         * on the fly; everything else must exist in the image. */
-        char *api[] = { (char *) "/dev", (char *) "/run", (char *) "/proc", (char *) "/sys", NULL };
-        char *tmp[] = { (char *) "/tmp", (char *) "/var/tmp", NULL };
-        for (size_t i = 0; binds && binds[i]; i += 2) {
-                if (api_vfs && below_any(binds[i], api))
-                        continue;
-                if (private_tmp && below_any(binds[i], tmp))
-                        continue;
-
-                const char *eq = strchr(binds[i + 1], '=');
-                _cleanup_free_ char *k = strndup(binds[i + 1], (size_t) (eq - binds[i + 1]));
-                if (!k)
-                        return -ENOMEM;
-                r = add_requirement(&pairs, binds[i], k, eq + 1);
-                if (r < 0)
-                        return r;
-        }
-
-        r = strv_ensure(&pairs);
-        if (r < 0)
-                return r;
-        *ret_pairs = TAKE_PTR(pairs);
-        return 0;
+        return settings_to_requirements(&settings, ret_pairs);
 }

@@ -49,7 +49,12 @@ int profile_find_dropin(const Host *host, const char *name, const char *unit, ch
 
                 if (asprintf(&p, "%s/%s", *d, name) < 0)
                         return -ENOMEM;
-                if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
+                if (stat(p, &st) < 0)
+                        continue;
+                if (S_ISCHR(st.st_mode))
+                        /* Masked (a link to /dev/null): it hides what lower directories have. */
+                        return profile_exists ? 0 : -ENOENT;
+                if (!S_ISDIR(st.st_mode))
                         continue;
                 profile_exists = true;
 
@@ -72,7 +77,7 @@ int profile_find_dropin(const Host *host, const char *name, const char *unit, ch
 }
 
 int profile_list(const Host *host, char ***ret) {
-        _cleanup_strv_free_ char **dirs = NULL, **names = NULL;
+        _cleanup_strv_free_ char **dirs = NULL, **names = NULL, **masked = NULL;
         int r;
 
         r = profile_dirs(host, &dirs);
@@ -88,7 +93,17 @@ int profile_list(const Host *host, char ***ret) {
 
                         if (de->d_name[0] == '.' || !filename_is_valid(de->d_name))
                                 continue;
-                        if (fstatat(dirfd(dh), de->d_name, &st, 0) < 0 || !S_ISDIR(st.st_mode))
+                        if (strv_contains(masked, de->d_name) || strv_contains(names, de->d_name))
+                                continue;
+                        if (fstatat(dirfd(dh), de->d_name, &st, 0) < 0)
+                                continue;
+                        if (S_ISCHR(st.st_mode)) {
+                                r = strv_extend(&masked, de->d_name);
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
+                        if (!S_ISDIR(st.st_mode))
                                 continue;
                         r = strv_extend_unique(&names, de->d_name);
                         if (r < 0)

@@ -63,8 +63,9 @@ static char *backup_path(Transaction *t, const char *path) {
 
         if (!dir)
                 return NULL;
-        if (asprintf(&p, "%s/.#%s.portabled-%u-%u", dir, path_last_component(path), (unsigned) getpid(),
-                     t->counter++) < 0)
+        /* The backup's name need not say what it was (the undo step remembers), and must fit in
+         * NAME_MAX whatever the original's length. */
+        if (asprintf(&p, "%s/.#portabled-%x-%x", dir, (unsigned) getpid(), t->counter++) < 0)
                 return NULL;
         return p;
 }

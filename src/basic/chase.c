@@ -81,6 +81,7 @@ int chase_open_in_root_userspace(int root_fd, const char *path, int open_flags) 
                 name[n] = '\0';
                 rest = p + n;
                 bool last = rest[strspn(rest, "/")] == '\0';
+                bool trailing_slash = last && rest[0] == '/';
 
                 if (streq(name, ".")) {
                         p += n;
@@ -113,13 +114,16 @@ int chase_open_in_root_userspace(int root_fd, const char *path, int open_flags) 
                         if (target[0] == '/')
                                 dir_stack_pop_to(&stack, 1);
 
-                        if (asprintf(&expanded, "%s/%s", target, rest) < 0)
+                        /* rest is empty or starts with the "/" that followed the link. */
+                        if (asprintf(&expanded, "%s%s", target, rest) < 0)
                                 return -ENOMEM;
                         free_and_replace(todo, expanded);
                         p = todo;
                         continue;
                 }
 
+                if (last && trailing_slash && !S_ISDIR(st.st_mode))
+                        return -ENOTDIR;
                 if (last)
                         return RET_NERRNO(openat(top, name, open_flags | O_NOFOLLOW | O_CLOEXEC));
 

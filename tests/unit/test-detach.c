@@ -70,12 +70,13 @@ static void detach_must_fail(const char *name_or_path, PortableFlags flags, int 
         assert_str(after, before);
 }
 
-/* The root holds nothing but empty directories that attach created above the attached dir. */
+/* The root holds nothing but empty directories that attach created above the attached dir, and
+ * the (then empty) image link directory, which is part of the search path and so stays. */
 static void assert_clean(void) {
         _cleanup_free_ char *snap = fixture_snapshot();
 
         cr_assert(zero(ptr, strstr(snap, "system.attached")), "%s", snap);
-        cr_assert(zero(ptr, strstr(snap, "/portables")), "%s", snap);
+        cr_assert(zero(ptr, strstr(snap, "/portables/")), "%s", snap);
         cr_assert(zero(ptr, strstr(snap, " f ")), "files left behind:\n%s", snap);
         cr_assert(zero(ptr, strstr(snap, " l ")), "links left behind:\n%s", snap);
 }

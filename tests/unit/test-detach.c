@@ -359,9 +359,8 @@ Test(detach, long_unit_name) {
         image = fixture_image(tree);
         cr_assert(eq(int, fixture_attach(image, matches, "", 0, NULL, &error), 0), "%s", strna(error.message));
 
-        /* BUG (src/transaction.c, backup_path): see test-transaction remove_long_name; the
-         * backup name ".#<name>.portabled-<pid>-<n>" for a 240-byte unit exceeds NAME_MAX, so
-         * the unit attaches but cannot be detached (ENAMETOOLONG). */
+        /* Regression: backups used to be named ".#<name>.portabled-<pid>-<n>", beyond NAME_MAX
+         * for such a unit, which then attached but could not be detached (ENAMETOOLONG). */
         detach_ok("long", 0, NULL);
         assert_clean();
 }

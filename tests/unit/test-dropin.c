@@ -388,10 +388,8 @@ Test(dropin, read_marker_long_non_ascii_path) {
         c = content_for(IMAGE_DIRECTORY, path, "foo.service", "/etc/os-release");
         put("foo.service.d/20-portable.conf", c);
 
-        /* BUG (src/dropin.c, dropin_read_marker): only the first 8191 bytes are read, so a
-         * marker longer than that (any path of more than ~2 KiB of non-ASCII bytes, which
-         * attach writes without complaint) is not recognised and the unit can never be
-         * detached. */
+        /* Regression: only the first 8191 bytes used to be read, so such a marker was not
+         * recognised and the unit could never be detached. */
         cr_assert(eq(int, read_marker("foo.service", &p), 1));
         assert_str(p[0], path);
 }

@@ -133,9 +133,8 @@ ParameterizedTest(size_t *i, image_name, marker_key) {
 
         r = image_name_marker_key(c->input, &key);
         if (!c->expected) {
-                /* BUG (src/image-name.c, image_name_marker_key): ".raw" and ".sysext.raw" yield
-                 * the keys ".raw" and ".sysext" instead of -EINVAL, because the suffix is only
-                 * stripped when something would remain. */
+                /* Regression: ".raw" and ".sysext.raw" used to yield the keys ".raw" and
+                 * ".sysext". */
                 cr_assert(eq(int, r, -EINVAL), "case %zu '%s' gave '%s'", *i, c->input, strna(key));
                 cr_assert(zero(ptr, key));
                 return;

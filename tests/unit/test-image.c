@@ -146,9 +146,8 @@ Test(image, from_path_socket) {
         strcpy(sa.sun_path, p);
         cr_assert(eq(int, bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0));
 
-        /* BUG (src/image.c, image_new): open() of a socket fails with ENXIO before the type
-         * check, so a socket gives -ENXIO instead of the documented -EMEDIUMTYPE
-         * ("Anything else is -EMEDIUMTYPE", reference §3.2: socket -> BadImageType). */
+        /* "Anything else is -EMEDIUMTYPE" (reference §3.2: socket -> BadImageType).
+         * Regression: open() of a socket used to fail with -ENXIO before the type check. */
         cr_assert(eq(int, image_from_path(p, &image), -EMEDIUMTYPE));
         cr_assert(zero(ptr, image));
 }

@@ -131,8 +131,8 @@ ParameterizedTest(size_t *i, os_release, values) {
                 cr_assert(zero(ptr, (void *) os_release_pairs_get(p, "K")), "case %zu", *i);
                 return;
         }
-        /* BUG (src/os-release.c, parse_value): blanks at the end of a quoted value are
-         * trimmed as if unquoted: K="trailing " yields "trailing", K=" " yields "". */
+        /* Regression: blanks at the end of a quoted value used to be trimmed as if unquoted
+         * (K="trailing " gave "trailing"). */
         cr_assert(not(zero(ptr, (void *) os_release_pairs_get(p, "K"))), "case %zu: K missing", *i);
         assert_str(os_release_pairs_get(p, "K"), c->value);
 }

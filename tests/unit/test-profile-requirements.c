@@ -135,9 +135,8 @@ ParameterizedTest(size_t *i, profile_requirements, overrides) {
         const struct req_case *c = &override_cases[*i];
         _cleanup_free_ char *r = requirements(c->data);
 
-        /* BUG (src/profile-requirements.c, handle_setting): every assignment only ever adds:
-         * "MountAPIVFS=no" after "=yes" and the empty "BindPaths=" reset are ignored, so
-         * attaching a read-only image is refused for mount points the profile no longer uses. */
+        /* Regression: every assignment used to only ever add, so read-only images were refused
+         * for mount points the profile no longer uses. */
         cr_assert(eq(str, r, (char *) c->expected), "case %zu:\n%s", *i, c->data);
 }
 

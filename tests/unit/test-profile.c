@@ -157,6 +157,37 @@ Test(profile, masked_by_dev_null) {
         find("default", "foo.service", 0);
 }
 
+Test(profile, masked_profile_hides_lower_ones) {
+        _cleanup_free_ char *mask = in_root("/etc/systemd/portable/profile/default");
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *joined = NULL;
+
+        /* The whole profile directory linked to /dev/null: ours in the vendor dir is gone. */
+        unit_symlink("/dev/null", mask);
+        find("default", "foo.service", -ENOENT);
+        cr_assert(eq(int, profile_list(&host, &l), 0));
+        joined = strv_join(l, " ");
+        assert_str(joined, "nonetwork strict trusted");
+}
+
+Test(profile, masked_profile_below_a_real_one_does_not_matter) {
+        _cleanup_free_ char *mask = in_root("/usr/lib/systemd/portable/profile/default"), *p = NULL,
+                            *e = unit_strf("%s/default/service.conf", vendor);
+
+        unit_symlink("/dev/null", mask);
+        p = find("default", "foo.service", 1);
+        assert_str(p, e);
+}
+
+Test(profile, masked_profile_above_an_admin_one) {
+        _cleanup_free_ char *mask = in_root("/etc/systemd/portable/profile/custom");
+
+        /* /etc masks, /run has it: /etc wins. */
+        put("/run/systemd/portable/profile/custom/service.conf", "# run\n");
+        unit_symlink("/dev/null", mask);
+        find("custom", "foo.service", -ENOENT);
+}
+
 Test(profile, symlinked_profile_file) {
         _cleanup_free_ char *link = in_root("/etc/systemd/portable/profile/linked/service.conf"),
                             *target = in_root("/srv/profile.conf"), *p = NULL;

@@ -321,9 +321,8 @@ Test(transaction, remove_long_name) {
         f = unit_strf("%s/%s", root, name);
         unit_write(f, "[Unit]\n");
 
-        /* BUG (src/transaction.c, backup_path): the backup name ".#<name>.portabled-<pid>-<n>"
-         * exceeds NAME_MAX for names longer than ~225 bytes, so moving them aside fails with
-         * ENAMETOOLONG: such units can be attached but never detached (or replaced). */
+        /* Regression: the backup name used to be ".#<name>.portabled-<pid>-<n>", beyond
+         * NAME_MAX for names longer than ~225 bytes (ENAMETOOLONG). */
         cr_assert(eq(int, transaction_remove(&t, f), 0));
         cr_assert(eq(int, transaction_commit(&t), 0));
         cr_assert(ne(int, access(f, F_OK), 0));

@@ -393,3 +393,16 @@ Test(dropin, read_marker_long_non_ascii_path) {
         cr_assert(eq(int, read_marker("foo.service", &p), 1));
         assert_str(p[0], path);
 }
+
+Test(dropin, read_marker_huge_file) {
+        _cleanup_free_ char *p = unit_strf("%s/big.service.d/20-portable.conf", tmp), *junk = malloc(4 * MIB);
+        char **paths = NULL;
+
+        /* A hostile or broken drop-in of 4 MiB without a line end: no marker, no hang. */
+        cr_assert(junk != NULL);
+        memset(junk, 'x', 4 * MIB);
+        memcpy(junk, DROPIN_MARKER_PREFIX, strlen(DROPIN_MARKER_PREFIX));
+        unit_write_data(p, junk, 4 * MIB, 0644);
+        cr_assert(eq(int, read_marker("big.service", &paths), 0));
+        cr_assert(zero(ptr, paths));
+}

@@ -15,6 +15,7 @@
 
 #define CHASE_SYMLINKS_MAX 40
 #define CHASE_DEPTH_MAX 256
+#define CHASE_EAGAIN_RETRIES 8
 
 static int openat2_in_root(int root_fd, const char *path, int open_flags) {
         struct open_how how = {
@@ -150,8 +151,15 @@ static int chase_open(int root_fd, const char *path, int open_flags) {
         if (*path == '\0')
                 path = ".";
 
-        fd = openat2_in_root(root_fd, path, open_flags);
-        if (fd != -ENOSYS)
+        /* The kernel answers EAGAIN when any mount or rename happened anywhere while it resolved
+         * a ".." in root mode (it cannot prove the walk stayed inside); on a host where the
+         * service manager mounts things all the time, retry a little, then walk in userspace. */
+        for (unsigned attempt = 0; attempt < CHASE_EAGAIN_RETRIES; attempt++) {
+                fd = openat2_in_root(root_fd, path, open_flags);
+                if (fd != -EAGAIN)
+                        break;
+        }
+        if (fd != -ENOSYS && fd != -EAGAIN)
                 return fd;
         return chase_open_in_root_userspace(root_fd, path, open_flags);
 }

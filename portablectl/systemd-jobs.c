@@ -10,6 +10,7 @@
 #include "portablectl.h"
 #include "strv.h"
 #include "systemd-jobs.h"
+#include "unit-match.h"
 
 /* Reloading re-reads every unit file on the host: give it as long as systemctl does. */
 #define RELOAD_TIMEOUT_USEC (UINT64_C(180) * UINT64_C(1000000))
@@ -206,6 +207,13 @@ int service_manager_queue(ServiceManager *m, const char *method, const char *uni
         name = strdup(path_last_component(unit));
         if (!name)
                 return log_oom();
+
+        /* A template has no instance to start or stop: its instances come from its socket or
+         * from dependencies, and go with them. */
+        if (unit_name_is_valid(name, UNIT_NAME_TEMPLATE)) {
+                log_debug("Not calling %s on template unit %s.", method, name);
+                return 0;
+        }
 
         r = ensure_job_match(m);
         if (r < 0)

@@ -12,41 +12,47 @@
 /* Every "...Image(s image, ...)" method: read the image argument, acquire the image, and hand the
  * rest of the message to the Image object's implementation. */
 typedef int (*ImageMethod)(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error);
+typedef int (*ImageMethodVariant)(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions,
+                                  sd_bus_error *error);
 
-static int call_with_image(sd_bus_message *msg, Manager *m, sd_bus_error *error,
-                           int (*fn)(Manager *, sd_bus_message *, Image *, bool, sd_bus_error *), bool flag) {
-        _cleanup_(image_freep) Image *image = NULL;
+typedef enum ImageAccess {
+        IMAGE_ACCESS_ANY,     /* the method checks privileges itself, or needs none */
+        IMAGE_ACCESS_INSPECT, /* reading the image: privileged when it is named by path */
+} ImageAccess;
+
+static int read_and_acquire_image(sd_bus_message *msg, Manager *m, ImageAccess access, Image **ret,
+                                  sd_bus_error *error) {
         const char *name_or_path;
         int r;
 
         r = sd_bus_message_read(msg, "s", &name_or_path);
         if (r < 0)
                 return r;
-        if (fn == bus_image_common_get_metadata) {
+        if (access == IMAGE_ACCESS_INSPECT) {
                 r = bus_check_inspect_by_path(msg, name_or_path, error);
                 if (r < 0)
                         return r;
         }
-        r = bus_image_acquire(m, name_or_path, &image, error);
-        if (r < 0)
-                return r;
-        return fn(m, msg, image, flag, error);
+        return bus_image_acquire(m, name_or_path, ret, error);
 }
 
-static int call_simple_with_image(sd_bus_message *msg, Manager *m, sd_bus_error *error, ImageMethod fn) {
+static int call_with_image(sd_bus_message *msg, Manager *m, sd_bus_error *error, ImageAccess access,
+                           ImageMethodVariant fn, bool with_extensions) {
         _cleanup_(image_freep) Image *image = NULL;
-        const char *name_or_path;
         int r;
 
-        r = sd_bus_message_read(msg, "s", &name_or_path);
+        r = read_and_acquire_image(msg, m, access, &image, error);
         if (r < 0)
                 return r;
-        if (fn == bus_image_common_get_os_release) {
-                r = bus_check_inspect_by_path(msg, name_or_path, error);
-                if (r < 0)
-                        return r;
-        }
-        r = bus_image_acquire(m, name_or_path, &image, error);
+        return fn(m, msg, image, with_extensions, error);
+}
+
+static int call_simple_with_image(sd_bus_message *msg, Manager *m, sd_bus_error *error, ImageAccess access,
+                                  ImageMethod fn) {
+        _cleanup_(image_freep) Image *image = NULL;
+        int r;
+
+        r = read_and_acquire_image(msg, m, access, &image, error);
         if (r < 0)
                 return r;
         return fn(m, msg, image, error);
@@ -119,43 +125,43 @@ static int method_list_images(sd_bus_message *msg, void *userdata, sd_bus_error 
 }
 
 static int method_get_image_os_release(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_simple_with_image(msg, userdata, error, bus_image_common_get_os_release);
+        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_INSPECT, bus_image_common_get_os_release);
 }
 
 static int method_get_image_metadata(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_with_image(msg, userdata, error, bus_image_common_get_metadata, false);
+        return call_with_image(msg, userdata, error, IMAGE_ACCESS_INSPECT, bus_image_common_get_metadata, false);
 }
 
 static int method_get_image_metadata_with_extensions(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_with_image(msg, userdata, error, bus_image_common_get_metadata, true);
+        return call_with_image(msg, userdata, error, IMAGE_ACCESS_INSPECT, bus_image_common_get_metadata, true);
 }
 
 static int method_attach_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_with_image(msg, userdata, error, bus_image_common_attach, false);
+        return call_with_image(msg, userdata, error, IMAGE_ACCESS_ANY, bus_image_common_attach, false);
 }
 
 static int method_attach_image_with_extensions(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_with_image(msg, userdata, error, bus_image_common_attach, true);
+        return call_with_image(msg, userdata, error, IMAGE_ACCESS_ANY, bus_image_common_attach, true);
 }
 
 static int method_reattach_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_with_image(msg, userdata, error, bus_image_common_reattach, false);
+        return call_with_image(msg, userdata, error, IMAGE_ACCESS_ANY, bus_image_common_reattach, false);
 }
 
 static int method_reattach_image_with_extensions(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_with_image(msg, userdata, error, bus_image_common_reattach, true);
+        return call_with_image(msg, userdata, error, IMAGE_ACCESS_ANY, bus_image_common_reattach, true);
 }
 
 static int method_remove_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_simple_with_image(msg, userdata, error, bus_image_common_remove);
+        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_ANY, bus_image_common_remove);
 }
 
 static int method_mark_image_read_only(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_simple_with_image(msg, userdata, error, bus_image_common_mark_read_only);
+        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_ANY, bus_image_common_mark_read_only);
 }
 
 static int method_set_image_limit(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_simple_with_image(msg, userdata, error, bus_image_common_set_limit);
+        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_ANY, bus_image_common_set_limit);
 }
 
 /* Detach and state queries match markers by name or path: the image need not exist any more. */

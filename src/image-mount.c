@@ -21,6 +21,7 @@
 #include "image-probe.h"
 #include "image-read.h"
 #include "loop-device.h"
+#include "reader-sandbox.h"
 #include "os-release.h"
 #include "portable-error.h"
 #include "strv.h"
@@ -213,6 +214,15 @@ static int child_run(const Image *image, char * const *matches, char * const *ch
         root_fd = open(CHILD_MOUNT_POINT, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0) {
                 r = portable_error(&error, errno, NULL, "Image '%s': cannot open mounted root: %m", image->path);
+                goto fail;
+        }
+
+        /* From here on we only read the untrusted tree: take away everything else. The mount
+         * point is still unmounted explicitly below (umount2() stays allowed), so that the loop
+         * device is released before our parent reaps us. */
+        r = reader_sandbox_enter();
+        if (r < 0) {
+                r = portable_error(&error, r, NULL, "Image '%s': cannot set up the reader sandbox: %m", image->path);
                 goto fail;
         }
 

@@ -79,7 +79,7 @@ int bus_image_common_get_metadata(Manager *m, sd_bus_message *msg, Image *image,
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(portable_metadata_freep) PortableMetadata *md = NULL;
         _cleanup_strv_free_ char **matches = NULL;
-        uint64_t flags = 0;
+        PortableFlags flags;
         int r;
 
         if (with_extensions) {
@@ -91,12 +91,8 @@ int bus_image_common_get_metadata(Manager *m, sd_bus_message *msg, Image *image,
         if (r < 0)
                 return r;
         if (with_extensions) {
-                PortableFlags pf;
-
-                r = sd_bus_message_read(msg, "t", &flags);
-                if (r < 0)
-                        return r;
-                r = bus_parse_flags(flags, &pf, error);
+                /* Only FORCE_EXTENSION would matter here, and extensions are refused anyway. */
+                r = bus_read_flags(msg, PORTABLE_FLAGS_PUBLIC, &flags, error);
                 if (r < 0)
                         return r;
         }
@@ -161,12 +157,10 @@ static int read_attach_arguments(sd_bus_message *msg, bool with_extensions, char
                 return r;
 
         if (with_extensions) {
-                uint64_t raw_flags;
-
-                r = sd_bus_message_read(msg, "sst", &profile, &copy_mode, &raw_flags);
+                r = sd_bus_message_read(msg, "ss", &profile, &copy_mode);
                 if (r < 0)
                         return r;
-                r = bus_parse_flags(raw_flags, &flags, error);
+                r = bus_read_flags(msg, PORTABLE_FLAGS_PUBLIC, &flags, error);
                 if (r < 0)
                         return r;
         } else {
@@ -250,15 +244,10 @@ int bus_common_detach(Manager *m, sd_bus_message *msg, const char *name_or_path,
         int r;
 
         if (with_extensions) {
-                uint64_t raw_flags;
-
                 r = read_extensions(msg, error);
                 if (r < 0)
                         return r;
-                r = sd_bus_message_read(msg, "t", &raw_flags);
-                if (r < 0)
-                        return r;
-                r = bus_parse_flags(raw_flags, &flags, error);
+                r = bus_read_flags(msg, PORTABLE_FLAGS_PUBLIC, &flags, error);
                 if (r < 0)
                         return r;
         } else {
@@ -288,17 +277,15 @@ int bus_common_get_state(Manager *m, sd_bus_message *msg, const char *name_or_pa
         int r;
 
         if (with_extensions) {
-                uint64_t flags;
+                PortableFlags flags;
 
                 r = read_extensions(msg, error);
                 if (r < 0)
                         return r;
-                r = sd_bus_message_read(msg, "t", &flags);
+                /* State queries take no flags at all. */
+                r = bus_read_flags(msg, 0, &flags, error);
                 if (r < 0)
                         return r;
-                if (flags != 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid 'flags' parameter '%llu'",
-                                                 (unsigned long long) flags);
         }
 
         r = bus_validate_image_argument(name_or_path, error);

@@ -10,37 +10,25 @@
 int bus_image_acquire(Manager *m, const char *name_or_path, Image **ret, sd_bus_error *error) {
         int r;
 
-        if (image_name_is_valid(name_or_path)) {
-                r = image_find(&m->host, name_or_path, ret);
-                if (r == -ENOENT)
-                        return sd_bus_error_setf(error, PORTABLE_ERROR_NO_SUCH_IMAGE, "No image '%s' found.", name_or_path);
-                if (r == -EMEDIUMTYPE)
-                        goto bad_type;
-                if (r < 0)
-                        return sd_bus_error_set_errnof(error, r, "Failed to look up image '%s': %m", name_or_path);
-                return 0;
-        }
-
+        /* Checked first only to tell the user which rule the argument breaks. */
         r = bus_validate_image_argument(name_or_path, error);
         if (r < 0)
                 return r;
 
-        r = image_from_path(name_or_path, ret);
+        r = image_acquire(&m->host, name_or_path, ret);
         if (r == -ENOENT)
                 return sd_bus_error_setf(error, PORTABLE_ERROR_NO_SUCH_IMAGE, "No image '%s' found.", name_or_path);
         if (r == -EMEDIUMTYPE)
-                goto bad_type;
+                return sd_bus_error_setf(error, PORTABLE_ERROR_BAD_IMAGE_TYPE,
+                                         "Type of image '%s' not recognized; supported image types are directories/btrfs subvolumes, block devices, and raw disk image files with suffix '.raw'.",
+                                         name_or_path);
         if (r == -EINVAL)
+                /* A path whose last component is no valid image name, e.g. "/srv/.#foo.raw". */
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Image '%s' does not have a valid image name.", name_or_path);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to open image '%s': %m", name_or_path);
         return 0;
-
-bad_type:
-        return sd_bus_error_setf(error, PORTABLE_ERROR_BAD_IMAGE_TYPE,
-                                 "Type of image '%s' not recognized; supported image types are directories/btrfs subvolumes, block devices, and raw disk image files with suffix '.raw'.",
-                                 name_or_path);
 }
 
 int bus_validate_image_argument(const char *name_or_path, sd_bus_error *error) {
@@ -95,8 +83,14 @@ int bus_parse_copy_mode(const char *s, PortableFlags *ret, sd_bus_error *error) 
         return 0;
 }
 
-int bus_parse_flags(uint64_t flags, PortableFlags *ret, sd_bus_error *error) {
-        if (flags & ~PORTABLE_FLAGS_PUBLIC)
+int bus_read_flags(sd_bus_message *msg, uint64_t allowed, PortableFlags *ret, sd_bus_error *error) {
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "t", &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~allowed)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid 'flags' parameter '%llu'",
                                          (unsigned long long) flags);
         *ret = (PortableFlags) flags;

@@ -40,13 +40,13 @@ static int check_metadata(const Image *image, const PortableMetadata *m, char * 
                                 _cleanup_free_ char *requested = strv_join((char **) matches, ", ");
                                 _cleanup_free_ char *acceptable = strv_join(valid_prefixes, ", ");
 
-                                return portable_error(reterr, EINVAL, PORTABLE_ERROR_INVALID_ARGS,
+                                return portable_error(reterr, EINVAL, SD_BUS_ERROR_INVALID_ARGS,
                                                       "Selected matches '%s' are not compatible with portable service image '%s', refusing. (Acceptable prefix matches are: %s)",
                                                       strempty(requested), image->path, strempty(acceptable));
                         }
 
         if (m->n_units == 0)
-                return portable_error(reterr, ENOENT, PORTABLE_ERROR_INVALID_ARGS,
+                return portable_error(reterr, ENOENT, SD_BUS_ERROR_INVALID_ARGS,
                                       "Couldn't find any matching unit files in image '%s', refusing.", image->path);
         return 0;
 }
@@ -70,7 +70,7 @@ static int check_profile(const Host *host, const char *profile, sd_bus_error *re
          * unconfined, so we refuse. */
         (void) profile_list(host, &available);
         list = strv_join(available, ", ");
-        return portable_error(reterr, ENOENT, PORTABLE_ERROR_INVALID_ARGS,
+        return portable_error(reterr, ENOENT, SD_BUS_ERROR_INVALID_ARGS,
                               "Profile '%s' does not exist (available profiles: %s).", profile,
                               isempty(list) ? "none" : list);
 }
@@ -144,7 +144,7 @@ static int install_unit(Transaction *t, const Host *host, const Image *image, co
 
         r = dropin_portable_content(image, unit->name, host_os_release_path(host), &content);
         if (r == -EINVAL)
-                return portable_error(reterr, r, PORTABLE_ERROR_INVALID_ARGS,
+                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                       "Image path '%s' contains whitespace, quotes or backslashes, which cannot be written into a unit file safely.",
                                       image->path);
         if (r < 0)
@@ -258,7 +258,7 @@ static int check_mount_points(const Image *image, const PortableMetadata *m, con
                         break;
                 }
 
-        return portable_error(reterr, ENOENT, PORTABLE_ERROR_INVALID_ARGS,
+        return portable_error(reterr, ENOENT, SD_BUS_ERROR_INVALID_ARGS,
                               "Image '%s' lacks %s: profile '%s' mounts there, and on a read-only image the service "
                               "would fail to start with status=226/NAMESPACE. Add an empty file or directory at that "
                               "path in the image, choose another profile, or use --force.",

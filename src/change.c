@@ -33,20 +33,3 @@ int portable_changes_add(PortableChanges *c, PortableChangeType type, const char
         c->items[c->n++] = (PortableChange) { .type = type, .path = TAKE_PTR(p), .source = TAKE_PTR(s) };
         return 0;
 }
-
-int portable_changes_append(PortableChanges *dst, PortableChanges *src) {
-        PortableChange *grown;
-
-        if (src->n == 0)
-                return 0;
-
-        grown = realloc(dst->items, sizeof(PortableChange) * (dst->n + src->n));
-        if (!grown)
-                return -ENOMEM;
-        memcpy(grown + dst->n, src->items, sizeof(PortableChange) * src->n);
-        dst->items = grown;
-        dst->n += src->n;
-        src->items = mfree(src->items);
-        src->n = 0;
-        return 0;
-}

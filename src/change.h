@@ -19,5 +19,3 @@ typedef struct PortableChanges {
 
 void portable_changes_done(PortableChanges *c);
 int portable_changes_add(PortableChanges *c, PortableChangeType type, const char *path, const char *source);
-/* Moves all of src to the end of dst. */
-int portable_changes_append(PortableChanges *dst, PortableChanges *src);

@@ -95,7 +95,7 @@ int host_unit_is_enabled_in(const char *dir, const char *unit) {
                                 return 1;
 
                         /* A template is enabled if any instance of it is. */
-                        if (endswith(unit, "@.service") || strstr(unit, "@.")) {
+                        if (unit_name_is_valid(unit, UNIT_NAME_TEMPLATE)) {
                                 _cleanup_closedir_ DIR *w = opendir(sub);
                                 const char *at = strchr(unit, '@'), *dot = strrchr(unit, '.');
                                 struct dirent *e;

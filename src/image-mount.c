@@ -153,7 +153,7 @@ static int child_mount_image(const Image *image, int image_fd, const ImageProbe 
                 int syscall_errno = mnt_context_syscall_called(cxt) ? mnt_context_get_syscall_errno(cxt) : 0;
 
                 (void) mnt_context_get_excode(cxt, r, message, sizeof(message));
-                return portable_error(reterr, syscall_errno ?: EIO, PORTABLE_ERROR_INVALID_ARGS,
+                return portable_error(reterr, syscall_errno ?: EIO, SD_BUS_ERROR_INVALID_ARGS,
                                       "Image '%s': cannot mount its %s file system (corrupt or truncated?): %s",
                                       image->path, probe->fstype, message[0] ? message : strerror(syscall_errno ?: EIO));
         }
@@ -186,17 +186,17 @@ static int child_run(const Image *image, char * const *matches, char * const *ch
 
         r = image_probe(image_fd, &probe);
         if (r == -EMEDIUMTYPE) {
-                r = portable_error(&error, r, PORTABLE_ERROR_INVALID_ARGS,
+                r = portable_error(&error, r, SD_BUS_ERROR_INVALID_ARGS,
                                    "Couldn't identify a suitable partition table or file system in '%s'.", image->path);
                 goto fail;
         }
         if (r == -ENOTUNIQ) {
-                r = portable_error(&error, r, PORTABLE_ERROR_INVALID_ARGS,
+                r = portable_error(&error, r, SD_BUS_ERROR_INVALID_ARGS,
                                    "Image '%s': more than one candidate root file system or signature, refusing.", image->path);
                 goto fail;
         }
         if (r == -EPROTONOSUPPORT) {
-                r = portable_error(&error, r, PORTABLE_ERROR_INVALID_ARGS,
+                r = portable_error(&error, r, SD_BUS_ERROR_INVALID_ARGS,
                                    "Image '%s': file system type is not supported for portable images.", image->path);
                 goto fail;
         }
@@ -340,7 +340,7 @@ static int parent_take_file(PortableMetadata *m, char type, const char *name, in
                         return portable_error(reterr, r, NULL, "Image '%s': cannot read os-release copy: %m", image->path);
                 r = portable_metadata_set_os_release(m, name, TAKE_PTR(data), size);
                 if (r == -EBADMSG)
-                        return portable_error(reterr, r, PORTABLE_ERROR_INVALID_ARGS,
+                        return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                               "Image '%s': %s is malformed (unterminated quote).", image->path, name);
                 return r;
         }

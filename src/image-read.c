@@ -44,29 +44,29 @@ static int read_os_release(int root_fd, const char *image_label, PortableMetadat
                 if (fd == -ENOENT || fd == -ENOTDIR)
                         continue;
                 if (fd < 0)
-                        return portable_error(reterr, fd, PORTABLE_ERROR_INVALID_ARGS,
+                        return portable_error(reterr, fd, SD_BUS_ERROR_INVALID_ARGS,
                                               "Image '%s': cannot open %s: %m", image_label, *p);
 
                 r = read_regular_file(fd, PORTABLE_SIZE_MAX_RELEASE_FILE, &data, &size);
                 if (r == -EFBIG)
-                        return portable_error(reterr, r, PORTABLE_ERROR_INVALID_ARGS,
+                        return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                               "Image '%s': %s is larger than %u bytes, refusing.",
                                               image_label, *p, PORTABLE_SIZE_MAX_RELEASE_FILE);
                 if (r == -EISDIR || r == -EBADFD)
-                        return portable_error(reterr, r, PORTABLE_ERROR_INVALID_ARGS,
+                        return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                               "Image '%s': %s is not a regular file, refusing.", image_label, *p);
                 if (r < 0)
-                        return portable_error(reterr, r, PORTABLE_ERROR_INVALID_ARGS,
+                        return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                               "Image '%s': cannot read %s: %m", image_label, *p);
 
                 r = portable_metadata_set_os_release(m, *p, TAKE_PTR(data), size);
                 if (r == -EBADMSG)
-                        return portable_error(reterr, r, PORTABLE_ERROR_INVALID_ARGS,
+                        return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                               "Image '%s': %s is malformed (unterminated quote).", image_label, *p);
                 return r;
         }
 
-        return portable_error(reterr, ENOENT, PORTABLE_ERROR_INVALID_ARGS,
+        return portable_error(reterr, ENOENT, SD_BUS_ERROR_INVALID_ARGS,
                               "Image '%s': no os-release found in /etc/os-release or /usr/lib/os-release, refusing.",
                               image_label);
 }
@@ -115,14 +115,14 @@ static int read_unit(int root_fd, int dir_fd, const char *dir, const char *name,
 
         r = read_regular_file(fd, PORTABLE_SIZE_MAX_UNIT_FILE, &data, &size);
         if (r == -EFBIG)
-                return portable_error(reterr, r, PORTABLE_ERROR_INVALID_ARGS,
+                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                       "Image '%s': unit file %s is larger than %u bytes, refusing.",
                                       image_label, path, PORTABLE_SIZE_MAX_UNIT_FILE);
         if (r == -EISDIR || r == -EBADFD)
                 /* Masked units are symlinks to /dev/null; inside an image that is never a unit. */
                 return portable_metadata_add_warning(m, "Unit file '%s' is not a regular file (masked?), ignoring.", path);
         if (r < 0)
-                return portable_error(reterr, r, PORTABLE_ERROR_INVALID_ARGS,
+                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                       "Image '%s': cannot read unit file %s: %m", image_label, path);
         if (size == 0)
                 return portable_metadata_add_warning(m, "Unit file '%s' is empty, ignoring.", path);
@@ -154,7 +154,7 @@ static int read_units(int root_fd, const char *image_label, const char *source_d
                 if (dir_fd == -ENOENT || dir_fd == -ENOTDIR)
                         continue;
                 if (dir_fd < 0)
-                        return portable_error(reterr, dir_fd, PORTABLE_ERROR_INVALID_ARGS,
+                        return portable_error(reterr, dir_fd, SD_BUS_ERROR_INVALID_ARGS,
                                               "Image '%s': cannot open unit directory %s: %m", image_label, *dir);
 
                 d = fd_opendir_dup(dir_fd);

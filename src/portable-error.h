@@ -12,5 +12,3 @@
 /* With a D-Bus error name (NULL: derive it from the errno). */
 int portable_error(sd_bus_error *reterr, int error, const char *name, const char *format, ...)
         _printf_(4, 5);
-
-#define PORTABLE_ERROR_INVALID_ARGS "org.freedesktop.DBus.Error.InvalidArgs"

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <stdio.h>
 #include <string.h>
 
 #include "macro.h"
@@ -105,17 +104,4 @@ bool unit_name_matches_prefixes(const char *name, char * const *matches) {
                         return true;
         }
         return false;
-}
-
-int unit_name_template_of(const char *name, char **ret) {
-        const char *at = strchr(name, '@'), *dot = strrchr(name, '.');
-        char *t;
-
-        if (!at || !dot || dot < at)
-                return -EINVAL;
-
-        if (asprintf(&t, "%.*s%s", (int) (at - name + 1), name, dot) < 0)
-                return -ENOMEM;
-        *ret = t;
-        return 0;
 }

@@ -26,8 +26,5 @@ bool unit_name_is_portable_type(const char *name);
  * foo-bar.socket, foo@.service, foo.bar.timer, but not foo_x.service or foobar.service). */
 bool unit_name_matches_prefixes(const char *name, char * const *matches);
 
-/* "foo@bar.service" -> "foo@.service"; plain names -> -EINVAL. */
-int unit_name_template_of(const char *name, char **ret);
-
 /* The unit type suffix without the dot: "service" for foo.service. Points into name. */
 const char *unit_name_type(const char *name);

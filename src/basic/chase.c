@@ -141,7 +141,7 @@ int chase_open_in_root_userspace(int root_fd, const char *path, int open_flags) 
         }
 }
 
-static int chase_open(int root_fd, const char *path, int open_flags) {
+int chase_open_in_root(int root_fd, const char *path, int open_flags) {
         int fd;
 
         /* RESOLVE_IN_ROOT treats a leading "/" as the root itself; strip it anyway so a relative
@@ -162,12 +162,4 @@ static int chase_open(int root_fd, const char *path, int open_flags) {
         if (fd != -ENOSYS && fd != -EAGAIN)
                 return fd;
         return chase_open_in_root_userspace(root_fd, path, open_flags);
-}
-
-int chase_open_in_root(int root_fd, const char *path, int open_flags) {
-        return chase_open(root_fd, path, open_flags);
-}
-
-int chase_open_in_root_nofollow(int root_fd, const char *path, int open_flags) {
-        return chase_open(root_fd, path, open_flags | O_NOFOLLOW);
 }

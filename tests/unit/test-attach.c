@@ -265,8 +265,8 @@ Test(attach, portable_prefixes) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
         /* Every match must be one of PORTABLE_PREFIXES, exactly. */
-        attach_must_fail(image, bad, "default", 0, -EINVAL, PORTABLE_ERROR_INVALID_ARGS);
-        attach_must_fail(image, prefix_of_allowed, "default", 0, -EINVAL, PORTABLE_ERROR_INVALID_ARGS);
+        attach_must_fail(image, bad, "default", 0, -EINVAL, SD_BUS_ERROR_INVALID_ARGS);
+        attach_must_fail(image, prefix_of_allowed, "default", 0, -EINVAL, SD_BUS_ERROR_INVALID_ARGS);
 
         cr_assert(eq(int, fixture_attach(image, good, "default", 0, NULL, &error), 0), "%s", strna(error.message));
         cr_assert(is_regular(ATTACHED "/pfx-a.service"));
@@ -343,7 +343,7 @@ Test(attach, raw_image_lacking_mount_points) {
                 "/run (for MountAPIVFS=yes)", "/etc/machine-id (for BindReadOnlyPaths=/etc/machine-id)",
         };
 
-        attach_must_fail(image, foo_matches, "default", 0, -ENOENT, PORTABLE_ERROR_INVALID_ARGS);
+        attach_must_fail(image, foo_matches, "default", 0, -ENOENT, SD_BUS_ERROR_INVALID_ARGS);
         cr_assert(eq(int, fixture_attach(image, foo_matches, "strict", 0, NULL, &error), -ENOENT));
         for (size_t i = 0; i < ELEMENTSOF(expected); i++)
                 cr_assert(not(zero(ptr, strstr(error.message, expected[i]))), "'%s' not in: %s", expected[i], error.message);
@@ -383,7 +383,7 @@ Test(attach, read_only_directory_lacking_mount_points) {
                 cr_skip_test("cannot make a directory immutable here");
         image = fixture_image(path);
         cr_assert(image->read_only);
-        attach_must_fail(image, foo_matches, "default", 0, -ENOENT, PORTABLE_ERROR_INVALID_ARGS);
+        attach_must_fail(image, foo_matches, "default", 0, -ENOENT, SD_BUS_ERROR_INVALID_ARGS);
 }
 
 Test(attach, writable_directory_needs_no_mount_points) {
@@ -414,7 +414,7 @@ Test(attach, unknown_profile_is_an_error) {
         _cleanup_(image_freep) Image *image = fixture_image(path);
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
-        attach_must_fail(image, foo_matches, "defualt", 0, -ENOENT, PORTABLE_ERROR_INVALID_ARGS);
+        attach_must_fail(image, foo_matches, "defualt", 0, -ENOENT, SD_BUS_ERROR_INVALID_ARGS);
         cr_assert(eq(int, fixture_attach(image, foo_matches, "defualt", 0, NULL, &error), -ENOENT));
         /* The message tells what exists. */
         cr_assert(not(zero(ptr, strstr(error.message, "defualt"))), "%s", error.message);
@@ -519,7 +519,7 @@ Test(attach, no_matching_units) {
         _cleanup_(image_freep) Image *image = fixture_image(path);
         char *matches[] = { (char *) "nounits", NULL };
 
-        attach_must_fail(image, matches, "default", 0, -ENOENT, PORTABLE_ERROR_INVALID_ARGS);
+        attach_must_fail(image, matches, "default", 0, -ENOENT, SD_BUS_ERROR_INVALID_ARGS);
 }
 
 Test(attach, hostile_image_attaches_nothing) {
@@ -527,14 +527,14 @@ Test(attach, hostile_image_attaches_nothing) {
         _cleanup_(image_freep) Image *image = fixture_image(path);
 
         /* Its only units point at /etc/shadow: none is read, so there is nothing to attach. */
-        attach_must_fail(image, NULL, "default", 0, -ENOENT, PORTABLE_ERROR_INVALID_ARGS);
+        attach_must_fail(image, NULL, "default", 0, -ENOENT, SD_BUS_ERROR_INVALID_ARGS);
 }
 
 Test(attach, unsafe_image_path) {
         _cleanup_free_ char *path = fixture_copy_image("foo", "with space", false);
         _cleanup_(image_freep) Image *image = fixture_image(path);
 
-        attach_must_fail(image, foo_matches, "default", 0, -EINVAL, PORTABLE_ERROR_INVALID_ARGS);
+        attach_must_fail(image, foo_matches, "default", 0, -EINVAL, SD_BUS_ERROR_INVALID_ARGS);
 }
 
 Test(attach, attached_dir_is_a_file) {

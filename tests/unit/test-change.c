@@ -43,38 +43,6 @@ Test(change, add_copies_strings) {
         assert_str(c.items[0].source, "/b");
 }
 
-Test(change, append_moves_everything) {
-        _cleanup_(portable_changes_done) PortableChanges a = {}, b = {};
-
-        cr_assert(eq(int, portable_changes_add(&a, PORTABLE_UNLINK, "/1", NULL), 0));
-        cr_assert(eq(int, portable_changes_add(&b, PORTABLE_COPY, "/2", "/s2"), 0));
-        cr_assert(eq(int, portable_changes_add(&b, PORTABLE_WRITE, "/3", NULL), 0));
-
-        cr_assert(eq(int, portable_changes_append(&a, &b), 0));
-        cr_assert(eq(sz, a.n, 3));
-        cr_assert(eq(sz, b.n, 0));
-        cr_assert(zero(ptr, b.items));
-        assert_str(a.items[0].path, "/1");
-        assert_str(a.items[1].path, "/2");
-        assert_str(a.items[1].source, "/s2");
-        assert_str(a.items[2].path, "/3");
-
-        /* b is still usable afterwards. */
-        cr_assert(eq(int, portable_changes_add(&b, PORTABLE_MKDIR, "/4", NULL), 0));
-        cr_assert(eq(sz, b.n, 1));
-}
-
-Test(change, append_empty_and_to_empty) {
-        _cleanup_(portable_changes_done) PortableChanges a = {}, b = {};
-
-        cr_assert(eq(int, portable_changes_append(&a, &b), 0));
-        cr_assert(eq(sz, a.n, 0));
-        cr_assert(eq(int, portable_changes_add(&b, PORTABLE_MKDIR, "/x", NULL), 0));
-        cr_assert(eq(int, portable_changes_append(&a, &b), 0));
-        cr_assert(eq(sz, a.n, 1));
-        assert_str(a.items[0].path, "/x");
-}
-
 Test(change, done_resets) {
         PortableChanges c = {};
 

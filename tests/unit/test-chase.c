@@ -73,7 +73,7 @@ static int chase(int fd, const char *path, int flags) {
 
 static int chase_nofollow(int fd, const char *path, int flags) {
         return userspace ? chase_open_in_root_userspace(fd, path, flags | O_NOFOLLOW)
-                         : chase_open_in_root_nofollow(fd, path, flags);
+                         : chase_open_in_root(fd, path, flags | O_NOFOLLOW);
 }
 
 #define CHASE_TEST(name)                                        \

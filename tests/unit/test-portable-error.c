@@ -44,8 +44,8 @@ Test(portable_error, first_error_wins) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 
         /* The innermost, most specific message is kept when callers add their own. */
-        cr_assert(eq(int, portable_error(&e, ENOENT, PORTABLE_ERROR_INVALID_ARGS, "inner"), -ENOENT));
+        cr_assert(eq(int, portable_error(&e, ENOENT, SD_BUS_ERROR_INVALID_ARGS, "inner"), -ENOENT));
         cr_assert(eq(int, portable_error(&e, EIO, NULL, "outer"), -EIO));
         assert_str(e.message, "inner");
-        assert_str(e.name, PORTABLE_ERROR_INVALID_ARGS);
+        assert_str(e.name, SD_BUS_ERROR_INVALID_ARGS);
 }

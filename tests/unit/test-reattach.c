@@ -177,7 +177,7 @@ Test(reattach, new_version_without_matching_units) {
         _cleanup_free_ char *p2 = fixture_copy_image("nounits", "foo_2", false);
         _cleanup_(image_freep) Image *v2 = fixture_image(p2);
 
-        reattach_must_fail(v2, "default", 0, -ENOENT, PORTABLE_ERROR_INVALID_ARGS);
+        reattach_must_fail(v2, "default", 0, -ENOENT, SD_BUS_ERROR_INVALID_ARGS);
 }
 
 Test(reattach, running_units_are_replaced) {

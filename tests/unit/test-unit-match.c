@@ -171,38 +171,6 @@ Test(unit_match, empty_prefix_matches_nothing) {
         cr_assert(not(unit_name_matches_prefixes("-.service", only_empty)));
 }
 
-struct template_case {
-        const char *name;
-        const char *expected; /* NULL: -EINVAL */
-};
-
-static const struct template_case template_cases[] = {
-        { "foo@bar.service", "foo@.service" },
-        { "foo@bar.baz.service", "foo@.service" },
-        { "foo@.service", "foo@.service" },
-        { "foo@a@b.socket", "foo@.socket" },
-        { "foo.service", NULL },
-        { "foo", NULL },
-        { "foo@bar", NULL },
-};
-
-UNIT_TABLE_PARAMETERS(unit_match, template_of, template_cases);
-
-ParameterizedTest(size_t *i, unit_match, template_of) {
-        const struct template_case *c = &template_cases[*i];
-        char *t = NULL;
-        int r = unit_name_template_of(c->name, &t);
-
-        if (!c->expected) {
-                cr_assert(eq(int, r, -EINVAL), "case %zu", *i);
-                cr_assert(zero(ptr, t));
-                return;
-        }
-        cr_assert(eq(int, r, 0), "case %zu", *i);
-        assert_str(t, c->expected);
-        free(t);
-}
-
 Test(unit_match, type) {
         assert_str(unit_name_type("foo.service"), "service");
         assert_str(unit_name_type("foo.bar.timer"), "timer");

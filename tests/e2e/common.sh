@@ -193,6 +193,10 @@ output_has() {
         grep -qF -- "$1" <<<"$PCTL_OUT" || e2e_die "output of portablectl lacks '$1'"
 }
 
+output_lacks() {
+        ! grep -qF -- "$1" <<<"$PCTL_OUT" || e2e_die "output of portablectl has '$1'"
+}
+
 # assert_state IMAGE EXPECTED: `is-attached IMAGE` prints EXPECTED. Our client exits 1 for
 # "detached" and 0 otherwise (portablectl(1), EXIT STATUS); systemd's always exits 0.
 assert_state() {

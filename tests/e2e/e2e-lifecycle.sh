@@ -44,6 +44,8 @@ check_attach_now() {
         assert_running sample.service "sample.service: version 1 started"
         assert_running sample-old.service "sample-old.service: version 1 started"
         assert_active sample-echo.socket
+        # The template sample-echo@.service has no instance to start: no job for it.
+        output_lacks "portable service sample-echo@.service"
 }
 
 check_runs_from_image() {
@@ -147,6 +149,7 @@ check_detach_enable_now() {
         local image=$1
         shift
         pctl_ok detach --enable --now "$@" "$image"
+        output_lacks "portable service sample-echo@.service"
         for u in "${RUNNING_UNITS[@]}"; do
                 assert_not_loaded "$u"
         done

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dropin.h"
 #include "fd-util.h"
@@ -178,8 +179,7 @@ static int install_unit(Transaction *t, const Host *host, const Image *image, co
  * name, we leave it alone. */
 static int install_image_link(Transaction *t, const Host *host, const Image *image, PortableFlags flags) {
         _cleanup_free_ char *dir = NULL, *link = NULL;
-        char target[PATH_MAX];
-        ssize_t n;
+        struct stat st;
         int r;
 
         r = image_is_in_search_path(host, image);
@@ -193,8 +193,9 @@ static int install_image_link(Transaction *t, const Host *host, const Image *ima
         if (!link)
                 return -ENOMEM;
 
-        n = readlink(link, target, sizeof(target) - 1);
-        if (n >= 0 || errno != ENOENT)
+        /* As the plan leaves it: a reattach may just have planned to remove the old link. */
+        r = transaction_lstat(t, link, &st);
+        if (r != -ENOENT)
                 return 0;
 
         r = transaction_mkdir(t, dir, 0755);
@@ -331,6 +332,9 @@ int portable_attach(const Host *host, const Image *image, char * const *matches,
         _cleanup_(transaction_done) Transaction t = {};
         int r;
 
+        r = portable_transaction_init(&t, host, flags, "attach", image->path);
+        if (r < 0)
+                return r;
         r = portable_attach_in(&t, host, image, matches, profile, flags, reterr);
-        return transaction_finish(&t, r, ret_changes);
+        return transaction_finish(&t, r, ret_changes, reterr);
 }

@@ -175,6 +175,9 @@ int portable_detach(const Host *host, const char *name_or_path, PortableFlags fl
         _cleanup_(transaction_done) Transaction t = {};
         int r;
 
+        r = portable_transaction_init(&t, host, flags, "detach", name_or_path);
+        if (r < 0)
+                return r;
         r = portable_detach_in(&t, host, name_or_path, flags, reterr);
-        return transaction_finish(&t, r, ret_changes);
+        return transaction_finish(&t, r, ret_changes, reterr);
 }

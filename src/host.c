@@ -41,6 +41,10 @@ char *host_image_link_dir(const Host *host, bool runtime) {
         return host_path(host, runtime ? "/run/portables" : "/etc/portables");
 }
 
+char *host_journal_dir(const Host *host, bool runtime) {
+        return host_path(host, runtime ? "/run/portabled" : "/var/lib/portabled");
+}
+
 int host_unit_is_active(const Host *host, const char *unit) {
         if (!host || !host->unit_ops.unit_is_active)
                 return 0;

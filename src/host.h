@@ -38,6 +38,11 @@ char *host_attached_dir(const Host *host, bool runtime);
 /* Where links to images outside the search path go: /etc/portables or /run/portables. */
 char *host_image_link_dir(const Host *host, bool runtime);
 
+/* Where the journals of interrupted transactions are kept: /var/lib/portabled for changes to
+ * the persistent directories, /run/portabled for runtime ones (which a reboot forgets along with
+ * the journal). */
+char *host_journal_dir(const Host *host, bool runtime);
+
 /* Whether unit is active according to the service manager (see HostUnitOps). */
 int host_unit_is_active(const Host *host, const char *unit);
 

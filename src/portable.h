@@ -32,6 +32,11 @@ int portable_reattach(const Host *host, const Image *image, char * const *matche
 
 int portable_get_state(const Host *host, const char *name_or_path, PortableState *ret);
 
+/* Prepares a transaction for an operation on the persistent or (PORTABLE_RUNTIME) runtime
+ * directories of host, journalled where a crash cannot lose the journal before the changes. */
+int portable_transaction_init(Transaction *t, const Host *host, PortableFlags flags, const char *verb,
+                              const char *image);
+
 /* The steps, usable inside a caller's transaction. */
 int portable_attach_in(Transaction *t, const Host *host, const Image *image, char * const *matches,
                        const char *profile, PortableFlags flags, sd_bus_error *reterr);

@@ -23,21 +23,25 @@ int portable_reattach(const Host *host, const Image *image, char * const *matche
 
         flags |= PORTABLE_REATTACH;
 
-        /* The old version's files are only moved aside until the new version is in place: if
-         * attaching fails, rollback restores them and the service stays attached. */
+        r = portable_transaction_init(&t, host, flags, "reattach", image->path);
+        if (r < 0)
+                return r;
+
+        /* One plan for both halves: if the new version cannot be attached, nothing of the old one
+         * was ever touched. */
         r = portable_detach_in(&t, host, image->path, flags, reterr);
         if (r < 0)
-                goto fail;
+                return r;
 
         attach_begin = t.changes.n;
         r = portable_attach_in(&t, host, image, matches, profile, flags, reterr);
         if (r < 0)
-                goto fail;
+                return r;
         attach_end = t.changes.n;
 
-        r = transaction_commit(&t);
+        r = transaction_execute(&t, reterr);
         if (r < 0)
-                goto fail;
+                return r;
 
         /* What was removed for good: removals (before the attach, and the emptied directories
          * commit appended after it) whose name the new version does not bring back. */
@@ -59,8 +63,4 @@ int portable_reattach(const Host *host, const Image *image, char * const *matche
         *ret_removed = removed;
         *ret_updated = updated;
         return 0;
-
-fail:
-        transaction_rollback(&t);
-        return r;
 }

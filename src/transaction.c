@@ -1,84 +1,128 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fileio.h"
-#include "macro.h"
+#include "fd-util.h"
 #include "path-util.h"
+#include "portable-error.h"
+#include "strv.h"
+#include "transaction-journal.h"
+#include "transaction-step.h"
 #include "transaction.h"
 
-typedef enum UndoKind {
-        UNDO_UNLINK,        /* we created path: remove it */
-        UNDO_RMDIR,         /* we created the directory path */
-        UNDO_RESTORE,       /* we moved path to backup: move it back */
-        UNDO_RMDIR_PENDING, /* not an undo: a directory to remove at commit */
-} UndoKind;
+static int random_id(char **ret) {
+        uint8_t bytes[8];
+        char *id;
 
-struct UndoStep {
-        UndoKind kind;
-        char *path;
-        char *backup;
-};
-
-void transaction_done(Transaction *t) {
-        for (size_t i = 0; i < t->n_undo; i++) {
-                free(t->undo[i].path);
-                free(t->undo[i].backup);
-        }
-        t->undo = mfree(t->undo);
-        t->n_undo = 0;
-        portable_changes_done(&t->changes);
-}
-
-static int undo_push(Transaction *t, UndoKind kind, const char *path, const char *backup) {
-        _cleanup_free_ char *p = strdup(path), *b = backup ? strdup(backup) : NULL;
-        UndoStep *grown;
-
-        if (!p || (backup && !b))
+        if (getrandom(bytes, sizeof(bytes), 0) != sizeof(bytes))
+                return -errno ?: -EIO;
+        id = malloc(sizeof(bytes) * 2 + 1);
+        if (!id)
                 return -ENOMEM;
-
-        grown = realloc(t->undo, sizeof(UndoStep) * (t->n_undo + 1));
-        if (!grown)
-                return -ENOMEM;
-        t->undo = grown;
-        t->undo[t->n_undo++] = (UndoStep) { .kind = kind, .path = TAKE_PTR(p), .backup = TAKE_PTR(b) };
+        for (size_t i = 0; i < sizeof(bytes); i++)
+                snprintf(id + 2 * i, 3, "%02x", bytes[i]);
+        *ret = id;
         return 0;
 }
 
-static char *dirname_of(const char *path) {
-        const char *last = path_last_component(path);
-        size_t n = (size_t) (last - path);
+int transaction_init(Transaction *t, const char *journal_dir, const char *description) {
+        *t = (Transaction) {};
 
-        while (n > 1 && path[n - 1] == '/')
-                n--;
-        return strndup(path, n ?: 1);
+        if (journal_dir) {
+                t->journal_dir = strdup(journal_dir);
+                if (!t->journal_dir)
+                        return -ENOMEM;
+        }
+        t->description = strdup(strempty(description));
+        if (!t->description)
+                return -ENOMEM;
+        return random_id(&t->id);
 }
 
-static char *backup_path(Transaction *t, const char *path) {
-        _cleanup_free_ char *dir = dirname_of(path);
+static void steps_free(TransactionStep *steps, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                transaction_step_done(&steps[i]);
+        free(steps);
+}
+
+void transaction_done(Transaction *t) {
+        steps_free(t->steps, t->n_steps);
+        t->steps = NULL;
+        t->n_steps = 0;
+        portable_changes_done(&t->changes);
+        t->journal_dir = mfree(t->journal_dir);
+        t->id = mfree(t->id);
+        t->description = mfree(t->description);
+}
+
+/* ---------------------------------------------------------------------------------- planning */
+
+/* The latest planned step that decides what is at path (RMDIR only acts at commit). */
+static const TransactionStep *planned_step(const Transaction *t, const char *path) {
+        for (size_t i = t->n_steps; i > 0; i--) {
+                const TransactionStep *s = &t->steps[i - 1];
+
+                if (s->kind != STEP_RMDIR && streq(s->path, path))
+                        return s;
+        }
+        return NULL;
+}
+
+int transaction_lstat(Transaction *t, const char *path, struct stat *ret) {
+        const TransactionStep *s = planned_step(t, path);
+
+        if (!s)
+                return RET_NERRNO(lstat(path, ret));
+
+        *ret = (struct stat) {};
+        switch (s->kind) {
+        case STEP_MKDIR:
+                ret->st_mode = S_IFDIR | s->mode;
+                return 0;
+        case STEP_CREATE:
+                ret->st_mode = (s->target ? S_IFLNK : S_IFREG) | s->mode;
+                return 0;
+        default:
+                return -ENOENT;
+        }
+}
+
+static char *hidden_path(Transaction *t, const char *path) {
+        _cleanup_free_ char *dir = path_dirname(path);
         char *p;
 
         if (!dir)
                 return NULL;
-        /* The backup's name need not say what it was (the undo step remembers), and must fit in
-         * NAME_MAX whatever the original's length. */
-        if (asprintf(&p, "%s/.#portabled-%x-%x", dir, (unsigned) getpid(), t->counter++) < 0)
+        /* The name need not say what it stands for (the journal does), and must fit in NAME_MAX
+         * whatever the original's length. */
+        if (asprintf(&p, "%s/" TRANSACTION_HIDDEN_PREFIX "%s-%u", streq(dir, "/") ? "" : dir, t->id,
+                     t->counter++) < 0)
                 return NULL;
         return p;
 }
 
-/* Moves an existing file out of the way, to be deleted at commit or restored on rollback. */
-static int move_aside(Transaction *t, const char *path) {
-        _cleanup_free_ char *backup = backup_path(t, path);
+/* Takes ownership of the step's allocations, on failure too. */
+static int add_step(Transaction *t, TransactionStep *s) {
+        TransactionStep *grown;
 
-        if (!backup)
+        if (!s->path) {
+                transaction_step_done(s);
                 return -ENOMEM;
-        if (renameat2(AT_FDCWD, path, AT_FDCWD, backup, RENAME_NOREPLACE) < 0)
-                return -errno;
-        return undo_push(t, UNDO_RESTORE, path, backup);
+        }
+        grown = realloc(t->steps, sizeof(TransactionStep) * (t->n_steps + 1));
+        if (!grown) {
+                transaction_step_done(s);
+                return -ENOMEM;
+        }
+        t->steps = grown;
+        t->steps[t->n_steps++] = *s;
+        *s = (TransactionStep) {};
+        return 0;
 }
 
 int transaction_mkdir(Transaction *t, const char *path, mode_t mode) {
@@ -88,27 +132,32 @@ int transaction_mkdir(Transaction *t, const char *path, mode_t mode) {
 
         if (!copy)
                 return -ENOMEM;
+        if (t->executed)
+                return -EBUSY;
 
-        /* Component by component, so that rollback removes every directory we made and nothing
-         * that was there before. */
+        /* Component by component, so that only what did not exist is created, and undone. */
         for (char *p = copy + 1;; p++) {
                 bool last = *p == '\0';
+                struct stat st;
 
                 if (*p != '/' && !last)
                         continue;
                 *p = '\0';
 
-                if (mkdir(copy, mode) >= 0) {
-                        r = undo_push(t, UNDO_RMDIR, copy, NULL);
-                        if (r < 0) {
-                                (void) rmdir(copy);
+                r = transaction_lstat(t, copy, &st);
+                if (r == -ENOENT) {
+                        TransactionStep s = { .kind = STEP_MKDIR, .path = strdup(copy), .mode = mode };
+
+                        r = add_step(t, &s);
+                        if (r < 0)
                                 return r;
-                        }
                         created = true;
-                } else if (errno == EEXIST)
-                        created = false;
+                } else if (r < 0)
+                        return r;
+                else if (!S_ISDIR(st.st_mode))
+                        return -ENOTDIR;
                 else
-                        return -errno;
+                        created = false;
 
                 if (last)
                         break;
@@ -118,148 +167,352 @@ int transaction_mkdir(Transaction *t, const char *path, mode_t mode) {
         return created ? portable_changes_add(&t->changes, PORTABLE_MKDIR, path, NULL) : 0;
 }
 
-static int prepare_target(Transaction *t, const char *path, bool replace) {
+/* Checks that a file may go to path and plans the backup of what is there, if anything. */
+static int plan_target(Transaction *t, const char *path, bool replace, char **ret_backup) {
+        _cleanup_free_ char *parent = path_dirname(path);
         struct stat st;
+        int r;
 
-        if (lstat(path, &st) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!replace)
-                return -EEXIST;
+        *ret_backup = NULL;
+        if (!parent)
+                return -ENOMEM;
+
+        r = transaction_lstat(t, parent, &st);
+        if (r < 0)
+                return r;
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+
+        r = transaction_lstat(t, path, &st);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
         if (S_ISDIR(st.st_mode))
                 return -EISDIR;
-        return move_aside(t, path);
+        if (!replace)
+                return -EEXIST;
+
+        /* Whatever is there then, on disk now or put there by an earlier step, moves aside. */
+        *ret_backup = hidden_path(t, path);
+        return *ret_backup ? 0 : -ENOMEM;
+}
+
+static int plan_create(Transaction *t, const char *path, const char *target, const void *data, size_t size,
+                       mode_t mode, bool replace) {
+        TransactionStep s = { .kind = STEP_CREATE, .mode = mode, .size = size };
+        int r;
+
+        if (t->executed)
+                return -EBUSY;
+
+        r = plan_target(t, path, replace, &s.backup);
+        if (r < 0)
+                return r;
+
+        s.path = strdup(path);
+        s.temp = hidden_path(t, path);
+        if (target)
+                s.target = strdup(target);
+        else {
+                s.data = malloc(size ?: 1);
+                if (s.data)
+                        memcpy(s.data, data, size);
+        }
+        if (!s.temp || (target ? !s.target : !s.data)) {
+                transaction_step_done(&s);
+                return -ENOMEM;
+        }
+        return add_step(t, &s);
 }
 
 int transaction_write_file(Transaction *t, const char *path, const void *data, size_t size, mode_t mode,
                            bool replace, PortableChangeType type, const char *source) {
-        _cleanup_free_ char *dir = dirname_of(path);
-        int dir_fd, r;
+        int r;
 
-        if (!dir)
-                return -ENOMEM;
-
-        r = prepare_target(t, path, replace);
+        r = plan_create(t, path, NULL, data, size, mode, replace);
         if (r < 0)
                 return r;
-
-        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir_fd < 0)
-                return -errno;
-        r = write_file_atomic_at(dir_fd, path_last_component(path), data, size, mode, /* replace= */ false);
-        (void) close(dir_fd);
-        if (r < 0)
-                return r;
-
-        r = undo_push(t, UNDO_UNLINK, path, NULL);
-        if (r < 0) {
-                (void) unlink(path);
-                return r;
-        }
         return portable_changes_add(&t->changes, type, path, source);
 }
 
 int transaction_symlink(Transaction *t, const char *path, const char *target, bool replace) {
         int r;
 
-        r = prepare_target(t, path, replace);
+        r = plan_create(t, path, target, NULL, 0, 0777, replace);
         if (r < 0)
                 return r;
-
-        if (symlink(target, path) < 0)
-                return -errno;
-
-        r = undo_push(t, UNDO_UNLINK, path, NULL);
-        if (r < 0) {
-                (void) unlink(path);
-                return r;
-        }
         return portable_changes_add(&t->changes, PORTABLE_SYMLINK, path, target);
 }
 
 int transaction_remove(Transaction *t, const char *path) {
+        TransactionStep s = { .kind = STEP_REMOVE };
         struct stat st;
         int r;
 
-        if (lstat(path, &st) < 0)
-                return -errno;
+        if (t->executed)
+                return -EBUSY;
+
+        r = transaction_lstat(t, path, &st);
+        if (r < 0)
+                return r;
         if (S_ISDIR(st.st_mode))
                 return -EISDIR;
 
-        r = move_aside(t, path);
+        s.path = strdup(path);
+        s.backup = hidden_path(t, path);
+        if (!s.backup) {
+                transaction_step_done(&s);
+                return -ENOMEM;
+        }
+        r = add_step(t, &s);
         if (r < 0)
                 return r;
         return portable_changes_add(&t->changes, PORTABLE_UNLINK, path, NULL);
 }
 
 int transaction_remove_dir_if_empty(Transaction *t, const char *path) {
-        return undo_push(t, UNDO_RMDIR_PENDING, path, NULL);
+        TransactionStep s = { .kind = STEP_RMDIR, .path = strdup(path) };
+
+        if (t->executed) {
+                transaction_step_done(&s);
+                return -EBUSY;
+        }
+        return add_step(t, &s);
 }
 
-int transaction_commit(Transaction *t) {
+/* --------------------------------------------------------------------------------- execution */
+
+static const TransactionStep *predecessor_of(const TransactionStep *steps, size_t i) {
+        for (size_t j = i; j > 0; j--)
+                if (steps[j - 1].kind != STEP_RMDIR && streq(steps[j - 1].path, steps[i].path))
+                        return &steps[j - 1];
+        return NULL;
+}
+
+static void undo_steps(TransactionStep *steps, size_t n) {
+        for (size_t i = n; i > 0; i--)
+                transaction_step_undo(&steps[i - 1], predecessor_of(steps, i - 1));
+}
+
+/* Deletes the hidden files; the RMDIR steps that removed their directory are reported through
+ * changes (may be NULL). Returns the first error, after trying every step. */
+static int cleanup_steps(TransactionStep *steps, size_t n, PortableChanges *changes) {
         int r = 0;
 
-        for (size_t i = 0; i < t->n_undo; i++) {
-                UndoStep *s = &t->undo[i];
+        for (size_t i = 0; i < n; i++) {
+                int k = transaction_step_cleanup(&steps[i]);
 
-                if (s->kind == UNDO_RESTORE && unlink(s->backup) < 0 && errno != ENOENT && r == 0)
-                        r = -errno;
+                if (k > 0 && changes)
+                        k = portable_changes_add(changes, PORTABLE_UNLINK, steps[i].path, NULL);
+                if (k < 0 && r == 0)
+                        r = k;
         }
-
-        /* Directories last, deepest first (they were queued parents after children). */
-        for (size_t i = 0; i < t->n_undo; i++) {
-                UndoStep *s = &t->undo[i];
-                int k;
-
-                if (s->kind != UNDO_RMDIR_PENDING)
-                        continue;
-                if (rmdir(s->path) >= 0) {
-                        k = portable_changes_add(&t->changes, PORTABLE_UNLINK, s->path, NULL);
-                        if (k < 0 && r == 0)
-                                r = k;
-                }
-                /* Not empty (an admin's own drop-in, an enablement link): it stays, silently. */
-        }
-
-        for (size_t i = 0; i < t->n_undo; i++) {
-                free(t->undo[i].path);
-                free(t->undo[i].backup);
-        }
-        t->undo = mfree(t->undo);
-        t->n_undo = 0;
         return r;
 }
 
-void transaction_rollback(Transaction *t) {
-        for (size_t i = t->n_undo; i > 0; i--) {
-                UndoStep *s = &t->undo[i - 1];
+static int steps_dirs(const TransactionStep *steps, size_t n, char ***ret) {
+        _cleanup_strv_free_ char **dirs = NULL;
+        int r;
 
-                switch (s->kind) {
-                case UNDO_UNLINK:
-                        (void) unlink(s->path);
-                        break;
-                case UNDO_RMDIR:
-                        (void) rmdir(s->path);
-                        break;
-                case UNDO_RESTORE:
-                        (void) rename(s->backup, s->path);
-                        break;
-                case UNDO_RMDIR_PENDING:
-                        break;
+        for (size_t i = 0; i < n; i++) {
+                r = transaction_step_dirs(&steps[i], &dirs);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(dirs);
+        return 0;
+}
+
+static int prepare_journal_dir(const char *dir) {
+        _cleanup_free_ char *copy = strdup(dir);
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *p = copy + 1;; p++) {
+                bool last = *p == '\0';
+
+                if (*p != '/' && !last)
+                        continue;
+                *p = '\0';
+                if (mkdir(copy, last ? 0700 : 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                if (last)
+                        return 0;
+                *p = '/';
+        }
+}
+
+int transaction_execute(Transaction *t, sd_bus_error *reterr) {
+        _cleanup_strv_free_ char **dirs = NULL;
+        size_t applied = 0;
+        int r;
+
+        if (t->executed)
+                return 0;
+        t->executed = true;
+        if (t->n_steps == 0)
+                return 0;
+
+        r = steps_dirs(t->steps, t->n_steps, &dirs);
+        if (r < 0)
+                return r;
+
+        /* Barrier 1: the journal is on disk before anything it describes. */
+        if (t->journal_dir) {
+                r = prepare_journal_dir(t->journal_dir);
+                if (r >= 0)
+                        r = transaction_journal_save(t->journal_dir, t->id, t->description, /* committing= */ false,
+                                                     t->steps, t->n_steps);
+                if (r < 0)
+                        return portable_error(reterr, r, NULL, "Failed to record the plan in %s: %m", t->journal_dir);
+        }
+
+        for (; applied < t->n_steps; applied++) {
+                r = transaction_step_apply(&t->steps[applied]);
+                if (r < 0) {
+                        const TransactionStep *s = &t->steps[applied];
+
+                        if (r == -ESTALE || r == -EEXIST)
+                                (void) portable_error(reterr, r, NULL,
+                                                      "'%s' changed while the operation was being prepared, nothing was changed; try again.",
+                                                      s->path);
+                        else
+                                (void) portable_error(reterr, r, NULL, "Failed to %s '%s': %m",
+                                                      s->kind == STEP_MKDIR    ? "create directory"
+                                                      : s->kind == STEP_REMOVE ? "remove"
+                                                                               : "write",
+                                                      s->path);
+                        applied++; /* the failed step may have half happened */
+                        goto rollback;
                 }
         }
 
-        transaction_done(t);
+        /* Barrier 2: every effect is on disk before the commit point. Barrier 3: the commit
+         * point itself. */
+        r = sync_directories(dirs);
+        if (r >= 0 && t->journal_dir)
+                r = transaction_journal_save(t->journal_dir, t->id, t->description, /* committing= */ true, t->steps,
+                                             t->n_steps);
+        if (r < 0) {
+                (void) portable_error(reterr, r, NULL, "Failed to commit: %m");
+                goto rollback;
+        }
+
+        /* From here on the operation has happened; what is left is tidying up, which recovery
+         * would finish if we died now. */
+        r = cleanup_steps(t->steps, t->n_steps, &t->changes);
+        if (r < 0) {
+                /* A backup we cannot delete: the new state is in place, but the journal stays so
+                 * that the next start (or a repair) removes what is left. */
+                return portable_error(reterr, r, NULL,
+                                      "The operation was applied, but a hidden backup file could not be removed: %m");
+        }
+
+        /* Barrier 4: the cleanup is durable too, then the journal can go. */
+        r = sync_directories(dirs);
+        if (r >= 0 && t->journal_dir)
+                r = transaction_journal_remove(t->journal_dir, t->id, /* sync= */ false);
+        if (r < 0)
+                return portable_error(reterr, r, NULL, "The operation was applied, but finishing it failed: %m");
+        return 0;
+
+rollback:
+        undo_steps(t->steps, applied);
+        if (t->journal_dir) {
+                (void) sync_directories(dirs);
+                (void) transaction_journal_remove(t->journal_dir, t->id, /* sync= */ true);
+        }
+        return r;
 }
 
-int transaction_finish(Transaction *t, int r, PortableChanges *ret_changes) {
-        if (r >= 0)
-                r = transaction_commit(t);
-        if (r < 0) {
-                transaction_rollback(t);
+int transaction_finish(Transaction *t, int r, PortableChanges *ret_changes, sd_bus_error *reterr) {
+        if (r < 0)
                 return r;
-        }
+
+        r = transaction_execute(t, reterr);
+        if (r < 0)
+                return r;
 
         *ret_changes = t->changes;
         t->changes = (PortableChanges) {};
         return 0;
+}
+
+/* ---------------------------------------------------------------------------------- recovery */
+
+static int recover_one(const char *dir, const char *filename, char ***log) {
+        _cleanup_(transaction_journal_done) TransactionJournal j = {};
+        _cleanup_strv_free_ char **dirs = NULL;
+        char *line = NULL;
+        int r;
+
+        r = transaction_journal_load(dir, filename, &j);
+        if (r < 0) {
+                if (asprintf(&line, "Journal %s/%s cannot be read (%s); left in place, nothing touched.", dir,
+                             filename, strerror(-r)) >= 0)
+                        (void) strv_consume(log, line);
+                return r;
+        }
+
+        r = steps_dirs(j.steps, j.n_steps, &dirs);
+        if (r < 0)
+                return r;
+
+        if (j.committing) {
+                r = cleanup_steps(j.steps, j.n_steps, /* changes= */ NULL);
+                if (r < 0)
+                        return r;
+        } else
+                undo_steps(j.steps, j.n_steps);
+
+        r = sync_directories(dirs);
+        if (r >= 0)
+                r = transaction_journal_remove(dir, j.id, /* sync= */ true);
+        if (r < 0)
+                return r;
+
+        if (asprintf(&line, "Interrupted operation '%s' (%s) %s.", j.description, j.id,
+                     j.committing ? "had been applied: finished removing its backups"
+                                  : "had not been applied completely: rolled back to the previous state") < 0)
+                return -ENOMEM;
+        return strv_consume(log, line);
+}
+
+int transaction_recover(const char *journal_dir, char ***ret_log) {
+        _cleanup_strv_free_ char **log = NULL, **names = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        int r = 0, n = 0;
+
+        d = opendir(journal_dir);
+        if (!d) {
+                if (ret_log)
+                        *ret_log = NULL;
+                return errno == ENOENT ? 0 : -errno;
+        }
+
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.' && startswith(de->d_name, ".#"))
+                        /* A journal update that never got renamed into place. */
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+                if (de->d_name[0] == '.' || !endswith(de->d_name, TRANSACTION_JOURNAL_SUFFIX))
+                        continue;
+                if (strv_extend(&names, de->d_name) < 0)
+                        return -ENOMEM;
+        }
+        /* Independent transactions touch disjoint paths; a stable order keeps logs comparable. */
+        strv_sort(names);
+
+        STRV_FOREACH(name, names) {
+                int k = recover_one(journal_dir, *name, &log);
+
+                if (k < 0 && r == 0)
+                        r = k;
+                n++;
+        }
+
+        if (ret_log)
+                *ret_log = TAKE_PTR(log);
+        return r < 0 ? r : n;
 }

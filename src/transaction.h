@@ -3,50 +3,86 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <systemd/sd-bus.h>
 
 #include "change.h"
 
-/* Applies a planned set of file-system changes so that they either all happen or none do.
- * Nothing is deleted before commit: removed and replaced files are renamed to hidden backups
- * (".#..." names, which the service manager ignores) in their own directory, and rollback puts
- * them back. Every step records the user-visible change and how to undo it. */
+/* A set of file-system changes that happen all together or not at all, even across a crash.
+ *
+ * First the caller plans: transaction_mkdir(), _write_file(), _symlink(), _remove() and
+ * _remove_dir_if_empty() check their preconditions against the disk as the steps planned so far
+ * would leave it, and record a step. Nothing on disk changes while planning, so a refusal (a file
+ * in the way, a missing directory) leaves the host untouched by construction.
+ *
+ * Then transaction_execute() applies the plan:
+ *   1. the plan is written to a journal file in journal_dir and made durable;
+ *   2. the steps run: new files appear by rename from a hidden temporary file, replaced and
+ *      removed files are renamed to hidden backups (".#portabled-<id>-<n>", which the service
+ *      manager ignores) in their own directory;
+ *   3. the effects are made durable, the journal is marked "committing" (the commit point);
+ *   4. backups and emptied directories are deleted, made durable, and the journal is removed.
+ * If a step fails, the applied steps are undone in reverse order. If the process dies at any
+ * point, transaction_recover() finishes the job from the journal at the next start: before the
+ * commit point it rolls back, after it it completes the cleanup. Either way the host ends up
+ * exactly in the old or exactly in the new state, and no hidden file is left behind.
+ *
+ * Durability costs one flush per touched file system at each of the four barriers, not one per
+ * file. */
 
-typedef struct UndoStep UndoStep;
+typedef struct TransactionStep TransactionStep;
 
 typedef struct Transaction {
-        PortableChanges changes;
-        UndoStep *undo;
-        size_t n_undo;
+        PortableChanges changes; /* what the plan does, in order; after execute(), what it did */
+        TransactionStep *steps;
+        size_t n_steps;
+        char *journal_dir;       /* NULL: no journal (only for tests of the planning logic) */
+        char *id;                /* random, names the journal and every hidden file */
+        char *description;       /* what the journal says the operation was, for the logs */
         unsigned counter;
+        bool executed;
 } Transaction;
 
+/* journal_dir is where the journal of this transaction goes: it must be on a file system that
+ * outlives the changes (the state directory for persistent changes, /run for runtime ones). */
+int transaction_init(Transaction *t, const char *journal_dir, const char *description);
 void transaction_done(Transaction *t);
 
-/* mkdir -p; records a "mkdir" change for the last component only if it was created. */
+/* mkdir -p; plans (and records a "mkdir" change for) only the components that do not exist. */
 int transaction_mkdir(Transaction *t, const char *path, mode_t mode);
 
-/* Writes a file atomically. An existing file is an error (-EEXIST) unless replace is set, in
- * which case it is moved aside first. type is PORTABLE_WRITE or PORTABLE_COPY. */
+/* Plans writing a file. An existing file is an error (-EEXIST) unless replace is set, in which
+ * case it is replaced atomically; a directory in the way is -EISDIR; a missing parent -ENOENT.
+ * type is PORTABLE_WRITE or PORTABLE_COPY. data is copied. */
 int transaction_write_file(Transaction *t, const char *path, const void *data, size_t size, mode_t mode,
                            bool replace, PortableChangeType type, const char *source);
 
-/* Creates a symlink path -> target, with the same replace semantics. */
+/* Plans a symlink path -> target, with the same replace semantics. */
 int transaction_symlink(Transaction *t, const char *path, const char *target, bool replace);
 
-/* Removes a file or symlink (records "unlink"). -ENOENT if it is not there. */
+/* Plans removing a file or symlink (records "unlink"). -ENOENT if it is not there, -EISDIR for a
+ * directory. */
 int transaction_remove(Transaction *t, const char *path);
 
-/* Removes a directory at commit time if it is empty by then (records "unlink" when it is). */
+/* Plans removing a directory at commit if it is empty by then (records "unlink" when it was). */
 int transaction_remove_dir_if_empty(Transaction *t, const char *path);
 
-/* Makes it all permanent: deletes the backups and the emptied directories. */
-int transaction_commit(Transaction *t);
+/* What lstat() will say about path once the steps planned so far are applied: 0 and the file
+ * type in ret->st_mode (S_IFREG, S_IFLNK, S_IFDIR, or whatever is on disk), or -ENOENT. */
+int transaction_lstat(Transaction *t, const char *path, struct stat *ret);
 
-/* Ends a transaction the way every operation does: commit if r >= 0 and commit works, else roll
- * back. On success the change list is handed to ret_changes. Returns r or the commit error. */
-int transaction_finish(Transaction *t, int r, PortableChanges *ret_changes);
+/* Applies the plan as described above. On failure everything is undone, reterr says which file
+ * and why. A transaction without steps does nothing, not even a journal. */
+int transaction_execute(Transaction *t, sd_bus_error *reterr);
 
-/* Undoes every step in reverse order. Best effort: it cannot fail half-way in any way we could
- * do better about, and returns nothing. */
-void transaction_rollback(Transaction *t);
+/* Ends a transaction the way every operation does: if r >= 0, executes it and hands the change
+ * list to ret_changes; otherwise drops the plan (nothing was applied). Returns r or the execute
+ * error. */
+int transaction_finish(Transaction *t, int r, PortableChanges *ret_changes, sd_bus_error *reterr);
+
+/* Finds the journals of interrupted transactions in journal_dir and completes each: rollback if
+ * it was interrupted before its commit point, cleanup after it. Returns the number of journals
+ * handled (0 if none), and what was done as human-readable lines in ret_log (may be NULL). A
+ * journal that cannot be read is left in place and reported, never half-applied. */
+int transaction_recover(const char *journal_dir, char ***ret_log);

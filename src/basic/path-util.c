@@ -105,6 +105,15 @@ const char *path_last_component(const char *p) {
         return p + n;
 }
 
+char *path_dirname(const char *p) {
+        const char *last = path_last_component(p);
+        size_t n = (size_t) (last - p);
+
+        while (n > 1 && p[n - 1] == '/')
+                n--;
+        return strndup(p, n ?: 1);
+}
+
 char *path_join(const char *a, const char *b) {
         char *joined;
         size_t la = strlen(a);

@@ -13,6 +13,9 @@ bool path_is_normalized_absolute(const char *p);
 /* Returns a pointer to the last component of p (inside p). "/a/b/" yields "b/". */
 const char *path_last_component(const char *p);
 
+/* The directory part of p: "/a/b" yields "/a", "/a" yields "/". NULL on OOM. */
+char *path_dirname(const char *p);
+
 /* Concatenates a and b with exactly one '/' between them. NULL on OOM. */
 char *path_join(const char *a, const char *b);
 

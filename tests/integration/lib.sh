@@ -512,6 +512,9 @@ _make_root() {
                  "$ROOT"/usr/local/lib/portables "$ROOT"/usr/lib/portables \
                  "$ROOT"/etc/systemd/system "$ROOT"/run/systemd/system \
                  "$ROOT"/usr/local/lib/systemd/system "$ROOT"/usr/lib/systemd/system
+        # The daemon's state directories (StateDirectory=, RuntimeDirectory= of its unit), where
+        # the journals of its transactions live while they run.
+        mkdir -p -m 0700 "$ROOT"/var/lib/portabled "$ROOT"/run/portabled
 }
 
 # restore_skeleton: re-create the directories every test root starts with, so that one daemon bug

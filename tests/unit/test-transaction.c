@@ -6,28 +6,38 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "macro.h"
+#include "strv.h"
+#include "transaction-journal.h"
+#include "transaction-step.h"
 #include "transaction.h"
 #include "unit-helpers.h"
 
-static char *root;
+/* Every test works in root/host (the tree under change) with its journal in root/journal. */
+static char *root, *host, *journal;
 static Transaction t;
 
 static void setup(void) {
         root = unit_mkdtemp("transaction");
-        t = (Transaction) {};
+        host = unit_strf("%s/host", root);
+        journal = unit_strf("%s/journal", root);
+        unit_mkdir_p(host, 0755);
+        cr_assert(eq(int, transaction_init(&t, journal, "test operation"), 0));
 }
 
 static void teardown(void) {
         transaction_done(&t);
         unit_rm_rf(root);
         free(root);
+        free(host);
+        free(journal);
 }
 
 TestSuite(transaction, .init = setup, .fini = teardown);
 
 static char *p(const char *rel) {
-        return unit_strf("%s%s", root, rel);
+        return unit_strf("%s%s", host, rel);
 }
 
 static void put(const char *rel, const char *content, mode_t mode) {
@@ -53,19 +63,41 @@ static mode_t mode_of(const char *rel) {
         return st.st_mode;
 }
 
-/* Whether any ".#..." backup or temporary file exists anywhere below the root. */
-static bool has_leftovers(void) {
-        _cleanup_free_ char *snap = unit_snapshot(root);
-        return strstr(snap, "/.#") != NULL;
+static char *snapshot(void) {
+        return unit_snapshot(host);
 }
 
-/* The change list, one "type path [source]" per line, paths relative to the root. */
+/* Whether any ".#..." backup or temporary file exists anywhere below the tree. */
+static bool has_leftovers(void) {
+        _cleanup_free_ char *snap = snapshot();
+        return strstr(snap, "/.#") != NULL || strncmp(snap, ".#", 2) == 0;
+}
+
+static size_t journal_files(void) {
+        _cleanup_closedir_ DIR *d = opendir(journal);
+        struct dirent *de;
+        size_t n = 0;
+
+        if (!d)
+                return 0;
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        n++;
+        return n;
+}
+
+static int execute(void) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        return transaction_execute(&t, &error);
+}
+
+/* The change list, one "type path [source]" per line, paths relative to the tree. */
 static char *changes(void) {
         char *s = unit_strf("%s", "");
 
         for (size_t i = 0; i < t.changes.n; i++) {
                 const PortableChange *c = &t.changes.items[i];
-                const char *rel = strncmp(c->path, root, strlen(root)) == 0 ? c->path + strlen(root) : c->path;
+                const char *rel = strncmp(c->path, host, strlen(host)) == 0 ? c->path + strlen(host) : c->path;
                 char *n = unit_strf("%s%s %s%s%s\n", s, portable_change_type_to_string(c->type), rel,
                                     c->source ? " " : "", strempty(c->source));
                 free(s);
@@ -76,17 +108,18 @@ static char *changes(void) {
 
 /* ----------------------------------------------------------------------------------- mkdir */
 
-Test(transaction, mkdir_records_only_the_last_component) {
+Test(transaction, mkdir_plans_then_creates) {
         _cleanup_free_ char *d = p("/a/b/c"), *ch = NULL;
 
         cr_assert(eq(int, transaction_mkdir(&t, d, 0755), 0));
-        cr_assert(exists("/a/b/c"));
-        cr_assert(eq(uint, mode_of("/a/b/c") & 07777, 0755));
+        cr_assert(not(exists("/a")), "planning changes nothing");
         ch = changes();
         assert_str(ch, "mkdir /a/b/c\n");
 
-        cr_assert(eq(int, transaction_commit(&t), 0));
+        cr_assert(eq(int, execute(), 0));
         cr_assert(exists("/a/b/c"));
+        cr_assert(eq(uint, mode_of("/a/b/c") & 07777, 0755));
+        cr_assert(eq(sz, journal_files(), 0));
 }
 
 Test(transaction, mkdir_existing_is_silent) {
@@ -96,27 +129,24 @@ Test(transaction, mkdir_existing_is_silent) {
         cr_assert(eq(int, transaction_mkdir(&t, d, 0755), 0));
         ch = changes();
         assert_str(ch, "");
+        cr_assert(eq(sz, t.n_steps, 0));
+        cr_assert(eq(int, execute(), 0));
         cr_assert(eq(uint, mode_of("/a") & 07777, 0700), "an existing directory is left as it is");
-        transaction_rollback(&t);
-        cr_assert(exists("/a"), "rollback must not remove what was there before");
-}
-
-Test(transaction, mkdir_rollback_removes_only_what_it_made) {
-        _cleanup_free_ char *d = p("/keep/new1/new2"), *before = NULL, *after = NULL, *keep = p("/keep");
-
-        unit_mkdir_p(keep, 0755);
-        before = unit_snapshot(root);
-        cr_assert(eq(int, transaction_mkdir(&t, d, 0755), 0));
-        transaction_rollback(&t);
-        after = unit_snapshot(root);
-        assert_str(after, before);
 }
 
 Test(transaction, mkdir_through_a_file_fails) {
         _cleanup_free_ char *d = p("/file/sub");
 
         put("/file", "x", 0644);
-        cr_assert(lt(int, transaction_mkdir(&t, d, 0755), 0));
+        cr_assert(eq(int, transaction_mkdir(&t, d, 0755), -ENOTDIR));
+}
+
+Test(transaction, mkdir_twice_plans_once) {
+        _cleanup_free_ char *d = p("/a/b");
+
+        cr_assert(eq(int, transaction_mkdir(&t, d, 0755), 0));
+        cr_assert(eq(int, transaction_mkdir(&t, d, 0755), 0));
+        cr_assert(eq(sz, t.n_steps, 2), "/a and /a/b, once each");
 }
 
 /* ------------------------------------------------------------------------------ write_file */
@@ -126,268 +156,212 @@ Test(transaction, write_new) {
 
         unit_mkdir_p(d, 0755);
         cr_assert(eq(int, transaction_write_file(&t, f, "data\n", 5, 0640, false, PORTABLE_WRITE, NULL), 0));
+        cr_assert(not(exists("/d/f.conf")));
+        cr_assert(eq(int, execute(), 0));
         c = get("/d/f.conf");
         assert_str(c, "data\n");
         cr_assert(eq(uint, mode_of("/d/f.conf") & 07777, 0640));
         ch = changes();
         assert_str(ch, "write /d/f.conf\n");
-        cr_assert(eq(int, transaction_commit(&t), 0));
         cr_assert(not(has_leftovers()));
 }
 
-Test(transaction, write_copy_records_source) {
-        _cleanup_free_ char *f = p("/f.service"), *ch = NULL;
+Test(transaction, write_copies_the_data) {
+        _cleanup_free_ char *f = p("/f"), *c = NULL;
+        char buf[] = "original";
 
-        cr_assert(eq(int, transaction_write_file(&t, f, "[Unit]\n", 7, 0644, false, PORTABLE_COPY, "/img/f.service"), 0));
-        ch = changes();
-        assert_str(ch, "copy /f.service /img/f.service\n");
+        cr_assert(eq(int, transaction_write_file(&t, f, buf, strlen(buf), 0644, false, PORTABLE_COPY, "/img/f"), 0));
+        memcpy(buf, "changed!", 8);
+        cr_assert(eq(int, execute(), 0));
+        c = get("/f");
+        assert_str(c, "original");
 }
 
-Test(transaction, write_existing_without_replace) {
-        _cleanup_free_ char *f = p("/f"), *c = NULL, *ch = NULL, *before = NULL, *after = NULL;
+Test(transaction, write_binary_and_empty) {
+        _cleanup_free_ char *a = p("/a"), *b = p("/b");
+        static const char bin[] = { 'x', '\0', 'y' };
+        struct stat st;
 
-        put("/f", "old", 0600);
-        before = unit_snapshot(root);
+        cr_assert(eq(int, transaction_write_file(&t, a, "", 0, 0644, false, PORTABLE_WRITE, NULL), 0));
+        cr_assert(eq(int, transaction_write_file(&t, b, bin, sizeof(bin), 0644, false, PORTABLE_COPY, NULL), 0));
+        cr_assert(eq(int, execute(), 0));
+        cr_assert(eq(int, stat(a, &st), 0));
+        cr_assert(eq(i64, st.st_size, 0));
+        cr_assert(eq(int, stat(b, &st), 0));
+        cr_assert(eq(i64, st.st_size, 3));
+}
+
+Test(transaction, write_existing_without_replace_is_refused_at_planning) {
+        _cleanup_free_ char *f = p("/f"), *c = NULL;
+
+        put("/f", "old", 0644);
         cr_assert(eq(int, transaction_write_file(&t, f, "new", 3, 0644, false, PORTABLE_WRITE, NULL), -EEXIST));
-        ch = changes();
-        assert_str(ch, "");
-        after = unit_snapshot(root);
-        assert_str(after, before);
+        cr_assert(eq(int, execute(), 0));
         c = get("/f");
         assert_str(c, "old");
 }
 
-Test(transaction, write_over_dangling_symlink_without_replace) {
-        _cleanup_free_ char *f = p("/f"), *target = p("/target");
-
-        unit_symlink(target, f);
-        cr_assert(eq(int, transaction_write_file(&t, f, "new", 3, 0644, false, PORTABLE_WRITE, NULL), -EEXIST));
-        cr_assert(not(exists("/target")));
-}
-
-Test(transaction, write_replace_then_commit) {
-        _cleanup_free_ char *f = p("/f"), *c = NULL, *snap = NULL;
+Test(transaction, write_replace) {
+        _cleanup_free_ char *f = p("/f"), *c = NULL;
 
         put("/f", "old", 0600);
         cr_assert(eq(int, transaction_write_file(&t, f, "new", 3, 0644, true, PORTABLE_WRITE, NULL), 0));
+        cr_assert(eq(int, execute(), 0));
         c = get("/f");
         assert_str(c, "new");
-        /* The old file is kept aside, hidden, until commit. */
-        cr_assert(has_leftovers());
-        cr_assert(eq(int, transaction_commit(&t), 0));
+        cr_assert(eq(uint, mode_of("/f") & 07777, 0644));
         cr_assert(not(has_leftovers()));
-        snap = unit_snapshot(root);
-        cr_assert(not(zero(ptr, strstr(snap, "/f f 0644 3 "))), "%s", snap);
 }
 
-Test(transaction, write_replace_then_rollback) {
-        _cleanup_free_ char *f = p("/f"), *before = NULL, *after = NULL;
+Test(transaction, write_over_directory_or_into_nothing) {
+        _cleanup_free_ char *d = p("/d"), *f = p("/missing/f");
 
-        put("/f", "old contents", 0600);
-        before = unit_snapshot(root);
-        cr_assert(eq(int, transaction_write_file(&t, f, "new", 3, 0644, true, PORTABLE_WRITE, NULL), 0));
-        transaction_rollback(&t);
-        after = unit_snapshot(root);
-        assert_str(after, before);
-}
-
-Test(transaction, write_replace_symlink_keeps_target) {
-        _cleanup_free_ char *f = p("/link"), *target = p("/target"), *c = NULL;
-
-        put("/target", "precious", 0644);
-        unit_symlink(target, f);
-        cr_assert(eq(int, transaction_write_file(&t, f, "new", 3, 0644, true, PORTABLE_WRITE, NULL), 0));
-        cr_assert(holds(S_ISREG(mode_of("/link"))));
-        cr_assert(eq(int, transaction_commit(&t), 0));
-        c = get("/target");
-        assert_str(c, "precious");
-}
-
-Test(transaction, write_over_directory) {
-        _cleanup_free_ char *f = p("/dir"), *before = NULL, *after = NULL;
-
-        unit_mkdir_p(f, 0755);
-        put("/dir/inside", "x", 0644);
-        before = unit_snapshot(root);
-        cr_assert(eq(int, transaction_write_file(&t, f, "new", 3, 0644, true, PORTABLE_WRITE, NULL), -EISDIR));
-        cr_assert(eq(int, transaction_write_file(&t, f, "new", 3, 0644, false, PORTABLE_WRITE, NULL), -EEXIST));
-        transaction_rollback(&t);
-        after = unit_snapshot(root);
-        assert_str(after, before);
-}
-
-Test(transaction, write_into_missing_directory) {
-        _cleanup_free_ char *f = p("/missing/f");
-
+        unit_mkdir_p(d, 0755);
+        cr_assert(eq(int, transaction_write_file(&t, d, "x", 1, 0644, true, PORTABLE_WRITE, NULL), -EISDIR));
         cr_assert(eq(int, transaction_write_file(&t, f, "x", 1, 0644, false, PORTABLE_WRITE, NULL), -ENOENT));
-        cr_assert(eq(sz, t.changes.n, 0));
 }
 
-Test(transaction, write_empty_and_binary) {
-        static const char bin[] = { 0, 1, 2, '\xff' };
-        _cleanup_free_ char *a = p("/empty"), *b = p("/bin"), *snap = NULL;
+Test(transaction, write_into_planned_directory) {
+        _cleanup_free_ char *d = p("/new/dir"), *f = p("/new/dir/f"), *c = NULL;
 
-        cr_assert(eq(int, transaction_write_file(&t, a, "", 0, 0644, false, PORTABLE_WRITE, NULL), 0));
-        cr_assert(eq(int, transaction_write_file(&t, b, bin, sizeof(bin), 0644, false, PORTABLE_COPY, NULL), 0));
-        cr_assert(eq(int, transaction_commit(&t), 0));
-        snap = unit_snapshot(root);
-        cr_assert(not(zero(ptr, strstr(snap, "/empty f 0644 0 "))));
-        cr_assert(not(zero(ptr, strstr(snap, "/bin f 0644 4 "))));
+        cr_assert(eq(int, transaction_mkdir(&t, d, 0755), 0));
+        cr_assert(eq(int, transaction_write_file(&t, f, "x", 1, 0644, false, PORTABLE_WRITE, NULL), 0));
+        cr_assert(eq(int, execute(), 0));
+        c = get("/new/dir/f");
+        assert_str(c, "x");
+}
+
+Test(transaction, write_name_at_name_max) {
+        char name[256];
+        _cleanup_free_ char *f = NULL, *c = NULL;
+
+        /* Hidden file names must fit whatever the length of the original's name. */
+        memset(name, 'u', 255);
+        name[255] = '\0';
+        f = unit_strf("%s/%s", host, name);
+        put(f + strlen(host), "old", 0644);
+        cr_assert(eq(int, transaction_write_file(&t, f, "new", 3, 0644, true, PORTABLE_WRITE, NULL), 0));
+        cr_assert(eq(int, execute(), 0));
+        c = unit_read(f);
+        assert_str(c, "new");
 }
 
 /* --------------------------------------------------------------------------------- symlink */
 
-Test(transaction, symlink_new_and_existing) {
-        _cleanup_free_ char *l = p("/l"), *ch = NULL;
-        char target[64] = {};
+Test(transaction, symlink_new_and_replace) {
+        _cleanup_free_ char *l = p("/l"), *m = p("/m"), *ch = NULL;
+        char target[64] = "";
 
+        put("/m", "a file", 0644);
         cr_assert(eq(int, transaction_symlink(&t, l, "/some/where", false), 0));
-        cr_assert(gt(long, (long) readlink(l, target, sizeof(target) - 1), 0L));
+        cr_assert(eq(int, transaction_symlink(&t, m, "/else", false), -EEXIST));
+        cr_assert(eq(int, transaction_symlink(&t, m, "/else", true), 0));
+        cr_assert(eq(int, execute(), 0));
+        cr_assert(gt(i64, readlink(l, target, sizeof(target) - 1), 0));
         assert_str(target, "/some/where");
-        cr_assert(eq(int, transaction_symlink(&t, l, "/else", false), -EEXIST));
+        memset(target, 0, sizeof(target));
+        cr_assert(gt(i64, readlink(m, target, sizeof(target) - 1), 0));
+        assert_str(target, "/else");
         ch = changes();
-        assert_str(ch, "symlink /l /some/where\n");
-}
-
-Test(transaction, symlink_replace_rollback) {
-        _cleanup_free_ char *l = p("/l"), *before = NULL, *after = NULL;
-
-        put("/l", "a regular file", 0644);
-        before = unit_snapshot(root);
-        cr_assert(eq(int, transaction_symlink(&t, l, "/new", true), 0));
-        cr_assert(holds(S_ISLNK(mode_of("/l"))));
-        transaction_rollback(&t);
-        after = unit_snapshot(root);
-        assert_str(after, before);
+        assert_str(ch, "symlink /l /some/where\nsymlink /m /else\n");
+        cr_assert(not(has_leftovers()));
 }
 
 /* ---------------------------------------------------------------------------------- remove */
 
-Test(transaction, remove_then_commit) {
-        _cleanup_free_ char *f = p("/f"), *ch = NULL;
+Test(transaction, remove_file_and_symlink) {
+        _cleanup_free_ char *f = p("/f"), *l = p("/l"), *ch = NULL;
 
-        put("/f", "bye", 0644);
+        put("/f", "x", 0644);
+        unit_symlink("/nowhere", l);
         cr_assert(eq(int, transaction_remove(&t, f), 0));
+        cr_assert(eq(int, transaction_remove(&t, l), 0));
+        cr_assert(exists("/f"), "planning removes nothing");
+        cr_assert(eq(int, execute(), 0));
         cr_assert(not(exists("/f")));
+        cr_assert(not(exists("/l")));
         ch = changes();
-        assert_str(ch, "unlink /f\n");
-        cr_assert(eq(int, transaction_commit(&t), 0));
-        cr_assert(not(exists("/f")));
+        assert_str(ch, "unlink /f\nunlink /l\n");
         cr_assert(not(has_leftovers()));
 }
 
-Test(transaction, remove_then_rollback) {
-        _cleanup_free_ char *f = p("/f"), *l = p("/l"), *before = NULL, *after = NULL;
-
-        put("/f", "keep me", 0604);
-        unit_symlink("/nowhere", l);
-        before = unit_snapshot(root);
-        cr_assert(eq(int, transaction_remove(&t, f), 0));
-        cr_assert(eq(int, transaction_remove(&t, l), 0));
-        transaction_rollback(&t);
-        after = unit_snapshot(root);
-        assert_str(after, before);
-}
-
-Test(transaction, remove_symlink_not_target) {
-        _cleanup_free_ char *l = p("/l"), *target = p("/target"), *c = NULL;
-
-        put("/target", "precious", 0644);
-        unit_symlink(target, l);
-        cr_assert(eq(int, transaction_remove(&t, l), 0));
-        cr_assert(eq(int, transaction_commit(&t), 0));
-        cr_assert(not(exists("/l")));
-        c = get("/target");
-        assert_str(c, "precious");
-}
-
-Test(transaction, remove_missing_and_directory) {
-        _cleanup_free_ char *m = p("/missing"), *d = p("/dir");
+Test(transaction, remove_missing_or_directory) {
+        _cleanup_free_ char *m = p("/missing"), *d = p("/d");
 
         unit_mkdir_p(d, 0755);
         cr_assert(eq(int, transaction_remove(&t, m), -ENOENT));
         cr_assert(eq(int, transaction_remove(&t, d), -EISDIR));
-        cr_assert(exists("/dir"));
-        cr_assert(eq(sz, t.changes.n, 0));
 }
 
-Test(transaction, remove_long_name) {
-        _cleanup_free_ char *name = malloc(256), *f = NULL;
+Test(transaction, remove_twice_is_refused) {
+        _cleanup_free_ char *f = p("/f");
 
-        /* A unit name may be 255 bytes long: removing such a file must work too. */
-        cr_assert(not(zero(ptr, name)));
-        memset(name, 'a', 255);
-        strcpy(name + 255 - strlen(".service"), ".service");
-        f = unit_strf("%s/%s", root, name);
-        unit_write(f, "[Unit]\n");
-
-        /* Regression: the backup name used to be ".#<name>.portabled-<pid>-<n>", beyond
-         * NAME_MAX for names longer than ~225 bytes (ENAMETOOLONG). */
+        put("/f", "x", 0644);
         cr_assert(eq(int, transaction_remove(&t, f), 0));
-        cr_assert(eq(int, transaction_commit(&t), 0));
-        cr_assert(ne(int, access(f, F_OK), 0));
+        cr_assert(eq(int, transaction_remove(&t, f), -ENOENT), "the plan already removed it");
+}
+
+Test(transaction, lstat_follows_the_plan) {
+        _cleanup_free_ char *f = p("/f"), *d = p("/d"), *l = p("/l");
+        struct stat st;
+
+        put("/f", "x", 0644);
+        cr_assert(eq(int, transaction_lstat(&t, f, &st), 0));
+        cr_assert(eq(int, transaction_remove(&t, f), 0));
+        cr_assert(eq(int, transaction_lstat(&t, f, &st), -ENOENT));
+        cr_assert(eq(int, transaction_write_file(&t, f, "y", 1, 0644, false, PORTABLE_WRITE, NULL), 0));
+        cr_assert(eq(int, transaction_lstat(&t, f, &st), 0));
+        cr_assert(holds(S_ISREG(st.st_mode)));
+        cr_assert(eq(int, transaction_mkdir(&t, d, 0755), 0));
+        cr_assert(eq(int, transaction_lstat(&t, d, &st), 0));
+        cr_assert(holds(S_ISDIR(st.st_mode)));
+        cr_assert(eq(int, transaction_symlink(&t, l, "/x", false), 0));
+        cr_assert(eq(int, transaction_lstat(&t, l, &st), 0));
+        cr_assert(holds(S_ISLNK(st.st_mode)));
 }
 
 /* ------------------------------------------------------------------- remove_dir_if_empty */
 
-Test(transaction, remove_dir_if_empty_at_commit) {
-        _cleanup_free_ char *d = p("/d"), *f = p("/d/f"), *ch = NULL;
+Test(transaction, remove_dir_if_empty_after_removals) {
+        _cleanup_free_ char *f = p("/d/f"), *d = p("/d"), *ch = NULL;
 
         put("/d/f", "x", 0644);
         cr_assert(eq(int, transaction_remove(&t, f), 0));
         cr_assert(eq(int, transaction_remove_dir_if_empty(&t, d), 0));
-        /* Nothing happens to the directory before commit. */
-        cr_assert(exists("/d"));
-        cr_assert(eq(int, transaction_commit(&t), 0));
+        cr_assert(eq(int, execute(), 0));
         cr_assert(not(exists("/d")));
         ch = changes();
         assert_str(ch, "unlink /d/f\nunlink /d\n");
 }
 
-Test(transaction, remove_dir_if_empty_keeps_nonempty) {
-        _cleanup_free_ char *d = p("/d"), *f = p("/d/f"), *ch = NULL, *c = NULL;
+Test(transaction, remove_dir_if_empty_keeps_what_is_not_empty) {
+        _cleanup_free_ char *f = p("/d/f"), *d = p("/d"), *ch = NULL;
 
         put("/d/f", "x", 0644);
         put("/d/admin.conf", "mine", 0644);
         cr_assert(eq(int, transaction_remove(&t, f), 0));
         cr_assert(eq(int, transaction_remove_dir_if_empty(&t, d), 0));
-        cr_assert(eq(int, transaction_commit(&t), 0));
-        c = get("/d/admin.conf");
-        assert_str(c, "mine");
+        cr_assert(eq(int, execute(), 0));
+        cr_assert(exists("/d/admin.conf"));
         ch = changes();
         assert_str(ch, "unlink /d/f\n");
+        cr_assert(not(has_leftovers()));
 }
 
-Test(transaction, remove_dir_if_empty_nested_and_missing) {
-        _cleanup_free_ char *outer = p("/outer"), *inner = p("/outer/inner"), *f = p("/outer/inner/f"), *gone = p("/gone"),
-                            *ch = NULL;
+Test(transaction, remove_dir_if_empty_nested_and_gone) {
+        _cleanup_free_ char *f = p("/a/b/f"), *inner = p("/a/b"), *outer = p("/a"), *gone = p("/nothing");
 
-        put("/outer/inner/f", "x", 0644);
+        put("/a/b/f", "x", 0644);
         cr_assert(eq(int, transaction_remove(&t, f), 0));
         cr_assert(eq(int, transaction_remove_dir_if_empty(&t, inner), 0));
         cr_assert(eq(int, transaction_remove_dir_if_empty(&t, outer), 0));
         cr_assert(eq(int, transaction_remove_dir_if_empty(&t, gone), 0));
-        cr_assert(eq(int, transaction_commit(&t), 0));
-        cr_assert(not(exists("/outer")));
-        ch = changes();
-        assert_str(ch, "unlink /outer/inner/f\nunlink /outer/inner\nunlink /outer\n");
+        cr_assert(eq(int, execute(), 0));
+        cr_assert(not(exists("/a")));
 }
 
-Test(transaction, remove_dir_if_empty_rollback_is_noop) {
-        _cleanup_free_ char *d = p("/d"), *before = NULL, *after = NULL;
+/* ---------------------------------------------------------------------- whole transactions */
 
-        unit_mkdir_p(d, 0755);
-        before = unit_snapshot(root);
-        cr_assert(eq(int, transaction_remove_dir_if_empty(&t, d), 0));
-        transaction_rollback(&t);
-        after = unit_snapshot(root);
-        assert_str(after, before);
-}
-
-/* ------------------------------------------------------------------ whole transactions */
-
-/* An attach-like and a detach-like transaction over a populated tree: rollback restores the
- * exact previous tree, commit leaves no backup behind. */
 static void populate(void) {
         _cleanup_free_ char *l = p("/etc/systemd/system.attached/bar.service.d/10-profile.conf");
 
@@ -398,22 +372,22 @@ static void populate(void) {
         put("/etc/other", "untouched\n", 0644);
 }
 
-static void attach_like(void) {
+static void plan_attach_like(Transaction *tr) {
         _cleanup_free_ char *dir = p("/etc/systemd/system.attached/foo.service.d"),
                             *dropin = p("/etc/systemd/system.attached/foo.service.d/20-portable.conf"),
                             *unit = p("/etc/systemd/system.attached/foo.service"),
                             *bar = p("/etc/systemd/system.attached/bar.service"),
                             *links = p("/etc/portables"), *link = p("/etc/portables/foo");
 
-        cr_assert(eq(int, transaction_mkdir(&t, dir, 0755), 0));
-        cr_assert(eq(int, transaction_write_file(&t, dropin, "# new marker\n", 13, 0644, true, PORTABLE_WRITE, NULL), 0));
-        cr_assert(eq(int, transaction_write_file(&t, unit, "[Service]\n", 10, 0644, false, PORTABLE_COPY, "/img/foo.service"), 0));
-        cr_assert(eq(int, transaction_write_file(&t, bar, "[Service]\nExecStart=/bar2\n", 26, 0644, true, PORTABLE_COPY, NULL), 0));
-        cr_assert(eq(int, transaction_mkdir(&t, links, 0755), 0));
-        cr_assert(eq(int, transaction_symlink(&t, link, "/srv/foo", false), 0));
+        cr_assert(eq(int, transaction_mkdir(tr, dir, 0755), 0));
+        cr_assert(eq(int, transaction_write_file(tr, dropin, "# new marker\n", 13, 0644, true, PORTABLE_WRITE, NULL), 0));
+        cr_assert(eq(int, transaction_write_file(tr, unit, "[Service]\n", 10, 0644, false, PORTABLE_COPY, "/img/foo.service"), 0));
+        cr_assert(eq(int, transaction_write_file(tr, bar, "[Service]\nExecStart=/bar2\n", 26, 0644, true, PORTABLE_COPY, NULL), 0));
+        cr_assert(eq(int, transaction_mkdir(tr, links, 0755), 0));
+        cr_assert(eq(int, transaction_symlink(tr, link, "/srv/foo", false), 0));
 }
 
-static void detach_like(void) {
+static void plan_detach_like(Transaction *tr) {
         static const char *const rels[] = {
                 "/etc/systemd/system.attached/bar.service",
                 "/etc/systemd/system.attached/bar.service.d/10-profile.conf",
@@ -423,145 +397,282 @@ static void detach_like(void) {
 
         for (size_t i = 0; i < ELEMENTSOF(rels); i++) {
                 _cleanup_free_ char *f = p(rels[i]);
-                cr_assert(eq(int, transaction_remove(&t, f), 0));
+                cr_assert(eq(int, transaction_remove(tr, f), 0));
         }
-        cr_assert(eq(int, transaction_remove_dir_if_empty(&t, d), 0));
-        cr_assert(eq(int, transaction_remove_dir_if_empty(&t, a), 0));
+        cr_assert(eq(int, transaction_remove_dir_if_empty(tr, d), 0));
+        cr_assert(eq(int, transaction_remove_dir_if_empty(tr, a), 0));
 }
 
-Test(transaction, attach_like_rollback_restores_exact_tree) {
-        _cleanup_free_ char *before = NULL, *after = NULL;
-
-        populate();
-        before = unit_snapshot(root);
-        attach_like();
-        transaction_rollback(&t);
-        after = unit_snapshot(root);
-        assert_str(after, before);
+/* The reattach pattern: files removed and written again in one plan. */
+static void plan_reattach_like(Transaction *tr) {
+        plan_detach_like(tr);
+        plan_attach_like(tr);
 }
 
-Test(transaction, attach_like_into_empty_root_rollback) {
-        _cleanup_free_ char *before = NULL, *after = NULL, *bar = p("/etc/systemd/system.attached/bar.service");
-
-        /* Every directory up to the root was created by the transaction: all must go. */
-        before = unit_snapshot(root);
-        {
-                _cleanup_free_ char *dir = p("/etc/systemd/system.attached/foo.service.d"),
-                                    *f = p("/etc/systemd/system.attached/foo.service.d/20-portable.conf");
-                cr_assert(eq(int, transaction_mkdir(&t, dir, 0755), 0));
-                cr_assert(eq(int, transaction_write_file(&t, f, "x", 1, 0644, false, PORTABLE_WRITE, NULL), 0));
-        }
-        transaction_rollback(&t);
-        after = unit_snapshot(root);
-        assert_str(after, before);
-}
-
-Test(transaction, detach_like_rollback_restores_exact_tree) {
-        _cleanup_free_ char *before = NULL, *after = NULL;
-
-        populate();
-        before = unit_snapshot(root);
-        detach_like();
-        transaction_rollback(&t);
-        after = unit_snapshot(root);
-        assert_str(after, before);
-}
-
-Test(transaction, detach_then_attach_rollback) {
-        _cleanup_free_ char *before = NULL, *after = NULL;
-
-        /* The reattach pattern: files removed and written again in one transaction. */
-        populate();
-        before = unit_snapshot(root);
-        detach_like();
-        attach_like();
-        transaction_rollback(&t);
-        after = unit_snapshot(root);
-        assert_str(after, before);
-}
-
-Test(transaction, detach_then_attach_commit) {
+Test(transaction, reattach_like_commit) {
         _cleanup_free_ char *c = NULL;
 
         populate();
-        detach_like();
-        attach_like();
-        cr_assert(eq(int, transaction_commit(&t), 0));
+        plan_reattach_like(&t);
+        cr_assert(eq(int, execute(), 0));
         cr_assert(not(has_leftovers()));
         c = get("/etc/systemd/system.attached/bar.service");
         assert_str(c, "[Service]\nExecStart=/bar2\n");
         cr_assert(not(exists("/etc/systemd/system.attached/bar.service.d")), "emptied drop-in dir is removed");
         cr_assert(exists("/etc/systemd/system.attached/keep.service.d/override.conf"));
         cr_assert(exists("/etc/portables/foo"));
-}
-
-Test(transaction, rollback_after_failed_step) {
-        _cleanup_free_ char *before = NULL, *after = NULL, *ok = p("/etc/new"), *bad = p("/nonexistent/dir/file");
-
-        populate();
-        before = unit_snapshot(root);
-        cr_assert(eq(int, transaction_write_file(&t, ok, "x", 1, 0644, false, PORTABLE_WRITE, NULL), 0));
-        cr_assert(lt(int, transaction_write_file(&t, bad, "x", 1, 0644, false, PORTABLE_WRITE, NULL), 0));
-        transaction_rollback(&t);
-        after = unit_snapshot(root);
-        assert_str(after, before);
+        cr_assert(eq(sz, journal_files(), 0));
 }
 
 Test(transaction, write_then_remove_same_file) {
-        _cleanup_free_ char *f = p("/f"), *before = NULL, *after = NULL;
+        _cleanup_free_ char *f = p("/f"), *before = snapshot(), *after = NULL;
 
-        before = unit_snapshot(root);
         cr_assert(eq(int, transaction_write_file(&t, f, "x", 1, 0644, false, PORTABLE_WRITE, NULL), 0));
         cr_assert(eq(int, transaction_remove(&t, f), 0));
-        transaction_rollback(&t);
-        after = unit_snapshot(root);
+        cr_assert(eq(int, execute(), 0));
+        after = snapshot();
         assert_str(after, before);
 }
 
-Test(transaction, commit_twice_and_done_after_commit) {
-        _cleanup_free_ char *f = p("/f");
+Test(transaction, failure_while_applying_rolls_back) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *before = NULL, *after = NULL, *late = p("/etc/portables/foo");
 
-        cr_assert(eq(int, transaction_write_file(&t, f, "x", 1, 0644, false, PORTABLE_WRITE, NULL), 0));
-        cr_assert(eq(int, transaction_commit(&t), 0));
-        cr_assert(eq(int, transaction_commit(&t), 0));
-        /* After commit, a rollback undoes nothing. */
-        transaction_rollback(&t);
-        cr_assert(exists("/f"));
+        populate();
+        plan_reattach_like(&t);
+        /* Someone takes a path the plan creates after the plan was made: the last step fails,
+         * and everything before it must be undone. */
+        before = snapshot();
+        unit_mkdir_p(p("/etc/portables"), 0755);
+        unit_write(late, "someone else's\n");
+        free(before);
+        before = snapshot();
+
+        cr_assert(lt(int, transaction_execute(&t, &error), 0));
+        cr_assert(not(zero(ptr, strstr(strempty(error.message), "/etc/portables/foo"))), "%s", strempty(error.message));
+        after = snapshot();
+        assert_str(after, before);
+        cr_assert(eq(sz, journal_files(), 0), "a rolled back transaction leaves no journal");
 }
 
-Test(transaction, done_on_empty) {
-        Transaction empty = {};
+Test(transaction, stale_plan_is_refused) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *f = p("/f"), *g = p("/g"), *c = NULL;
 
-        transaction_done(&empty);
-        transaction_rollback(&empty);
-        cr_assert(eq(int, transaction_commit(&empty), 0));
+        put("/f", "old", 0644);
+        put("/g", "keep", 0644);
+        cr_assert(eq(int, transaction_write_file(&t, g, "new", 3, 0644, true, PORTABLE_WRITE, NULL), 0));
+        cr_assert(eq(int, transaction_remove(&t, f), 0));
+        cr_assert(eq(int, unlink(f), 0));
+        cr_assert(eq(int, transaction_execute(&t, &error), -ESTALE));
+        c = get("/g");
+        assert_str(c, "keep");
+        cr_assert(not(has_leftovers()));
 }
 
-Test(transaction, finish_commits_on_success) {
-        _cleanup_free_ char *f = p("/f"), *ch = NULL;
+Test(transaction, finish_hands_over_or_drops) {
+        _cleanup_free_ char *f = p("/f"), *g = p("/g");
         PortableChanges out = {};
+        Transaction other;
 
         cr_assert(eq(int, transaction_write_file(&t, f, "x", 1, 0644, false, PORTABLE_WRITE, NULL), 0));
-        cr_assert(eq(int, transaction_finish(&t, 0, &out), 0));
+        cr_assert(eq(int, transaction_finish(&t, 0, &out, NULL), 0));
         cr_assert(exists("/f"));
         cr_assert(eq(sz, out.n, 1));
         assert_str(out.items[0].path, f);
-        /* The list was handed over. */
-        cr_assert(eq(sz, t.changes.n, 0));
+        cr_assert(eq(sz, t.changes.n, 0), "the list was handed over");
         portable_changes_done(&out);
+
+        cr_assert(eq(int, transaction_init(&other, journal, "dropped"), 0));
+        cr_assert(eq(int, transaction_write_file(&other, g, "x", 1, 0644, false, PORTABLE_WRITE, NULL), 0));
+        cr_assert(eq(int, transaction_finish(&other, -EIO, &out, NULL), -EIO));
+        cr_assert(not(exists("/g")), "a failed operation's plan is never applied");
+        transaction_done(&other);
 }
 
-Test(transaction, finish_rolls_back_on_error) {
-        _cleanup_free_ char *f = p("/f"), *g = p("/g"), *before = NULL, *after = NULL;
-        PortableChanges out = {};
+Test(transaction, empty_transaction_writes_no_journal) {
+        struct stat st;
 
-        put("/g", "old", 0644);
-        before = unit_snapshot(root);
-        cr_assert(eq(int, transaction_write_file(&t, f, "x", 1, 0644, false, PORTABLE_WRITE, NULL), 0));
-        cr_assert(eq(int, transaction_remove(&t, g), 0));
-        cr_assert(eq(int, transaction_finish(&t, -EIO, &out), -EIO));
-        cr_assert(eq(sz, out.n, 0));
-        cr_assert(zero(ptr, out.items));
-        after = unit_snapshot(root);
+        cr_assert(eq(int, execute(), 0));
+        cr_assert(eq(int, lstat(journal, &st), -1), "the journal directory is made on first use only");
+}
+
+Test(transaction, planning_after_execute_is_refused) {
+        _cleanup_free_ char *f = p("/f");
+
+        cr_assert(eq(int, execute(), 0));
+        cr_assert(eq(int, transaction_write_file(&t, f, "x", 1, 0644, false, PORTABLE_WRITE, NULL), -EBUSY));
+}
+
+/* ---------------------------------------------------------------------------------- crashes */
+
+/* Simulates a crash of a transaction planned by plan() on the populated tree: the journal is
+ * written, the first n_done steps are applied, and step n_done is left half done (as far as
+ * half_done_progress says). Then recovery runs as at the next start. */
+static void crash_while_applying(void (*plan)(Transaction *), size_t n_done, StepProgress half_done_progress) {
+        for (size_t i = 0; i < n_done; i++)
+                cr_assert(eq(int, transaction_step_apply(&t.steps[i]), 0), "step %zu", i);
+
+        if (n_done < t.n_steps && half_done_progress != STEP_NOT_STARTED) {
+                TransactionStep *s = &t.steps[n_done];
+
+                /* Replay the step up to the given point by hand. */
+                if (s->kind == STEP_CREATE) {
+                        if (s->target)
+                                cr_assert(eq(int, symlink(s->target, s->temp), 0));
+                        else
+                                unit_write_data(s->temp, s->data, s->size, s->mode);
+                        if (half_done_progress >= STEP_MOVED_ASIDE && s->backup)
+                                cr_assert(eq(int, rename(s->path, s->backup), 0));
+                }
+        }
+        (void) plan;
+}
+
+static void check_crash_recovery(void (*plan)(Transaction *)) {
+        _cleanup_free_ char *before = NULL;
+
+        populate();
+        before = snapshot();
+        plan(&t);
+        cr_assert(gt(sz, t.n_steps, 3));
+
+        for (size_t n_done = 0; n_done <= t.n_steps; n_done++)
+                for (StepProgress half = STEP_NOT_STARTED; half <= STEP_MOVED_ASIDE; half++) {
+                        _cleanup_strv_free_ char **log = NULL;
+                        _cleanup_free_ char *after = NULL;
+
+                        if (half != STEP_NOT_STARTED && (n_done == t.n_steps || t.steps[n_done].kind != STEP_CREATE))
+                                continue;
+
+                        cr_assert(eq(int, mkdir(journal, 0700) >= 0 || errno == EEXIST, 1));
+                        cr_assert(eq(int, transaction_journal_save(journal, t.id, t.description, false, t.steps, t.n_steps), 0));
+                        crash_while_applying(plan, n_done, half);
+
+                        cr_assert(eq(int, transaction_recover(journal, &log), 1), "crash after %zu steps (+%d)", n_done, half);
+                        after = snapshot();
+                        cr_assert(eq(str, after, before), "crash after %zu steps (+%d): not the old state", n_done, half);
+                        cr_assert(eq(sz, journal_files(), 0));
+                        cr_assert(not(zero(ptr, strstr(strempty(log ? log[0] : NULL), "rolled back"))));
+                }
+}
+
+Test(transaction, crash_while_attaching_rolls_back) {
+        check_crash_recovery(plan_attach_like);
+}
+
+Test(transaction, crash_while_detaching_rolls_back) {
+        check_crash_recovery(plan_detach_like);
+}
+
+Test(transaction, crash_while_reattaching_rolls_back) {
+        check_crash_recovery(plan_reattach_like);
+}
+
+/* After the commit point, recovery completes the cleanup: the result is the new state, exactly
+ * as a transaction that was not interrupted leaves it. */
+Test(transaction, crash_after_commit_point_completes) {
+        _cleanup_free_ char *expected = NULL;
+        Transaction clean;
+
+        populate();
+        cr_assert(eq(int, transaction_init(&clean, journal, "reference"), 0));
+        plan_reattach_like(&clean);
+        cr_assert(eq(int, transaction_execute(&clean, NULL), 0));
+        expected = snapshot();
+        transaction_done(&clean);
+
+        /* Back to the start, then crash half-way through the cleanup. */
+        unit_rm_rf(root);
+        unit_mkdir_p(host, 0755);
+        populate();
+        plan_reattach_like(&t);
+        for (size_t i = 0; i < t.n_steps; i++)
+                cr_assert(eq(int, transaction_step_apply(&t.steps[i]), 0));
+        cr_assert(eq(int, mkdir(journal, 0700), 0));
+        cr_assert(eq(int, transaction_journal_save(journal, t.id, t.description, true, t.steps, t.n_steps), 0));
+        for (size_t i = 0; i < t.n_steps / 2; i++)
+                cr_assert(ge(int, transaction_step_cleanup(&t.steps[i]), 0));
+
+        cr_assert(eq(int, transaction_recover(journal, NULL), 1));
+        {
+                _cleanup_free_ char *after = snapshot();
+                assert_str(after, expected);
+        }
+        cr_assert(eq(sz, journal_files(), 0));
+}
+
+Test(transaction, recovery_is_idempotent) {
+        _cleanup_free_ char *before = NULL, *after = NULL;
+
+        populate();
+        before = snapshot();
+        plan_reattach_like(&t);
+        cr_assert(eq(int, mkdir(journal, 0700), 0));
+        cr_assert(eq(int, transaction_journal_save(journal, t.id, t.description, false, t.steps, t.n_steps), 0));
+        crash_while_applying(plan_reattach_like, t.n_steps / 2, STEP_NOT_STARTED);
+        /* Recovery itself "crashes" after undoing: the journal is still there. */
+        for (size_t i = t.n_steps; i > t.n_steps / 2; i--)
+                transaction_step_undo(&t.steps[i - 1], NULL);
+        cr_assert(eq(int, transaction_recover(journal, NULL), 1));
+        cr_assert(eq(int, transaction_recover(journal, NULL), 0));
+        after = snapshot();
         assert_str(after, before);
+}
+
+Test(transaction, damaged_journal_touches_nothing) {
+        _cleanup_free_ char *before = NULL, *after = NULL, *path = NULL;
+        _cleanup_strv_free_ char **log = NULL;
+
+        populate();
+        plan_reattach_like(&t);
+        cr_assert(eq(int, mkdir(journal, 0700), 0));
+        cr_assert(eq(int, transaction_journal_save(journal, t.id, t.description, false, t.steps, t.n_steps), 0));
+        crash_while_applying(plan_reattach_like, 3, STEP_NOT_STARTED);
+        before = snapshot();
+
+        path = unit_strf("%s/%s.journal", journal, t.id);
+        unit_write(path, "{\"version\": 1, \"id\": \"");
+        cr_assert(lt(int, transaction_recover(journal, &log), 0));
+        after = snapshot();
+        assert_str(after, before);
+        cr_assert(not(zero(ptr, strstr(strempty(log ? log[0] : NULL), "cannot be read"))));
+        cr_assert(eq(sz, journal_files(), 1), "left in place for an administrator to look at");
+}
+
+/* A journal is trusted only as far as it names our own hidden files next to their paths. */
+static const char *const foreign_journals[] = {
+        /* backup in another directory */
+        "{\"version\":1,\"id\":\"00aa\",\"state\":\"applying\",\"steps\":[{\"kind\":\"remove\",\"path\":\"@H@/etc/other\",\"backup\":\"@H@/.#portabled-00aa-1\"}]}",
+        /* backup without our name */
+        "{\"version\":1,\"id\":\"00aa\",\"state\":\"committing\",\"steps\":[{\"kind\":\"remove\",\"path\":\"@H@/etc/other\",\"backup\":\"@H@/etc/important\"}]}",
+        /* relative path */
+        "{\"version\":1,\"id\":\"00aa\",\"state\":\"applying\",\"steps\":[{\"kind\":\"mkdir\",\"path\":\"etc\"}]}",
+        /* id that does not match the file name */
+        "{\"version\":1,\"id\":\"00bb\",\"state\":\"applying\",\"steps\":[]}",
+        /* unknown state */
+        "{\"version\":1,\"id\":\"00aa\",\"state\":\"whatever\",\"steps\":[]}",
+        /* future version */
+        "{\"version\":2,\"id\":\"00aa\",\"state\":\"applying\",\"steps\":[]}",
+        /* create without temp */
+        "{\"version\":1,\"id\":\"00aa\",\"state\":\"applying\",\"steps\":[{\"kind\":\"create\",\"path\":\"@H@/etc/other\"}]}",
+};
+
+Test(transaction, foreign_journals_are_refused) {
+        _cleanup_free_ char *before = NULL, *path = NULL;
+
+        populate();
+        put("/etc/important", "precious\n", 0644);
+        before = snapshot();
+        cr_assert(eq(int, mkdir(journal, 0700), 0));
+        path = unit_strf("%s/00aa.journal", journal);
+
+        for (size_t i = 0; i < ELEMENTSOF(foreign_journals); i++) {
+                _cleanup_free_ char *text = unit_replace(foreign_journals[i], "@H@", host), *after = NULL;
+
+                unit_write(path, text);
+                cr_assert(lt(int, transaction_recover(journal, NULL), 0), "journal %zu accepted", i);
+                after = snapshot();
+                cr_assert(eq(str, after, before), "journal %zu changed the tree", i);
+        }
 }

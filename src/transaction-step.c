@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "path-util.h"
+#include "strv.h"
+#include "transaction-step.h"
+
+static const char *const step_kind_table[_STEP_KIND_MAX] = {
+        [STEP_MKDIR] = "mkdir",
+        [STEP_CREATE] = "create",
+        [STEP_REMOVE] = "remove",
+        [STEP_RMDIR] = "rmdir",
+};
+
+const char *step_kind_to_string(StepKind k) {
+        return k >= 0 && k < _STEP_KIND_MAX ? step_kind_table[k] : NULL;
+}
+
+StepKind step_kind_from_string(const char *s) {
+        for (StepKind k = 0; k < _STEP_KIND_MAX; k++)
+                if (streq_ptr(s, step_kind_table[k]))
+                        return k;
+        return _STEP_KIND_INVALID;
+}
+
+void transaction_step_done(TransactionStep *s) {
+        free(s->path);
+        free(s->temp);
+        free(s->backup);
+        free(s->target);
+        free(s->data);
+        *s = (TransactionStep) {};
+}
+
+static int write_temp_file(const TransactionStep *s) {
+        _cleanup_close_ int fd = -EBADF;
+        const char *p = s->data;
+        size_t left = s->size;
+
+        fd = open(s->temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, s->mode);
+        if (fd < 0)
+                return -errno;
+
+        while (left > 0) {
+                ssize_t n = write(fd, p, left);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                left -= (size_t) n;
+        }
+
+        /* The umask must not decide the mode of what we install. */
+        if (fchmod(fd, s->mode) < 0)
+                return -errno;
+        return 0;
+}
+
+static int apply_create(TransactionStep *s) {
+        int r;
+
+        r = s->target ? RET_NERRNO(symlink(s->target, s->temp)) : write_temp_file(s);
+        if (r < 0) {
+                (void) unlink(s->temp);
+                return r;
+        }
+        s->progress = STEP_TEMP_WRITTEN;
+
+        if (s->backup) {
+                if (renameat2(AT_FDCWD, s->path, AT_FDCWD, s->backup, RENAME_NOREPLACE) < 0)
+                        /* The file we planned to replace is gone: the plan is out of date. */
+                        return errno == ENOENT ? -ESTALE : -errno;
+                s->progress = STEP_MOVED_ASIDE;
+        }
+
+        /* Never over something that appeared since planning. */
+        if (renameat2(AT_FDCWD, s->temp, AT_FDCWD, s->path, RENAME_NOREPLACE) < 0)
+                return -errno;
+        s->progress = STEP_DONE;
+        return 0;
+}
+
+int transaction_step_apply(TransactionStep *s) {
+        switch (s->kind) {
+        case STEP_MKDIR:
+                if (mkdir(s->path, s->mode) < 0) {
+                        struct stat st;
+
+                        /* Someone else made it meanwhile: fine, but then it is not ours to undo. */
+                        if (errno == EEXIST && stat(s->path, &st) >= 0 && S_ISDIR(st.st_mode))
+                                return 0;
+                        return -errno;
+                }
+                s->progress = STEP_DONE;
+                return 0;
+
+        case STEP_CREATE:
+                return apply_create(s);
+
+        case STEP_REMOVE:
+                if (renameat2(AT_FDCWD, s->path, AT_FDCWD, s->backup, RENAME_NOREPLACE) < 0)
+                        return errno == ENOENT ? -ESTALE : -errno;
+                s->progress = STEP_DONE;
+                return 0;
+
+        case STEP_RMDIR:
+                /* Happens at commit, in transaction_step_cleanup(). */
+                s->progress = STEP_DONE;
+                return 0;
+
+        default:
+                return -EINVAL;
+        }
+}
+
+static bool exists(const char *path) {
+        struct stat st;
+        return lstat(path, &st) >= 0;
+}
+
+static bool reached(const TransactionStep *s, StepProgress p) {
+        return s->progress == STEP_PROGRESS_UNKNOWN || s->progress >= p;
+}
+
+/* Whether the file at s->path can be one s created: not if an earlier step that frees the path
+ * (by moving the old file to its backup) has visibly not happened yet. */
+static bool path_was_freed(const TransactionStep *predecessor) {
+        if (!predecessor || !predecessor->backup)
+                return true;
+        return exists(predecessor->backup);
+}
+
+void transaction_step_undo(TransactionStep *s, const TransactionStep *predecessor) {
+        switch (s->kind) {
+        case STEP_MKDIR:
+                /* Only removes it if nothing else was put there meanwhile. */
+                if (reached(s, STEP_DONE))
+                        (void) rmdir(s->path);
+                break;
+
+        case STEP_CREATE:
+                if (reached(s, STEP_TEMP_WRITTEN))
+                        (void) unlink(s->temp);
+                if (s->backup) {
+                        /* The backup is the old file: put it back, over the new one if that got
+                         * in place. If it does not exist, the old file never moved. */
+                        if (reached(s, STEP_MOVED_ASIDE) && exists(s->backup))
+                                (void) rename(s->backup, s->path);
+                } else if (reached(s, STEP_DONE) &&
+                           (s->progress != STEP_PROGRESS_UNKNOWN || path_was_freed(predecessor)))
+                        (void) unlink(s->path);
+                break;
+
+        case STEP_REMOVE:
+                if (reached(s, STEP_DONE) && exists(s->backup))
+                        (void) rename(s->backup, s->path);
+                break;
+
+        case STEP_RMDIR:
+        default:
+                break;
+        }
+
+        if (s->progress != STEP_PROGRESS_UNKNOWN)
+                s->progress = STEP_NOT_STARTED;
+}
+
+static int unlink_if_exists(const char *path) {
+        if (!path || unlink(path) >= 0 || errno == ENOENT)
+                return 0;
+        return -errno;
+}
+
+int transaction_step_cleanup(TransactionStep *s) {
+        int r;
+
+        switch (s->kind) {
+        case STEP_CREATE:
+                r = unlink_if_exists(s->temp);
+                if (r < 0)
+                        return r;
+                return unlink_if_exists(s->backup);
+
+        case STEP_REMOVE:
+                return unlink_if_exists(s->backup);
+
+        case STEP_RMDIR:
+                if (rmdir(s->path) >= 0)
+                        return 1;
+                /* Not empty (an admin's own drop-in, an enablement link) or already gone: it
+                 * stays, silently. */
+                return 0;
+
+        default:
+                return 0;
+        }
+}
+
+int transaction_step_dirs(const TransactionStep *s, char ***dirs) {
+        _cleanup_free_ char *parent = path_dirname(s->path);
+        int r;
+
+        if (!parent)
+                return -ENOMEM;
+        r = strv_extend_unique(dirs, parent);
+        if (r >= 0 && (s->kind == STEP_MKDIR || s->kind == STEP_RMDIR))
+                r = strv_extend_unique(dirs, s->path);
+        return r < 0 ? r : 0;
+}
+
+int sync_directories(char * const *dirs) {
+        dev_t *synced = NULL;
+        size_t n_synced = 0;
+        int r = 0;
+
+        STRV_FOREACH(d, (char **) dirs) {
+                _cleanup_close_ int fd = open(*d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                struct stat st;
+                bool seen = false;
+                dev_t *grown;
+
+                if (fd < 0 || fstat(fd, &st) < 0)
+                        continue;
+                for (size_t i = 0; i < n_synced; i++)
+                        seen = seen || synced[i] == st.st_dev;
+                if (seen)
+                        continue;
+
+                if (syncfs(fd) < 0) {
+                        r = -errno;
+                        break;
+                }
+                grown = realloc(synced, sizeof(dev_t) * (n_synced + 1));
+                if (!grown) {
+                        r = -ENOMEM;
+                        break;
+                }
+                synced = grown;
+                synced[n_synced++] = st.st_dev;
+        }
+
+        free(synced);
+        return r;
+}

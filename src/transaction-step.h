@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* One step of a transaction (see transaction.h), shared by the code that executes a plan and the
+ * code that recovers one from its journal. Every hidden file a step makes lives next to its path
+ * and is named ".#portabled-<transaction id>-<n>". */
+
+typedef enum StepKind {
+        STEP_MKDIR,  /* create the directory path */
+        STEP_CREATE, /* put a new file or symlink at path (via temp), moving an old one to backup */
+        STEP_REMOVE, /* move path to backup */
+        STEP_RMDIR,  /* remove the directory path at commit, if empty */
+        _STEP_KIND_MAX,
+        _STEP_KIND_INVALID = -EINVAL,
+} StepKind;
+
+/* How far a step got. Undo needs to know exactly, so that it never removes a file it did not
+ * put there; a step read back from a journal is UNKNOWN and undone by looking at the disk. */
+typedef enum StepProgress {
+        STEP_NOT_STARTED,
+        STEP_TEMP_WRITTEN,  /* CREATE: temp exists */
+        STEP_MOVED_ASIDE,   /* CREATE with backup: the old file is the backup now */
+        STEP_DONE,
+        STEP_PROGRESS_UNKNOWN,
+} StepProgress;
+
+typedef struct TransactionStep {
+        StepKind kind;
+        char *path;
+        char *temp;       /* CREATE */
+        char *backup;     /* CREATE that replaces something; REMOVE */
+        char *target;     /* CREATE of a symlink; NULL for a regular file */
+        char *data;       /* CREATE of a regular file */
+        size_t size;
+        mode_t mode;
+        StepProgress progress;
+} TransactionStep;
+
+void transaction_step_done(TransactionStep *s);
+
+const char *step_kind_to_string(StepKind k);
+StepKind step_kind_from_string(const char *s);
+
+/* Carries the step out. A file that changed since planning (a backup source gone, a path taken)
+ * is -ESTALE or -EEXIST: the plan no longer describes the disk. */
+int transaction_step_apply(TransactionStep *s);
+
+/* Undoes whatever part of the step happened. Best effort and idempotent. predecessor is the
+ * latest earlier step of the same transaction on the same path, or NULL: when the progress is
+ * unknown, a new file is only removed if the path was free for it, i.e. if no earlier step still
+ * had to move the old file away. */
+void transaction_step_undo(TransactionStep *s, const TransactionStep *predecessor);
+
+/* After the commit point: deletes the step's backup and temporary file, removes an RMDIR step's
+ * directory if it is empty. Returns 1 if an RMDIR step removed its directory, 0 otherwise, or a
+ * negative errno if a hidden file could not be deleted. Idempotent. */
+int transaction_step_cleanup(TransactionStep *s);
+
+/* The directories whose entries a step changes: path's parent, and path itself for MKDIR. */
+int transaction_step_dirs(const TransactionStep *s, char ***dirs);
+
+/* Makes everything written below dirs durable: one syncfs() per file system among them. Gone
+ * directories are skipped (their parents are in the list too). */
+int sync_directories(char * const *dirs);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "portable-limits.h"
 #include "dropin.h"
 #include "fd-util.h"
 #include "fileio.h"

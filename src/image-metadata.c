@@ -1,38 +1,44 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <fcntl.h>
+#include <poll.h>
+#include <time.h>
 
-#include "fd-util.h"
 #include "image-metadata.h"
-#include "image-mount.h"
-#include "image-read.h"
+#include "image-reader.h"
 #include "portable-error.h"
+#include "portable-limits.h"
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000U + (uint64_t) ts.tv_nsec / 1000U;
+}
 
 int image_read_metadata_full(const Image *image, char * const *matches, char * const *check_paths,
                              PortableMetadata **ret, sd_bus_error *reterr) {
-        _cleanup_close_ int root_fd = -EBADF;
+        _cleanup_(image_reader_freep) ImageReader *reader = NULL;
+        const ImageReadRequest request = { .matches = matches, .check_paths = check_paths };
+        uint64_t deadline = now_usec() + PORTABLE_READ_TIMEOUT_USEC;
         int r;
 
-        switch (image->type) {
-        case IMAGE_DIRECTORY:
-        case IMAGE_SUBVOLUME:
-                root_fd = open(image->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (root_fd < 0)
-                        return portable_error(reterr, errno, NULL, "Image '%s': cannot open directory: %m", image->path);
-                r = image_read_tree(root_fd, image->path, image->path, matches, ret, reterr);
-                if (r < 0)
-                        return r;
-                r = image_tree_find_missing(root_fd, check_paths, *ret);
-                if (r < 0) {
-                        *ret = portable_metadata_free(*ret);
-                        return portable_error(reterr, r, NULL, "Image '%s': cannot check paths: %m", image->path);
+        r = image_reader_start(image, &request, &reader, reterr);
+        if (r < 0)
+                return r;
+
+        while (image_reader_process(reader) == 0) {
+                struct pollfd fds[] = {
+                        { .fd = image_reader_socket_fd(reader), .events = POLLIN },
+                        { .fd = image_reader_pidfd(reader), .events = POLLIN },
+                };
+                uint64_t now = now_usec();
+
+                if (now >= deadline) {
+                        image_reader_kill(reader, "reading the image timed out");
+                        continue;
                 }
-                return 0;
-
-        case IMAGE_RAW:
-        case IMAGE_BLOCK:
-                return image_mount_and_read_full(image, matches, check_paths, ret, reterr);
-
-        default:
-                return portable_error(reterr, EMEDIUMTYPE, NULL, "Image '%s': unknown image type.", image->path);
+                if (poll(fds, ELEMENTSOF(fds), (int) ((deadline - now + 999) / 1000)) < 0 && errno != EINTR)
+                        return -errno;
         }
+
+        return image_reader_result(reader, ret, reterr);
 }

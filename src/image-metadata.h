@@ -6,12 +6,12 @@
 #include "image.h"
 #include "portable-metadata.h"
 
-/* Reads os-release and the unit files matching matches from any kind of image: directories
- * in-process, raw and block images through image_mount_and_read(). */
+/* Reads os-release and the unit files matching matches from any kind of image, synchronously,
+ * through the confined reader of image-reader.h (the daemon drives that asynchronously itself).
+ * Records in (*ret)->missing which of check_paths the image lacks. */
 int image_read_metadata_full(const Image *image, char * const *matches, char * const *check_paths,
                              PortableMetadata **ret, sd_bus_error *reterr);
 
-/* The same, also recording in (*ret)->missing which of check_paths the image lacks. */
 static inline int image_read_metadata(const Image *image, char * const *matches, PortableMetadata **ret,
                                       sd_bus_error *reterr) {
         return image_read_metadata_full(image, matches, NULL, ret, reterr);

@@ -2,10 +2,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <string.h>
-#include <unistd.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "chase.h"
 #include "fd-util.h"
@@ -14,40 +14,47 @@
 #include "os-release.h"
 #include "path-util.h"
 #include "portable-error.h"
+#include "portable-limits.h"
 #include "strv.h"
 #include "unit-match.h"
 
-/* O_NONBLOCK: a FIFO planted in an image must not block us before fstat() tells us what it is. */
-#define IMAGE_FILE_OPEN_FLAGS (O_RDONLY | O_NONBLOCK | O_NOCTTY)
-
-static int read_regular_file(int fd, size_t max_size, char **ret_data, size_t *ret_size) {
+/* Finds path inside the tree and reads it, if it is a regular file of at most max_size bytes.
+ * The file is looked at (O_PATH, fstat) before it is opened for reading, and then opened through
+ * the very inode that was looked at: a FIFO, a device node or a socket is never opened, and a
+ * name swapped in between cannot be. -EISDIR and -EBADFD for directories and other non-regular
+ * files, -EFBIG if too large. */
+static int read_regular_in_root(int root_fd, const char *path, size_t max_size, char **ret_data, size_t *ret_size) {
+        _cleanup_close_ int path_fd = -EBADF, fd = -EBADF;
         struct stat st;
 
-        if (fstat(fd, &st) < 0)
+        path_fd = chase_open_in_root(root_fd, path, O_PATH);
+        if (path_fd < 0)
+                return path_fd;
+        if (fstat(path_fd, &st) < 0)
                 return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
         if (!S_ISREG(st.st_mode))
-                return S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
+                return -EBADFD;
         if ((uint64_t) st.st_size > max_size)
                 return -EFBIG;
 
+        fd = fd_reopen(path_fd, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return fd;
         return read_full_fd(fd, max_size, ret_data, ret_size);
 }
 
 static int read_os_release(int root_fd, const char *image_label, PortableMetadata *m, sd_bus_error *reterr) {
         for (const char *const *p = os_release_paths; *p; p++) {
-                _cleanup_close_ int fd = -EBADF;
                 _cleanup_free_ char *data = NULL;
+                const char *bad_key;
                 size_t size;
                 int r;
 
-                fd = chase_open_in_root(root_fd, *p, IMAGE_FILE_OPEN_FLAGS);
-                if (fd == -ENOENT || fd == -ENOTDIR)
+                r = read_regular_in_root(root_fd, *p, PORTABLE_SIZE_MAX_RELEASE_FILE, &data, &size);
+                if (r == -ENOENT || r == -ENOTDIR)
                         continue;
-                if (fd < 0)
-                        return portable_error(reterr, fd, SD_BUS_ERROR_INVALID_ARGS,
-                                              "Image '%s': cannot open %s: %m", image_label, *p);
-
-                r = read_regular_file(fd, PORTABLE_SIZE_MAX_RELEASE_FILE, &data, &size);
                 if (r == -EFBIG)
                         return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                               "Image '%s': %s is larger than %u bytes, refusing.",
@@ -63,7 +70,18 @@ static int read_os_release(int root_fd, const char *image_label, PortableMetadat
                 if (r == -EBADMSG)
                         return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                               "Image '%s': %s is malformed (unterminated quote).", image_label, *p);
-                return r;
+                if (r == -E2BIG)
+                        return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
+                                              "Image '%s': %s has too many fields.", image_label, *p);
+                if (r < 0)
+                        return r;
+
+                bad_key = os_release_pairs_find_invalid_utf8(m->os_release_pairs);
+                if (bad_key)
+                        return portable_error(reterr, EILSEQ, SD_BUS_ERROR_INVALID_ARGS,
+                                              "Image '%s': the value of %s in %s is not valid UTF-8, refusing.",
+                                              image_label, bad_key, *p);
+                return 0;
         }
 
         return portable_error(reterr, ENOENT, SD_BUS_ERROR_INVALID_ARGS,
@@ -71,27 +89,37 @@ static int read_os_release(int root_fd, const char *image_label, PortableMetadat
                               image_label);
 }
 
-/* The host path of an open directory, to remember where a unit file of a directory image lives.
- * Only trusted if it lies within the image's own directory. */
-static char *fd_host_path_within(int dir_fd, const char *source_dir) {
-        char link[64], buf[PATH_MAX];
-        ssize_t n;
+/* A unit file candidate: its name and the index of the unit directory it was seen in. */
+typedef struct Candidate {
+        char *name;
+        size_t dir;
+} Candidate;
 
-        snprintf(link, sizeof(link), "/proc/self/fd/%i", dir_fd);
-        n = readlink(link, buf, sizeof(buf) - 1);
-        if (n <= 0)
-                return NULL;
-        buf[n] = '\0';
+static int compare_candidates(const void *a, const void *b) {
+        const Candidate *x = a, *y = b;
+        int c = strcmp(x->name, y->name);
 
-        if (!startswith(buf, source_dir) || (buf[strlen(source_dir)] != '/' && buf[strlen(source_dir)] != '\0'))
+        if (c != 0)
+                return c;
+        return x->dir < y->dir ? -1 : x->dir > y->dir;
+}
+
+/* The canonical path of dir_fd relative to the root, if it lies inside it. */
+static char *relative_dir_path(int root_fd, int dir_fd) {
+        _cleanup_free_ char *root = NULL, *dir = NULL;
+        size_t n;
+
+        if (fd_get_path(root_fd, &root) < 0 || fd_get_path(dir_fd, &dir) < 0)
                 return NULL;
-        return strdup(buf);
+        n = streq(root, "/") ? 0 : strlen(root);
+        if (strncmp(dir, root, n) != 0 || dir[n] != '/')
+                return NULL;
+        return strdup(dir + n + 1);
 }
 
 static int read_unit(int root_fd, int dir_fd, const char *dir, const char *name, const char *image_label,
-                     const char *source_dir, PortableMetadata *m, sd_bus_error *reterr) {
+                     bool want_source, PortableMetadata *m, size_t *total, sd_bus_error *reterr) {
         _cleanup_free_ char *path = NULL, *data = NULL, *source = NULL;
-        _cleanup_close_ int fd = -EBADF;
         struct stat st;
         size_t size;
         int r;
@@ -106,14 +134,9 @@ static int read_unit(int root_fd, int dir_fd, const char *dir, const char *name,
         if (!path)
                 return -ENOMEM;
 
-        /* Resolving the full path from the image root (rather than openat(dir_fd)) keeps the
-         * target of a symlinked unit file inside the image too. */
-        fd = chase_open_in_root(root_fd, path, IMAGE_FILE_OPEN_FLAGS);
-        if (fd < 0)
-                return portable_metadata_add_warning(m, "Unit file '%s' cannot be opened inside the image (%s), ignoring.",
-                                                     path, strerror(-fd));
-
-        r = read_regular_file(fd, PORTABLE_SIZE_MAX_UNIT_FILE, &data, &size);
+        /* Resolving the full path from the image root (rather than from dir_fd) keeps the target
+         * of a symlinked unit file inside the image too. */
+        r = read_regular_in_root(root_fd, path, PORTABLE_SIZE_MAX_UNIT_FILE, &data, &size);
         if (r == -EFBIG)
                 return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                       "Image '%s': unit file %s is larger than %u bytes, refusing.",
@@ -122,13 +145,20 @@ static int read_unit(int root_fd, int dir_fd, const char *dir, const char *name,
                 /* Masked units are symlinks to /dev/null; inside an image that is never a unit. */
                 return portable_metadata_add_warning(m, "Unit file '%s' is not a regular file (masked?), ignoring.", path);
         if (r < 0)
-                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
-                                      "Image '%s': cannot read unit file %s: %m", image_label, path);
+                return portable_metadata_add_warning(m, "Unit file '%s' cannot be read inside the image (%s), ignoring.",
+                                                     path, strerror(-r));
         if (size == 0)
                 return portable_metadata_add_warning(m, "Unit file '%s' is empty, ignoring.", path);
 
-        if (source_dir && S_ISREG(st.st_mode)) {
-                _cleanup_free_ char *dir_path = fd_host_path_within(dir_fd, source_dir);
+        *total += size;
+        if (*total > PORTABLE_SIZE_MAX_METADATA)
+                return portable_error(reterr, EFBIG, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s': its matching unit files are larger than %u bytes together, refusing.",
+                                      image_label, PORTABLE_SIZE_MAX_METADATA);
+
+        /* Only a regular file named directly can be linked to instead of copied. */
+        if (want_source && S_ISREG(st.st_mode)) {
+                _cleanup_free_ char *dir_path = relative_dir_path(root_fd, dir_fd);
 
                 if (dir_path) {
                         source = path_join(dir_path, name);
@@ -137,54 +167,129 @@ static int read_unit(int root_fd, int dir_fd, const char *dir, const char *name,
                 }
         }
 
-        r = portable_metadata_add_unit(m, name, TAKE_PTR(data), size, TAKE_PTR(source));
-        return r == -EEXIST ? 0 : r;
+        return portable_metadata_add_unit(m, name, TAKE_PTR(data), size, TAKE_PTR(source));
 }
 
-static int read_units(int root_fd, const char *image_label, const char *source_dir, char * const *matches,
-                      PortableMetadata *m, sd_bus_error *reterr) {
-        int r;
+static void candidates_free(Candidate *c, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(c[i].name);
+        free(c);
+}
 
-        for (const char *const *dir = unit_search_dirs; *dir; dir++) {
-                _cleanup_close_ int dir_fd = -EBADF;
+/* Every matching name in every unit directory, sorted by name and then by directory priority:
+ * the first of each name is the one that counts. One pass per directory, one sort, one pass to
+ * read: linear in the number of files, up to the sort. */
+static int collect_candidates(int *dir_fds, char * const *matches, const char *image_label,
+                              Candidate **ret, size_t *ret_n, sd_bus_error *reterr) {
+        Candidate *c = NULL;
+        size_t n = 0, n_unique = 0;
+
+        for (size_t i = 0; unit_search_dirs[i]; i++) {
                 _cleanup_closedir_ DIR *d = NULL;
                 struct dirent *de;
 
-                dir_fd = chase_open_in_root(root_fd, *dir, O_RDONLY | O_DIRECTORY);
-                if (dir_fd == -ENOENT || dir_fd == -ENOTDIR)
+                if (dir_fds[i] < 0)
                         continue;
-                if (dir_fd < 0)
-                        return portable_error(reterr, dir_fd, SD_BUS_ERROR_INVALID_ARGS,
-                                              "Image '%s': cannot open unit directory %s: %m", image_label, *dir);
-
-                d = fd_opendir_dup(dir_fd);
-                if (!d)
+                d = fd_opendir_dup(dir_fds[i]);
+                if (!d) {
+                        candidates_free(c, n);
                         return -errno;
+                }
 
                 while ((de = readdir(d))) {
-                        if (!unit_name_is_valid(de->d_name, UNIT_NAME_ANY))
-                                continue;
-                        if (!unit_name_is_portable_type(de->d_name))
-                                continue;
-                        if (!unit_name_matches_prefixes(de->d_name, matches))
-                                continue;
-                        /* Higher-priority directories come first and shadow later ones. */
-                        if (portable_metadata_find_unit(m, de->d_name))
+                        Candidate *grown;
+
+                        if (!unit_name_is_valid(de->d_name, UNIT_NAME_ANY) || !unit_name_is_portable_type(de->d_name) ||
+                            !unit_name_matches_prefixes(de->d_name, matches))
                                 continue;
 
-                        r = read_unit(root_fd, dir_fd, *dir, de->d_name, image_label, source_dir, m, reterr);
-                        if (r < 0)
-                                return r;
+                        /* Shadowed names count too, but a directory cannot grow without bound. */
+                        if (n >= 4 * PORTABLE_UNITS_MAX) {
+                                candidates_free(c, n);
+                                return portable_error(reterr, E2BIG, SD_BUS_ERROR_INVALID_ARGS,
+                                                      "Image '%s': more than %u matching unit files, refusing.",
+                                                      image_label, PORTABLE_UNITS_MAX);
+                        }
+                        grown = realloc(c, sizeof(Candidate) * (n + 1));
+                        if (!grown) {
+                                candidates_free(c, n);
+                                return -ENOMEM;
+                        }
+                        c = grown;
+                        c[n].name = strdup(de->d_name);
+                        c[n].dir = i;
+                        if (!c[n++].name) {
+                                candidates_free(c, n);
+                                return -ENOMEM;
+                        }
                 }
         }
 
-        portable_metadata_sort(m);
+        if (n > 0)
+                qsort(c, n, sizeof(Candidate), compare_candidates);
+        for (size_t i = 0; i < n; i++)
+                if (i == 0 || !streq(c[i].name, c[i - 1].name))
+                        n_unique++;
+        if (n_unique > PORTABLE_UNITS_MAX) {
+                candidates_free(c, n);
+                return portable_error(reterr, E2BIG, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s': more than %u matching unit files, refusing.", image_label,
+                                      PORTABLE_UNITS_MAX);
+        }
+
+        *ret = c;
+        *ret_n = n;
         return 0;
+}
+
+static int read_units(int root_fd, const char *image_label, bool want_sources, char * const *matches,
+                      PortableMetadata *m, sd_bus_error *reterr) {
+        int dir_fds[16];
+        size_t n_dirs = 0, n = 0, total = m->os_release.size;
+        Candidate *c = NULL;
+        int r = 0;
+
+        for (; unit_search_dirs[n_dirs]; n_dirs++) {
+                int fd;
+
+                if (n_dirs >= ELEMENTSOF(dir_fds)) {
+                        r = -E2BIG;
+                        goto finish;
+                }
+                fd = chase_open_in_root(root_fd, unit_search_dirs[n_dirs], O_RDONLY | O_DIRECTORY);
+
+                if (fd < 0 && fd != -ENOENT && fd != -ENOTDIR) {
+                        r = portable_error(reterr, fd, SD_BUS_ERROR_INVALID_ARGS,
+                                           "Image '%s': cannot open unit directory %s: %m", image_label,
+                                           unit_search_dirs[n_dirs]);
+                        goto finish;
+                }
+                dir_fds[n_dirs] = fd;
+        }
+
+        r = collect_candidates(dir_fds, matches, image_label, &c, &n, reterr);
+        if (r < 0)
+                goto finish;
+
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0 && streq(c[i].name, c[i - 1].name))
+                        continue; /* shadowed by a higher-priority directory */
+                r = read_unit(root_fd, dir_fds[c[i].dir], unit_search_dirs[c[i].dir], c[i].name, image_label,
+                              want_sources, m, &total, reterr);
+                if (r < 0)
+                        break;
+        }
+
+finish:
+        candidates_free(c, n);
+        for (size_t i = 0; i < n_dirs; i++)
+                safe_close(dir_fds[i]);
+        return r;
 }
 
 char * const image_read_no_units[] = { (char *) "", NULL };
 
-int image_read_tree(int root_fd, const char *image_label, const char *source_dir, char * const *matches,
+int image_read_tree(int root_fd, const char *image_label, bool want_sources, char * const *matches,
                     PortableMetadata **ret, sd_bus_error *reterr) {
         _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
         int r;
@@ -197,10 +302,11 @@ int image_read_tree(int root_fd, const char *image_label, const char *source_dir
         if (r < 0)
                 return r;
 
-        r = read_units(root_fd, image_label, source_dir, matches, m, reterr);
+        r = read_units(root_fd, image_label, want_sources, matches, m, reterr);
         if (r < 0)
                 return r;
 
+        /* Read in name order already: no sort needed, and duplicates are impossible. */
         *ret = TAKE_PTR(m);
         return 0;
 }

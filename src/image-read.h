@@ -1,22 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <systemd/sd-bus.h>
 
 #include "portable-metadata.h"
 
 /* Reads the os-release and the unit files matching matches from an image tree opened as root_fd.
- * Every path is resolved inside the tree: symlinks, "..", and absolute links never leave it.
- * image_label names the image in error messages. source_dir, if not NULL, is the host path of the
- * tree; it lets regular unit files record where they are, for --copy=symlink.
+ * Every path is resolved inside the tree: symlinks, "..", and absolute links never leave it, and
+ * nothing but regular files is ever opened. image_label names the image in error messages. With
+ * want_sources, a unit file that is a regular file in its unit directory records its canonical
+ * path relative to the tree, so that --copy=symlink can link to it.
  *
- * A missing os-release is an error; unit files that cannot be used (empty, masked, dangling, not
- * a regular file) are skipped with a warning. Finding no unit is not an error here: callers
- * decide. */
+ * Units are read in name order, within the limits of portable-limits.h. A missing os-release is
+ * an error; unit files that cannot be used (empty, masked, dangling, not a regular file) are
+ * skipped with a warning. Finding no unit is not an error here: callers decide. */
 /* Pass as matches to read the os-release alone: no unit name has an empty prefix. */
 extern char * const image_read_no_units[];
 
-int image_read_tree(int root_fd, const char *image_label, const char *source_dir, char * const *matches,
+int image_read_tree(int root_fd, const char *image_label, bool want_sources, char * const *matches,
                     PortableMetadata **ret, sd_bus_error *reterr);
 
 /* Adds to m->missing every path of paths that does not resolve to anything inside the tree. */

@@ -3,7 +3,11 @@
 #include <string.h>
 
 #include "os-release.h"
+#include "path-util.h"
 #include "strv.h"
+
+/* Real files have a few dozen; the cap keeps "later assignments win" linear in practice. */
+#define OS_RELEASE_KEYS_MAX 1024
 
 const char *const os_release_paths[] = {
         "/etc/os-release",
@@ -82,6 +86,7 @@ static int parse_value(const char **p, const char *end, char **ret) {
 int os_release_parse(const char *data, size_t size, char ***ret_pairs) {
         _cleanup_strv_free_ char **pairs = NULL;
         const char *p = data, *end = data + size;
+        size_t n_keys = 0;
         int r;
 
         while (p < end) {
@@ -133,6 +138,8 @@ int os_release_parse(const char *data, size_t size, char ***ret_pairs) {
                 if (replaced)
                         continue;
 
+                if (++n_keys > OS_RELEASE_KEYS_MAX)
+                        return -E2BIG;
                 r = strv_consume(&pairs, TAKE_PTR(k));
                 if (r < 0)
                         return r;
@@ -153,5 +160,12 @@ const char *os_release_pairs_get(char * const *pairs, const char *key) {
         for (size_t i = 0; pairs && pairs[i] && pairs[i + 1]; i += 2)
                 if (streq(pairs[i], key))
                         return pairs[i + 1];
+        return NULL;
+}
+
+const char *os_release_pairs_find_invalid_utf8(char * const *pairs) {
+        for (size_t i = 0; pairs && pairs[i] && pairs[i + 1]; i += 2)
+                if (!utf8_is_valid(pairs[i + 1]))
+                        return pairs[i];
         return NULL;
 }

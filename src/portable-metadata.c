@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "os-release.h"
 #include "portable-metadata.h"
@@ -37,18 +38,43 @@ int portable_metadata_new(PortableMetadata **ret) {
         return 0;
 }
 
+/* Units are kept sorted by name: lookups are binary searches, and adding in name order (as the
+ * readers do) is an append. */
+static size_t unit_position(const PortableMetadata *m, const char *name, bool *ret_found) {
+        size_t lo = 0, hi = m->n_units;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(m->units[mid].name, name);
+
+                if (c == 0) {
+                        *ret_found = true;
+                        return mid;
+                }
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        *ret_found = false;
+        return lo;
+}
+
 const PortableFile *portable_metadata_find_unit(const PortableMetadata *m, const char *name) {
-        for (size_t i = 0; i < m->n_units; i++)
-                if (streq(m->units[i].name, name))
-                        return &m->units[i];
-        return NULL;
+        bool found;
+        size_t i = unit_position(m, name, &found);
+
+        return found ? &m->units[i] : NULL;
 }
 
 int portable_metadata_add_unit(PortableMetadata *m, const char *name, char *data, size_t size, char *source) {
         _cleanup_free_ char *d = data, *s = source, *n = NULL;
         PortableFile *grown;
+        bool found;
+        size_t i;
 
-        if (portable_metadata_find_unit(m, name))
+        i = unit_position(m, name, &found);
+        if (found)
                 return -EEXIST;
 
         n = strdup(name);
@@ -59,12 +85,14 @@ int portable_metadata_add_unit(PortableMetadata *m, const char *name, char *data
         if (!grown)
                 return -ENOMEM;
         m->units = grown;
-        m->units[m->n_units++] = (PortableFile) {
+        memmove(m->units + i + 1, m->units + i, sizeof(PortableFile) * (m->n_units - i));
+        m->units[i] = (PortableFile) {
                 .name = TAKE_PTR(n),
                 .data = TAKE_PTR(d),
                 .size = size,
                 .source = TAKE_PTR(s),
         };
+        m->n_units++;
         return 0;
 }
 
@@ -98,13 +126,4 @@ int portable_metadata_add_warning(PortableMetadata *m, const char *format, ...) 
         if (r < 0)
                 return -ENOMEM;
         return strv_consume(&m->warnings, w);
-}
-
-static int compare_units(const void *a, const void *b) {
-        return strcmp(((const PortableFile *) a)->name, ((const PortableFile *) b)->name);
-}
-
-void portable_metadata_sort(PortableMetadata *m) {
-        if (m->n_units > 1)
-                qsort(m->units, m->n_units, sizeof(PortableFile), compare_units);
 }

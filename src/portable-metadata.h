@@ -29,14 +29,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(PortableMetadata *, portable_metadata_free);
 
 int portable_metadata_new(PortableMetadata **ret);
 
-/* Takes ownership of data and source (both on failure too). -EEXIST if the unit is there. */
+/* Takes ownership of data and source (both on failure too). -EEXIST if the unit is there. The
+ * units stay sorted by name. */
 int portable_metadata_add_unit(PortableMetadata *m, const char *name, char *data, size_t size, char *source);
 
 /* Takes ownership of data. Parses it. */
 int portable_metadata_set_os_release(PortableMetadata *m, const char *name, char *data, size_t size);
 
 int portable_metadata_add_warning(PortableMetadata *m, const char *format, ...) _printf_(2, 3);
-
-void portable_metadata_sort(PortableMetadata *m);
 
 const PortableFile *portable_metadata_find_unit(const PortableMetadata *m, const char *name);

@@ -1,9 +1,43 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Confines the image reader child once its image is mounted: from then on it only reads files
- * and sends them over the socket it already has. A seccomp filter (libseccomp) makes every system
- * call it never needs fail with EPERM: executing programs, any networking, creating sockets,
- * further mounts and namespace changes, tracing, loading kernel code, keyrings. no_new_privs is
- * set first, as seccomp requires of unprivileged callers and as a second lock in any case. */
-int reader_sandbox_enter(void);
+#include <stddef.h>
+
+/* The confinement of the image reader child, in the order the child takes its steps. The child
+ * is forked from the daemon (root, every capability) into a new PID namespace, and reads a file
+ * system that may be hostile: a bug in a file-system driver or in our reading code must not give
+ * an image anything of the daemon or the host.
+ *
+ * 1. reader_sandbox_keep_fds(): before anything else, every file descriptor but the ones it is
+ *    given (the image, checked and opened by the daemon, and the result socket) is closed, and
+ *    stdin/stdout/stderr point to /dev/null: no bus connection, no journal stream, nothing that
+ *    could reopen a swapped image path.
+ * 2. reader_sandbox_unshare(): its own mount, network, IPC and UTS namespaces; mounts do not
+ *    propagate back to the host.
+ * 3. (the caller mounts the image at <new_root>/image)
+ *    reader_sandbox_pivot(): a read-only tmpfs root holding just the image and a read-only
+ *    procfs of the child's own PID namespace (for /proc/self/fd, nothing else), then pivot_root()
+ *    with the old root detached: no host path can be reached any more.
+ * 4. reader_sandbox_lock_down(): resource limits (address space, CPU time, open files, file
+ *    size), no capabilities left in any set (bounding and ambient included) with securebits
+ *    locked so that uid 0 regains none, no_new_privs, and a seccomp allow-list of exactly what
+ *    reading needs; anything else kills the child (openat2 fails with ENOSYS instead, so that
+ *    path resolution uses the walk whose opens the filter can check: read-only opens only). */
+
+/* Keeps fds (moved to 3, 4, ... in order; fds[] is updated), closes everything else. */
+int reader_sandbox_keep_fds(int *fds, size_t n_fds);
+
+int reader_sandbox_unshare(void);
+
+/* The directory where the caller mounts the image before pivoting; "image" below it. */
+#define READER_SANDBOX_STAGING "/tmp"
+#define READER_SANDBOX_NEW_ROOT READER_SANDBOX_STAGING "/root"
+#define READER_SANDBOX_IMAGE_DIR "/image"
+
+/* Mounts a private tmpfs on READER_SANDBOX_STAGING, with READER_SANDBOX_NEW_ROOT inside it and
+ * the empty mount point for the image. */
+int reader_sandbox_prepare_root(void);
+
+int reader_sandbox_pivot(void);
+
+int reader_sandbox_lock_down(void);

@@ -41,3 +41,10 @@ static inline void closedirp(DIR **d) {
 
 /* Opens a directory stream on a duplicate of fd, so the caller keeps its own fd. */
 DIR *fd_opendir_dup(int fd);
+
+/* Opens the file fd refers to anew, with flags (O_CLOEXEC added): the way to read a file found
+ * with O_PATH after checking what it is, without looking its name up again. Needs /proc. */
+int fd_reopen(int fd, int flags);
+
+/* The path the kernel reports for fd (from /proc/self/fd). */
+int fd_get_path(int fd, char **ret);

@@ -13,6 +13,13 @@
 #define _noreturn_ __attribute__((noreturn))
 #define _pure_ __attribute__((pure))
 
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#define STRLEN(s) (sizeof("" s "") - 1)
+/* Digits of the longest decimal representation of type, sign included. */
+#define DECIMAL_STR_MAX(type) (2 + (sizeof(type) <= 1 ? 3 : sizeof(type) <= 2 ? 5 : sizeof(type) <= 4 ? 10 : 20))
+
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
@@ -91,6 +98,3 @@ static inline int negative_errno(void) {
 #define FLAGS_SET(v, flags) ((((v) & (flags)) == (flags)))
 
 #define STRV_FOREACH(s, l) for (char **s = (l); s && *s; s++)
-
-#define PORTABLE_SIZE_MAX_UNIT_FILE (4U * 1024U * 1024U)
-#define PORTABLE_SIZE_MAX_RELEASE_FILE (64U * 1024U)

@@ -49,6 +49,17 @@ static size_t utf8_sequence_length(const unsigned char *p) {
         return n;
 }
 
+bool utf8_is_valid(const char *s) {
+        for (const unsigned char *p = (const unsigned char *) s; *p;) {
+                size_t n = utf8_sequence_length(p);
+
+                if (n == 0)
+                        return false;
+                p += n;
+        }
+        return true;
+}
+
 bool string_is_clean_utf8(const char *s) {
         const unsigned char *p = (const unsigned char *) s;
 

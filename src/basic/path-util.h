@@ -25,5 +25,8 @@ char *path_prefix_root(const char *root, const char *path);
 bool endswith(const char *s, const char *suffix);
 bool startswith(const char *s, const char *prefix);
 
+/* True if s is valid UTF-8 (what D-Bus requires of every string). */
+bool utf8_is_valid(const char *s);
+
 /* True if s is valid UTF-8 with no control characters. */
 bool string_is_clean_utf8(const char *s);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "portable-limits.h"
 #include "fd-util.h"
 #include "fileio.h"
 #include "unit-helpers.h"

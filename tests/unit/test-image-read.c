@@ -7,6 +7,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "portable-limits.h"
 #include "fd-util.h"
 #include "image-read.h"
 #include "os-release.h"
@@ -64,7 +65,7 @@ static struct read_result read_tree(const char *dir, char * const *matches, bool
         _cleanup_close_ int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
         cr_assert(fd >= 0, "open(%s)", dir);
-        res.r = image_read_tree(fd, dir, with_source ? dir : NULL, matches, &res.m, &res.error);
+        res.r = image_read_tree(fd, dir, with_source, matches, &res.m, &res.error);
         if (res.r < 0)
                 cr_assert(zero(ptr, res.m));
         else
@@ -137,8 +138,8 @@ Test(image_read, unit_contents_and_sources) {
         _cleanup_free_ char *svc = file_at(dir, "/usr/lib/systemd/system/foo.service"),
                             *shadow_etc = file_at(dir, "/etc/systemd/system/foo-shadow.service"),
                             *link = file_at(dir, "/opt/foo/foo-link.service"),
-                            *src_svc = unit_strf("%s/usr/lib/systemd/system/foo.service", dir),
-                            *src_shadow = unit_strf("%s/etc/systemd/system/foo-shadow.service", dir);
+                            *src_svc = strdup("usr/lib/systemd/system/foo.service"),
+                            *src_shadow = strdup("etc/systemd/system/foo-shadow.service");
         char *matches[] = { (char *) "foo", NULL };
         _cleanup_(read_result_done) struct read_result res = read_tree(dir, matches, true);
         const PortableFile *f;
@@ -165,7 +166,9 @@ Test(image_read, unit_contents_and_sources) {
         cr_assert(zero(ptr, f->source));
 }
 
-Test(image_read, no_source_without_source_dir) {
+/* Sources are canonical paths relative to the tree: the daemon checks them against its own view of
+ * the image before it links to anything. */
+Test(image_read, no_source_unless_asked) {
         _cleanup_free_ char *dir = fixture("foo");
         char *matches[] = { (char *) "foo.service", NULL };
         _cleanup_(read_result_done) struct read_result res = read_tree(dir, matches, false);
@@ -486,7 +489,7 @@ Test(image_read, bus_error_left_alone_when_null) {
         _cleanup_close_ int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         PortableMetadata *m = NULL;
 
-        cr_assert(eq(int, image_read_tree(fd, dir, NULL, NULL, &m, /* reterr= */ NULL), -ENOENT));
+        cr_assert(eq(int, image_read_tree(fd, dir, false, NULL, &m, /* reterr= */ NULL), -ENOENT));
         cr_assert(zero(ptr, m));
 }
 

@@ -172,16 +172,41 @@ Test(os_release, embedded_nul_does_not_crash) {
 
 Test(os_release, many_keys) {
         _cleanup_free_ char *data = NULL;
-        _cleanup_strv_free_ char **p = NULL;
+        _cleanup_strv_free_ char **p = NULL, **q = NULL;
         size_t n = 0;
 
-        data = malloc(2000 * 24);
+        data = malloc(1025 * 24);
         cr_assert(not(zero(ptr, data)));
-        for (int i = 0; i < 2000; i++)
+        for (int i = 0; i < 1024; i++)
                 n += (size_t) sprintf(data + n, "KEY_%04d=\"value %d\"\n", i, i);
         cr_assert(eq(int, os_release_parse(data, n, &p), 0));
-        cr_assert(eq(sz, strv_length(p), 4000));
-        assert_str(os_release_pairs_get(p, "KEY_1999"), "value 1999");
+        cr_assert(eq(sz, strv_length(p), 2048));
+        assert_str(os_release_pairs_get(p, "KEY_1023"), "value 1023");
+
+        /* One more distinct key is too many: the later-wins rule must stay cheap. */
+        n += (size_t) sprintf(data + n, "KEY_1024=x\n");
+        cr_assert(eq(int, os_release_parse(data, n, &q), -E2BIG));
+}
+
+Test(os_release, repeated_keys_do_not_count_twice) {
+        _cleanup_strv_free_ char **p = NULL;
+        _cleanup_free_ char *data = malloc(3000 * 8);
+        size_t n = 0;
+
+        cr_assert(not(zero(ptr, data)));
+        for (int i = 0; i < 3000; i++)
+                n += (size_t) sprintf(data + n, "ID=%d\n", i % 10);
+        cr_assert(eq(int, os_release_parse(data, n, &p), 0));
+        assert_str(os_release_pairs_get(p, "ID"), "9");
+}
+
+Test(os_release, invalid_utf8_is_found) {
+        _cleanup_strv_free_ char **p = NULL;
+        static const char data[] = "ID=ok\nNAME=\"bad \xc3\x28 value\"\nOTHER=\xe2\x82\xac\n";
+
+        cr_assert(eq(int, os_release_parse(data, sizeof(data) - 1, &p), 0));
+        assert_str(os_release_pairs_find_invalid_utf8(p), "NAME");
+        cr_assert(zero(ptr, (void *) os_release_pairs_find_invalid_utf8(NULL)));
 }
 
 Test(os_release, pairs_get_tolerates_null) {

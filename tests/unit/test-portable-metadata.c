@@ -23,7 +23,7 @@ Test(portable_metadata, free_null) {
         cr_assert(zero(ptr, portable_metadata_free(NULL)));
 }
 
-Test(portable_metadata, add_find_sort) {
+Test(portable_metadata, add_keeps_units_sorted) {
         _cleanup_(portable_metadata_freep) PortableMetadata *m = new_metadata();
         static const char *const names[] = { "foo@.service", "foo.service", "foo-bar.socket", "foo.target" };
 
@@ -43,7 +43,7 @@ Test(portable_metadata, add_find_sort) {
         cr_assert(zero(ptr, (void *) portable_metadata_find_unit(m, "foo")));
         cr_assert(zero(ptr, (void *) portable_metadata_find_unit(m, "bar.service")));
 
-        portable_metadata_sort(m);
+        /* Added out of order, kept in order. */
         assert_str(m->units[0].name, "foo-bar.socket");
         assert_str(m->units[1].name, "foo.service");
         assert_str(m->units[2].name, "foo.target");
@@ -111,11 +111,22 @@ Test(portable_metadata, warnings) {
         assert_str(m->warnings[1], "100%");
 }
 
-Test(portable_metadata, sort_empty_and_single) {
+Test(portable_metadata, many_units_in_and_out_of_order) {
         _cleanup_(portable_metadata_freep) PortableMetadata *m = new_metadata();
 
-        portable_metadata_sort(m);
-        cr_assert(eq(int, portable_metadata_add_unit(m, "only.service", strdup("x"), 1, NULL), 0));
-        portable_metadata_sort(m);
-        assert_str(m->units[0].name, "only.service");
+        cr_assert(zero(ptr, (void *) portable_metadata_find_unit(m, "a.service")), "empty");
+        for (int i = 999; i >= 0; i -= 2) {
+                _cleanup_free_ char *name = unit_strf("u%04d.service", i);
+                cr_assert(eq(int, portable_metadata_add_unit(m, name, strdup("x"), 1, NULL), 0));
+        }
+        for (int i = 0; i < 1000; i += 2) {
+                _cleanup_free_ char *name = unit_strf("u%04d.service", i);
+                cr_assert(eq(int, portable_metadata_add_unit(m, name, strdup("x"), 1, NULL), 0));
+        }
+        cr_assert(eq(sz, m->n_units, 1000));
+        for (size_t i = 0; i < m->n_units; i++) {
+                _cleanup_free_ char *name = unit_strf("u%04zu.service", i);
+                assert_str(m->units[i].name, name);
+                cr_assert(eq(ptr, (void *) portable_metadata_find_unit(m, name), (void *) &m->units[i]));
+        }
 }

@@ -2,33 +2,77 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <linux/reboot.h>
 #include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fd-util.h"
 #include "fileio.h"
 #include "reader-sandbox.h"
+#include "unit-helpers.h"
 
-/* Runs check() in a child that entered the sandbox (the filter is per process and permanent, so
- * the test process itself must stay outside), and returns the child's exit status. */
+#if HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
+
+static void setup(void) {
+        if (geteuid() != 0)
+                cr_skip_test("dropping capabilities is only meaningful as root");
+}
+
+TestSuite(reader_sandbox, .init = setup, .timeout = 30);
+
+static void skip_under_valgrind(void) {
+#if HAVE_VALGRIND_VALGRIND_H
+        if (RUNNING_ON_VALGRIND)
+                cr_skip_test("the seccomp filter is not installed under valgrind");
+#endif
+}
+
+/* Runs check() in a child that locked itself down (the filter is per process and permanent, so
+ * the test process itself must stay outside), and returns its wait status. */
 static int in_sandbox(int (*check)(void)) {
         int status;
         pid_t pid = fork();
 
         cr_assert(ge(int, pid, 0));
         if (pid == 0) {
-                if (reader_sandbox_enter() < 0)
+                if (reader_sandbox_lock_down() < 0)
                         _exit(100);
                 _exit(check());
         }
         cr_assert(eq(int, waitpid(pid, &status, 0), pid));
-        bool exited = WIFEXITED(status);
-        cr_assert(exited, "child died abnormally");
-        return WEXITSTATUS(status);
+        return status;
 }
+
+static void assert_exits_zero(int (*check)(void)) {
+        int status = in_sandbox(check);
+
+        cr_assert(holds(WIFEXITED(status)), "child died by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        cr_assert(eq(int, WEXITSTATUS(status), 0));
+}
+
+static void assert_killed(int (*check)(void)) {
+        int status;
+
+        skip_under_valgrind();
+        status = in_sandbox(check);
+        cr_assert(holds(WIFSIGNALED(status)), "child was not killed (exit status %d)",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        cr_assert(eq(int, WTERMSIG(status), SIGSYS));
+}
+
+/* ----------------------------------------------------------------------- what still works */
 
 static int check_reading_works(void) {
         _cleanup_close_ int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
@@ -39,46 +83,198 @@ static int check_reading_works(void) {
         return read_full_fd(fd, 1 << 20, &data, NULL) < 0 ? 2 : 0;
 }
 
-static int check_socket_denied(void) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-        if (fd >= 0)
-                return 1;
-        return errno == EPERM ? 0 : 2;
-}
-
-static int check_exec_denied(void) {
-        /* /bin/false: should the exec go through, the child exits 1 and the test fails. */
-        char *argv[] = { (char *) "/bin/false", NULL }, *envp[] = { NULL };
-
-        execve("/bin/false", argv, envp);
-        return errno == EPERM ? 0 : 1;
-}
-
-static int check_unshare_denied(void) {
-        return unshare(0) < 0 && errno == EPERM ? 0 : 1;
-}
-
-static int check_no_new_privs(void) {
-        return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 ? 0 : 1;
-}
-
 Test(reader_sandbox, reading_files_still_works) {
-        cr_assert(eq(int, in_sandbox(check_reading_works), 0));
+        assert_exits_zero(check_reading_works);
 }
 
-Test(reader_sandbox, no_network) {
-        cr_assert(eq(int, in_sandbox(check_socket_denied), 0));
+static int check_memfd_works(void) {
+        _cleanup_close_ int fd = memfd_create("x", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+        if (fd < 0 || write(fd, "abc", 3) != 3)
+                return 1;
+        return fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) < 0 ? 2 : 0;
 }
 
-Test(reader_sandbox, no_exec) {
-        cr_assert(eq(int, in_sandbox(check_exec_denied), 0));
+Test(reader_sandbox, memfds_still_work) {
+        assert_exits_zero(check_memfd_works);
 }
 
-Test(reader_sandbox, no_namespace_changes) {
-        cr_assert(eq(int, in_sandbox(check_unshare_denied), 0));
+static int check_openat2_reports_enosys(void) {
+        struct open_how how = { .flags = O_RDONLY | O_CLOEXEC };
+
+        /* Path resolution must fall back to the walk the filter can check. */
+        return syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how)) < 0 && errno == ENOSYS ? 0 : 1;
 }
 
-Test(reader_sandbox, no_new_privileges) {
-        cr_assert(eq(int, in_sandbox(check_no_new_privs), 0));
+Test(reader_sandbox, openat2_is_reported_missing) {
+        skip_under_valgrind();
+        assert_exits_zero(check_openat2_reports_enosys);
+}
+
+/* Every capability set is empty, no_new_privs is on, the limits are in place: as the kernel
+ * reports them in /proc (getrlimit() itself is not allowed). */
+static int check_privileges_gone(void) {
+        _cleanup_close_ int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int lfd = open("/proc/self/limits", O_RDONLY | O_CLOEXEC);
+        _cleanup_free_ char *status = NULL, *limits = NULL;
+        static const char *const expected[] = {
+                "CapInh:\t0000000000000000", "CapPrm:\t0000000000000000", "CapEff:\t0000000000000000",
+                "CapBnd:\t0000000000000000", "CapAmb:\t0000000000000000", "NoNewPrivs:\t1",
+        };
+
+        if (fd < 0 || lfd < 0 || read_full_fd(fd, 1 << 20, &status, NULL) < 0 ||
+            read_full_fd(lfd, 1 << 20, &limits, NULL) < 0)
+                return 1;
+        for (size_t i = 0; i < ELEMENTSOF(expected); i++)
+                if (!strstr(status, expected[i]))
+                        return 10 + (int) i;
+        if (!strstr(limits, "Max open files            64"))
+                return 20;
+        if (!strstr(limits, "Max cpu time              30"))
+                return 21;
+        if (!strstr(limits, "Max processes             0"))
+                return 22;
+        return 0;
+}
+
+Test(reader_sandbox, no_privileges_left) {
+        assert_exits_zero(check_privileges_gone);
+}
+
+/* ------------------------------------------------------------------- what kills the child */
+
+static int try_socket(void) {
+        (void) socket(AF_UNIX, SOCK_STREAM, 0);
+        return 0;
+}
+
+static int try_exec(void) {
+        char *argv[] = { (char *) "/bin/true", NULL }, *envp[] = { NULL };
+
+        execve("/bin/true", argv, envp);
+        return 0;
+}
+
+static int try_unshare(void) {
+        (void) unshare(CLONE_NEWNS);
+        return 0;
+}
+
+static int try_mount(void) {
+        (void) mount("none", "/tmp", "tmpfs", 0, NULL);
+        return 0;
+}
+
+static int try_reboot(void) {
+        /* A harmless command: were the call allowed, without capabilities it would fail. */
+        (void) syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, LINUX_REBOOT_CMD_CAD_ON, NULL);
+        return 0;
+}
+
+static int try_kill_other(void) {
+        (void) kill(getppid(), 0);
+        return 0;
+}
+
+static int try_open_by_handle(void) {
+        struct {
+                unsigned int handle_bytes;
+                int handle_type;
+                unsigned char f_handle[8];
+        } handle = { .handle_bytes = 8 };
+
+        (void) syscall(SYS_open_by_handle_at, AT_FDCWD, &handle, O_RDONLY);
+        return 0;
+}
+
+static int try_write_file(void) {
+        (void) open("/tmp/portabled-sandbox-test", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        return 0;
+}
+
+static int try_exec_memory(void) {
+        (void) mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return 0;
+}
+
+static int try_ptrace(void) {
+        (void) syscall(SYS_ptrace, 16 /* PTRACE_ATTACH */, getppid(), NULL, NULL);
+        return 0;
+}
+
+Test(reader_sandbox, socket_kills) {
+        assert_killed(try_socket);
+}
+
+Test(reader_sandbox, exec_kills) {
+        assert_killed(try_exec);
+}
+
+Test(reader_sandbox, namespace_change_kills) {
+        assert_killed(try_unshare);
+}
+
+Test(reader_sandbox, mount_kills) {
+        assert_killed(try_mount);
+}
+
+Test(reader_sandbox, reboot_kills) {
+        assert_killed(try_reboot);
+}
+
+Test(reader_sandbox, kill_of_another_process_kills) {
+        assert_killed(try_kill_other);
+}
+
+Test(reader_sandbox, open_by_handle_kills) {
+        assert_killed(try_open_by_handle);
+}
+
+Test(reader_sandbox, opening_for_writing_kills) {
+        struct stat st;
+
+        assert_killed(try_write_file);
+        cr_assert(lt(int, lstat("/tmp/portabled-sandbox-test", &st), 0), "the file must not have been created");
+}
+
+Test(reader_sandbox, executable_memory_kills) {
+        assert_killed(try_exec_memory);
+}
+
+Test(reader_sandbox, ptrace_kills) {
+        assert_killed(try_ptrace);
+}
+
+/* ------------------------------------------------------------------------ file descriptors */
+
+Test(reader_sandbox, keep_fds_closes_everything_else) {
+        int status;
+        pid_t pid;
+
+        pid = fork();
+        cr_assert(ge(int, pid, 0));
+        if (pid == 0) {
+                int a = open("/dev/null", O_RDONLY), b = open("/dev/null", O_RDONLY), c = open("/dev/null", O_RDONLY);
+                int keep[] = { c, a };
+
+                /* Some higher numbers too, as a daemon would have. */
+                (void) dup2(b, 40);
+                (void) dup2(b, 1000);
+                if (reader_sandbox_keep_fds(keep, 2) < 0)
+                        _exit(1);
+                if (keep[0] != 3 || keep[1] != 4)
+                        _exit(2);
+                if (fcntl(3, F_GETFD) < 0 || fcntl(4, F_GETFD) < 0)
+                        _exit(3);
+                for (int fd = 5; fd < 1100; fd++)
+                        if (fcntl(fd, F_GETFD) >= 0)
+                                _exit(4);
+                /* stdio is /dev/null, not whatever the daemon had there. */
+                if (write(1, "x", 1) != 1 || write(2, "x", 1) != 1)
+                        _exit(5);
+                _exit(0);
+        }
+        cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+        cr_assert(holds(WIFEXITED(status)));
+        cr_assert(eq(int, WEXITSTATUS(status), 0));
 }

@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "portable-limits.h"
 #include "fd-util.h"
-#include "image-mount.h"
+#include "image-metadata.h"
+#include "image-reader.h"
 #include "image-read.h"
 #include "image.h"
 #include "os-release.h"
@@ -23,7 +25,7 @@ static char *tmp;
 static void setup(void) {
         if (geteuid() != 0)
                 cr_skip_test("mounting images needs root");
-        tmp = unit_mkdtemp("image-mount");
+        tmp = unit_mkdtemp("image-reader");
 }
 
 static void teardown(void) {
@@ -31,7 +33,7 @@ static void teardown(void) {
         free(tmp);
 }
 
-TestSuite(image_mount, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(image_reader, .init = setup, .fini = teardown, .timeout = 60);
 
 static char *fixture(const char *name) {
         return unit_strf("%s/images/%s", unit_test_data(), name);
@@ -41,7 +43,7 @@ static bool mounted_here(void) {
         _cleanup_free_ char *mi = unit_read("/proc/self/mountinfo");
 
         cr_assert(mi != NULL);
-        return strstr(mi, "portabled-image") || strstr(mi, tmp);
+        return strstr(mi, "portabled-reader") || strstr(mi, "portabled-root") || strstr(mi, tmp);
 }
 
 struct mount_result {
@@ -65,7 +67,7 @@ static struct mount_result mount_and_read(const char *path, char * const *matche
         cr_assert(eq(int, image_from_path(path, &image), 0), "image_from_path(%s)", path);
         cr_assert(eq(int, image->type, IMAGE_RAW));
 
-        res.r = image_mount_and_read(image, matches, &res.m, &res.error);
+        res.r = image_read_metadata(image, matches, &res.m, &res.error);
         if (res.r < 0)
                 cr_assert(zero(ptr, res.m));
         else
@@ -88,7 +90,7 @@ static PortableMetadata *read_directory(const char *dir, char * const *matches) 
         PortableMetadata *m = NULL;
 
         cr_assert(fd >= 0);
-        cr_assert(eq(int, image_read_tree(fd, dir, NULL, matches, &m, NULL), 0));
+        cr_assert(eq(int, image_read_tree(fd, dir, false, matches, &m, NULL), 0));
         return m;
 }
 
@@ -118,19 +120,19 @@ static void check_same_as_directory(const char *fstype) {
         cr_assert(warned);
 }
 
-Test(image_mount, squashfs) {
+Test(image_reader, squashfs) {
         check_same_as_directory("squashfs");
 }
 
-Test(image_mount, erofs) {
+Test(image_reader, erofs) {
         check_same_as_directory("erofs");
 }
 
-Test(image_mount, ext4) {
+Test(image_reader, ext4) {
         check_same_as_directory("ext4");
 }
 
-Test(image_mount, gpt_partitioned) {
+Test(image_reader, gpt_partitioned) {
         _cleanup_free_ char *tree = fixture("foo"), *fs = build("squashfs", tree, "fs.squashfs"),
                             *img = unit_strf("%s/disk.raw", tmp);
         const char *types[] = { UNIT_GPT_ESP, UNIT_GPT_ROOT_X86_64 };
@@ -144,7 +146,7 @@ Test(image_mount, gpt_partitioned) {
         assert_str(res.m->units[0].name, "foo.service");
 }
 
-Test(image_mount, no_units_requested) {
+Test(image_reader, no_units_requested) {
         _cleanup_free_ char *tree = fixture("foo"), *img = build("squashfs", tree, "foo.raw");
         _cleanup_(mount_result_done) struct mount_result res = mount_and_read(img, (char **) image_read_no_units);
 
@@ -153,7 +155,7 @@ Test(image_mount, no_units_requested) {
         cr_assert(not(zero(ptr, res.m->os_release.data)));
 }
 
-Test(image_mount, hostile_symlinks) {
+Test(image_reader, hostile_symlinks) {
         _cleanup_free_ char *tree = fixture("evil"), *img = build("squashfs", tree, "evil.raw");
         _cleanup_(mount_result_done) struct mount_result res = mount_and_read(img, NULL);
 
@@ -163,7 +165,7 @@ Test(image_mount, hostile_symlinks) {
         cr_assert(eq(sz, strv_length(res.m->warnings), 2));
 }
 
-Test(image_mount, os_release_escape) {
+Test(image_reader, os_release_escape) {
         _cleanup_free_ char *tree = fixture("osrel-escape"), *img = build("erofs", tree, "osrel-escape.raw");
         _cleanup_(mount_result_done) struct mount_result res = mount_and_read(img, NULL);
 
@@ -171,7 +173,7 @@ Test(image_mount, os_release_escape) {
         cr_assert(not(zero(ptr, strstr(res.error.message ?: "", "os-release"))), "%s", strna(res.error.message));
 }
 
-Test(image_mount, no_os_release) {
+Test(image_reader, no_os_release) {
         _cleanup_free_ char *tree = fixture("noosrel"), *img = build("squashfs", tree, "noosrel.raw");
         _cleanup_(mount_result_done) struct mount_result res = mount_and_read(img, NULL);
 
@@ -179,7 +181,7 @@ Test(image_mount, no_os_release) {
         cr_assert(res.error.message != NULL);
 }
 
-Test(image_mount, special_files_in_image) {
+Test(image_reader, special_files_in_image) {
         _cleanup_free_ char *tree = unit_strf("%s/special", tmp), *src = fixture("special"), *fifo = NULL,
                             *img = NULL;
 
@@ -197,7 +199,7 @@ Test(image_mount, special_files_in_image) {
         cr_assert(eq(sz, strv_length(res.m->warnings), 1));
 }
 
-Test(image_mount, huge_unit_refused) {
+Test(image_reader, huge_unit_refused) {
         _cleanup_free_ char *tree = unit_strf("%s/huge", tmp), *osrel = NULL, *unit = NULL, *img = NULL;
 
         osrel = unit_strf("%s/usr/lib/os-release", tree);
@@ -212,7 +214,7 @@ Test(image_mount, huge_unit_refused) {
         cr_assert(not(zero(ptr, strstr(res.error.message ?: "", "huge.service"))), "%s", strna(res.error.message));
 }
 
-Test(image_mount, garbage_is_not_an_image) {
+Test(image_reader, garbage_is_not_an_image) {
         _cleanup_free_ char *img = unit_strf("%s/garbage.raw", tmp), *buf = malloc(MIB);
 
         cr_assert(buf != NULL);
@@ -225,7 +227,7 @@ Test(image_mount, garbage_is_not_an_image) {
         cr_assert(res.error.message != NULL);
 }
 
-Test(image_mount, truncated_squashfs) {
+Test(image_reader, truncated_squashfs) {
         _cleanup_free_ char *tree = fixture("foo"), *full = build("squashfs", tree, "full.squashfs"),
                             *img = unit_strf("%s/cut.raw", tmp), *data = unit_read(full);
         uint64_t bytes_used = 0;
@@ -245,7 +247,7 @@ Test(image_mount, truncated_squashfs) {
         cr_assert(res.error.message != NULL);
 }
 
-Test(image_mount, unsupported_file_system) {
+Test(image_reader, unsupported_file_system) {
         _cleanup_free_ char *img = unit_strf("%s/swap.raw", tmp);
 
         if (!unit_have_program("mkswap"))
@@ -258,7 +260,7 @@ Test(image_mount, unsupported_file_system) {
         cr_assert(eq(int, res.r, -EPROTONOSUPPORT));
 }
 
-Test(image_mount, image_deleted_before_read) {
+Test(image_reader, image_deleted_before_read) {
         _cleanup_free_ char *tree = fixture("foo"), *img = build("squashfs", tree, "gone.raw");
         _cleanup_(image_freep) Image *image = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -266,11 +268,11 @@ Test(image_mount, image_deleted_before_read) {
 
         cr_assert(eq(int, image_from_path(img, &image), 0));
         cr_assert(eq(int, unlink(img), 0));
-        cr_assert(eq(int, image_mount_and_read(image, NULL, &m, &error), -ENOENT));
+        cr_assert(eq(int, image_read_metadata(image, NULL, &m, &error), -ENOENT));
         cr_assert(zero(ptr, m));
 }
 
-Test(image_mount, many_reads_leave_nothing_behind) {
+Test(image_reader, many_reads_leave_nothing_behind) {
         _cleanup_free_ char *tree = fixture("pfx"), *img = build("erofs", tree, "pfx.raw");
 
         for (int i = 0; i < 5; i++) {
@@ -280,7 +282,7 @@ Test(image_mount, many_reads_leave_nothing_behind) {
         }
 }
 
-Test(image_mount, missing_paths_reported) {
+Test(image_reader, missing_paths_reported) {
         _cleanup_free_ char *tree = fixture("foo"), *img = build("squashfs", tree, "foo.raw"), *joined = NULL;
         _cleanup_(image_freep) Image *image = NULL;
         _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
@@ -288,7 +290,7 @@ Test(image_mount, missing_paths_reported) {
         char *check[] = { (char *) "/proc", (char *) "/usr/lib", (char *) "/etc/os-release", (char *) "/etc/machine-id", NULL };
 
         cr_assert(eq(int, image_from_path(img, &image), 0));
-        cr_assert(eq(int, image_mount_and_read_full(image, (char **) image_read_no_units, check, &m, &error), 0), "%s",
+        cr_assert(eq(int, image_read_metadata_full(image, (char **) image_read_no_units, check, &m, &error), 0), "%s",
                   strna(error.message));
         /* /etc/os-release is an absolute link, resolved inside the mounted image. */
         joined = strv_join(m->missing, " ");

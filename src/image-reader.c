@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "image-reader.h"
+#include "path-util.h"
+#include "portable-error.h"
+#include "reader-child.h"
+#include "reader-receive.h"
+#include "strv.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+struct ImageReader {
+        char *image_path;
+        ImageType image_type;
+        int dir_fd;        /* directory images: to check the sources the child names */
+        pid_t pid;
+        int pidfd;
+        int sock;
+        ReaderReceiver *receiver;
+
+        bool received;     /* no more messages to read: done, failed, or hung up */
+        int receive_r;
+        sd_bus_error receive_error;
+
+        bool exited;
+        siginfo_t exit_info;
+
+        char *kill_reason;
+};
+
+int image_reader_socket_fd(const ImageReader *r) {
+        return r->sock;
+}
+
+int image_reader_pidfd(const ImageReader *r) {
+        return r->pidfd;
+}
+
+static void reap(ImageReader *r, bool wait) {
+        siginfo_t si = {};
+
+        if (r->exited || r->pidfd < 0)
+                return;
+        for (;;) {
+                if (waitid(P_PIDFD, (id_t) r->pidfd, &si, WEXITED | (wait ? 0 : WNOHANG)) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        /* Reaped elsewhere: nothing to learn any more. */
+                        r->exited = true;
+                        r->exit_info.si_code = CLD_EXITED;
+                        r->exit_info.si_status = EXIT_FAILURE;
+                        return;
+                }
+                break;
+        }
+        if (si.si_pid == 0)
+                return;
+        r->exited = true;
+        r->exit_info = si;
+}
+
+void image_reader_kill(ImageReader *r, const char *reason) {
+        if (reason && !r->kill_reason)
+                r->kill_reason = strdup(reason);
+        if (!r->exited && r->pidfd >= 0)
+                (void) syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
+}
+
+ImageReader *image_reader_free(ImageReader *r) {
+        if (!r)
+                return NULL;
+        if (!r->exited) {
+                image_reader_kill(r, "cancelled");
+                reap(r, /* wait= */ true);
+        }
+        free(r->image_path);
+        safe_close(r->dir_fd);
+        safe_close(r->pidfd);
+        safe_close(r->sock);
+        reader_receiver_free(r->receiver);
+        sd_bus_error_free(&r->receive_error);
+        free(r->kill_reason);
+        return mfree(r);
+}
+
+static int reader_new(const Image *image, const ImageReadRequest *request, ImageReader **ret) {
+        _cleanup_(image_reader_freep) ImageReader *r = calloc(1, sizeof(ImageReader));
+        int k;
+
+        if (!r)
+                return -ENOMEM;
+        r->dir_fd = r->pidfd = r->sock = -EBADF;
+        r->image_type = image->type;
+        r->image_path = strdup(image->path);
+        if (!r->image_path)
+                return -ENOMEM;
+        k = reader_receiver_new(image->path, request->matches, request->check_paths, &r->receiver);
+        if (k < 0)
+                return k;
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+int image_reader_adopt(const Image *image, const ImageReadRequest *request, pid_t pid, int pidfd, int sock,
+                       ImageReader **ret) {
+        _cleanup_close_ int p = pidfd, s = sock;
+        ImageReader *r;
+        int k;
+
+        k = reader_new(image, request, &r);
+        if (k < 0)
+                return k;
+        r->pid = pid;
+        r->pidfd = TAKE_FD(p);
+        r->sock = TAKE_FD(s);
+        *ret = r;
+        return 0;
+}
+
+static bool is_directory_type(ImageType t) {
+        return t == IMAGE_DIRECTORY || t == IMAGE_SUBVOLUME;
+}
+
+/* The image as the child will see it: opened here, once, and checked to still be what it was
+ * found to be. The child never opens it by path. */
+static int open_image(const Image *image, sd_bus_error *reterr) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        bool ok;
+
+        if (image->type < 0 || image->type >= _IMAGE_TYPE_MAX)
+                return portable_error(reterr, EMEDIUMTYPE, NULL, "Image '%s': unknown image type.", image->path);
+
+        if (is_directory_type(image->type))
+                fd = open(image->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        else
+                fd = open(image->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return portable_error(reterr, errno, NULL, "Image '%s': cannot open: %m", image->path);
+        if (fstat(fd, &st) < 0)
+                return -errno;
+
+        switch (image->type) {
+        case IMAGE_DIRECTORY:
+        case IMAGE_SUBVOLUME:
+                ok = S_ISDIR(st.st_mode);
+                break;
+        case IMAGE_RAW:
+                ok = S_ISREG(st.st_mode);
+                break;
+        case IMAGE_BLOCK:
+                ok = S_ISBLK(st.st_mode);
+                break;
+        default:
+                return portable_error(reterr, EMEDIUMTYPE, NULL, "Image '%s': unknown image type.", image->path);
+        }
+        if (!ok)
+                return portable_error(reterr, EMEDIUMTYPE, NULL, "Image '%s' is no longer the %s it was.", image->path,
+                                      image_type_to_string(image->type));
+        return TAKE_FD(fd);
+}
+
+int image_reader_start(const Image *image, const ImageReadRequest *request, ImageReader **ret, sd_bus_error *reterr) {
+        _cleanup_(image_reader_freep) ImageReader *r = NULL;
+        _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int image_fd = -EBADF;
+        int k;
+
+        image_fd = open_image(image, reterr);
+        if (image_fd < 0)
+                return image_fd;
+
+        k = reader_new(image, request, &r);
+        if (k < 0)
+                return k;
+        if (is_directory_type(image->type)) {
+                /* The reader gets a private clone of the directory's mount, just the directory's
+                 * own file system; we keep the directory to check what it names. */
+                int tree_fd = open_tree(image_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+
+                if (tree_fd < 0)
+                        return portable_error(reterr, errno, NULL, "Image '%s': cannot prepare the directory for reading: %m",
+                                              image->path);
+                r->dir_fd = TAKE_FD(image_fd);
+                image_fd = tree_fd;
+        }
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return -errno;
+
+        r->pid = fork();
+        if (r->pid < 0)
+                return portable_error(reterr, errno, NULL, "Image '%s': cannot start the image reader: %m", image->path);
+        if (r->pid == 0) {
+                ReaderChildArgs args = {
+                        .image = image,
+                        .image_fd = image_fd,
+                        .sock = pair[1],
+                        .matches = request->matches,
+                        .check_paths = request->check_paths,
+                };
+
+                reader_child_main(&args);
+        }
+
+        r->sock = TAKE_FD(pair[0]);
+        r->pidfd = (int) syscall(SYS_pidfd_open, r->pid, 0);
+        if (r->pidfd < 0) {
+                k = -errno;
+                (void) kill(r->pid, SIGKILL);
+                (void) waitpid(r->pid, NULL, 0);
+                r->exited = true;
+                return portable_error(reterr, k, NULL, "Image '%s': cannot watch the image reader: %m", image->path);
+        }
+
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+int image_reader_process(ImageReader *r) {
+        if (!r->received) {
+                int k = reader_receiver_process(r->receiver, r->sock, &r->receive_error);
+
+                if (k != 0) {
+                        r->received = true;
+                        r->receive_r = k < 0 ? k : 0;
+                        /* A child that broke the protocol, or reported its failure, has nothing
+                         * more to say. */
+                        if (k < 0)
+                                image_reader_kill(r, NULL);
+                }
+        }
+
+        reap(r, /* wait= */ false);
+        if (r->exited && !r->received) {
+                /* Gone: whatever is still queued is all there is. */
+                int k = reader_receiver_process(r->receiver, r->sock, &r->receive_error);
+
+                r->received = true;
+                r->receive_r = k < 0 ? k : k == 1 ? 0 : -EPIPE;
+        }
+        return r->exited && r->received;
+}
+
+static const char *signal_hint(int sig) {
+        switch (sig) {
+        case SIGSYS:
+                return " (it attempted a system call the reader may not make)";
+        case SIGXCPU:
+                return " (it used too much CPU time)";
+        case SIGXFSZ:
+                return " (it wrote a file larger than allowed)";
+        case SIGSEGV:
+        case SIGBUS:
+        case SIGABRT:
+                return " (it crashed)";
+        default:
+                return "";
+        }
+}
+
+/* Turns unit sources (paths relative to the directory image) into host paths, keeping only
+ * those that name a regular file reached without any symlink: the daemon links to them. */
+static int resolve_sources(ImageReader *r, PortableMetadata *m) {
+        for (size_t i = 0; i < m->n_units; i++) {
+                PortableFile *f = &m->units[i];
+                _cleanup_close_ int fd = -EBADF;
+                _cleanup_free_ char *copy = NULL, *host = NULL;
+                char *saveptr = NULL;
+                struct stat st = {};
+                bool ok = r->dir_fd >= 0;
+
+                if (!f->source)
+                        continue;
+
+                copy = strdup(f->source);
+                if (!copy)
+                        return -ENOMEM;
+                for (char *c = strtok_r(copy, "/", &saveptr); ok && c; c = strtok_r(NULL, "/", &saveptr)) {
+                        int next = openat(fd >= 0 ? fd : r->dir_fd, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+                        safe_close(fd);
+                        fd = next;
+                        ok = fd >= 0 && fstat(fd, &st) >= 0 && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode));
+                }
+                ok = ok && fd >= 0 && S_ISREG(st.st_mode);
+
+                host = ok ? path_join(r->image_path, f->source) : NULL;
+                if (ok && !host)
+                        return -ENOMEM;
+                free_and_replace(f->source, host);
+        }
+        return 0;
+}
+
+int image_reader_result(ImageReader *r, PortableMetadata **ret, sd_bus_error *reterr) {
+        const siginfo_t *si = &r->exit_info;
+        PortableMetadata *m;
+        int k;
+
+        if (!r->exited || !r->received)
+                return -EBUSY;
+
+        if (r->kill_reason)
+                return portable_error(reterr, ETIMEDOUT, NULL, "Image '%s': %s.", r->image_path, r->kill_reason);
+
+        if (r->receive_r < 0 && r->receive_r != -EPIPE) {
+                sd_bus_error_move(reterr, &r->receive_error);
+                return r->receive_r;
+        }
+
+        if (si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED)
+                return portable_error(reterr, ECHILD, NULL, "Image '%s': the image reader was killed by signal SIG%s%s.",
+                                      r->image_path, sigabbrev_np(si->si_status) ?: "?", signal_hint(si->si_status));
+        if (si->si_status != 0 || r->receive_r < 0)
+                return portable_error(reterr, EPIPE, NULL, "Image '%s': the image reader failed without saying why (exit status %i).",
+                                      r->image_path, si->si_status);
+
+        m = reader_receiver_steal(r->receiver);
+        if (!m)
+                return -EPIPE;
+        k = resolve_sources(r, m);
+        if (k < 0) {
+                portable_metadata_free(m);
+                return k;
+        }
+        *ret = m;
+        return 0;
+}

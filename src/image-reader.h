@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+#include "image.h"
+#include "macro.h"
+#include "portable-metadata.h"
+
+/* Reading an image, from the daemon's side: the image is opened and checked here, then read by
+ * a confined child (reader-child.h) whose answers are checked by reader-receive.h. Reading never
+ * blocks the caller: it watches two file descriptors (the socket the answers arrive on and a
+ * pidfd that becomes readable when the child has exited) and calls image_reader_process() when
+ * either is readable. The result is final only once the child has exited, so that its mount and
+ * loop device are gone when the caller goes on.
+ *
+ * image_read_metadata_full() in image-metadata.h wraps this in a loop for synchronous callers. */
+
+typedef struct ImageReader ImageReader;
+
+typedef struct ImageReadRequest {
+        char * const *matches;      /* unit prefixes; NULL: every portable unit; image_read_no_units */
+        char * const *check_paths;  /* paths to report as missing if the image lacks them */
+} ImageReadRequest;
+
+int image_reader_start(const Image *image, const ImageReadRequest *request, ImageReader **ret, sd_bus_error *reterr);
+
+/* Takes over a reader child started some other way (pid, a pidfd of it and our end of its
+ * socket, all taken): tests use it to hold the receiving side to its promises with children
+ * that lie or misbehave. */
+int image_reader_adopt(const Image *image, const ImageReadRequest *request, pid_t pid, int pidfd, int sock,
+                       ImageReader **ret);
+
+int image_reader_socket_fd(const ImageReader *r);
+int image_reader_pidfd(const ImageReader *r);
+
+/* Handles whatever happened. Returns 0 while the read goes on, 1 once it is over (successfully
+ * or not: see image_reader_result()). */
+int image_reader_process(ImageReader *r);
+
+/* Kills the child (on a timeout, or when the caller gives up). The read then fails. */
+void image_reader_kill(ImageReader *r, const char *reason);
+
+/* After process() returned 1: 0 and the metadata, or the error (negative errno, reterr set). */
+int image_reader_result(ImageReader *r, PortableMetadata **ret, sd_bus_error *reterr);
+
+/* Kills and reaps a child that is still running. */
+ImageReader *image_reader_free(ImageReader *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ImageReader *, image_reader_free);

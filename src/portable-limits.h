@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What one image may make us read, keep and send. Images are untrusted, and every D-Bus reply
+ * must stay well below the bus's own message limit (dbus-daemon drops a connection whose message
+ * is larger, 32 MiB on the system bus by default): an image over a limit is refused with an
+ * error that names it and the limit. The same numbers are listed in portabled(8). */
+
+/* One unit file. */
+#define PORTABLE_SIZE_MAX_UNIT_FILE (1024U * 1024U)
+
+/* os-release and extension-release files. */
+#define PORTABLE_SIZE_MAX_RELEASE_FILE (64U * 1024U)
+
+/* Matching unit files in one image (all layers together). */
+#define PORTABLE_UNITS_MAX 1024U
+
+/* All release and unit files of one image together, i.e. the payload of a metadata reply. */
+#define PORTABLE_SIZE_MAX_METADATA (8U * 1024U * 1024U)
+
+/* Warnings kept about one image (skipped files and the like); more are summarised. */
+#define PORTABLE_WARNINGS_MAX 64U
+
+/* How long reading one image may take, from fork to the last file. */
+#define PORTABLE_READ_TIMEOUT_USEC (120U * 1000U * 1000U)

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "image.h"
+#include "macro.h"
+
+/* The image reader, on the child's side: given the image (already opened and checked by the
+ * daemon) and the socket to answer on, it confines itself (reader-sandbox.h), mounts the image
+ * where nobody else sees it, reads it (image-read.h) and sends what it found (reader-protocol.h).
+ *
+ * It is started by fork() from the daemon and enters a new PID namespace, which takes a second
+ * fork: the first child only waits for the second and exits the way it did (with the same
+ * signal, if it was killed), so that the daemon sees the reader's fate on the pid it started. */
+
+typedef struct ReaderChildArgs {
+        const Image *image;
+        int image_fd;             /* directory: a detached clone of its mount (open_tree());
+                                   * raw file or block device: opened O_RDONLY */
+        int sock;                 /* SOCK_SEQPACKET, our end */
+        char * const *matches;
+        char * const *check_paths;
+} ReaderChildArgs;
+
+_noreturn_ void reader_child_main(ReaderChildArgs *a);

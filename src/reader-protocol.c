@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "reader-protocol.h"
+
+int reader_send(int sock, ReaderMessageType type, const char *const *fields, int fd) {
+        char buf[READER_MESSAGE_MAX];
+        union {
+                struct cmsghdr cmsghdr;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct msghdr mh = {};
+        struct iovec iov;
+        size_t n = 1;
+
+        buf[0] = (char) type;
+        for (const char *const *f = fields; f && *f; f++) {
+                size_t k = strlen(*f) + 1;
+
+                if (n + k > sizeof(buf))
+                        return -E2BIG;
+                memcpy(buf + n, *f, k);
+                n += k;
+        }
+
+        iov = (struct iovec) { .iov_base = buf, .iov_len = n };
+        mh = (struct msghdr) { .msg_iov = &iov, .msg_iovlen = 1 };
+        if (fd >= 0) {
+                struct cmsghdr *c;
+
+                mh.msg_control = &control;
+                mh.msg_controllen = sizeof(control);
+                c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        }
+
+        if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+                return -errno;
+        return 0;
+}
+
+static int memfd_with_data(const char *name, const char *data, size_t size) {
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0)
+                return -errno;
+
+        for (size_t done = 0; done < size;) {
+                ssize_t n = write(fd, data + done, size - done);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                done += (size_t) n;
+        }
+
+        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+int reader_send_file(int sock, ReaderMessageType type, const char *name, const char *source, const char *data,
+                     size_t size) {
+        _cleanup_close_ int fd = memfd_with_data(type == READER_UNIT ? name : "os-release", data, size);
+        const char *fields[] = { name, strempty(source), NULL };
+
+        if (fd < 0)
+                return fd;
+        if (type != READER_UNIT)
+                fields[1] = NULL;
+        return reader_send(sock, type, fields, fd);
+}
+
+void reader_send_error(int sock, int r, const sd_bus_error *e) {
+        char number[16], message[READER_MESSAGE_MAX / 2];
+        const char *fields[] = { number, "", message, NULL };
+
+        snprintf(number, sizeof(number), "%i", r < 0 ? -r : r);
+        if (e && e->name)
+                fields[1] = e->name;
+        /* Truncated rather than lost: the message must fit in one datagram. */
+        snprintf(message, sizeof(message), "%s", e && e->message ? e->message : strerror(r < 0 ? -r : r));
+        (void) reader_send(sock, READER_ERROR, fields, -EBADF);
+}

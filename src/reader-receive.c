@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "fileio.h"
+#include "os-release.h"
+#include "path-util.h"
+#include "portable-error.h"
+#include "portable-limits.h"
+#include "reader-protocol.h"
+#include "reader-receive.h"
+#include "strv.h"
+#include "unit-match.h"
+
+struct ReaderReceiver {
+        char *image_label;
+        char **matches;
+        char **check_paths;
+        PortableMetadata *metadata;
+        size_t total_size;
+        bool done;
+};
+
+int reader_receiver_new(const char *image_label, char * const *matches, char * const *check_paths,
+                        ReaderReceiver **ret) {
+        _cleanup_(reader_receiver_freep) ReaderReceiver *rr = calloc(1, sizeof(ReaderReceiver));
+        int r;
+
+        if (!rr)
+                return -ENOMEM;
+        rr->image_label = strdup(image_label);
+        if (!rr->image_label)
+                return -ENOMEM;
+        if (matches) {
+                rr->matches = strv_copy(matches);
+                if (!rr->matches)
+                        return -ENOMEM;
+        }
+        if (check_paths) {
+                rr->check_paths = strv_copy(check_paths);
+                if (!rr->check_paths)
+                        return -ENOMEM;
+        }
+        r = portable_metadata_new(&rr->metadata);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(rr);
+        return 0;
+}
+
+ReaderReceiver *reader_receiver_free(ReaderReceiver *rr) {
+        if (!rr)
+                return NULL;
+        free(rr->image_label);
+        strv_free(rr->matches);
+        strv_free(rr->check_paths);
+        portable_metadata_free(rr->metadata);
+        return mfree(rr);
+}
+
+PortableMetadata *reader_receiver_steal(ReaderReceiver *rr) {
+        return rr->done ? TAKE_PTR(rr->metadata) : NULL;
+}
+
+#define violation(rr, reterr, fmt, ...)                                                                  \
+        portable_error(reterr, EBADMSG, NULL, "Image '%s': the image reader " fmt, (rr)->image_label, ##__VA_ARGS__)
+
+/* Reads a file the child sent, after making sure it is one we can read without waiting, that
+ * cannot change, and that is not larger than allowed. */
+static int take_file(ReaderReceiver *rr, int fd, const char *what, size_t max_size, char **ret_data, size_t *ret_size,
+                     sd_bus_error *reterr) {
+        struct stat st;
+        int seals;
+
+        if (fd < 0)
+                return violation(rr, reterr, "sent %s without its contents.", what);
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return violation(rr, reterr, "sent %s as something other than a memory file.", what);
+        seals = fcntl(fd, F_GET_SEALS);
+        if (seals < 0 || (seals & (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK)) !=
+                                 (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK))
+                return violation(rr, reterr, "sent %s in a file that is not sealed.", what);
+        if ((uint64_t) st.st_size > max_size)
+                return portable_error(reterr, EFBIG, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s': %s is larger than %zu bytes, refusing.", rr->image_label, what,
+                                      max_size);
+        if (rr->total_size + (size_t) st.st_size > PORTABLE_SIZE_MAX_METADATA)
+                return portable_error(reterr, EFBIG, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s': its release and unit files together are larger than %u bytes, refusing.",
+                                      rr->image_label, PORTABLE_SIZE_MAX_METADATA);
+
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return -errno;
+        if (read_full_fd(fd, max_size, ret_data, ret_size) < 0)
+                return violation(rr, reterr, "sent %s that cannot be read.", what);
+        rr->total_size += *ret_size;
+        return 0;
+}
+
+static bool is_os_release_path(const char *name) {
+        for (const char *const *p = os_release_paths; *p; p++)
+                if (streq(name, *p))
+                        return true;
+        return false;
+}
+
+static int handle_os_release(ReaderReceiver *rr, const char *name, int fd, sd_bus_error *reterr) {
+        _cleanup_free_ char *data = NULL;
+        PortableMetadata *m = rr->metadata;
+        const char *bad_key;
+        size_t size;
+        int r;
+
+        if (!is_os_release_path(name) || m->os_release.name)
+                return violation(rr, reterr, "sent an unexpected release file.");
+
+        r = take_file(rr, fd, name, PORTABLE_SIZE_MAX_RELEASE_FILE, &data, &size, reterr);
+        if (r < 0)
+                return r;
+
+        r = portable_metadata_set_os_release(m, name, TAKE_PTR(data), size);
+        if (r == -EBADMSG)
+                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s': %s is malformed (unterminated quote).", rr->image_label, name);
+        if (r == -E2BIG)
+                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s': %s has too many fields.", rr->image_label, name);
+        if (r < 0)
+                return r;
+
+        bad_key = os_release_pairs_find_invalid_utf8(m->os_release_pairs);
+        if (bad_key)
+                return portable_error(reterr, EILSEQ, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s': the value of %s in %s is not valid UTF-8, refusing.",
+                                      rr->image_label, bad_key, name);
+        return 0;
+}
+
+static bool source_is_valid(const char *source) {
+        _cleanup_free_ char *absolute = NULL;
+
+        if (isempty(source))
+                return true;
+        if (source[0] == '/' || asprintf(&absolute, "/%s", source) < 0)
+                return false;
+        return path_is_normalized_absolute(absolute);
+}
+
+static int handle_unit(ReaderReceiver *rr, const char *name, const char *source, int fd, sd_bus_error *reterr) {
+        _cleanup_free_ char *data = NULL, *s = NULL;
+        PortableMetadata *m = rr->metadata;
+        size_t size;
+        int r;
+
+        if (!unit_name_is_valid(name, UNIT_NAME_ANY) || !unit_name_is_portable_type(name) ||
+            !unit_name_matches_prefixes(name, rr->matches) || !string_is_clean_utf8(name))
+                return violation(rr, reterr, "sent a unit that was not asked for.");
+        if (!source_is_valid(source))
+                return violation(rr, reterr, "sent an invalid source path for unit '%s'.", name);
+        if (m->n_units >= PORTABLE_UNITS_MAX)
+                return portable_error(reterr, E2BIG, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s': more than %u matching unit files, refusing.", rr->image_label,
+                                      PORTABLE_UNITS_MAX);
+
+        r = take_file(rr, fd, name, PORTABLE_SIZE_MAX_UNIT_FILE, &data, &size, reterr);
+        if (r < 0)
+                return r;
+
+        if (!isempty(source)) {
+                s = strdup(source);
+                if (!s)
+                        return -ENOMEM;
+        }
+        r = portable_metadata_add_unit(m, name, TAKE_PTR(data), size, TAKE_PTR(s));
+        if (r == -EEXIST)
+                return violation(rr, reterr, "sent unit '%s' twice.", name);
+        return r;
+}
+
+static int handle_error(ReaderReceiver *rr, char **fields, size_t n, sd_bus_error *reterr) {
+        char *end;
+        long e;
+
+        if (n != 3)
+                return violation(rr, reterr, "sent a garbled error.");
+        e = strtol(fields[0], &end, 10);
+        if (*end || e <= 0 || e > 4095)
+                e = EIO;
+        if (!utf8_is_valid(fields[2]) || (!isempty(fields[1]) && !sd_bus_interface_name_is_valid(fields[1])))
+                return violation(rr, reterr, "sent a garbled error.");
+        return portable_error(reterr, (int) e, isempty(fields[1]) ? NULL : fields[1], "%s", fields[2]);
+}
+
+/* Splits the payload into its NUL-terminated fields; the last byte must end a field. */
+static int split_fields(const char *buf, size_t size, char ***ret, size_t *ret_n) {
+        _cleanup_strv_free_ char **fields = NULL;
+        size_t n = 0;
+        int r;
+
+        if (size > 1 && buf[size - 1] != '\0')
+                return -EBADMSG;
+        for (const char *p = buf + 1; p < buf + size; p += strlen(p) + 1) {
+                r = strv_extend(&fields, p);
+                if (r < 0)
+                        return r;
+                n++;
+        }
+        *ret = TAKE_PTR(fields);
+        *ret_n = n;
+        return 0;
+}
+
+int reader_receiver_handle(ReaderReceiver *rr, const char *buf, size_t size, int fd_in, sd_bus_error *reterr) {
+        _cleanup_close_ int fd = fd_in;
+        _cleanup_strv_free_ char **fields = NULL;
+        size_t n = 0;
+        int r;
+
+        if (rr->done)
+                return violation(rr, reterr, "sent more after it was done.");
+        if (size == 0)
+                return violation(rr, reterr, "sent an empty message.");
+        if (split_fields(buf, size, &fields, &n) < 0)
+                return violation(rr, reterr, "sent a malformed message.");
+        if (fd >= 0 && buf[0] != READER_OS_RELEASE && buf[0] != READER_UNIT)
+                return violation(rr, reterr, "sent a file where none was due.");
+
+        switch (buf[0]) {
+        case READER_OS_RELEASE:
+                if (n != 1)
+                        return violation(rr, reterr, "sent a malformed release file message.");
+                return handle_os_release(rr, fields[0], fd, reterr);
+
+        case READER_UNIT:
+                if (n != 2)
+                        return violation(rr, reterr, "sent a malformed unit message.");
+                return handle_unit(rr, fields[0], fields[1], fd, reterr);
+
+        case READER_WARNING:
+                if (n != 1 || !utf8_is_valid(fields[0]))
+                        return violation(rr, reterr, "sent a malformed warning.");
+                if (strv_length(rr->metadata->warnings) == PORTABLE_WARNINGS_MAX)
+                        return portable_metadata_add_warning(rr->metadata, "(further warnings left out)");
+                if (strv_length(rr->metadata->warnings) > PORTABLE_WARNINGS_MAX)
+                        return 0;
+                return portable_metadata_add_warning(rr->metadata, "%s", fields[0]);
+
+        case READER_MISSING:
+                if (n != 1 || !strv_contains(rr->check_paths, fields[0]) || strv_contains(rr->metadata->missing, fields[0]))
+                        return violation(rr, reterr, "reported a path that was not asked about.");
+                r = strv_extend(&rr->metadata->missing, fields[0]);
+                return r < 0 ? r : 0;
+
+        case READER_ERROR:
+                return handle_error(rr, fields, n, reterr);
+
+        case READER_DONE:
+                if (n != 0)
+                        return violation(rr, reterr, "sent a malformed end message.");
+                if (!rr->metadata->os_release.name)
+                        return violation(rr, reterr, "sent no os-release.");
+                rr->done = true;
+                return 1;
+
+        default:
+                return violation(rr, reterr, "sent an unknown message.");
+        }
+}
+
+int reader_receiver_process(ReaderReceiver *rr, int sock, sd_bus_error *reterr) {
+        for (;;) {
+                char buf[READER_MESSAGE_MAX + 1];
+                union {
+                        struct cmsghdr cmsghdr;
+                        uint8_t buf[CMSG_SPACE(sizeof(int) * 8)];
+                } control;
+                struct iovec iov = { .iov_base = buf, .iov_len = READER_MESSAGE_MAX };
+                struct msghdr mh = {
+                        .msg_iov = &iov, .msg_iovlen = 1,
+                        .msg_control = &control, .msg_controllen = sizeof(control),
+                };
+                _cleanup_close_ int fd = -EBADF;
+                bool extra_fds = false;
+                ssize_t n;
+                int r;
+
+                n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return 0;
+                        return portable_error(reterr, errno, NULL, "Image '%s': lost contact with the image reader: %m",
+                                              rr->image_label);
+                }
+
+                /* Take every fd first, so that none leaks whatever the message says. */
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                        size_t k;
+                        int fds[8];
+
+                        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                                continue;
+                        k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        memcpy(fds, CMSG_DATA(c), sizeof(int) * MIN(k, ELEMENTSOF(fds)));
+                        for (size_t i = 0; i < MIN(k, ELEMENTSOF(fds)); i++) {
+                                if (fd < 0)
+                                        fd = fds[i];
+                                else {
+                                        safe_close(fds[i]);
+                                        extra_fds = true;
+                                }
+                        }
+                }
+
+                if (n == 0)
+                        return portable_error(reterr, EPIPE, NULL, "Image '%s': the image reader ended without finishing.",
+                                              rr->image_label);
+                if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC) || extra_fds)
+                        return violation(rr, reterr, "sent an oversized message.");
+
+                r = reader_receiver_handle(rr, buf, (size_t) n, TAKE_FD(fd), reterr);
+                if (r != 0)
+                        return r;
+        }
+}

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attached-index.h"
 #include "dropin.h"
 #include "fd-util.h"
 #include "path-util.h"
@@ -88,6 +89,16 @@ static int remove_image_link(Transaction *t, const Host *host, const char *image
         return remove_if_present(t, link);
 }
 
+/* Whether the unit with this marker is one to remove: exactly the image named (see
+ * attached-index.h), or, when reattaching, any version of it. */
+static bool marker_selects(char **marker, const char *name_or_path, PortableFlags flags) {
+        const AttachedUnit u = { .images = marker };
+
+        if (flags & PORTABLE_REATTACH)
+                return dropin_marker_matches(marker, name_or_path, NULL, MARKER_MATCH_ALL);
+        return attached_unit_matches(&u, name_or_path, /* extensions= */ NULL);
+}
+
 int portable_detach_in(Transaction *t, const Host *host, const char *name_or_path, PortableFlags flags,
                        sd_bus_error *reterr) {
         _cleanup_free_ char *attached_dir = host_attached_dir(host, flags & PORTABLE_RUNTIME);
@@ -115,7 +126,7 @@ int portable_detach_in(Transaction *t, const Host *host, const char *name_or_pat
                 r = dropin_read_marker(dir_fd, *unit, &marker);
                 if (r < 0)
                         return portable_error(reterr, r, NULL, "Failed to read drop-in of unit '%s': %m", *unit);
-                if (r == 0 || !dropin_marker_matches(marker, name_or_path, NULL, MARKER_MATCH_ALL))
+                if (r == 0 || !marker_selects(marker, name_or_path, flags))
                         continue;
 
                 if (!(flags & (PORTABLE_FORCE_ATTACH | PORTABLE_REATTACH))) {
@@ -138,6 +149,16 @@ int portable_detach_in(Transaction *t, const Host *host, const char *name_or_pat
                 return portable_error(reterr, ENOENT, SYSTEMD_ERROR_NO_SUCH_UNIT,
                                       "No unit files associated with '%s' found attached to the system. Image not attached?",
                                       name_or_path);
+
+        /* A bare name may stand for images in different places: detaching all of them is not
+         * what anybody asked for. */
+        if (!(flags & PORTABLE_REATTACH) && strv_length(image_paths) > 1) {
+                _cleanup_free_ char *list = strv_join(image_paths, ", ");
+
+                return portable_error(reterr, ENOTUNIQ, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Several images named '%s' are attached (%s): name the one to detach by its path.",
+                                      name_or_path, strempty(list));
+        }
 
         STRV_FOREACH(unit, matched) {
                 _cleanup_free_ char *unit_path = path_join(attached_dir, *unit), *dropin_dir = NULL,

@@ -139,3 +139,21 @@ int strv_ensure(char ***l) {
         *l = calloc(1, sizeof(char *));
         return *l ? 0 : -ENOMEM;
 }
+
+bool strv_contains_sorted(char * const *l, const char *s) {
+        return l && bsearch(&s, l, strv_length(l), sizeof(char *), compare_strings);
+}
+
+void strv_uniq_sorted(char **l) {
+        size_t w = 0;
+
+        for (size_t i = 0; l && l[i]; i++) {
+                if (w > 0 && streq(l[w - 1], l[i])) {
+                        free(l[i]);
+                        continue;
+                }
+                l[w++] = l[i];
+        }
+        if (l)
+                l[w] = NULL;
+}

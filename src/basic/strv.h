@@ -32,5 +32,9 @@ char *strv_join(char * const *l, const char *separator);
 
 void strv_sort(char **l);
 
+/* On a sorted list: binary search, and removal of duplicates. */
+bool strv_contains_sorted(char * const *l, const char *s);
+void strv_uniq_sorted(char **l);
+
 /* Turns a NULL list into an empty one, for results that promise a list. */
 int strv_ensure(char ***l);

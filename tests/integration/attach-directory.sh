@@ -18,7 +18,7 @@ assert_attached_eq "attach foo (by name, auto): files written" dir-auto-persiste
 assert_eq "by-name image in the search path gets no /etc/portables link" "" "$(ls -A "$ROOT/etc/portables")"
 assert_eq "GetImageState foo: attached" 's "attached"' "$(mcall GetImageState s foo)"
 assert_eq "GetImageState by path of the image: attached" 's "attached"' "$(mcall GetImageState s "$POOL/foo")"
-assert_eq "GetImageState of another version of foo: attached (version-insensitive)" 's "attached"' \
+assert_eq "GetImageState of another version of foo: detached (another version is another image)" 's "detached"' \
         "$(mcall GetImageState s foo_9)"
 assert_eq "GetImageState foobar: detached (different image name)" 's "detached"' "$(mcall GetImageState s foobar)"
 assert_eq "Image.GetState: attached" 's "attached"' "$(icall "$PORTABLE_PATH/image/foo" GetState)"
@@ -73,8 +73,10 @@ assert_root_unchanged "detach after symlink mode leaves the host root as it was"
 
 attach "$IMAGES/foo" "" true >/dev/null
 assert_attached_eq "attach path (auto, runtime): files written" dir-auto-runtime-path.tree
-assert_eq "a detached copy of the same image in the pool reports attached-runtime" 's "attached-runtime"' \
+assert_eq "a copy of the same image elsewhere is told apart: detached" 's "detached"' \
         "$(mcall GetImageState s "$POOL/foo")"
+assert_eq "the image attached by path: attached-runtime" 's "attached-runtime"' \
+        "$(mcall GetImageState s "$IMAGES/foo")"
 detach foo true >/dev/null
 assert_root_unchanged "detach by name of an image attached by path" "$T/pristine"
 

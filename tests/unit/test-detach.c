@@ -98,19 +98,59 @@ Test(detach, by_path) {
         assert_clean();
 }
 
-Test(detach, by_other_version) {
+Test(detach, other_versions_are_other_images) {
         _cleanup_(image_freep) Image *image = attach("foo", "foo_1", foo_matches, "", 0);
         _cleanup_free_ char *other = unit_strf("%s/foo_2.raw", fx.images);
 
-        /* foo_1 ~ foo_2.raw ~ foo: the version does not matter (and the path need not exist). */
-        detach_ok(other, 0, NULL);
+        /* Only the image attached is detached: another version of it is not attached. */
+        detach_must_fail(other, 0, -ENOENT, SYSTEMD_ERROR_NO_SUCH_UNIT);
+        detach_must_fail("foo_2", 0, -ENOENT, SYSTEMD_ERROR_NO_SUCH_UNIT);
+        cr_assert(fixture_exists(ATTACHED "/foo.service"));
+        detach_ok("foo_1", 0, NULL);
         assert_clean();
 }
 
-Test(detach, by_versioned_name) {
+Test(detach, by_name_without_version) {
+        _cleanup_(image_freep) Image *image = attach("foo", "foo_1", foo_matches, "", PORTABLE_RUNTIME);
+
+        /* A name without a version names whichever version is attached. */
+        detach_ok("foo", PORTABLE_RUNTIME, NULL);
+        assert_clean();
+}
+
+Test(detach, versioned_name_of_an_unversioned_image) {
         _cleanup_(image_freep) Image *image = attach("foo", "foo", foo_matches, "", PORTABLE_RUNTIME);
 
-        detach_ok("foo_7.2", PORTABLE_RUNTIME, NULL);
+        detach_must_fail("foo_7.2", PORTABLE_RUNTIME, -ENOENT, SYSTEMD_ERROR_NO_SUCH_UNIT);
+        detach_ok("foo", PORTABLE_RUNTIME, NULL);
+        assert_clean();
+}
+
+Test(detach, bare_name_of_two_images_is_ambiguous) {
+        _cleanup_free_ char *a = unit_strf("%s/a", fx.images), *b = unit_strf("%s/b", fx.images);
+        _cleanup_free_ char *pa = NULL, *pb = NULL;
+        _cleanup_(image_freep) Image *ia = NULL, *ib = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        char *a_matches[] = { (char *) "foo-bar", NULL }, *b_matches[] = { (char *) "foo-shadow", NULL };
+
+        unit_mkdir_p(a, 0755);
+        unit_mkdir_p(b, 0755);
+        pa = fixture_copy_image("foo", "a/foo_1", false);
+        pb = fixture_copy_image("foo", "b/foo_1", false);
+        ia = fixture_image(pa);
+        ib = fixture_image(pb);
+        cr_assert(eq(int, fixture_attach(ia, a_matches, "", 0, NULL, &error), 0), "%s", strna(error.message));
+        cr_assert(eq(int, fixture_attach(ib, b_matches, "", 0, NULL, &error), 0), "%s", strna(error.message));
+
+        detach_must_fail("foo", 0, -ENOTUNIQ, SD_BUS_ERROR_INVALID_ARGS);
+        cr_assert(fixture_exists(ATTACHED "/foo-bar.socket"));
+        cr_assert(fixture_exists(ATTACHED "/foo-shadow.service"));
+
+        /* By path, each alone. */
+        detach_ok(pa, 0, NULL);
+        cr_assert(not(fixture_exists(ATTACHED "/foo-bar.socket")));
+        cr_assert(fixture_exists(ATTACHED "/foo-shadow.service"));
+        detach_ok(pb, 0, NULL);
         assert_clean();
 }
 
@@ -308,7 +348,8 @@ Test(detach, path_with_colon_and_non_ascii) {
          * the /etc/portables link (named after the real path) removed. */
         cr_assert(fixture_exists("/etc/portables/a:b-\xc3\xbc_1"));
         detach_must_fail("a:b", 0, -ENOENT, SYSTEMD_ERROR_NO_SUCH_UNIT);
-        detach_ok(other, 0, NULL);
+        detach_must_fail(other, 0, -ENOENT, SYSTEMD_ERROR_NO_SUCH_UNIT);
+        detach_ok(image->path, 0, NULL);
         cr_assert(not(fixture_exists("/etc/portables/a:b-\xc3\xbc_1")));
         assert_clean();
 }

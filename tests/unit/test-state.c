@@ -49,12 +49,55 @@ Test(state, attached) {
         _cleanup_(image_freep) Image *image = attach("foo_1", 0);
         _cleanup_free_ char *other = unit_strf("%s/foo_9.raw", fx.images);
 
-        assert_str(state("foo"), "attached");
+        assert_str(state("foo"), "attached");   /* a name without a version: any version */
         assert_str(state("foo_1"), "attached");
         assert_str(state(image->path), "attached");
-        assert_str(state(other), "attached");  /* any version */
+        assert_str(state(other), "detached");   /* another version is another image */
+        assert_str(state("foo_9"), "detached");
         assert_str(state("foobar"), "detached");
         assert_str(state("fo"), "detached");
+}
+
+/* What users of systemd's implementation trip over (upstream issues 33294, 39058). */
+Test(state, versions_are_told_apart) {
+        _cleanup_(image_freep) Image *v1 = attach("foo_1", 0);
+        _cleanup_free_ char *v2_path = NULL;
+        _cleanup_(image_freep) Image *v2 = NULL;
+
+        v2_path = fixture_copy_image("foo", "foo_2", false);
+        v2 = fixture_image(v2_path);
+        {
+                _cleanup_(portable_changes_done) PortableChanges removed = {}, updated = {};
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                cr_assert(eq(int, portable_reattach(&fx.host, v2, foo_matches, "default", 0, &removed, &updated, &error), 0),
+                          "%s", strna(error.message));
+        }
+        assert_str(state(v1->path), "detached");
+        assert_str(state("foo_1"), "detached");
+        assert_str(state(v2->path), "attached");
+        assert_str(state("foo_2"), "attached");
+        assert_str(state("foo_3"), "detached");  /* exists nowhere, attached nowhere */
+        assert_str(state("/nowhere/foo_2.raw"), "detached");
+}
+
+Test(state, same_name_in_different_directories) {
+        _cleanup_free_ char *a = unit_strf("%s/a", fx.images), *b = unit_strf("%s/b", fx.images);
+        _cleanup_free_ char *pa = NULL, *pb = NULL;
+        _cleanup_(image_freep) Image *ia = NULL;
+
+        unit_mkdir_p(a, 0755);
+        unit_mkdir_p(b, 0755);
+        pa = fixture_copy_image("foo", "a/foo", false);
+        pb = unit_strf("%s/b/foo", fx.images);
+        ia = fixture_image(pa);
+        {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                cr_assert(eq(int, fixture_attach(ia, foo_matches, "default", 0, NULL, &error), 0), "%s", strna(error.message));
+        }
+        assert_str(state(pa), "attached");
+        assert_str(state(pb), "detached");
 }
 
 Test(state, attached_runtime) {
@@ -166,7 +209,8 @@ Test(state, extension_markers_match_any_component) {
                       "# Drop-in created for image '/srv/base_1.raw:/srv/app_2.raw', do not edit.\n");
         assert_str(state("base"), "attached");
         assert_str(state("app"), "attached");
-        assert_str(state("/x/app_3.raw"), "attached");
+        assert_str(state("/srv/app_2.raw"), "attached");
+        assert_str(state("/x/app_3.raw"), "detached");
         assert_str(state("other"), "detached");
 }
 
@@ -200,7 +244,8 @@ Test(state, path_with_colon_and_non_ascii) {
         _cleanup_(image_freep) Image *image = attach("a:b-\xc3\xbc", 0);
 
         assert_str(state(image->path), "attached");
-        assert_str(state("a:b-\xc3\xbc_5"), "attached");
+        assert_str(state("a:b-\xc3\xbc"), "attached");
+        assert_str(state("a:b-\xc3\xbc_5"), "detached");
         assert_str(state("a"), "detached");
 }
 

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "attached-index.h"
+#include "dropin.h"
+#include "fd-util.h"
+#include "image-name.h"
+#include "path-util.h"
+#include "strv.h"
+#include "unit-match.h"
+
+void attached_index_done(AttachedIndex *idx) {
+        for (size_t i = 0; i < idx->n_units; i++) {
+                free(idx->units[i].name);
+                strv_free(idx->units[i].images);
+        }
+        idx->units = mfree(idx->units);
+        idx->n_units = 0;
+}
+
+static bool is_enablement_dir(const char *name) {
+        return endswith(name, ".wants") || endswith(name, ".requires") || endswith(name, ".upholds");
+}
+
+/* Adds name, and for an instance also its template, to *enabled. */
+static int add_enabled(char ***enabled, const char *name) {
+        const char *at = strchr(name, '@'), *dot = strrchr(name, '.');
+        int r;
+
+        r = strv_extend(enabled, name);
+        if (r < 0 || !at || !dot || at + 1 == dot)
+                return r;
+        {
+                _cleanup_free_ char *template = NULL;
+
+                if (asprintf(&template, "%.*s%s", (int) (at - name + 1), name, dot) < 0)
+                        return -ENOMEM;
+                return strv_consume(enabled, TAKE_PTR(template));
+        }
+}
+
+/* Every unit that some enablement link (.wants/.requires/.upholds entry) or alias in dir points
+ * at, in one pass: the same answer as host_unit_is_enabled_in() for each of them. */
+static int collect_enabled(const char *dir, char ***enabled) {
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+        int r;
+
+        if (!d)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+
+        while ((de = readdir(d))) {
+                struct stat st;
+
+                if (de->d_name[0] == '.')
+                        continue;
+
+                if (is_enablement_dir(de->d_name)) {
+                        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                        _cleanup_closedir_ DIR *w = fd >= 0 ? fdopendir(fd) : NULL;
+                        struct dirent *e;
+
+                        if (!w) {
+                                safe_close(fd);
+                                continue;
+                        }
+                        while ((e = readdir(w)))
+                                if (e->d_name[0] != '.' && unit_name_is_valid(e->d_name, UNIT_NAME_ANY)) {
+                                        r = add_enabled(enabled, e->d_name);
+                                        if (r < 0)
+                                                return r;
+                                }
+                        continue;
+                }
+
+                /* An alias: a symlink with a unit name pointing at another unit. */
+                if (unit_name_is_valid(de->d_name, UNIT_NAME_ANY) &&
+                    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISLNK(st.st_mode)) {
+                        char target[PATH_MAX];
+                        ssize_t n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+
+                        if (n <= 0)
+                                continue;
+                        target[n] = '\0';
+                        if (!streq(path_last_component(target), de->d_name)) {
+                                r = strv_extend(enabled, path_last_component(target));
+                                if (r < 0)
+                                        return r;
+                        }
+                }
+        }
+        return 0;
+}
+
+static int scan_attached_dir(const Host *host, bool runtime, char * const *config_enabled, AttachedIndex *idx) {
+        _cleanup_free_ char *dir = host_attached_dir(host, runtime);
+        _cleanup_strv_free_ char **enabled = strv_copy(config_enabled);
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        int r;
+
+        if (!dir || (config_enabled && !enabled))
+                return -ENOMEM;
+
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+
+        /* Portable enablement links live inside the attached tree itself. */
+        r = collect_enabled(dir, &enabled);
+        if (r < 0)
+                return r;
+        strv_sort(enabled);
+
+        while ((de = readdir(d))) {
+                _cleanup_strv_free_ char **marker = NULL;
+                AttachedUnit *grown;
+                struct stat st;
+                char *name;
+
+                if (!unit_name_is_valid(de->d_name, UNIT_NAME_ANY))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
+                        continue;
+
+                r = dropin_read_marker(dirfd(d), de->d_name, &marker);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        continue;
+
+                name = strdup(de->d_name);
+                if (!name)
+                        return -ENOMEM;
+                grown = realloc(idx->units, sizeof(AttachedUnit) * (idx->n_units + 1));
+                if (!grown) {
+                        free(name);
+                        return -ENOMEM;
+                }
+                idx->units = grown;
+                idx->units[idx->n_units++] = (AttachedUnit) {
+                        .name = name,
+                        .runtime = runtime,
+                        .enabled = strv_contains_sorted(enabled, name),
+                        .images = TAKE_PTR(marker),
+                };
+        }
+        return 0;
+}
+
+int attached_index_load(const Host *host, AttachedIndex *ret) {
+        static const char *const config_dirs[] = { "/etc/systemd/system", "/run/systemd/system" };
+        _cleanup_(attached_index_done) AttachedIndex idx = {};
+        _cleanup_strv_free_ char **config_enabled = NULL;
+        int r;
+
+        /* An administrator may also have enabled a portable unit in the ordinary config
+         * directories. */
+        for (size_t i = 0; i < ELEMENTSOF(config_dirs); i++) {
+                _cleanup_free_ char *dir = host_path(host, config_dirs[i]);
+
+
+                if (!dir)
+                        return -ENOMEM;
+                r = collect_enabled(dir, &config_enabled);
+                if (r < 0)
+                        return r;
+        }
+
+        for (int runtime = 0; runtime <= 1; runtime++) {
+                r = scan_attached_dir(host, runtime, config_enabled, &idx);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = idx;
+        idx = (AttachedIndex) {};
+        return 0;
+}
+
+/* "foo_1.2" for "/srv/foo_1.2.raw", "foo" for "/srv/foo/". */
+static char *image_name_of(const char *path) {
+        const char *last = path_last_component(path);
+        size_t n = strcspn(last, "/");
+
+        if (n >= 4 && last[n] == '\0' && endswith(last, ".raw"))
+                n -= 4;
+        return strndup(last, n);
+}
+
+bool attached_image_matches(const char *marker_path, const char *query) {
+        _cleanup_free_ char *name = NULL, *key = NULL;
+
+        if (isempty(marker_path) || isempty(query))
+                return false;
+        if (query[0] == '/')
+                return streq(marker_path, query);
+
+        name = image_name_of(marker_path);
+        if (!name)
+                return false;
+        if (streq(name, query))
+                return true;
+
+        /* A name without a version stands for every version of it. */
+        if (strpbrk(query, "_+"))
+                return false;
+        if (image_name_marker_key(marker_path, &key) < 0)
+                return false;
+        return streq(key, query);
+}
+
+bool attached_unit_matches(const AttachedUnit *u, const char *query, char * const *extensions) {
+        size_t n = strv_length(u->images);
+
+        if (n == 0 || n != 1 + strv_length(extensions))
+                return false;
+        if (!attached_image_matches(u->images[0], query))
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (!attached_image_matches(u->images[i], extensions[i - 1]))
+                        return false;
+        return true;
+}
+
+int attached_index_units(const AttachedIndex *idx, const char *query, char * const *extensions, int runtime,
+                         char ***ret) {
+        _cleanup_strv_free_ char **names = NULL;
+        int r;
+
+        for (size_t i = 0; i < idx->n_units; i++) {
+                const AttachedUnit *u = &idx->units[i];
+
+                if (runtime >= 0 && u->runtime != !!runtime)
+                        continue;
+                if (!attached_unit_matches(u, query, extensions))
+                        continue;
+                r = strv_extend_unique(&names, u->name);
+                if (r < 0)
+                        return r;
+        }
+        strv_sort(names);
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
+int attached_index_all_units(const AttachedIndex *idx, char ***ret) {
+        _cleanup_strv_free_ char **names = NULL;
+        int r;
+
+        for (size_t i = 0; i < idx->n_units; i++) {
+                r = strv_extend(&names, idx->units[i].name);
+                if (r < 0)
+                        return r;
+        }
+        strv_sort(names);
+        strv_uniq_sorted(names);
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
+/* Without extensions, an image counts as attached if it is any layer of an attachment: an image
+ * used as the base of one service and as an extension of another is in use either way. */
+static bool unit_counts_for_state(const AttachedUnit *u, const char *query, char * const *extensions) {
+        if (extensions)
+                return attached_unit_matches(u, query, extensions);
+        STRV_FOREACH(image, u->images)
+                if (attached_image_matches(*image, query))
+                        return true;
+        return false;
+}
+
+int attached_index_state(const AttachedIndex *idx, const Host *host, const char *query, char * const *extensions,
+                         PortableState *ret) {
+        for (int runtime = 0; runtime <= 1; runtime++) {
+                bool attached = false, enabled = false, running = false;
+
+                for (size_t i = 0; i < idx->n_units; i++) {
+                        const AttachedUnit *u = &idx->units[i];
+                        int r;
+
+                        if (u->runtime != !!runtime || !unit_counts_for_state(u, query, extensions))
+                                continue;
+                        attached = true;
+                        enabled = enabled || u->enabled;
+                        if (!running) {
+                                r = host_unit_is_active(host, u->name);
+                                if (r < 0)
+                                        return r;
+                                running = r > 0;
+                        }
+                }
+                if (!attached)
+                        continue;
+
+                if (running)
+                        *ret = runtime ? PORTABLE_RUNNING_RUNTIME : PORTABLE_RUNNING;
+                else if (enabled)
+                        *ret = runtime ? PORTABLE_ENABLED_RUNTIME : PORTABLE_ENABLED;
+                else
+                        *ret = runtime ? PORTABLE_ATTACHED_RUNTIME : PORTABLE_ATTACHED;
+                return 0;
+        }
+
+        *ret = PORTABLE_DETACHED;
+        return 0;
+}

@@ -372,6 +372,38 @@ check_cap_needed() {
         e2e_log "$cap: $probe fails without it"
 }
 
+# ---- every device right is needed ----------------------------------------------------------
+
+# Whether PID 1 inside enforces device access lists: it cannot where the host has cgroup v1
+# controllers it does not delegate (the container's systemd then has no device controller).
+device_policy_enforced() {
+        ! e2e_exec systemd-run --quiet --wait --pipe -p DevicePolicy=strict head -c1 /dev/zero >/dev/null 2>&1
+}
+
+# check_device_right_needed DEVICE RIGHT: with RIGHT taken from the unit's DeviceAllow=DEVICE,
+# reading a raw image fails.
+check_device_right_needed() {
+        local dev=$1 right=$2 d="/run/systemd/system/$UNIT.d" ldev lrights rc=0
+        probe_raw_inspect || e2e_die "probe_raw_inspect fails with the unit's device rights"
+        {
+                printf '[Service]\nDeviceAllow=\n'
+                unit_from_template | sed -n 's/^DeviceAllow=//p' | while read -r ldev lrights; do
+                        if [[ "$ldev" == "$dev" ]]; then
+                                lrights=${lrights//$right/}
+                                [[ -n "$lrights" ]] || continue
+                        fi
+                        echo "DeviceAllow=$ldev $lrights"
+                done
+        } >"$E2E_TMP/50-device.conf"
+        e2e_exec mkdir -p "$d"
+        e2e_exec cp "$E2E_TMP/50-device.conf" "$d/50-device.conf"
+        restart_unit
+        (probe_raw_inspect) || rc=$?
+        e2e_exec rm -f "$d/50-device.conf"
+        restart_unit
+        ((rc != 0)) || e2e_die "reading a raw image works without '$right' on $dev"
+}
+
 # ---- exposure ------------------------------------------------------------------------------
 
 # measure TAG ARG...: `systemd-analyze security ARG...`: the overall exposure level to
@@ -439,7 +471,7 @@ check_lower() {
 }
 
 main() {
-        local cap
+        local cap dev rights i
         [[ -x "$PORTABLECTL" ]] || e2e_skip "portablectl not built ($PORTABLECTL)"
         [[ -x "$PORTABLED" ]] || e2e_skip "portabled not built ($PORTABLED)"
         e2e_init
@@ -466,6 +498,16 @@ main() {
         for cap in $(unit_caps); do
                 t_check "$cap is needed" check_cap_needed "$cap"
         done
+
+        if device_policy_enforced; then
+                while read -r dev rights; do
+                        for ((i = 0; i < ${#rights}; i++)); do
+                                t_check "DeviceAllow=$dev: '${rights:i:1}' is needed" check_device_right_needed "$dev" "${rights:i:1}"
+                        done
+                done < <(unit_from_template | sed -n 's/^DeviceAllow=//p')
+        else
+                t_note "PID 1 in the container does not enforce device access lists (cgroup v1 host): DeviceAllow= not checked"
+        fi
 
         t_check "exposure of $UNIT measured" check_measure_ours
         t_check "exposure of systemd-portabled.service (systemd 252) measured" check_measure_reference

@@ -10,12 +10,13 @@
 #  - Everything works under it: list, inspect, attach --now (a request is served by the image),
 #    is-attached, detach, for a squashfs image (persistent attach) and a directory image
 #    (runtime attach with enablement); inspecting images in another user's private home
-#    directory; marking images read-only (a directory, a file of another user) and removing an
+#    directory and in /tmp; marking images read-only (a directory, a file of another user) and removing an
 #    image tree owned by another user. A probe unit with the same sandbox runs what the raw
 #    image reader is meant to do in its child (namespaces, tmpfs, mknod, loop, mount,
 #    rlimits, dropping every capability). The daemon survives all of it.
 #  - Every capability in the bounding set is needed: without it, an operation that needs it
-#    fails. A capability without such a probe fails the test.
+#    fails. A capability without such a probe fails the test. The same for every right in
+#    DeviceAllow=, where PID 1 in the container enforces device access lists.
 #  - `systemd-analyze security` gives our unit a lower (better) exposure than systemd 252's
 #    systemd-portabled.service; both scores and the settings that differ are printed.
 #
@@ -352,7 +353,7 @@ check_survived() {
 
 # ---- every capability is needed -------------------------------------------------------------
 
-# check_cap_needed CAP: with CAP dropped from both units' bounding sets, PROBE must fail.
+# check_cap_needed CAP: with CAP dropped from both units' bounding sets, its probe must fail.
 check_cap_needed() {
         local cap=$1 probe=${CAP_PROBE[$1]:-} rc=0 d
         [[ -n "$probe" ]] || e2e_die "nothing shows that $cap is needed: add a probe to CAP_PROBE or drop it from the unit"

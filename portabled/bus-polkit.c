@@ -175,14 +175,39 @@ static int on_query_idle(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* Whether the bus says the sender has disconnected. When in doubt, it has not. */
+static bool sender_is_gone(sd_bus *bus, const char *sender) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int has_owner;
+
+        if (sd_bus_is_bus_client(bus) <= 0)
+                return false;
+        if (sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "NameHasOwner", NULL, &reply, "s", sender) < 0)
+                return false;
+        if (sd_bus_message_read(reply, "b", &has_owner) < 0)
+                return false;
+        return !has_owner;
+}
+
 static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         PolkitQuery *q = userdata;
         sd_bus *bus = sd_bus_message_get_bus(q->request);
+        const char *sender = sd_bus_message_get_sender(q->request);
         sd_event *event = sd_bus_get_event(bus);
         int r;
 
         q->slot = sd_bus_slot_unref(q->slot);
         q->reply = sd_bus_message_ref(reply);
+
+        /* A caller that went away while polkit decided (Ctrl-C at the password prompt) has given
+         * up on its request: it is not carried out for nobody. */
+        if (sender_is_gone(bus, sender)) {
+                log_debug("Dropping the request for '%s' of %s: it disconnected while polkit decided.", q->action,
+                          sender);
+                polkit_query_free(q);
+                return 0;
+        }
 
         /* Once the second dispatch is over, the query must go even if the handler never asked for
          * it: at idle priority this runs after the bus has worked through its read queue. */

@@ -30,6 +30,7 @@ if [ "${PORTABLED_TEST_USERS:-}" != 1 ]; then
         printf 'alice:x:%s:%s::/nonexistent:/usr/sbin/nologin\nbob:x:%s:%s::/nonexistent:/usr/sbin/nologin\n' \
                 $ALICE $ALICE $BOB $BOB >>"$users/passwd"
         printf 'alice:x:%s:\nbob:x:%s:\n' $ALICE $BOB >>"$users/group"
+        # shellcheck disable=SC2016 # expanded by sh -c
         PORTABLED_TEST_USERS=1 unshare --mount --propagation private sh -c \
                 'mount --bind "$1/passwd" /etc/passwd && mount --bind "$1/group" /etc/group && shift && exec "$@"' \
                 sh "$users" "$0" "$@"
@@ -109,8 +110,8 @@ last_query() {
 
 # wait_for_queries N: until the fake has received N queries in all (10 s at most).
 wait_for_queries() {
-        local i
-        for i in $(seq 1 200); do
+        local _
+        for _ in $(seq 1 200); do
                 [ "$(queries)" -ge "$1" ] && return 0
                 sleep 0.05
         done

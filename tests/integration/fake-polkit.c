@@ -17,6 +17,12 @@
  *
  *   subject=KIND:NAME uid=UID action=ACTION flags=FLAGS image=IMAGE answer=ANSWER
  *
+ * An authentication agent (pkttyagent) registering appends
+ *
+ *   agent subject=KIND pid=PID comm=COMM
+ *
+ * where COMM is the name of the process PID the agent is for.
+ *
  * It exits when the bus goes away. */
 #include <errno.h>
 #include <stdbool.h>
@@ -196,8 +202,57 @@ static int method_check_authorization(sd_bus_message *m, void *userdata, sd_bus_
         return reply(m, answer.verdict);
 }
 
+/* RegisterAuthenticationAgent((sa{sv}) subject, s locale, s object_path) and its WithOptions form
+ * (..., a{sv} options): log whom the agent is for; there is nothing to authenticate here. */
+static int method_register_agent(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *kind, *key;
+        uint32_t pid = 0;
+        char path[64], comm[64] = "-";
+        FILE *f;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'r', "sa{sv}");
+        if (r >= 0)
+                r = sd_bus_message_read(m, "s", &kind);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &key);
+                if (r >= 0)
+                        r = strcmp(key, "pid") == 0 ? sd_bus_message_read(m, "v", "u", &pid) : sd_bus_message_skip(m, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r < 0)
+                return r;
+
+        snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+        f = fopen(path, "re");
+        if (f) {
+                if (fgets(comm, sizeof(comm), f))
+                        comm[strcspn(comm, "\n")] = '\0';
+                fclose(f);
+        }
+        f = fopen(log_path, "ae");
+        if (f) {
+                fprintf(f, "agent subject=%s pid=%u comm=%s\n", kind, pid, comm);
+                fclose(f);
+        }
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_unregister_agent(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 static const sd_bus_vtable authority_vtable[] = {
         SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD("RegisterAuthenticationAgent", "(sa{sv})ss", "", method_register_agent,
+                      SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("RegisterAuthenticationAgentWithOptions", "(sa{sv})ssa{sv}", "", method_register_agent,
+                      SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("UnregisterAuthenticationAgent", "(sa{sv})s", "", method_unregister_agent,
+                      SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("CheckAuthorization", "(sa{sv})sa{ss}us", "(bba{ss})", method_check_authorization,
                       SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END

@@ -11,7 +11,8 @@
 #  (d) the ALLOW_INTERACTIVE_AUTHORIZATION flag reaches polkit as its AllowUserInteraction flag,
 #      and a "challenge" answer becomes InteractiveAuthorizationRequired;
 #  (e) a caller that disconnects while its query is pending leaves the daemon healthy, and its
-#      request is not carried out.
+#      request is not carried out;
+#  (f) on a terminal, portablectl starts pkttyagent for itself, and stops it when done.
 . "$(dirname "$0")/lib.sh"
 
 ALICE=4711
@@ -100,12 +101,17 @@ rules() {
         printf '%s\n' "$@" >"$RULES"
 }
 
+# CheckAuthorization queries so far; "agent ..." lines are agents registering.
 queries() {
-        wc -l <"$PKLOG"
+        grep -vc '^agent ' "$PKLOG" || true
 }
 
 last_query() {
-        tail -n 1 "$PKLOG"
+        grep -v '^agent ' "$PKLOG" | tail -n 1
+}
+
+agents() {
+        grep -c '^agent ' "$PKLOG" || true
 }
 
 # wait_for_queries N: until the fake has received N queries in all (10 s at most).
@@ -342,5 +348,38 @@ assert_root_unchanged "abandoned requests changed nothing" "$T/before-disconnect
 rules "$ALICE $ATTACH yes"
 assert_ok "alice: AttachImage after all that" umcall $ALICE AttachImage sassbs foo 1 foo default false ""
 assert_ok "alice: DetachImage after all that" umcall $ALICE DetachImage sb foo false
+
+# ------------------------------------------------------------------ (f) the agent on a terminal
+
+# uctl_tty UID ARGS...: our portablectl as UID with a terminal on stdin (script(1) makes one).
+uctl_tty() {
+        local uid=$1 cmd
+        shift
+        cmd=$(printf '%q ' "$PORTABLECTL" "$@")
+        (cd "$T/cwd" && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec setpriv --reuid="$uid" --regid="$uid" \
+                --clear-groups script --quiet --return --command "$cmd" /dev/null)
+}
+
+if command -v script >/dev/null && [ -x /usr/bin/pkttyagent ]; then
+        n=$(agents)
+        assert_ok "alice on a terminal: portablectl attach" uctl_tty $ALICE --no-reload attach foo
+        assert_eq "an agent registered" $((n + 1)) "$(agents)"
+        assert_contains "the agent is for portablectl" "$(grep '^agent ' "$PKLOG" | tail -n 1)" \
+                "subject=unix-process" "comm=portablectl"
+        assert_eq "no agent left running" "" "$(pgrep -u $ALICE -x pkttyagent)"
+        assert_ok "alice on a terminal: portablectl --no-ask-password detach" \
+                uctl_tty $ALICE --no-ask-password --no-reload detach foo
+        assert_eq "--no-ask-password starts no agent" $((n + 1)) "$(agents)"
+        assert_ok "alice on a terminal: portablectl list" uctl_tty $ALICE list
+        assert_eq "list starts no agent" $((n + 1)) "$(agents)"
+        assert_ok "root on a terminal: portablectl attach" uctl_tty 0 --no-reload attach foo
+        assert_ok "root on a terminal: portablectl detach" uctl_tty 0 --no-reload detach foo
+        assert_eq "root starts no agent" $((n + 1)) "$(agents)"
+        assert_ok "alice without a terminal: portablectl attach" uctl $ALICE --no-reload attach foo
+        assert_ok "alice without a terminal: portablectl detach" uctl $ALICE --no-reload detach foo
+        assert_eq "without a terminal no agent registers" $((n + 1)) "$(agents)"
+else
+        skip "the polkit agent on a terminal" "script or pkttyagent not installed"
+fi
 
 finish

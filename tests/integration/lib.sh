@@ -547,8 +547,11 @@ start_bus() {
         DBUS_PID=$!
         BUS_ADDRESS=unix:path=$T/bus/system_bus_socket
         local i
+        # The socket exists a moment before dbus-daemon listens on it: wait for an answer.
         for i in $(seq 1 100); do
-                [ -S "$T/bus/system_bus_socket" ] && return 0
+                [ -S "$T/bus/system_bus_socket" ] &&
+                        busctl --address="$BUS_ADDRESS" call org.freedesktop.DBus /org/freedesktop/DBus \
+                                org.freedesktop.DBus GetId >/dev/null 2>&1 && return 0
                 sleep 0.05
         done
         echo "dbus-daemon did not start: $(cat "$T/log/dbus-daemon.log")" >&2

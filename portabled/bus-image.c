@@ -361,17 +361,21 @@ int bus_image_common_set_limit(Manager *m, sd_bus_message *msg, Image *image, sd
                 return call;                                                                            \
         }
 
-IMAGE_METHOD(method_get_os_release, IMAGE_ACCESS_INSPECT, bus_image_common_get_os_release(m, msg, image, error))
-IMAGE_METHOD(method_get_metadata, IMAGE_ACCESS_INSPECT, bus_image_common_get_metadata(m, msg, image, false, error))
+IMAGE_METHOD(method_get_os_release, IMAGE_ACCESS_INSPECT,
+             bus_image_common_get_os_release(m, msg, image, error))
+IMAGE_METHOD(method_get_metadata, IMAGE_ACCESS_INSPECT,
+             bus_image_common_get_metadata(m, msg, image, false, error))
 IMAGE_METHOD(method_get_metadata_with_extensions, IMAGE_ACCESS_INSPECT,
              bus_image_common_get_metadata(m, msg, image, true, error))
 IMAGE_METHOD(method_get_state, IMAGE_ACCESS_ANY, bus_common_get_state(m, msg, image->path, false, error))
 IMAGE_METHOD(method_get_state_with_extensions, IMAGE_ACCESS_ANY,
              bus_common_get_state(m, msg, image->path, true, error))
 IMAGE_METHOD(method_attach, IMAGE_ACCESS_ATTACH, bus_image_common_attach(m, msg, image, false, error))
-IMAGE_METHOD(method_attach_with_extensions, IMAGE_ACCESS_ATTACH, bus_image_common_attach(m, msg, image, true, error))
+IMAGE_METHOD(method_attach_with_extensions, IMAGE_ACCESS_ATTACH,
+             bus_image_common_attach(m, msg, image, true, error))
 IMAGE_METHOD(method_detach, IMAGE_ACCESS_ATTACH, bus_common_detach(m, msg, image->path, false, error))
-IMAGE_METHOD(method_detach_with_extensions, IMAGE_ACCESS_ATTACH, bus_common_detach(m, msg, image->path, true, error))
+IMAGE_METHOD(method_detach_with_extensions, IMAGE_ACCESS_ATTACH,
+             bus_common_detach(m, msg, image->path, true, error))
 IMAGE_METHOD(method_reattach, IMAGE_ACCESS_ATTACH, bus_image_common_reattach(m, msg, image, false, error))
 IMAGE_METHOD(method_reattach_with_extensions, IMAGE_ACCESS_ATTACH,
              bus_image_common_reattach(m, msg, image, true, error))

@@ -142,11 +142,12 @@ static int polkit_answer_to_result(sd_bus_message *reply, const char *action, co
 
                 if (error_means_no_polkit(e))
                         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                                 "Not authorized to perform '%s'%s: polkit is not available, and "
-                                                 "without it only privileged callers are.", action, target);
+                                                 "Not authorized to perform '%s'%s: polkit is not available, "
+                                                 "and without it only privileged callers are.",
+                                                 action, target);
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Not authorized to perform '%s'%s: polkit failed to check: %s: %s", action,
-                                         target, strna(e ? e->name : NULL), strna(e ? e->message : NULL));
+                                         "Not authorized to perform '%s'%s: polkit failed to check: %s: %s",
+                                         action, target, strna(e ? e->name : NULL), strna(e ? e->message : NULL));
         }
 
         r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
@@ -154,15 +155,16 @@ static int polkit_answer_to_result(sd_bus_message *reply, const char *action, co
                 r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Not authorized to perform '%s'%s: malformed answer from polkit.", action,
-                                         target);
+                                         "Not authorized to perform '%s'%s: malformed answer from polkit.",
+                                         action, target);
         if (authorized)
                 return 1;
         if (challenge)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                                         "Interactive authentication required to perform '%s'%s.", action, target);
-        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Not authorized to perform '%s'%s.", action,
-                                 target);
+                                         "Interactive authentication required to perform '%s'%s.",
+                                         action, target);
+        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Not authorized to perform '%s'%s.",
+                                 action, target);
 }
 
 static int on_query_idle(sd_event_source *s, void *userdata) {
@@ -203,8 +205,8 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         /* A caller that went away while polkit decided (Ctrl-C at the password prompt) has given
          * up on its request: it is not carried out for nobody. */
         if (sender_is_gone(bus, sender)) {
-                log_debug("Dropping the request for '%s' of %s: it disconnected while polkit decided.", q->action,
-                          sender);
+                log_debug("Dropping the request for '%s' of %s: it disconnected while polkit decided.",
+                          q->action, sender);
                 polkit_query_free(q);
                 return 0;
         }
@@ -292,13 +294,15 @@ int bus_verify_polkit_async(sd_bus_message *msg, const char *action, const char 
                 polkit_query_free(q);
                 if (!same)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                                 "Authorization for '%s' was asked for another action.", action);
+                                                 "Authorization for '%s' was asked for another action.",
+                                                 action);
                 return polkit_answer_to_result(reply, action, details, error);
         }
 
         r = registry->privilege_check(msg);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to determine the privileges of the caller: %m");
+                return sd_bus_error_set_errnof(error, r,
+                                               "Failed to determine the privileges of the caller: %m");
         if (r > 0)
                 return 1;
 
@@ -309,8 +313,8 @@ int bus_verify_polkit_async(sd_bus_message *msg, const char *action, const char 
 
                 format_target(target, sizeof(target), details);
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Not authorized to perform '%s'%s: the caller has no bus name to ask polkit about.",
-                                         action, target);
+                                         "Not authorized to perform '%s'%s: the caller has no bus name "
+                                         "to ask polkit about.", action, target);
         }
 
         if (registry->n_queries >= POLKIT_QUERIES_MAX)

@@ -14,8 +14,14 @@ int portable_bus_connect(sd_bus **ret) {
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
 
-        /* Without a polkit agent of our own this only matters when one runs in the session. */
-        (void) sd_bus_set_allow_interactive_authorization(bus, arg_ask_password);
+        /* Every call we make from now on carries ALLOW_INTERACTIVE_AUTHORIZATION unless
+         * --no-ask-password: polkit may then ask for a password through the session's agent or
+         * the one the operation verbs start on our terminal (polkit-agent.h). */
+        r = sd_bus_set_allow_interactive_authorization(bus, arg_ask_password);
+        if (r < 0) {
+                sd_bus_unref(bus);
+                return log_error_errno(r, "Failed to set up interactive authorization: %m");
+        }
 
         *ret = bus;
         return 0;

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "output.h"
 #include "path-util.h"
+#include "polkit-agent.h"
 #include "portable-bus.h"
 #include "portable-types.h"
 #include "portablectl.h"
@@ -333,6 +334,7 @@ int main(int argc, char *argv[]) {
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 
         r = dispatch_verb(argc - optind, argv + optind);
+        polkit_agent_close();
         if (r < 0)
                 return EXIT_FAILURE;
         return r; /* is-attached: 1 when detached */

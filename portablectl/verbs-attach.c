@@ -7,6 +7,7 @@
 #include "log.h"
 #include "output.h"
 #include "path-util.h"
+#include "polkit-agent.h"
 #include "portable-bus.h"
 #include "portablectl.h"
 #include "strv.h"
@@ -151,6 +152,7 @@ static int attach_or_reattach(char *argv[], bool reattach) {
         r = portable_bus_connect(&bus);
         if (r < 0)
                 return r;
+        (void) polkit_agent_open_if_enabled();
         r = service_manager_new(bus, &sm);
         if (r < 0)
                 return r;
@@ -313,6 +315,7 @@ int verb_detach(int argc, char *argv[]) {
         r = portable_bus_connect(&bus);
         if (r < 0)
                 return r;
+        (void) polkit_agent_open_if_enabled();
         r = service_manager_new(bus, &sm);
         if (r < 0)
                 return r;

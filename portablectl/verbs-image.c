@@ -6,6 +6,7 @@
 #include "log.h"
 #include "output.h"
 #include "parse-util.h"
+#include "polkit-agent.h"
 #include "portable-types.h"
 #include "portablectl.h"
 #include "verbs.h"
@@ -71,6 +72,7 @@ int verb_read_only(int argc, char *argv[]) {
         r = portable_bus_connect(&bus);
         if (r < 0)
                 return r;
+        (void) polkit_agent_open_if_enabled();
 
         /* The image is passed verbatim: the daemon accepts names and normalized absolute paths. */
         r = portable_message_new(bus, "MarkImageReadOnly", &m);
@@ -90,6 +92,7 @@ int verb_remove(int argc, char *argv[]) {
         r = portable_bus_connect(&bus);
         if (r < 0)
                 return r;
+        (void) polkit_agent_open_if_enabled();
 
         for (int i = 1; i < argc; i++) {
                 _cleanup_bus_message_ sd_bus_message *m = NULL;
@@ -125,6 +128,7 @@ int verb_set_limit(int argc, char *argv[]) {
         r = portable_bus_connect(&bus);
         if (r < 0)
                 return r;
+        (void) polkit_agent_open_if_enabled();
 
         if (argc > 2) {
                 r = portable_message_new(bus, "SetImageLimit", &m);

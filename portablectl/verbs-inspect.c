@@ -5,9 +5,11 @@
 
 #include "bus-call.h"
 #include "image-arg.h"
+#include "image-name.h"
 #include "log.h"
 #include "os-release.h"
 #include "output.h"
+#include "polkit-agent.h"
 #include "portablectl.h"
 #include "strv.h"
 #include "verbs.h"
@@ -188,6 +190,9 @@ int verb_inspect(int argc, char *argv[]) {
         r = portable_bus_connect(&bus);
         if (r < 0)
                 return r;
+        /* Reading an image named by path needs authorization. */
+        if (!image_name_is_valid(image))
+                (void) polkit_agent_open_if_enabled();
 
         r = portable_message_new(bus, "GetImageMetadata", &m);
         if (r < 0)

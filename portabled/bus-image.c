@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-access.h"
 #include "bus-image.h"
 #include "bus-util.h"
 #include "image-metadata.h"
@@ -347,29 +348,40 @@ int bus_image_common_set_limit(Manager *m, sd_bus_message *msg, Image *image, sd
                                  image->path);
 }
 
-/* Image object methods: userdata is the Image the find callback looked up. */
+/* Image object methods: userdata is the Image the find callback looked up. The object names the
+ * image by its name, so reading it is open to everyone. */
 
-#define IMAGE_METHOD(fn, call)                                                                          \
+#define IMAGE_METHOD(fn, access, call)                                                                  \
         static int fn(sd_bus_message *msg, void *userdata, sd_bus_error *error) {                       \
                 Image *image = userdata;                                                                \
                 Manager *m = sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(msg)));              \
+                int r = bus_image_authorize(m, msg, access, image->name, error);                        \
+                if (r <= 0) /* 0: polkit was asked, msg comes back */                                   \
+                        return r < 0 ? r : 1;                                                           \
                 return call;                                                                            \
         }
 
-IMAGE_METHOD(method_get_os_release, bus_image_common_get_os_release(m, msg, image, error))
-IMAGE_METHOD(method_get_metadata, bus_image_common_get_metadata(m, msg, image, false, error))
-IMAGE_METHOD(method_get_metadata_with_extensions, bus_image_common_get_metadata(m, msg, image, true, error))
-IMAGE_METHOD(method_get_state, bus_common_get_state(m, msg, image->path, false, error))
-IMAGE_METHOD(method_get_state_with_extensions, bus_common_get_state(m, msg, image->path, true, error))
-IMAGE_METHOD(method_attach, bus_image_common_attach(m, msg, image, false, error))
-IMAGE_METHOD(method_attach_with_extensions, bus_image_common_attach(m, msg, image, true, error))
-IMAGE_METHOD(method_detach, bus_common_detach(m, msg, image->path, false, error))
-IMAGE_METHOD(method_detach_with_extensions, bus_common_detach(m, msg, image->path, true, error))
-IMAGE_METHOD(method_reattach, bus_image_common_reattach(m, msg, image, false, error))
-IMAGE_METHOD(method_reattach_with_extensions, bus_image_common_reattach(m, msg, image, true, error))
-IMAGE_METHOD(method_remove, bus_image_common_remove(m, msg, image, error))
-IMAGE_METHOD(method_mark_read_only, bus_image_common_mark_read_only(m, msg, image, error))
-IMAGE_METHOD(method_set_limit, bus_image_common_set_limit(m, msg, image, error))
+IMAGE_METHOD(method_get_os_release, IMAGE_ACCESS_INSPECT,
+             bus_image_common_get_os_release(m, msg, image, error))
+IMAGE_METHOD(method_get_metadata, IMAGE_ACCESS_INSPECT,
+             bus_image_common_get_metadata(m, msg, image, false, error))
+IMAGE_METHOD(method_get_metadata_with_extensions, IMAGE_ACCESS_INSPECT,
+             bus_image_common_get_metadata(m, msg, image, true, error))
+IMAGE_METHOD(method_get_state, IMAGE_ACCESS_ANY, bus_common_get_state(m, msg, image->path, false, error))
+IMAGE_METHOD(method_get_state_with_extensions, IMAGE_ACCESS_ANY,
+             bus_common_get_state(m, msg, image->path, true, error))
+IMAGE_METHOD(method_attach, IMAGE_ACCESS_ATTACH, bus_image_common_attach(m, msg, image, false, error))
+IMAGE_METHOD(method_attach_with_extensions, IMAGE_ACCESS_ATTACH,
+             bus_image_common_attach(m, msg, image, true, error))
+IMAGE_METHOD(method_detach, IMAGE_ACCESS_ATTACH, bus_common_detach(m, msg, image->path, false, error))
+IMAGE_METHOD(method_detach_with_extensions, IMAGE_ACCESS_ATTACH,
+             bus_common_detach(m, msg, image->path, true, error))
+IMAGE_METHOD(method_reattach, IMAGE_ACCESS_ATTACH, bus_image_common_reattach(m, msg, image, false, error))
+IMAGE_METHOD(method_reattach_with_extensions, IMAGE_ACCESS_ATTACH,
+             bus_image_common_reattach(m, msg, image, true, error))
+IMAGE_METHOD(method_remove, IMAGE_ACCESS_MANAGE, bus_image_common_remove(m, msg, image, error))
+IMAGE_METHOD(method_mark_read_only, IMAGE_ACCESS_MANAGE, bus_image_common_mark_read_only(m, msg, image, error))
+IMAGE_METHOD(method_set_limit, IMAGE_ACCESS_MANAGE, bus_image_common_set_limit(m, msg, image, error))
 
 static int property_get_type(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -416,31 +428,35 @@ static const sd_bus_vtable image_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Attach",
                                 SD_BUS_ARGS("as", matches, "s", profile, "b", runtime, "s", copy_mode),
-                                SD_BUS_RESULT("a(sss)", changes), method_attach, 0),
+                                SD_BUS_RESULT("a(sss)", changes), method_attach, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AttachWithExtensions",
                                 SD_BUS_ARGS("as", extensions, "as", matches, "s", profile, "s", copy_mode, "t", flags),
-                                SD_BUS_RESULT("a(sss)", changes), method_attach_with_extensions, 0),
+                                SD_BUS_RESULT("a(sss)", changes), method_attach_with_extensions,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Detach", SD_BUS_ARGS("b", runtime), SD_BUS_RESULT("a(sss)", changes),
-                                method_detach, 0),
+                                method_detach, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DetachWithExtensions", SD_BUS_ARGS("as", extensions, "t", flags),
-                                SD_BUS_RESULT("a(sss)", changes), method_detach_with_extensions, 0),
+                                SD_BUS_RESULT("a(sss)", changes), method_detach_with_extensions,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reattach",
                                 SD_BUS_ARGS("as", matches, "s", profile, "b", runtime, "s", copy_mode),
                                 SD_BUS_RESULT("a(sss)", changes_removed, "a(sss)", changes_updated),
-                                method_reattach, 0),
+                                method_reattach, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ReattachWithExtensions",
                                 SD_BUS_ARGS("as", extensions, "as", matches, "s", profile, "s", copy_mode, "t", flags),
                                 SD_BUS_RESULT("a(sss)", changes_removed, "a(sss)", changes_updated),
-                                method_reattach_with_extensions, 0),
+                                method_reattach_with_extensions, SD_BUS_VTABLE_UNPRIVILEGED),
         /* The historical misspelling, kept for old clients. */
         SD_BUS_METHOD_WITH_ARGS("ReattacheWithExtensions",
                                 SD_BUS_ARGS("as", extensions, "as", matches, "s", profile, "s", copy_mode, "t", flags),
                                 SD_BUS_RESULT("a(sss)", changes_removed, "a(sss)", changes_updated),
-                                method_reattach_with_extensions, SD_BUS_VTABLE_HIDDEN),
-        SD_BUS_METHOD("Remove", NULL, NULL, method_remove, 0),
+                                method_reattach_with_extensions,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_HIDDEN),
+        SD_BUS_METHOD("Remove", NULL, NULL, method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("MarkReadOnly", SD_BUS_ARGS("b", read_only), SD_BUS_NO_RESULT,
-                                method_mark_read_only, 0),
-        SD_BUS_METHOD_WITH_ARGS("SetLimit", SD_BUS_ARGS("t", limit), SD_BUS_NO_RESULT, method_set_limit, 0),
+                                method_mark_read_only, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetLimit", SD_BUS_ARGS("t", limit), SD_BUS_NO_RESULT, method_set_limit,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 

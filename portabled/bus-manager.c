@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-access.h"
 #include "bus-image.h"
 #include "bus-manager.h"
 #include "bus-util.h"
@@ -15,11 +16,8 @@ typedef int (*ImageMethod)(Manager *m, sd_bus_message *msg, Image *image, sd_bus
 typedef int (*ImageMethodVariant)(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions,
                                   sd_bus_error *error);
 
-typedef enum ImageAccess {
-        IMAGE_ACCESS_ANY,     /* the method checks privileges itself, or needs none */
-        IMAGE_ACCESS_INSPECT, /* reading the image: privileged when it is named by path */
-} ImageAccess;
-
+/* Returns 1 with the image, or 0 when the caller's authorization is being checked (see
+ * bus-access.h: the handler returns 1, the message comes back). */
 static int read_and_acquire_image(sd_bus_message *msg, Manager *m, ImageAccess access, Image **ret,
                                   sd_bus_error *error) {
         const char *name_or_path;
@@ -28,12 +26,13 @@ static int read_and_acquire_image(sd_bus_message *msg, Manager *m, ImageAccess a
         r = sd_bus_message_read(msg, "s", &name_or_path);
         if (r < 0)
                 return r;
-        if (access == IMAGE_ACCESS_INSPECT) {
-                r = bus_check_inspect_by_path(msg, name_or_path, error);
-                if (r < 0)
-                        return r;
-        }
-        return bus_image_acquire(m, name_or_path, ret, error);
+        r = bus_image_authorize(m, msg, access, name_or_path, error);
+        if (r <= 0)
+                return r;
+        r = bus_image_acquire(m, name_or_path, ret, error);
+        if (r < 0)
+                return r;
+        return 1;
 }
 
 static int call_with_image(sd_bus_message *msg, Manager *m, sd_bus_error *error, ImageAccess access,
@@ -42,8 +41,8 @@ static int call_with_image(sd_bus_message *msg, Manager *m, sd_bus_error *error,
         int r;
 
         r = read_and_acquire_image(msg, m, access, &image, error);
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r < 0 ? r : 1;
         return fn(m, msg, image, with_extensions, error);
 }
 
@@ -53,8 +52,8 @@ static int call_simple_with_image(sd_bus_message *msg, Manager *m, sd_bus_error 
         int r;
 
         r = read_and_acquire_image(msg, m, access, &image, error);
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r < 0 ? r : 1;
         return fn(m, msg, image, error);
 }
 
@@ -137,35 +136,36 @@ static int method_get_image_metadata_with_extensions(sd_bus_message *msg, void *
 }
 
 static int method_attach_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_with_image(msg, userdata, error, IMAGE_ACCESS_ANY, bus_image_common_attach, false);
+        return call_with_image(msg, userdata, error, IMAGE_ACCESS_ATTACH, bus_image_common_attach, false);
 }
 
 static int method_attach_image_with_extensions(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_with_image(msg, userdata, error, IMAGE_ACCESS_ANY, bus_image_common_attach, true);
+        return call_with_image(msg, userdata, error, IMAGE_ACCESS_ATTACH, bus_image_common_attach, true);
 }
 
 static int method_reattach_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_with_image(msg, userdata, error, IMAGE_ACCESS_ANY, bus_image_common_reattach, false);
+        return call_with_image(msg, userdata, error, IMAGE_ACCESS_ATTACH, bus_image_common_reattach, false);
 }
 
 static int method_reattach_image_with_extensions(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_with_image(msg, userdata, error, IMAGE_ACCESS_ANY, bus_image_common_reattach, true);
+        return call_with_image(msg, userdata, error, IMAGE_ACCESS_ATTACH, bus_image_common_reattach, true);
 }
 
 static int method_remove_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_ANY, bus_image_common_remove);
+        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_MANAGE, bus_image_common_remove);
 }
 
 static int method_mark_image_read_only(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_ANY, bus_image_common_mark_read_only);
+        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_MANAGE, bus_image_common_mark_read_only);
 }
 
 static int method_set_image_limit(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_ANY, bus_image_common_set_limit);
+        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_MANAGE, bus_image_common_set_limit);
 }
 
 /* Detach and state queries match markers by name or path: the image need not exist any more. */
-static int with_image_string(sd_bus_message *msg, Manager *m, sd_bus_error *error, bool with_extensions,
+static int with_image_string(sd_bus_message *msg, Manager *m, sd_bus_error *error, ImageAccess access,
+                             bool with_extensions,
                              int (*fn)(Manager *, sd_bus_message *, const char *, bool, sd_bus_error *)) {
         const char *name_or_path;
         int r;
@@ -173,28 +173,35 @@ static int with_image_string(sd_bus_message *msg, Manager *m, sd_bus_error *erro
         r = sd_bus_message_read(msg, "s", &name_or_path);
         if (r < 0)
                 return r;
+        r = bus_image_authorize(m, msg, access, name_or_path, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         return fn(m, msg, name_or_path, with_extensions, error);
 }
 
 static int method_detach_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return with_image_string(msg, userdata, error, false, bus_common_detach);
+        return with_image_string(msg, userdata, error, IMAGE_ACCESS_ATTACH, false, bus_common_detach);
 }
 
 static int method_detach_image_with_extensions(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return with_image_string(msg, userdata, error, true, bus_common_detach);
+        return with_image_string(msg, userdata, error, IMAGE_ACCESS_ATTACH, true, bus_common_detach);
 }
 
 static int method_get_image_state(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return with_image_string(msg, userdata, error, false, bus_common_get_state);
+        return with_image_string(msg, userdata, error, IMAGE_ACCESS_ANY, false, bus_common_get_state);
 }
 
 static int method_get_image_state_with_extensions(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return with_image_string(msg, userdata, error, true, bus_common_get_state);
+        return with_image_string(msg, userdata, error, IMAGE_ACCESS_ANY, true, bus_common_get_state);
 }
 
 static int method_set_pool_limit(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         uint64_t limit;
         int r;
+
+        r = bus_image_authorize(userdata, msg, IMAGE_ACCESS_MANAGE, /* name_or_path= */ NULL, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
 
         r = sd_bus_message_read(msg, "t", &limit);
         if (r < 0)
@@ -258,30 +265,35 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AttachImage",
                                 SD_BUS_ARGS("s", image, "as", matches, "s", profile, "b", runtime, "s", copy_mode),
-                                SD_BUS_RESULT("a(sss)", changes), method_attach_image, 0),
+                                SD_BUS_RESULT("a(sss)", changes), method_attach_image,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AttachImageWithExtensions",
                                 SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "s", profile, "s", copy_mode,
                                             "t", flags),
-                                SD_BUS_RESULT("a(sss)", changes), method_attach_image_with_extensions, 0),
+                                SD_BUS_RESULT("a(sss)", changes), method_attach_image_with_extensions,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DetachImage", SD_BUS_ARGS("s", image, "b", runtime), SD_BUS_RESULT("a(sss)", changes),
-                                method_detach_image, 0),
+                                method_detach_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DetachImageWithExtensions", SD_BUS_ARGS("s", image, "as", extensions, "t", flags),
-                                SD_BUS_RESULT("a(sss)", changes), method_detach_image_with_extensions, 0),
+                                SD_BUS_RESULT("a(sss)", changes), method_detach_image_with_extensions,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ReattachImage",
                                 SD_BUS_ARGS("s", image, "as", matches, "s", profile, "b", runtime, "s", copy_mode),
                                 SD_BUS_RESULT("a(sss)", changes_removed, "a(sss)", changes_updated),
-                                method_reattach_image, 0),
+                                method_reattach_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ReattachImageWithExtensions",
                                 SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "s", profile, "s", copy_mode,
                                             "t", flags),
                                 SD_BUS_RESULT("a(sss)", changes_removed, "a(sss)", changes_updated),
-                                method_reattach_image_with_extensions, 0),
-        SD_BUS_METHOD_WITH_ARGS("RemoveImage", SD_BUS_ARGS("s", image), SD_BUS_NO_RESULT, method_remove_image, 0),
+                                method_reattach_image_with_extensions, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveImage", SD_BUS_ARGS("s", image), SD_BUS_NO_RESULT, method_remove_image,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("MarkImageReadOnly", SD_BUS_ARGS("s", image, "b", read_only), SD_BUS_NO_RESULT,
-                                method_mark_image_read_only, 0),
+                                method_mark_image_read_only, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetImageLimit", SD_BUS_ARGS("s", image, "t", limit), SD_BUS_NO_RESULT,
-                                method_set_image_limit, 0),
-        SD_BUS_METHOD_WITH_ARGS("SetPoolLimit", SD_BUS_ARGS("t", limit), SD_BUS_NO_RESULT, method_set_pool_limit, 0),
+                                method_set_image_limit, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetPoolLimit", SD_BUS_ARGS("t", limit), SD_BUS_NO_RESULT, method_set_pool_limit,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 

@@ -1,6 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <linux/capability.h>
-
 #include "bus-util.h"
 #include "image-name.h"
 #include "path-util.h"
@@ -105,19 +103,4 @@ int bus_error_from_errno(sd_bus_error *error, int r, const char *context) {
         if (sd_bus_error_is_set(error))
                 return r;
         return sd_bus_error_set_errnof(error, r, "%s: %m", context);
-}
-
-int bus_check_inspect_by_path(sd_bus_message *msg, const char *name_or_path, sd_bus_error *error) {
-        int r;
-
-        if (image_name_is_valid(name_or_path))
-                return 0;
-
-        r = sd_bus_query_sender_privilege(msg, CAP_SYS_ADMIN);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Inspecting image '%s' by path requires privileges.", name_or_path);
-        return 0;
 }

@@ -29,7 +29,3 @@ int bus_image_object_path(const char *name, char **ret);
 
 /* Errors from the library that did not fill error themselves. */
 int bus_error_from_errno(sd_bus_error *error, int r, const char *context);
-
-/* Reading an arbitrary path as root on behalf of a caller who may not be able to read it
- * themselves needs privileges (systemd asks polkit for "inspect-images" here). */
-int bus_check_inspect_by_path(sd_bus_message *msg, const char *name_or_path, sd_bus_error *error);

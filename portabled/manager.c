@@ -24,6 +24,8 @@ Manager *manager_free(Manager *m) {
 
         image_cache_flush(m);
         sd_event_source_unref(m->image_cache_defer);
+        /* Its queries hold calls on the bus. */
+        m->polkit_registry = polkit_registry_free(m->polkit_registry);
         m->bus = sd_bus_flush_close_unref(m->bus);
         m->event = sd_event_unref(m->event);
         free(m->host.root);
@@ -50,6 +52,10 @@ int manager_new(const char *root, const char *vendor_profile_dir, Manager **ret)
                         return -ENOMEM;
         }
         m->host.unit_ops = (HostUnitOps) { .unit_is_active = unit_query_is_active, .userdata = m };
+
+        r = polkit_registry_new(&m->polkit_registry);
+        if (r < 0)
+                return r;
 
         r = sd_event_default(&m->event);
         if (r < 0)

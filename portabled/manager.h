@@ -4,6 +4,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus-polkit.h"
 #include "host.h"
 #include "image.h"
 
@@ -18,6 +19,9 @@ typedef struct Manager {
         Image **image_cache;
         size_t n_image_cache;
         sd_event_source *image_cache_defer;
+
+        /* Authorization queries waiting for polkit or for their method call to come back. */
+        PolkitRegistry *polkit_registry;
 } Manager;
 
 int manager_new(const char *root, const char *vendor_profile_dir, Manager **ret);

@@ -32,6 +32,7 @@ _lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${BUILD_ROOT:=$SOURCE_ROOT/build}"
 : "${PORTABLED:=$BUILD_ROOT/portabled/portabled}"
 : "${PORTABLECTL:=$BUILD_ROOT/portablectl/portablectl}"
+: "${FAKE_POLKIT:=$BUILD_ROOT/tests/integration/fake-polkit}"
 : "${TEST_DATA:=$SOURCE_ROOT/tests/data}"
 : "${PROFILES_DIR:=$SOURCE_ROOT/profiles}"
 GOLDEN=$_lib_dir/golden
@@ -47,6 +48,7 @@ _tap_failed=0
 T=
 DBUS_PID=
 DAEMON_PID=
+FAKE_POLKIT_PID=
 
 # ---------------------------------------------------------------------------------------------- TAP
 
@@ -548,8 +550,11 @@ start_bus() {
         DBUS_PID=$!
         BUS_ADDRESS=unix:path=$T/bus/system_bus_socket
         local i
+        # The socket exists a moment before dbus-daemon listens on it: wait for an answer.
         for i in $(seq 1 100); do
-                [ -S "$T/bus/system_bus_socket" ] && return 0
+                [ -S "$T/bus/system_bus_socket" ] &&
+                        busctl --address="$BUS_ADDRESS" call org.freedesktop.DBus /org/freedesktop/DBus \
+                                org.freedesktop.DBus GetId >/dev/null 2>&1 && return 0
                 sleep 0.05
         done
         echo "dbus-daemon did not start: $(cat "$T/log/dbus-daemon.log")" >&2
@@ -580,6 +585,27 @@ start_daemon() {
         return 1
 }
 
+# start_fake_polkit RULES LOG: tests/integration/fake-polkit serves org.freedesktop.PolicyKit1 on
+# the private bus, answering from RULES and logging every query to LOG (see fake-polkit.c).
+start_fake_polkit() {
+        (cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$FAKE_POLKIT" "$1" "$2") >>"$T/log/fake-polkit.log" 2>&1 &
+        FAKE_POLKIT_PID=$!
+        local i
+        for i in $(seq 1 100); do
+                name_owned org.freedesktop.PolicyKit1 && return 0
+                sleep 0.05
+        done
+        echo "fake-polkit did not acquire org.freedesktop.PolicyKit1: $(cat "$T/log/fake-polkit.log")" >&2
+        return 1
+}
+
+stop_fake_polkit() {
+        [ -n "$FAKE_POLKIT_PID" ] || return 0
+        kill -TERM "$FAKE_POLKIT_PID" 2>/dev/null
+        wait "$FAKE_POLKIT_PID" 2>/dev/null
+        FAKE_POLKIT_PID=
+}
+
 stop_daemon() {
         [ -n "$DAEMON_PID" ] || return 0
         kill -TERM "$DAEMON_PID" 2>/dev/null
@@ -597,6 +623,7 @@ _cleanup() {
         local rc=$? mp dev file
         trap - EXIT INT TERM
         stop_daemon
+        stop_fake_polkit
         if [ -n "$DBUS_PID" ]; then
                 kill -TERM "$DBUS_PID" 2>/dev/null
                 wait "$DBUS_PID" 2>/dev/null

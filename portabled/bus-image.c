@@ -2,45 +2,14 @@
 #include "bus-access.h"
 #include "bus-image.h"
 #include "bus-util.h"
-#include "image-metadata.h"
+#include "image-lock.h"
 #include "image-name.h"
+#include "image-operations.h"
 #include "image-ops.h"
-#include "image-read.h"
 #include "log.h"
 #include "portable-bus.h"
 #include "portable.h"
 #include "strv.h"
-
-static void log_warnings(const Image *image, const PortableMetadata *md) {
-        STRV_FOREACH(w, md->warnings)
-                log_warning("Image '%s': %s", image->path, *w);
-}
-
-int bus_image_common_get_os_release(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(portable_metadata_freep) PortableMetadata *md = NULL;
-        int r;
-
-        r = image_read_metadata(image, image_read_no_units, &md, error);
-        if (r < 0)
-                return bus_error_from_errno(error, r, "Failed to read image metadata");
-
-        r = sd_bus_message_new_method_return(msg, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "{ss}");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; md->os_release_pairs[i] && md->os_release_pairs[i + 1]; i += 2) {
-                r = sd_bus_message_append(reply, "{ss}", md->os_release_pairs[i], md->os_release_pairs[i + 1]);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
-}
 
 /* Reads "as extensions" and refuses any: layering extension images is not implemented yet, and
  * silently ignoring them would attach something other than what was asked for. */
@@ -60,25 +29,12 @@ static int read_extensions(sd_bus_message *msg, sd_bus_error *error) {
         return 0;
 }
 
-static int append_file_dict_entry(sd_bus_message *reply, const char *name, const char *data, size_t size) {
-        int r;
-
-        r = sd_bus_message_open_container(reply, 'e', "say");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(reply, "s", name);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append_array(reply, 'y', data, size);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(reply);
+int bus_image_common_get_os_release(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
+        return image_operation_inspect(m, msg, image, NULL, /* os_release_only= */ true, false, error);
 }
 
 int bus_image_common_get_metadata(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions,
                                   sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(portable_metadata_freep) PortableMetadata *md = NULL;
         _cleanup_strv_free_ char **matches = NULL;
         PortableFlags flags;
         int r;
@@ -98,44 +54,7 @@ int bus_image_common_get_metadata(Manager *m, sd_bus_message *msg, Image *image,
                         return r;
         }
 
-        r = image_read_metadata(image, matches, &md, error);
-        if (r < 0)
-                return bus_error_from_errno(error, r, "Failed to read image metadata");
-        log_warnings(image, md);
-
-        if (md->n_units == 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Couldn't find any matching unit files in image '%s', refusing.", image->path);
-
-        r = sd_bus_message_new_method_return(msg, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(reply, "s", image->path);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append_array(reply, 'y', md->os_release.data, md->os_release.size);
-        if (r < 0)
-                return r;
-
-        if (with_extensions) {
-                r = sd_bus_message_append(reply, "a{say}", 0);
-                if (r < 0)
-                        return r;
-        }
-
-        r = sd_bus_message_open_container(reply, 'a', "{say}");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < md->n_units; i++) {
-                r = append_file_dict_entry(reply, md->units[i].name, md->units[i].data, md->units[i].size);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-
-        return sd_bus_send(NULL, reply, NULL);
+        return image_operation_inspect(m, msg, image, TAKE_PTR(matches), false, with_extensions, error);
 }
 
 /* Reads the attach-style arguments: "as matches, s profile, b runtime, s copy_mode" or, for the
@@ -187,60 +106,30 @@ static int read_attach_arguments(sd_bus_message *msg, bool with_extensions, char
         return 0;
 }
 
-int bus_image_common_attach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions, sd_bus_error *error) {
-        _cleanup_(portable_changes_done) PortableChanges changes = {};
+static int attach_or_reattach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions, bool reattach,
+                              sd_bus_error *error) {
         _cleanup_strv_free_ char **matches = NULL;
-        const char *profile;
-        PortableFlags flags;
+        const char *profile = NULL;
+        PortableFlags flags = 0;
         int r;
 
         r = read_attach_arguments(msg, with_extensions, &matches, &profile, &flags, error);
         if (r < 0)
                 return r;
+        return image_operation_attach(m, msg, image, TAKE_PTR(matches), profile, flags, reattach, error);
+}
 
-        r = portable_attach(&m->host, image, matches, profile, flags, &changes, error);
-        if (r < 0)
-                return bus_error_from_errno(error, r, "Failed to attach image");
-
-        log_info("Attached image '%s'%s%s%s.", image->path, isempty(profile) ? "" : " with profile '",
-                 strempty(profile), isempty(profile) ? "" : "'");
-        return bus_reply_changes(msg, &changes);
+int bus_image_common_attach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions, sd_bus_error *error) {
+        return attach_or_reattach(m, msg, image, with_extensions, /* reattach= */ false, error);
 }
 
 int bus_image_common_reattach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions,
                               sd_bus_error *error) {
-        _cleanup_(portable_changes_done) PortableChanges removed = {}, updated = {};
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_strv_free_ char **matches = NULL;
-        const char *profile;
-        PortableFlags flags;
-        int r;
-
-        r = read_attach_arguments(msg, with_extensions, &matches, &profile, &flags, error);
-        if (r < 0)
-                return r;
-
-        r = portable_reattach(&m->host, image, matches, profile, flags, &removed, &updated, error);
-        if (r < 0)
-                return bus_error_from_errno(error, r, "Failed to reattach image");
-
-        log_info("Reattached image '%s'.", image->path);
-
-        r = sd_bus_message_new_method_return(msg, &reply);
-        if (r < 0)
-                return r;
-        r = bus_append_changes(reply, &removed);
-        if (r < 0)
-                return r;
-        r = bus_append_changes(reply, &updated);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return attach_or_reattach(m, msg, image, with_extensions, /* reattach= */ true, error);
 }
 
 int bus_common_detach(Manager *m, sd_bus_message *msg, const char *name_or_path, bool with_extensions,
                       sd_bus_error *error) {
-        _cleanup_(portable_changes_done) PortableChanges changes = {};
         PortableFlags flags = 0;
         int r;
 
@@ -264,17 +153,11 @@ int bus_common_detach(Manager *m, sd_bus_message *msg, const char *name_or_path,
         if (r < 0)
                 return r;
 
-        r = portable_detach(&m->host, name_or_path, flags, &changes, error);
-        if (r < 0)
-                return bus_error_from_errno(error, r, "Failed to detach image");
-
-        log_info("Detached image '%s'.", name_or_path);
-        return bus_reply_changes(msg, &changes);
+        return image_operation_detach(m, msg, name_or_path, flags, error);
 }
 
 int bus_common_get_state(Manager *m, sd_bus_message *msg, const char *name_or_path, bool with_extensions,
                          sd_bus_error *error) {
-        PortableState state;
         int r;
 
         if (with_extensions) {
@@ -293,39 +176,26 @@ int bus_common_get_state(Manager *m, sd_bus_message *msg, const char *name_or_pa
         if (r < 0)
                 return r;
 
-        r = portable_get_state(&m->host, name_or_path, &state);
-        if (r < 0)
-                return bus_error_from_errno(error, r, "Failed to determine image state");
-
-        return sd_bus_reply_method_return(msg, "s", portable_state_to_string(state));
+        return image_operation_state(m, msg, name_or_path, error);
 }
 
 int bus_image_common_remove(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
-        PortableState state;
-        int r;
-
-        r = portable_get_state(&m->host, image->path, &state);
-        if (r < 0)
-                return bus_error_from_errno(error, r, "Failed to determine image state");
-        if (state != PORTABLE_DETACHED)
-                return sd_bus_error_set_errnof(error, EBUSY, "Image '%s' is not detached, refusing.", image->path);
-
-        r = image_remove(image);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to remove image '%s': %m", image->path);
-
-        log_info("Removed image '%s'.", image->path);
-        return sd_bus_reply_method_return(msg, NULL);
+        return image_operation_remove(m, msg, image, error);
 }
 
 int bus_image_common_mark_read_only(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
-        int read_only, r;
+        int read_only, r, lock_fds[IMAGE_LOCKS] = { -EBADF, -EBADF };
 
         r = sd_bus_message_read(msg, "b", &read_only);
         if (r < 0)
                 return r;
 
+        r = image_lock_acquire(&m->host, image->path, /* exclusive= */ true, lock_fds, error);
+        if (r < 0)
+                return r;
         r = image_mark_read_only(image, read_only);
+        for (size_t i = 0; i < IMAGE_LOCKS; i++)
+                image_lock_release(lock_fds[i]);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to mark image '%s' %s: %m", image->path,
                                                read_only ? "read-only" : "writable");

@@ -4,6 +4,7 @@
 #include "bus-manager.h"
 #include "bus-util.h"
 #include "image-name.h"
+#include "image-operations.h"
 #include "log.h"
 #include "portable-bus.h"
 #include "portable.h"
@@ -80,47 +81,7 @@ static int method_get_image(sd_bus_message *msg, void *userdata, sd_bus_error *e
 }
 
 static int method_list_images(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(image_list_done) ImageList list = {};
-        Manager *m = userdata;
-        int r;
-
-        r = image_discover(&m->host, &list);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to enumerate images: %m");
-
-        r = sd_bus_message_new_method_return(msg, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "(ssbtttso)");
-        if (r < 0)
-                return r;
-
-        for (size_t i = 0; i < list.n_images; i++) {
-                const Image *image = list.images[i];
-                _cleanup_free_ char *path = NULL;
-                PortableState state;
-
-                r = bus_image_object_path(image->name, &path);
-                if (r < 0)
-                        return r;
-
-                /* A state we cannot determine is reported as empty, not as a failed listing. */
-                r = portable_get_state(&m->host, image->path, &state);
-                if (r < 0)
-                        log_debug_errno(r, "Failed to get state of image '%s', ignoring: %m", image->path);
-
-                r = sd_bus_message_append(reply, "(ssbtttso)", image->name, image_type_to_string(image->type),
-                                          image->read_only, image->crtime, image->mtime, image->usage,
-                                          r < 0 ? "" : portable_state_to_string(state), path);
-                if (r < 0)
-                        return r;
-        }
-
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return image_operation_list(userdata, msg, error);
 }
 
 static int method_get_image_os_release(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -18,6 +19,8 @@ static void help(void) {
                "                               under DIR\n"
                "     --vendor-profile-dir=DIR  Where our own profiles are (default: %s)\n"
                "     --log-level=LEVEL         debug, info, notice, warning, err\n"
+               "     --exit-on-idle=SECONDS    Exit after this long without calls (default: 30;\n"
+               "                               0: never); D-Bus activation starts it again\n"
                "\nThe bus is the system bus, or the one $DBUS_SYSTEM_BUS_ADDRESS names.\n",
                program_invocation_short_name, VENDOR_PROFILE_DIR);
 }
@@ -25,7 +28,20 @@ static void help(void) {
 typedef struct Arguments {
         const char *root;
         const char *vendor_profile_dir;
+        uint64_t exit_on_idle_usec;
 } Arguments;
+
+static int parse_seconds(const char *s, uint64_t *ret_usec) {
+        char *end;
+        unsigned long long v;
+
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > UINT64_MAX / 1000000)
+                return -EINVAL;
+        *ret_usec = (uint64_t) v * 1000000;
+        return 0;
+}
 
 static int parse_level(const char *s) {
         static const char *const names[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug" };
@@ -37,13 +53,14 @@ static int parse_level(const char *s) {
 }
 
 static int parse_argv(int argc, char *argv[], Arguments *args) {
-        enum { ARG_VERSION = 0x100, ARG_ROOT, ARG_VENDOR_PROFILE_DIR, ARG_LOG_LEVEL };
+        enum { ARG_VERSION = 0x100, ARG_ROOT, ARG_VENDOR_PROFILE_DIR, ARG_LOG_LEVEL, ARG_EXIT_ON_IDLE };
         static const struct option options[] = {
                 { "help",               no_argument,       NULL, 'h'                    },
                 { "version",            no_argument,       NULL, ARG_VERSION            },
                 { "root",               required_argument, NULL, ARG_ROOT               },
                 { "vendor-profile-dir", required_argument, NULL, ARG_VENDOR_PROFILE_DIR },
                 { "log-level",          required_argument, NULL, ARG_LOG_LEVEL          },
+                { "exit-on-idle",       required_argument, NULL, ARG_EXIT_ON_IDLE       },
                 {}
         };
         int c, level;
@@ -73,6 +90,10 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                                 return log_error_errno(EINVAL, "Unknown log level: %s", optarg);
                         log_set_max_level(level);
                         break;
+                case ARG_EXIT_ON_IDLE:
+                        if (parse_seconds(optarg, &args->exit_on_idle_usec) < 0)
+                                return log_error_errno(EINVAL, "--exit-on-idle= needs a number of seconds: %s", optarg);
+                        break;
                 case '?':
                         return -EINVAL;
                 default:
@@ -86,7 +107,7 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
 
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
-        Arguments args = { .vendor_profile_dir = VENDOR_PROFILE_DIR };
+        Arguments args = { .vendor_profile_dir = VENDOR_PROFILE_DIR, .exit_on_idle_usec = 30 * 1000000ULL };
         int r;
 
         log_parse_environment();
@@ -97,11 +118,15 @@ int main(int argc, char *argv[]) {
 
         umask(0022);
 
-        r = manager_new(args.root, args.vendor_profile_dir, &m);
+        r = manager_new(args.root, args.vendor_profile_dir, args.exit_on_idle_usec, &m);
         if (r < 0) {
                 log_error_errno(r, "Failed to allocate manager: %m");
                 return EXIT_FAILURE;
         }
+
+        /* Before the name is taken: nobody may see the host half-changed by a previous run. A
+         * journal that cannot be read is reported and left alone; the rest goes on. */
+        (void) manager_recover(m);
 
         r = manager_connect_bus(m);
         if (r < 0)

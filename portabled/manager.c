@@ -8,8 +8,11 @@
 #include "bus-manager.h"
 #include "log.h"
 #include "manager.h"
+#include "operation.h"
 #include "portable-bus.h"
-#include "unit-query.h"
+#include "strv.h"
+#include "transaction.h"
+#include "unit-activity.h"
 
 static void image_cache_flush(Manager *m) {
         for (size_t i = 0; i < m->n_image_cache; i++)
@@ -22,8 +25,11 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
 
+        while (m->operations)
+                operation_free(m->operations);
         image_cache_flush(m);
         sd_event_source_unref(m->image_cache_defer);
+        sd_event_source_disable_unref(m->idle_timer);
         /* Its queries hold calls on the bus. */
         m->polkit_registry = polkit_registry_free(m->polkit_registry);
         m->bus = sd_bus_flush_close_unref(m->bus);
@@ -33,13 +39,26 @@ Manager *manager_free(Manager *m) {
         return mfree(m);
 }
 
-int manager_new(const char *root, const char *vendor_profile_dir, Manager **ret) {
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        /* Host changes happen synchronously, in one step of the loop: none is ever half done
+         * here. What still waits for an image or for PID 1 has changed nothing yet. */
+        log_info("Received SIG%s, shutting down.", sigabbrev_np((int) si->ssi_signo) ?: "?");
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
+        operations_abort_all(m, "portabled is shutting down; nothing was changed.");
+        return sd_event_exit(m->event, 0);
+}
+
+int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_on_idle_usec, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
+        sigset_t mask;
         int r;
 
         m = calloc(1, sizeof(Manager));
         if (!m)
                 return -ENOMEM;
+        m->exit_on_idle_usec = exit_on_idle_usec;
 
         if (root) {
                 m->host.root = strdup(root);
@@ -51,7 +70,9 @@ int manager_new(const char *root, const char *vendor_profile_dir, Manager **ret)
                 if (!m->host.vendor_profile_dir)
                         return -ENOMEM;
         }
-        m->host.unit_ops = (HostUnitOps) { .unit_is_active = unit_query_is_active, .userdata = m };
+        /* Outside of an operation nobody may ask about units: the answer would have to come
+         * from PID 1 synchronously. An empty snapshot makes such a question fail loudly. */
+        m->host.unit_ops = (HostUnitOps) { .unit_is_active = unit_activity_is_active, .userdata = NULL };
 
         r = polkit_registry_new(&m->polkit_registry);
         if (r < 0)
@@ -61,11 +82,45 @@ int manager_new(const char *root, const char *vendor_profile_dir, Manager **ret)
         if (r < 0)
                 return r;
 
-        (void) sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
-        (void) sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
+        /* Signals arrive through the event loop, between steps, never in the middle of one. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
+        if (r < 0)
+                return r;
+
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+int manager_recover(Manager *m) {
+        int ret = 0;
+
+        for (int runtime = 0; runtime <= 1; runtime++) {
+                _cleanup_free_ char *dir = host_journal_dir(&m->host, runtime);
+                _cleanup_strv_free_ char **log = NULL;
+                int r;
+
+                if (!dir)
+                        return log_oom();
+                r = transaction_recover(dir, &log);
+                STRV_FOREACH(line, log)
+                        log_notice("%s", *line);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to recover interrupted operations from %s: %m", dir);
+                        ret = ret ?: r;
+                }
+        }
+        return ret;
 }
 
 static int on_image_cache_defer(sd_event_source *s, void *userdata) {
@@ -95,12 +150,67 @@ int manager_cache_image(Manager *m, Image *image) {
         return sd_event_source_set_enabled(m->image_cache_defer, SD_EVENT_ONESHOT);
 }
 
+/* ---------------------------------------------------------------------------------- idleness */
+
+static bool manager_is_busy(Manager *m) {
+        return m->n_operations > 0 || polkit_registry_size(m->polkit_registry) > 0;
+}
+
+static void arm_idle_timer(Manager *m) {
+        if (!m->idle_timer || m->name_released)
+                return;
+        (void) sd_event_source_set_time_relative(m->idle_timer, m->exit_on_idle_usec);
+        (void) sd_event_source_set_enabled(m->idle_timer, SD_EVENT_ONESHOT);
+}
+
+void manager_operations_changed(Manager *m) {
+        if (m->name_released && !manager_is_busy(m))
+                (void) sd_event_exit(m->event, 0);
+        arm_idle_timer(m);
+}
+
+static int on_name_released(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+
+        /* Calls sent to the name from now on start a new instance; the ones that reached us
+         * before are answered first. */
+        log_debug("Idle: gave back %s, exiting when the work at hand is done.", PORTABLE_BUS_NAME);
+        manager_operations_changed(m);
+        return 0;
+}
+
+static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        if (manager_is_busy(m)) {
+                arm_idle_timer(m);
+                return 0;
+        }
+        m->name_released = true;
+        r = sd_bus_release_name_async(m->bus, NULL, PORTABLE_BUS_NAME, on_name_released, m);
+        if (r < 0)
+                return sd_event_exit(m->event, 0);
+        return 0;
+}
+
+/* Every call that comes in postpones the idle exit. */
+static int on_bus_message(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        arm_idle_timer(userdata);
+        return 0;
+}
+
 int manager_connect_bus(Manager *m) {
         int r;
 
         r = sd_bus_default_system(&m->bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
+
+        /* Without its bus the daemon is of no use to anyone: exit, activation brings it back. */
+        r = sd_bus_set_exit_on_disconnect(m->bus, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set exit on disconnect: %m");
 
         r = bus_manager_register(m);
         if (r < 0)
@@ -116,10 +226,23 @@ int manager_connect_bus(Manager *m) {
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach bus to event loop: %m");
+
+        if (m->exit_on_idle_usec > 0) {
+                r = sd_bus_add_filter(m->bus, NULL, on_bus_message, m);
+                if (r >= 0)
+                        r = sd_event_add_time_relative(m->event, &m->idle_timer, CLOCK_MONOTONIC, m->exit_on_idle_usec,
+                                                       0, on_idle, m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up the idle timer: %m");
+        }
         return 0;
 }
 
 int manager_run(Manager *m) {
+        int r;
+
         (void) sd_notify(false, "READY=1\nSTATUS=Processing requests...");
-        return sd_event_loop(m->event);
+        r = sd_event_loop(m->event);
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
+        return r;
 }

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "bus-polkit.h"
 #include "host.h"
 #include "image.h"
+
+typedef struct Operation Operation;
 
 /* The daemon's one piece of state. */
 typedef struct Manager {
@@ -22,14 +25,31 @@ typedef struct Manager {
 
         /* Authorization queries waiting for polkit or for their method call to come back. */
         PolkitRegistry *polkit_registry;
+
+        /* Method calls waiting for their image, the service manager or a worker. */
+        Operation *operations;
+        size_t n_operations;
+
+        /* Exit after this long without a call or an operation (0: never); bus activation brings
+         * the daemon back, and it keeps nothing in memory worth keeping. */
+        uint64_t exit_on_idle_usec;
+        sd_event_source *idle_timer;
+        bool name_released; /* idle: the bus name is given back, exit once the work is done */
 } Manager;
 
-int manager_new(const char *root, const char *vendor_profile_dir, Manager **ret);
+int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_on_idle_usec, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Completes or rolls back what an earlier run of the daemon left half done (the transaction
+ * journals), before anything is served. */
+int manager_recover(Manager *m);
 
 int manager_connect_bus(Manager *m);
 int manager_run(Manager *m);
 
 /* Keeps image alive until the end of this event loop iteration (takes ownership). */
 int manager_cache_image(Manager *m, Image *image);
+
+/* Called when operations come or go, for the idle logic. */
+void manager_operations_changed(Manager *m);

@@ -267,11 +267,10 @@ static int check_mount_points(const Image *image, const PortableMetadata *m, con
                               image->path, strempty(list), profile);
 }
 
-int portable_attach_in(Transaction *t, const Host *host, const Image *image, char * const *matches,
-                       const char *profile, PortableFlags flags, sd_bus_error *reterr) {
-        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+/* The profile's requirements as (path, setting) pairs, and the paths alone for the reader. */
+static int prepare(const Host *host, const char *profile, char ***ret_requirements, char ***ret_check_paths,
+                   sd_bus_error *reterr) {
         _cleanup_strv_free_ char **requirements = NULL, **check_paths = NULL;
-        _cleanup_free_ char *attached_dir = NULL;
         int r;
 
         r = check_profile(host, profile, reterr);
@@ -287,9 +286,34 @@ int portable_attach_in(Transaction *t, const Host *host, const Image *image, cha
                         return r;
         }
 
-        r = image_read_metadata_full(image, matches, check_paths, &m, reterr);
+        if (ret_requirements)
+                *ret_requirements = TAKE_PTR(requirements);
+        *ret_check_paths = TAKE_PTR(check_paths);
+        return 0;
+}
+
+int portable_attach_prepare(const Host *host, const char *profile, char ***ret_check_paths, sd_bus_error *reterr) {
+        return prepare(host, profile, NULL, ret_check_paths, reterr);
+}
+
+int portable_attach_in(Transaction *t, const Host *host, const Image *image, const PortableMetadata *metadata,
+                       char * const *matches, const char *profile, PortableFlags flags, sd_bus_error *reterr) {
+        _cleanup_(portable_metadata_freep) PortableMetadata *read = NULL;
+        _cleanup_strv_free_ char **requirements = NULL, **check_paths = NULL;
+        _cleanup_free_ char *attached_dir = NULL;
+        const PortableMetadata *m = metadata;
+        int r;
+
+        r = prepare(host, profile, &requirements, &check_paths, reterr);
         if (r < 0)
                 return r;
+
+        if (!m) {
+                r = image_read_metadata_full(image, matches, check_paths, &read, reterr);
+                if (r < 0)
+                        return r;
+                m = read;
+        }
 
         r = check_metadata(image, m, matches, reterr);
         if (r < 0)
@@ -328,14 +352,14 @@ int portable_attach_in(Transaction *t, const Host *host, const Image *image, cha
         return 0;
 }
 
-int portable_attach(const Host *host, const Image *image, char * const *matches, const char *profile,
-                    PortableFlags flags, PortableChanges *ret_changes, sd_bus_error *reterr) {
+int portable_attach(const Host *host, const Image *image, const PortableMetadata *metadata, char * const *matches,
+                    const char *profile, PortableFlags flags, PortableChanges *ret_changes, sd_bus_error *reterr) {
         _cleanup_(transaction_done) Transaction t = {};
         int r;
 
         r = portable_transaction_init(&t, host, flags, "attach", image->path);
         if (r < 0)
                 return r;
-        r = portable_attach_in(&t, host, image, matches, profile, flags, reterr);
+        r = portable_attach_in(&t, host, image, metadata, matches, profile, flags, reterr);
         return transaction_finish(&t, r, ret_changes, reterr);
 }

@@ -19,6 +19,7 @@ void attached_index_done(AttachedIndex *idx) {
         for (size_t i = 0; i < idx->n_units; i++) {
                 free(idx->units[i].name);
                 strv_free(idx->units[i].images);
+                strv_free(idx->units[i].canonical);
         }
         idx->units = mfree(idx->units);
         idx->n_units = 0;
@@ -98,6 +99,23 @@ static int collect_enabled(const char *dir, char ***enabled) {
         return 0;
 }
 
+/* Images are often named through symlinks (/etc/portables/foo.raw -> /srv/foo.raw): where a path
+ * resolves, its resolved form counts too. */
+static int canonicalize_all(char * const *paths, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        STRV_FOREACH(p, (char **) paths) {
+                char *c = (*p)[0] == '/' ? realpath(*p, NULL) : NULL;
+
+                r = strv_consume(&l, c ?: strdup(*p));
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 static int scan_attached_dir(const Host *host, bool runtime, char * const *config_enabled, AttachedIndex *idx) {
         _cleanup_free_ char *dir = host_attached_dir(host, runtime);
         _cleanup_strv_free_ char **enabled = strv_copy(config_enabled);
@@ -119,38 +137,53 @@ static int scan_attached_dir(const Host *host, bool runtime, char * const *confi
         strv_sort(enabled);
 
         while ((de = readdir(d))) {
-                _cleanup_strv_free_ char **marker = NULL;
+                _cleanup_strv_free_ char **marker = NULL, **canonical = NULL;
+                _cleanup_free_ char *name = NULL;
+                bool has_unit_file;
                 AttachedUnit *grown;
                 struct stat st;
-                char *name;
 
-                if (!unit_name_is_valid(de->d_name, UNIT_NAME_ANY))
+                /* Units show up as their file, or as their drop-in directory alone once the file
+                 * is gone (a disabled symlink): both are attached, the latter only partly. */
+                if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         continue;
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-                    !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
+                if (S_ISDIR(st.st_mode) && endswith(de->d_name, ".d")) {
+                        name = strndup(de->d_name, strlen(de->d_name) - 2);
+                        if (!name)
+                                return -ENOMEM;
+                        if (!unit_name_is_valid(name, UNIT_NAME_ANY) || faccessat(dirfd(d), name, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                                continue; /* not a unit, or counted with its file */
+                        has_unit_file = false;
+                } else if ((S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) && unit_name_is_valid(de->d_name, UNIT_NAME_ANY)) {
+                        name = strdup(de->d_name);
+                        if (!name)
+                                return -ENOMEM;
+                        has_unit_file = true;
+                } else
                         continue;
 
-                r = dropin_read_marker(dirfd(d), de->d_name, &marker);
+                r = dropin_read_marker(dirfd(d), name, &marker);
                 if (r < 0)
                         return r;
                 if (r == 0)
                         continue;
+                r = canonicalize_all(marker, &canonical);
+                if (r < 0)
+                        return r;
 
-                name = strdup(de->d_name);
-                if (!name)
-                        return -ENOMEM;
                 grown = realloc(idx->units, sizeof(AttachedUnit) * (idx->n_units + 1));
-                if (!grown) {
-                        free(name);
+                if (!grown)
                         return -ENOMEM;
-                }
                 idx->units = grown;
-                idx->units[idx->n_units++] = (AttachedUnit) {
-                        .name = name,
+                /* Initializers are evaluated in no particular order: name is taken last. */
+                idx->units[idx->n_units] = (AttachedUnit) {
                         .runtime = runtime,
+                        .has_unit_file = has_unit_file,
                         .enabled = strv_contains_sorted(enabled, name),
                         .images = TAKE_PTR(marker),
+                        .canonical = TAKE_PTR(canonical),
                 };
+                idx->units[idx->n_units++].name = TAKE_PTR(name);
         }
         return 0;
 }
@@ -217,22 +250,45 @@ bool attached_image_matches(const char *marker_path, const char *query) {
         return streq(key, query);
 }
 
-bool attached_unit_matches(const AttachedUnit *u, const char *query, char * const *extensions) {
+/* One layer: by the recorded path, or by what it and the query resolve to. */
+static bool layer_matches(const AttachedUnit *u, size_t i, const char *query, const char *query_canonical) {
+        if (attached_image_matches(u->images[i], query))
+                return true;
+        return query_canonical && u->canonical && u->canonical[i] && streq(u->canonical[i], query_canonical);
+}
+
+/* The resolved form of an absolute query, or NULL. */
+static char *canonical_query(const char *query) {
+        return query && query[0] == '/' ? realpath(query, NULL) : NULL;
+}
+
+static bool unit_matches_canonical(const AttachedUnit *u, const char *query, const char *query_canonical,
+                                   char * const *extensions) {
         size_t n = strv_length(u->images);
 
         if (n == 0 || n != 1 + strv_length(extensions))
                 return false;
-        if (!attached_image_matches(u->images[0], query))
+        if (!layer_matches(u, 0, query, query_canonical))
                 return false;
-        for (size_t i = 1; i < n; i++)
-                if (!attached_image_matches(u->images[i], extensions[i - 1]))
+        for (size_t i = 1; i < n; i++) {
+                _cleanup_free_ char *c = canonical_query(extensions[i - 1]);
+
+                if (!layer_matches(u, i, extensions[i - 1], c))
                         return false;
+        }
         return true;
+}
+
+bool attached_unit_matches(const AttachedUnit *u, const char *query, char * const *extensions) {
+        _cleanup_free_ char *c = canonical_query(query);
+
+        return unit_matches_canonical(u, query, c, extensions);
 }
 
 int attached_index_units(const AttachedIndex *idx, const char *query, char * const *extensions, int runtime,
                          char ***ret) {
         _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ char *canonical = canonical_query(query);
         int r;
 
         for (size_t i = 0; i < idx->n_units; i++) {
@@ -240,7 +296,7 @@ int attached_index_units(const AttachedIndex *idx, const char *query, char * con
 
                 if (runtime >= 0 && u->runtime != !!runtime)
                         continue;
-                if (!attached_unit_matches(u, query, extensions))
+                if (!unit_matches_canonical(u, query, canonical, extensions))
                         continue;
                 r = strv_extend_unique(&names, u->name);
                 if (r < 0)
@@ -268,17 +324,20 @@ int attached_index_all_units(const AttachedIndex *idx, char ***ret) {
 
 /* Without extensions, an image counts as attached if it is any layer of an attachment: an image
  * used as the base of one service and as an extension of another is in use either way. */
-static bool unit_counts_for_state(const AttachedUnit *u, const char *query, char * const *extensions) {
+static bool unit_counts_for_state(const AttachedUnit *u, const char *query, const char *query_canonical,
+                                  char * const *extensions) {
         if (extensions)
-                return attached_unit_matches(u, query, extensions);
-        STRV_FOREACH(image, u->images)
-                if (attached_image_matches(*image, query))
+                return unit_matches_canonical(u, query, query_canonical, extensions);
+        for (size_t i = 0; u->images && u->images[i]; i++)
+                if (layer_matches(u, i, query, query_canonical))
                         return true;
         return false;
 }
 
 int attached_index_state(const AttachedIndex *idx, const Host *host, const char *query, char * const *extensions,
                          PortableState *ret) {
+        _cleanup_free_ char *canonical = canonical_query(query);
+
         for (int runtime = 0; runtime <= 1; runtime++) {
                 bool attached = false, enabled = false, running = false;
 
@@ -286,7 +345,8 @@ int attached_index_state(const AttachedIndex *idx, const Host *host, const char 
                         const AttachedUnit *u = &idx->units[i];
                         int r;
 
-                        if (u->runtime != !!runtime || !unit_counts_for_state(u, query, extensions))
+                        if (u->runtime != !!runtime || !u->has_unit_file ||
+                            !unit_counts_for_state(u, query, canonical, extensions))
                                 continue;
                         attached = true;
                         enabled = enabled || u->enabled;

@@ -13,7 +13,8 @@
  * and not a thousand.
  *
  * Which attachment an image argument names (the version bookkeeping users rely on):
- *   - an absolute path names exactly the attachment whose marker records that path;
+ *   - an absolute path names exactly the attachment whose marker records that path, or a path
+ *     that resolves to the same file (images are often reached through /etc/portables links);
  *   - an image name ("foo_1.2") names the attachments whose image, with ".raw" and the directory
  *     cut off, is exactly that name; so after "reattach foo_1 -> foo_2", foo_1 is detached and
  *     foo_2 attached, and two images "foo" in different directories are told apart by path;
@@ -23,8 +24,10 @@
 typedef struct AttachedUnit {
         char *name;
         bool runtime;
+        bool has_unit_file; /* false: only its drop-in directory is left */
         bool enabled;
-        char **images; /* as the marker records them: base image first, then extensions */
+        char **images;    /* as the marker records them: base image first, then extensions */
+        char **canonical; /* the same, symlinks resolved where they resolve */
 } AttachedUnit;
 
 typedef struct AttachedIndex {

@@ -62,6 +62,10 @@ static int read_os_release(int root_fd, const char *image_label, PortableMetadat
                 if (r == -EISDIR || r == -EBADFD)
                         return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                               "Image '%s': %s is not a regular file, refusing.", image_label, *p);
+                if (r == -EACCES)
+                        return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
+                                              "Image '%s': cannot read %s: %m (the image is read without privileges: its files must be readable by root as their owner, or by everyone).",
+                                              image_label, *p);
                 if (r < 0)
                         return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                               "Image '%s': cannot read %s: %m", image_label, *p);

@@ -23,6 +23,22 @@ Image *image_free(Image *image) {
         return mfree(image);
 }
 
+int image_copy(const Image *image, Image **ret) {
+        Image *copy = malloc(sizeof(Image));
+
+        if (!copy)
+                return -ENOMEM;
+        *copy = *image;
+        copy->name = strdup(image->name);
+        copy->path = strdup(image->path);
+        if (!copy->name || !copy->path) {
+                image_free(copy);
+                return -ENOMEM;
+        }
+        *ret = copy;
+        return 0;
+}
+
 void image_list_done(ImageList *list) {
         for (size_t i = 0; i < list->n_images; i++)
                 image_free(list->images[i]);

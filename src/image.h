@@ -23,6 +23,8 @@ typedef struct Image {
 Image *image_free(Image *image);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Image *, image_free);
 
+int image_copy(const Image *image, Image **ret);
+
 typedef struct ImageList {
         Image **images;
         size_t n_images;

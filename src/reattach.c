@@ -13,7 +13,8 @@ static bool last_component_in(const PortableChanges *c, size_t begin, size_t end
         return false;
 }
 
-int portable_reattach(const Host *host, const Image *image, char * const *matches, const char *profile,
+int portable_reattach(const Host *host, const Image *image, const PortableMetadata *metadata, char * const *matches,
+                      const char *profile,
                       PortableFlags flags, PortableChanges *ret_removed, PortableChanges *ret_updated,
                       sd_bus_error *reterr) {
         _cleanup_(transaction_done) Transaction t = {};
@@ -34,7 +35,7 @@ int portable_reattach(const Host *host, const Image *image, char * const *matche
                 return r;
 
         attach_begin = t.changes.n;
-        r = portable_attach_in(&t, host, image, matches, profile, flags, reterr);
+        r = portable_attach_in(&t, host, image, metadata, matches, profile, flags, reterr);
         if (r < 0)
                 return r;
         attach_end = t.changes.n;

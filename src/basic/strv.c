@@ -157,3 +157,12 @@ void strv_uniq_sorted(char **l) {
         if (l)
                 l[w] = NULL;
 }
+
+int strv_extend_strv(char ***l, char * const *other) {
+        STRV_FOREACH(s, (char **) other) {
+                int r = strv_extend(l, *s);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

@@ -22,6 +22,13 @@ char **strv_copy(char * const *l);
 int strv_extend(char ***l, const char *value);
 int strv_consume(char ***l, char *value);
 
+static inline bool strv_isempty(char * const *l) {
+        return !l || !*l;
+}
+
+/* Appends copies of every string of other. */
+int strv_extend_strv(char ***l, char * const *other);
+
 /* Appends value unless already present. Returns 1 if added, 0 if present. */
 int strv_extend_unique(char ***l, const char *value);
 

@@ -125,14 +125,14 @@ e2e_setup() {
 start_our_daemon() {
         local unit
         if [[ "${E2E_DAEMON_SWITCHING:-0}" != 1 ]]; then
-                e2e_start_our_daemon --vendor-profile-dir="$SOURCE_ROOT/profiles"
+                e2e_start_our_daemon --vendor-profile-dir="$SOURCE_ROOT/profiles" --exit-on-idle=0
                 return
         fi
         [[ -x "$PORTABLED" ]] || e2e_skip "portabled binary not built ($PORTABLED)"
         unit="portabled-test-$(date +%s%N).service"
         e2e_log "starting $PORTABLED as $unit"
         e2e_exec systemd-run --quiet --unit="$unit" -p Type=simple \
-                "$PORTABLED" --vendor-profile-dir="$SOURCE_ROOT/profiles" ||
+                "$PORTABLED" --vendor-profile-dir="$SOURCE_ROOT/profiles" --exit-on-idle=0 ||
                 e2e_die "cannot start our portabled"
         e2e_wait_for 30 "org.freedesktop.portable1 on the bus" \
                 e2e_exec busctl --system status org.freedesktop.portable1 ||

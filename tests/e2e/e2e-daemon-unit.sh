@@ -81,7 +81,7 @@ main_pid() {
 
 # unit_from_template: the template with ExecStart= pointing at the build's daemon.
 unit_from_template() {
-        sed "s|@PORTABLED@|$PORTABLED --vendor-profile-dir=$SOURCE_ROOT/profiles|" \
+        sed "s|@PORTABLED@|$PORTABLED --vendor-profile-dir=$SOURCE_ROOT/profiles --exit-on-idle=0|" \
                 "$SOURCE_ROOT/data/portabled.service.in"
 }
 
@@ -224,7 +224,7 @@ scenario() {
 # Images in a private home directory of another user (mode 0700, files 0600).
 check_foreign_home() {
         e2e_sh "mkdir -p $OTHER_HOME && cp '$E2E_IMAGES/sample_1.raw' $OTHER_HOME/ && cp -a '$E2E_IMAGES/sample_1' $OTHER_HOME/ &&
-                chmod -R go-rwx $OTHER_HOME && chown -R $OTHER_UID:$OTHER_UID $OTHER_HOME"
+                chown -R $OTHER_UID:$OTHER_UID $OTHER_HOME && chmod go-rwx $OTHER_HOME $OTHER_HOME/sample_1.raw"
         check_inspect "$OTHER_HOME/sample_1.raw" 1
         check_inspect "$OTHER_HOME/sample_1" 1
         pctl_ok attach "$OTHER_HOME/sample_1.raw"

@@ -513,7 +513,8 @@ _make_root() {
         mkdir -p "$ROOT"/etc/portables "$ROOT"/run/portables "$ROOT"/var/lib/portables \
                  "$ROOT"/usr/local/lib/portables "$ROOT"/usr/lib/portables \
                  "$ROOT"/etc/systemd/system "$ROOT"/run/systemd/system \
-                 "$ROOT"/usr/local/lib/systemd/system "$ROOT"/usr/lib/systemd/system
+                 "$ROOT"/usr/local/lib/systemd/system "$ROOT"/usr/lib/systemd/system \
+                 "$ROOT"/run/systemd/nspawn/locks
         # The daemon's state directories (StateDirectory=, RuntimeDirectory= of its unit), where
         # the journals of its transactions live while they run.
         mkdir -p -m 0700 "$ROOT"/var/lib/portabled "$ROOT"/run/portabled
@@ -568,7 +569,7 @@ name_owned() {
 # start_daemon [EXTRA_ARGS...]
 start_daemon() {
         (cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$PORTABLED" --root="$ROOT" \
-                --vendor-profile-dir="$PROFILES" --log-level=debug "$@") >>"$T/log/portabled.log" 2>&1 &
+                --vendor-profile-dir="$PROFILES" --log-level=debug --exit-on-idle=0 "$@") >>"$T/log/portabled.log" 2>&1 &
         DAEMON_PID=$!
         local i
         for i in $(seq 1 200); do

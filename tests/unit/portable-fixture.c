@@ -138,7 +138,7 @@ int fixture_attach(const Image *image, char * const *matches, const char *profil
         PortableChanges changes = {};
         int r;
 
-        r = portable_attach(&fx.host, image, matches, profile, flags, &changes, error);
+        r = portable_attach(&fx.host, image, /* metadata= */ NULL, matches, profile, flags, &changes, error);
         if (r < 0) {
                 cr_assert(eq(sz, changes.n, 0), "changes returned on failure");
                 cr_assert(sd_bus_error_is_set(error), "failure %d without a bus error", r);

@@ -617,7 +617,7 @@ Test(attach, attach_in_caller_transaction) {
 
         /* The step alone only plans: nothing happens until the caller executes the plan. */
         cr_assert(eq(int, transaction_init(&t, NULL, "attach"), 0));
-        cr_assert(eq(int, portable_attach_in(&t, &fx.host, image, foo_matches, "default", 0, &error), 0), "%s",
+        cr_assert(eq(int, portable_attach_in(&t, &fx.host, image, NULL, foo_matches, "default", 0, &error), 0), "%s",
                   strna(error.message));
         cr_assert(gt(sz, t.changes.n, 0));
         after = fixture_snapshot();

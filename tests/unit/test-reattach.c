@@ -50,7 +50,7 @@ static struct reattach_result reattach(const Image *image, const char *profile, 
         struct reattach_result res = { .error = SD_BUS_ERROR_NULL };
         PortableChanges removed = {}, updated = {};
 
-        res.r = portable_reattach(&fx.host, image, foo_matches, profile, flags, &removed, &updated, &res.error);
+        res.r = portable_reattach(&fx.host, image, NULL, foo_matches, profile, flags, &removed, &updated, &res.error);
         if (res.r < 0) {
                 cr_assert(eq(sz, removed.n + updated.n, 0));
                 cr_assert(sd_bus_error_is_set(&res.error));

@@ -70,7 +70,7 @@ Test(state, versions_are_told_apart) {
                 _cleanup_(portable_changes_done) PortableChanges removed = {}, updated = {};
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
-                cr_assert(eq(int, portable_reattach(&fx.host, v2, foo_matches, "default", 0, &removed, &updated, &error), 0),
+                cr_assert(eq(int, portable_reattach(&fx.host, v2, NULL, foo_matches, "default", 0, &removed, &updated, &error), 0),
                           "%s", strna(error.message));
         }
         assert_str(state(v1->path), "detached");

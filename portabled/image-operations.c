@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "attached-index.h"
+#include "bus-util.h"
+#include "fd-util.h"
+#include "image-lock.h"
+#include "image-ops.h"
+#include "image-operations.h"
+#include "image-read.h"
+#include "log.h"
+#include "operation.h"
+#include "portable.h"
+#include "strv.h"
+
+/* ------------------------------------------------------------------------------- arguments */
+
+typedef struct ImageArguments {
+        char **matches;
+        char *profile;
+        char *name_or_path;
+        PortableFlags flags;
+        bool os_release_only;
+        bool with_extensions;
+        bool reattach;
+        int lock_fds[IMAGE_LOCKS]; /* exclusive locks of remove */
+} ImageArguments;
+
+static void image_arguments_free(void *p) {
+        ImageArguments *a = p;
+
+        if (!a)
+                return;
+        strv_free(a->matches);
+        free(a->profile);
+        free(a->name_or_path);
+        for (size_t i = 0; i < IMAGE_LOCKS; i++)
+                image_lock_release(a->lock_fds[i]);
+        free(a);
+}
+
+static ImageArguments *image_arguments_new(void) {
+        ImageArguments *a = calloc(1, sizeof(ImageArguments));
+
+        if (a)
+                for (size_t i = 0; i < IMAGE_LOCKS; i++)
+                        a->lock_fds[i] = -EBADF;
+        return a;
+}
+
+/* Starts an operation, and turns the outcome into what a method handler returns. */
+static int start(Manager *m, sd_bus_message *msg, const OperationType *type, ImageArguments *a, const Image *image,
+                 const ImageReadRequest *read, sd_bus_error *error) {
+        Image *copy = NULL;
+        int r;
+
+        if (image) {
+                r = image_copy(image, &copy);
+                if (r < 0) {
+                        image_arguments_free(a);
+                        return r;
+                }
+        }
+        r = operation_start(m, msg, type, a, copy, read, error);
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Failed to start the operation");
+        return 1;
+}
+
+/* The units of the attachment an argument names, in the directories flags select. */
+static int attached_units(Operation *o, const char *name_or_path, int runtime, char ***ret) {
+        _cleanup_(attached_index_done) AttachedIndex idx = {};
+        int r;
+
+        r = attached_index_load(&o->manager->host, &idx);
+        if (r < 0)
+                return r;
+        return attached_index_units(&idx, name_or_path, /* extensions= */ NULL, runtime, ret);
+}
+
+/* --------------------------------------------------------------------------------- inspect */
+
+static int append_file_dict_entry(sd_bus_message *reply, const char *name, const char *data, size_t size) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'e', "say");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "s", name);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_array(reply, 'y', data, size);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
+static int reply_os_release(Operation *o) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        char **pairs = o->metadata->os_release_pairs;
+        int r;
+
+        r = sd_bus_message_new_method_return(o->request, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "{ss}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; pairs[i] && pairs[i + 1]; i += 2) {
+                r = sd_bus_message_append(reply, "{ss}", pairs[i], pairs[i + 1]);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int inspect_finish(Operation *o, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        ImageArguments *a = o->data;
+        const PortableMetadata *md = o->metadata;
+        int r;
+
+        if (a->os_release_only)
+                return reply_os_release(o);
+
+        if (md->n_units == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Couldn't find any matching unit files in image '%s', refusing.", o->image->path);
+
+        r = sd_bus_message_new_method_return(o->request, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "s", o->image->path);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_array(reply, 'y', md->os_release.data, md->os_release.size);
+        if (r < 0)
+                return r;
+        if (a->with_extensions) {
+                r = sd_bus_message_append(reply, "a{say}", 0);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_open_container(reply, 'a', "{say}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < md->n_units; i++) {
+                r = append_file_dict_entry(reply, md->units[i].name, md->units[i].data, md->units[i].size);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static const OperationType inspect_type = {
+        .name = "read image metadata",
+        .finish = inspect_finish,
+        .free_data = image_arguments_free,
+};
+
+int image_operation_inspect(Manager *m, sd_bus_message *msg, const Image *image, char **matches, bool os_release_only,
+                            bool with_extensions, sd_bus_error *error) {
+        ImageArguments *a = image_arguments_new();
+        ImageReadRequest read;
+
+        if (!a) {
+                strv_free(matches);
+                return -ENOMEM;
+        }
+        a->matches = matches;
+        a->os_release_only = os_release_only;
+        a->with_extensions = with_extensions;
+        read = (ImageReadRequest) { .matches = os_release_only ? image_read_no_units : a->matches };
+        return start(m, msg, &inspect_type, a, image, &read, error);
+}
+
+/* ------------------------------------------------------------------------ attach, reattach */
+
+static int attach_units_needed(Operation *o, char ***ret) {
+        ImageArguments *a = o->data;
+        _cleanup_strv_free_ char **units = NULL;
+        int r;
+
+        /* Forced and reattaching operations do not ask whether units run. */
+        if (a->reattach || (a->flags & PORTABLE_FORCE_ATTACH)) {
+                *ret = NULL;
+                return 0;
+        }
+        for (size_t i = 0; i < o->metadata->n_units; i++) {
+                r = strv_extend(&units, o->metadata->units[i].name);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(units);
+        return 0;
+}
+
+static int attach_finish(Operation *o, sd_bus_error *error) {
+        _cleanup_(portable_changes_done) PortableChanges removed = {}, updated = {};
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        ImageArguments *a = o->data;
+        Host *host = &o->manager->host;
+        int r;
+
+        if (a->reattach)
+                r = portable_reattach(host, o->image, o->metadata, a->matches, a->profile, a->flags, &removed, &updated,
+                                      error);
+        else
+                r = portable_attach(host, o->image, o->metadata, a->matches, a->profile, a->flags, &updated, error);
+        if (r == -EAGAIN)
+                return r; /* a unit not asked about yet: ask, then try again */
+        if (r < 0)
+                return bus_error_from_errno(error, r, a->reattach ? "Failed to reattach image" : "Failed to attach image");
+
+        log_info("%s image '%s'%s%s%s.", a->reattach ? "Reattached" : "Attached", o->image->path,
+                 isempty(a->profile) ? "" : " with profile '", strempty(a->profile), isempty(a->profile) ? "" : "'");
+
+        r = sd_bus_message_new_method_return(o->request, &reply);
+        if (r >= 0 && a->reattach)
+                r = bus_append_changes(reply, &removed);
+        if (r >= 0)
+                r = bus_append_changes(reply, &updated);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        return r < 0 ? r : 0;
+}
+
+static const OperationType attach_type = {
+        .name = "attach image",
+        .units_needed = attach_units_needed,
+        .finish = attach_finish,
+        .free_data = image_arguments_free,
+};
+
+int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, char **matches, const char *profile,
+                           PortableFlags flags, bool reattach, sd_bus_error *error) {
+        _cleanup_strv_free_ char **check_paths = NULL;
+        ImageArguments *a = image_arguments_new();
+        ImageReadRequest read;
+        int r;
+
+        if (!a) {
+                strv_free(matches);
+                return -ENOMEM;
+        }
+        a->matches = matches;
+        a->flags = flags;
+        a->reattach = reattach;
+        a->profile = strdup(strempty(profile));
+        if (!a->profile) {
+                image_arguments_free(a);
+                return -ENOMEM;
+        }
+
+        /* The profile is checked before the image is read, and says which paths to look for. */
+        r = portable_attach_prepare(&m->host, a->profile, &check_paths, error);
+        if (r < 0) {
+                image_arguments_free(a);
+                return bus_error_from_errno(error, r, "Failed to attach image");
+        }
+
+        read = (ImageReadRequest) { .matches = a->matches, .check_paths = check_paths };
+        return start(m, msg, &attach_type, a, image, &read, error);
+}
+
+/* ---------------------------------------------------------------------------------- detach */
+
+static int detach_units_needed(Operation *o, char ***ret) {
+        ImageArguments *a = o->data;
+
+        if (a->flags & PORTABLE_FORCE_ATTACH) {
+                *ret = NULL;
+                return 0;
+        }
+        return attached_units(o, a->name_or_path, !!(a->flags & PORTABLE_RUNTIME), ret);
+}
+
+static int detach_finish(Operation *o, sd_bus_error *error) {
+        _cleanup_(portable_changes_done) PortableChanges changes = {};
+        ImageArguments *a = o->data;
+        int r;
+
+        r = portable_detach(&o->manager->host, a->name_or_path, a->flags, &changes, error);
+        if (r == -EAGAIN)
+                return r;
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Failed to detach image");
+
+        log_info("Detached image '%s'.", a->name_or_path);
+        r = bus_reply_changes(o->request, &changes);
+        return r < 0 ? r : 0;
+}
+
+static const OperationType detach_type = {
+        .name = "detach image",
+        .units_needed = detach_units_needed,
+        .finish = detach_finish,
+        .free_data = image_arguments_free,
+};
+
+int image_operation_detach(Manager *m, sd_bus_message *msg, const char *name_or_path, PortableFlags flags,
+                           sd_bus_error *error) {
+        ImageArguments *a = image_arguments_new();
+
+        if (!a)
+                return -ENOMEM;
+        a->flags = flags;
+        a->name_or_path = strdup(name_or_path);
+        if (!a->name_or_path) {
+                image_arguments_free(a);
+                return -ENOMEM;
+        }
+        return start(m, msg, &detach_type, a, NULL, NULL, error);
+}
+
+/* ----------------------------------------------------------------------------------- state */
+
+static int state_units_needed(Operation *o, char ***ret) {
+        ImageArguments *a = o->data;
+
+        return attached_units(o, a->name_or_path, /* runtime= */ -1, ret);
+}
+
+static int state_finish(Operation *o, sd_bus_error *error) {
+        ImageArguments *a = o->data;
+        PortableState state;
+        int r;
+
+        r = portable_get_state(&o->manager->host, a->name_or_path, &state);
+        if (r == -EAGAIN)
+                return r;
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Failed to determine image state");
+
+        r = sd_bus_reply_method_return(o->request, "s", portable_state_to_string(state));
+        return r < 0 ? r : 0;
+}
+
+static const OperationType state_type = {
+        .name = "determine image state",
+        .units_needed = state_units_needed,
+        .finish = state_finish,
+        .free_data = image_arguments_free,
+};
+
+int image_operation_state(Manager *m, sd_bus_message *msg, const char *name_or_path, sd_bus_error *error) {
+        ImageArguments *a = image_arguments_new();
+
+        if (!a)
+                return -ENOMEM;
+        a->name_or_path = strdup(name_or_path);
+        if (!a->name_or_path) {
+                image_arguments_free(a);
+                return -ENOMEM;
+        }
+        return start(m, msg, &state_type, a, NULL, NULL, error);
+}
+
+/* ------------------------------------------------------------------------------------ list */
+
+static int list_units_needed(Operation *o, char ***ret) {
+        _cleanup_(attached_index_done) AttachedIndex idx = {};
+        int r;
+
+        r = attached_index_load(&o->manager->host, &idx);
+        if (r < 0)
+                return r;
+        return attached_index_all_units(&idx, ret);
+}
+
+static int list_finish(Operation *o, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(attached_index_done) AttachedIndex idx = {};
+        _cleanup_(image_list_done) ImageList list = {};
+        Host *host = &o->manager->host;
+        int r;
+
+        r = image_discover(host, &list);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to enumerate images: %m");
+
+        /* One scan of the attached directories for all images. */
+        r = attached_index_load(host, &idx);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to read the attached units: %m");
+
+        r = sd_bus_message_new_method_return(o->request, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssbtttso)");
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < list.n_images; i++) {
+                const Image *image = list.images[i];
+                _cleanup_free_ char *path = NULL;
+                PortableState state;
+
+                r = bus_image_object_path(image->name, &path);
+                if (r < 0)
+                        return r;
+
+                r = attached_index_state(&idx, host, image->path, /* extensions= */ NULL, &state);
+                if (r == -EAGAIN)
+                        return r;
+                /* A state we cannot determine is reported as empty, not as a failed listing. */
+                if (r < 0)
+                        log_debug_errno(r, "Failed to get state of image '%s', ignoring: %m", image->path);
+
+                r = sd_bus_message_append(reply, "(ssbtttso)", image->name, image_type_to_string(image->type),
+                                          image->read_only, image->crtime, image->mtime, image->usage,
+                                          r < 0 ? "" : portable_state_to_string(state), path);
+                if (r < 0)
+                        return r;
+        }
+
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_send(NULL, reply, NULL);
+        return r < 0 ? r : 0;
+}
+
+static const OperationType list_type = {
+        .name = "list images",
+        .units_needed = list_units_needed,
+        .finish = list_finish,
+        .free_data = image_arguments_free,
+};
+
+int image_operation_list(Manager *m, sd_bus_message *msg, sd_bus_error *error) {
+        ImageArguments *a = image_arguments_new();
+
+        if (!a)
+                return -ENOMEM;
+        return start(m, msg, &list_type, a, NULL, NULL, error);
+}
+
+/* ---------------------------------------------------------------------------------- remove */
+
+static int remove_units_needed(Operation *o, char ***ret) {
+        return attached_units(o, o->image->path, /* runtime= */ -1, ret);
+}
+
+static int remove_done(Operation *o, int status, sd_bus_error *error) {
+        if (!WIFEXITED(status))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Removing image '%s' failed: the worker died.",
+                                         o->image->path);
+        if (WEXITSTATUS(status) != 0)
+                return sd_bus_error_set_errnof(error, WEXITSTATUS(status), "Failed to remove image '%s': %m",
+                                               o->image->path);
+
+        log_info("Removed image '%s'.", o->image->path);
+        return sd_bus_reply_method_return(o->request, NULL) < 0 ? -EIO : 0;
+}
+
+static int remove_finish(Operation *o, sd_bus_error *error) {
+        ImageArguments *a = o->data;
+        PortableState state;
+        pid_t pid;
+        int r, pidfd;
+
+        r = portable_get_state(&o->manager->host, o->image->path, &state);
+        if (r == -EAGAIN)
+                return r;
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Failed to determine image state");
+        if (state != PORTABLE_DETACHED)
+                return sd_bus_error_set_errnof(error, EBUSY, "Image '%s' is not detached, refusing.", o->image->path);
+
+        /* Nobody may read it (nspawn, machined, our own readers) while it goes. */
+        r = image_lock_acquire(&o->manager->host, o->image->path, /* exclusive= */ true, a->lock_fds, error);
+        if (r < 0)
+                return r;
+
+        /* Deleting a large tree takes a while: in a worker, so that the daemon keeps answering. */
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                r = image_remove(o->image);
+                _exit(r < 0 ? (-r & 0xff) : 0);
+        }
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0) {
+                r = -errno;
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+        return operation_wait_for_worker(o, pidfd, remove_done);
+}
+
+static const OperationType remove_type = {
+        .name = "remove image",
+        .units_needed = remove_units_needed,
+        .finish = remove_finish,
+        .free_data = image_arguments_free,
+};
+
+int image_operation_remove(Manager *m, sd_bus_message *msg, const Image *image, sd_bus_error *error) {
+        ImageArguments *a = image_arguments_new();
+
+        if (!a)
+                return -ENOMEM;
+        return start(m, msg, &remove_type, a, image, NULL, error);
+}

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "image-lock.h"
+#include "log.h"
+#include "operation.h"
+#include "portable-limits.h"
+#include "strv.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* finish() asks again at most this often before the operation fails: each round adds the units
+ * that appeared meanwhile, which only a concurrent change of the host can cause. */
+#define QUERY_ROUNDS_MAX 4
+
+static void operation_unlink(Operation *o) {
+        Manager *m = o->manager;
+
+        if (o->prev)
+                o->prev->next = o->next;
+        else if (m->operations == o)
+                m->operations = o->next;
+        if (o->next)
+                o->next->prev = o->prev;
+        o->next = o->prev = NULL;
+        m->n_operations--;
+        manager_operations_changed(m);
+}
+
+static void stop_reading(Operation *o) {
+        o->reader_socket_source = sd_event_source_disable_unref(o->reader_socket_source);
+        o->reader_exit_source = sd_event_source_disable_unref(o->reader_exit_source);
+        o->reader_timeout_source = sd_event_source_disable_unref(o->reader_timeout_source);
+        o->reader = image_reader_free(o->reader);
+        for (size_t i = 0; i < ELEMENTSOF(o->lock_fds); i++)
+                o->lock_fds[i] = image_lock_release(o->lock_fds[i]);
+}
+
+Operation *operation_free(Operation *o) {
+        if (!o)
+                return NULL;
+
+        operation_unlink(o);
+        stop_reading(o);
+        o->query_slot = sd_bus_slot_unref(o->query_slot);
+        o->query_defer = sd_event_source_disable_unref(o->query_defer);
+        o->worker_source = sd_event_source_disable_unref(o->worker_source);
+        unit_activity_done(&o->activity);
+        portable_metadata_free(o->metadata);
+        image_free(o->image);
+        if (o->type->free_data)
+                o->type->free_data(o->data);
+        sd_bus_message_unref(o->request);
+        return mfree(o);
+}
+
+/* Answers with error (unless finish() already answered) and ends the operation. */
+static void operation_fail(Operation *o, int r, sd_bus_error *error) {
+        if (!sd_bus_error_is_set(error))
+                (void) sd_bus_error_set_errnof(error, r, "Failed to %s: %m", o->type->name);
+        (void) sd_bus_reply_method_error(o->request, error);
+        operation_free(o);
+}
+
+static void run_finish(Operation *o);
+
+static void on_units(UnitActivity *a, int error, const sd_bus_error *e, void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error copy = SD_BUS_ERROR_NULL;
+        Operation *o = userdata;
+
+        o->query_slot = sd_bus_slot_unref(o->query_slot);
+        o->query_defer = sd_event_source_disable_unref(o->query_defer);
+
+        if (error < 0) {
+                (void) sd_bus_error_copy(&copy, e);
+                if (!sd_bus_error_is_set(&copy))
+                        (void) sd_bus_error_set_errnof(&copy, error,
+                                                       "Failed to ask the service manager which units are active: %m");
+                operation_fail(o, error, &copy);
+                return;
+        }
+
+        unit_activity_done(&o->activity);
+        o->activity = *a;
+        *a = (UnitActivity) {};
+        run_finish(o);
+}
+
+static int query_units(Operation *o, char **units) {
+        o->query_rounds++;
+        return unit_activity_query(o->manager->bus, o->manager->event, units, on_units, o, &o->query_slot,
+                                   &o->query_defer);
+}
+
+static void run_finish(Operation *o) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        Host *host = &o->manager->host;
+        HostUnitOps saved = host->unit_ops;
+        int r;
+
+        /* The library asks about units through the host; for this step the host answers from
+         * our snapshot. */
+        host->unit_ops = (HostUnitOps) { .unit_is_active = unit_activity_is_active, .userdata = &o->activity };
+        r = o->type->finish(o, &error);
+        host->unit_ops = saved;
+
+        if (r == -EAGAIN && !strv_isempty(o->activity.missing) && o->query_rounds < QUERY_ROUNDS_MAX) {
+                _cleanup_strv_free_ char **units = strv_copy(o->activity.queried);
+
+                if (units && strv_extend_strv(&units, o->activity.missing) >= 0 && query_units(o, units) >= 0)
+                        return;
+                r = -ENOMEM;
+        }
+        if (r < 0) {
+                operation_fail(o, r, &error);
+                return;
+        }
+        if (r == 0)
+                operation_free(o);
+        /* r > 0: a worker runs; its end replies. */
+}
+
+static void after_reading(Operation *o) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_strv_free_ char **units = NULL;
+        int r = 0;
+
+        if (o->type->units_needed)
+                r = o->type->units_needed(o, &units);
+        if (r >= 0)
+                r = query_units(o, units);
+        if (r < 0)
+                operation_fail(o, r, &error);
+}
+
+static void reader_progress(Operation *o) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (image_reader_process(o->reader) == 0)
+                return;
+
+        r = image_reader_result(o->reader, &o->metadata, &error);
+        stop_reading(o);
+        if (r < 0) {
+                operation_fail(o, r, &error);
+                return;
+        }
+        STRV_FOREACH(w, o->metadata->warnings)
+                log_warning("Image '%s': %s", o->image->path, *w);
+        after_reading(o);
+}
+
+static int on_reader_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        reader_progress(userdata);
+        return 0;
+}
+
+static int on_reader_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Operation *o = userdata;
+
+        image_reader_kill(o->reader, "reading the image timed out");
+        reader_progress(o);
+        return 0;
+}
+
+static int start_reading(Operation *o, const ImageReadRequest *request, sd_bus_error *error) {
+        sd_event *e = o->manager->event;
+        uint64_t now;
+        int r;
+
+        /* The same shared lock machined and nspawn take: they cannot remove the image or mark it
+         * writable under the reader, nor can we read one they hold exclusively. */
+        r = image_lock_acquire(&o->manager->host, o->image->path, /* exclusive= */ false, o->lock_fds, error);
+        if (r < 0)
+                return r;
+
+        r = image_reader_start(o->image, request, &o->reader, error);
+        if (r < 0)
+                return r;
+
+        r = sd_event_add_io(e, &o->reader_socket_source, image_reader_socket_fd(o->reader), EPOLLIN, on_reader_event, o);
+        if (r >= 0)
+                r = sd_event_add_io(e, &o->reader_exit_source, image_reader_pidfd(o->reader), EPOLLIN, on_reader_event, o);
+        if (r >= 0)
+                r = sd_event_now(e, CLOCK_MONOTONIC, &now);
+        if (r >= 0)
+                r = sd_event_add_time(e, &o->reader_timeout_source, CLOCK_MONOTONIC, now + PORTABLE_READ_TIMEOUT_USEC, 0,
+                                      on_reader_timeout, o);
+        return r;
+}
+
+int operation_start(Manager *m, sd_bus_message *request, const OperationType *type, void *data, Image *image,
+                    const ImageReadRequest *read_request, sd_bus_error *error) {
+        Operation *o;
+        int r;
+
+        o = calloc(1, sizeof(Operation));
+        if (!o) {
+                if (type->free_data)
+                        type->free_data(data);
+                image_free(image);
+                return -ENOMEM;
+        }
+        *o = (Operation) {
+                .manager = m,
+                .request = sd_bus_message_ref(request),
+                .type = type,
+                .data = data,
+                .image = image,
+                .lock_fds = { -EBADF, -EBADF },
+                .next = m->operations,
+        };
+        if (m->operations)
+                m->operations->prev = o;
+        m->operations = o;
+        m->n_operations++;
+        manager_operations_changed(m);
+
+        if (image && read_request)
+                r = start_reading(o, read_request, error);
+        else {
+                /* Nothing to read: go straight on, but from the event loop, like every step. */
+                _cleanup_strv_free_ char **units = NULL;
+
+                r = type->units_needed ? type->units_needed(o, &units) : 0;
+                if (r >= 0)
+                        r = query_units(o, units);
+        }
+        if (r < 0) {
+                operation_free(o);
+                return r;
+        }
+        return 0;
+}
+
+static int on_worker_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        Operation *o = userdata;
+        siginfo_t si = {};
+        int status, r;
+
+        if (waitid(P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+                return 0;
+
+        /* As waitpid() would have reported it. */
+        status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status & 0x7f;
+        o->worker_source = sd_event_source_disable_unref(o->worker_source);
+
+        r = o->worker_done(o, status, &error);
+        if (r < 0)
+                operation_fail(o, r, &error);
+        else
+                operation_free(o);
+        return 0;
+}
+
+int operation_wait_for_worker(Operation *o, int pidfd, int (*done)(Operation *o, int status, sd_bus_error *error)) {
+        int r;
+
+        o->worker_done = done;
+        r = sd_event_add_io(o->manager->event, &o->worker_source, pidfd, EPOLLIN, on_worker_exit, o);
+        if (r < 0) {
+                safe_close(pidfd);
+                return r;
+        }
+        r = sd_event_source_set_io_fd_own(o->worker_source, true);
+        if (r < 0)
+                return r;
+        return 1;
+}
+
+void operations_abort_all(Manager *m, const char *message) {
+        while (m->operations) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                (void) sd_bus_error_set(&error, SD_BUS_ERROR_NO_REPLY, message);
+                operation_fail(m->operations, -ECANCELED, &error);
+        }
+}

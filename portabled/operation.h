@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "image-reader.h"
+#include "image.h"
+#include "manager.h"
+#include "portable-metadata.h"
+#include "unit-activity.h"
+
+/* A method call that has to wait before it can be answered: for its image to be read by the
+ * confined reader, for the service manager to say which units are active, or for a worker
+ * process. Every wait happens off the event loop, so that other callers keep being answered;
+ * only the last step, finish(), runs synchronously (it changes the host in one transaction, so
+ * operations never interleave half-way). The request is answered exactly once: by finish(), or
+ * with the error of whichever step failed, or when the daemon shuts down. */
+
+typedef struct Operation Operation;
+
+typedef struct OperationType {
+        const char *name; /* for the logs */
+
+        /* After the image (if any) was read: the units whose activity finish() needs (NULL:
+         * none). */
+        int (*units_needed)(Operation *o, char ***ret);
+
+        /* Does the work and replies. Returns 0 when done, 1 when it started a worker
+         * (operation_wait_for_worker()) and replies later, -EAGAIN when it asked about a unit
+         * that is not in the snapshot (it is queried, and finish() runs again), other negative
+         * errors to have the operation answer with error. */
+        int (*finish)(Operation *o, sd_bus_error *error);
+
+        void (*free_data)(void *data);
+} OperationType;
+
+struct Operation {
+        Manager *manager;
+        sd_bus_message *request;
+        const OperationType *type;
+        void *data;
+
+        Image *image;               /* the image read, may be NULL */
+        PortableMetadata *metadata; /* what the reader found */
+        UnitActivity activity;      /* what the service manager said */
+
+        ImageReader *reader;
+        sd_event_source *reader_socket_source, *reader_exit_source, *reader_timeout_source;
+        int lock_fds[2];            /* shared image locks held while reading */
+
+        sd_bus_slot *query_slot;
+        sd_event_source *query_defer;
+        unsigned query_rounds;
+
+        sd_event_source *worker_source;
+        int (*worker_done)(Operation *o, int status, sd_bus_error *error);
+
+        Operation *next, *prev;
+};
+
+/* Starts an operation answering request. image (taken; NULL if nothing is read) is read with
+ * read_request, under a shared image lock; data (taken, freed with type->free_data) is the
+ * operation's own. On failure the request has not been answered, and data is freed. */
+int operation_start(Manager *m, sd_bus_message *request, const OperationType *type, void *data, Image *image,
+                    const ImageReadRequest *read_request, sd_bus_error *error);
+
+/* From finish(): waits for a worker process (pidfd taken) and calls done with its wait status
+ * (as from waitpid()); done replies. */
+int operation_wait_for_worker(Operation *o, int pidfd, int (*done)(Operation *o, int status, sd_bus_error *error));
+
+/* Answers every operation with error and drops them all (shutdown). */
+void operations_abort_all(Manager *m, const char *message);
+
+Operation *operation_free(Operation *o);

@@ -783,3 +783,20 @@ int unit_file_check_confined(const char *unit, const char *data, size_t size, ch
                                       "refusing (use --profile=trusted to allow it).", unit, line);
         return r;
 }
+
+int unit_file_check_metadata_confined(const PortableMetadata *m, sd_bus_error *reterr) {
+        _cleanup_strv_free_ char **names = NULL;
+        int r;
+
+        for (size_t i = 0; i < m->n_units; i++) {
+                r = strv_extend(&names, m->units[i].name);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < m->n_units; i++) {
+                r = unit_file_check_confined(m->units[i].name, m->units[i].data, m->units[i].size, names, reterr);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <systemd/sd-bus.h>
 
+#include "portable-metadata.h"
+
 /* An image's unit files are handed to the host's service manager, which reads every setting in
  * them; the profile drop-in and the image root only confine what runs inside the service. This
  * checks that a unit file asks for nothing that acts on the host outside the image and its
@@ -33,3 +35,6 @@
  * the first violation. The D-Bus error name is PORTABLE_ERROR_UNIT_NOT_CONFINED. */
 int unit_file_check_confined(const char *unit, const char *data, size_t size, char * const *image_units,
                              sd_bus_error *reterr);
+
+/* unit_file_check_confined() for every unit of m, the image's units being all of m's. */
+int unit_file_check_metadata_confined(const PortableMetadata *m, sd_bus_error *reterr);

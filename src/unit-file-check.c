@@ -11,6 +11,7 @@
 #include "unit-file-check.h"
 #include "unit-file.h"
 #include "unit-match.h"
+#include "unit-names.h"
 
 #define BLANKS " \t\n\r"
 
@@ -21,11 +22,6 @@ static bool str_in(const char *s, const char *const *list) {
         return false;
 }
 #define STR_IN_SET(s, ...) str_in((s), (const char *const[]) { __VA_ARGS__, NULL })
-
-/* Stands for the instance of a template in expanded specifiers: it is chosen when the unit is
- * started, is never empty and never contains '/', but may be "." or "..". */
-#define INSTANCE '\x01'
-#define INSTANCE_STR "\x01"
 
 typedef enum Section {
         SECTION_UNIT = 1 << 0,
@@ -60,106 +56,26 @@ static Section section_from_name(const char *name) {
 }
 
 typedef struct Checker {
-        const char *unit;
-        Section sections;
-        char * const *image_units;
-        char **stems;                 /* the image's names */
-        char *name, *prefix, *instance; /* for specifiers: %N, %p, %i */
+        UnitNames names;
+        Section sections; /* the sections systemd reads in this unit's type */
         /* The first violation. */
         unsigned line;
         char *key, *reason;
 } Checker;
 
 typedef struct Rule Rule;
-typedef int (*RuleCheck)(const Checker *c, const Rule *rule, Section section, const char *value, char **ret_reason);
+
+/* Returns 1 and the reason for a violation, 0 if the value is fine, < 0 on error. */
+#define CHECK_ARGUMENTS const Checker *c, const Rule *rule, Section section, const char *value, char **ret
+typedef int (*RuleCheck)(CHECK_ARGUMENTS);
 
 struct Rule {
         const char *key;
         Section sections;
         RuleCheck check;
-        /* Completes "Key= ...": what the setting would do outside the image and its profile.
-         * Checks that name a value put it in with %s. */
+        /* Completes "Key= ...": what the setting would do outside the image and its profile. */
         const char *why;
 };
-
-/* The stem of a unit name: up to '@' or the type suffix. */
-static char *unit_stem(const char *name) {
-        const char *at = strchr(name, '@'), *dot = strrchr(name, '.');
-        size_t n = at ? (size_t) (at - name) : dot ? (size_t) (dot - name) : strlen(name);
-
-        return strndup(name, n);
-}
-
-/* A file name, directory, account or unit name belongs to the image when it is one of its names
- * or starts with one followed by '-', '.' or '@'. */
-static bool name_is_owned(const Checker *c, const char *name) {
-        return !isempty(name) && unit_name_matches_prefixes(name, c->stems) && name[0] != INSTANCE;
-}
-
-/* One of the image's units, or an instance of one of its templates. */
-static bool unit_is_own(const Checker *c, const char *name) {
-        const char *at = strchr(name, '@'), *dot = strrchr(name, '.');
-        _cleanup_free_ char *template = NULL;
-
-        if (streq(name, c->unit) || strv_contains(c->image_units, name))
-                return true;
-        if (!at || !dot || dot < at || memchr(name, INSTANCE, (size_t) (at - name)))
-                return false;
-        if (asprintf(&template, "%.*s@%s", (int) (at - name), name, dot) < 0)
-                return false;
-        return streq(template, c->unit) || strv_contains(c->image_units, template);
-}
-
-/* Expands the specifiers systemd would expand in the value, as far as they are known without the
- * host: the unit's names, the system manager's fixed directories, "%%". Returns -EBADR with
- * *ret_bad set for any other specifier (the check cannot know its value). */
-static int expand(const Checker *c, const char *s, char **ret, char *ret_bad) {
-        _cleanup_free_ char *out = strdup("");
-        const char *j = strrchr(c->prefix, '-');
-
-        if (!out)
-                return -ENOMEM;
-        if (strchr(s, INSTANCE)) {
-                *ret_bad = INSTANCE;
-                return -EBADR;
-        }
-
-        for (; *s; s++) {
-                const char *add;
-                char literal[2] = { *s, 0 };
-                char *n;
-
-                if (*s != '%')
-                        add = literal;
-                else {
-                        switch (*++s) {
-                        case '%': add = "%"; break;
-                        case 'n': add = c->unit; break;
-                        case 'N': add = c->name; break;
-                        case 'p': add = c->prefix; break;
-                        case 'i': add = c->instance; break;
-                        case 'j': add = j ? j + 1 : c->prefix; break;
-                        case 't': add = "/run"; break;
-                        case 'S': add = "/var/lib"; break;
-                        case 'C': add = "/var/cache"; break;
-                        case 'L': add = "/var/log"; break;
-                        case 'E': add = "/etc"; break;
-                        case 'T': add = "/tmp"; break;
-                        case 'V': add = "/var/tmp"; break;
-                        case 'h': add = "/root"; break;
-                        default:
-                                *ret_bad = *s ?: '%';
-                                return -EBADR;
-                        }
-                }
-                if (asprintf(&n, "%s%s", out, add) < 0)
-                        return -ENOMEM;
-                free_and_replace(out, n);
-        }
-
-        *ret = TAKE_PTR(out);
-        return 0;
-}
 
 static int reason(char **ret, const char *format, ...) _printf_(2, 3);
 static int reason(char **ret, const char *format, ...) {
@@ -177,21 +93,22 @@ static int expand_or_refuse(const Checker *c, const char *value, char **ret, cha
         char bad = 0;
         int r;
 
-        r = expand(c, value, ret, &bad);
+        r = unit_names_expand(&c->names, value, ret, &bad);
         if (r != -EBADR)
                 return r;
-        if (bad == INSTANCE)
+        if (bad == UNIT_NAMES_INSTANCE)
                 return reason(ret_reason, "contains a control character, which cannot be checked");
-        return reason(ret_reason, "uses the specifier '%%%c', whose value on the host cannot be checked", bad);
+        return reason(ret_reason, "uses the specifier '%%%c', whose value on the host cannot be checked",
+                      bad);
 }
 
-static int check_refuse(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
+static int check_refuse(CHECK_ARGUMENTS) {
         return reason(ret, "%s", rule->why);
 }
 
 /* systemd's parse_boolean(): what is not a false value is true, or invalid and then ignored by
  * systemd; both are refused. */
-static int check_refuse_true(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
+static int check_refuse_true(CHECK_ARGUMENTS) {
         static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
 
         for (size_t i = 0; i < ELEMENTSOF(no); i++)
@@ -200,135 +117,61 @@ static int check_refuse_true(const Checker *c, const Rule *rule, Section section
         return reason(ret, "%s", rule->why);
 }
 
-static int check_emergency_action(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
+static int check_emergency_action(CHECK_ARGUMENTS) {
         if (streq(value, "none"))
                 return 0;
         return reason(ret, "is '%s': %s", value, rule->why);
 }
 
-static int check_job_mode(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
+static int check_job_mode(CHECK_ARGUMENTS) {
         if (STR_IN_SET(value, "fail", "replace", "replace-irreversibly", "ignore-dependencies",
                        "ignore-requirements"))
                 return 0;
         return reason(ret, "is '%s': %s", value, rule->why);
 }
 
-static int check_standard_input(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
+static int check_standard_input(CHECK_ARGUMENTS) {
         if (!startswith(value, "file:") && !STR_IN_SET(value, "tty", "tty-force", "tty-fail"))
                 return 0;
         return reason(ret, "is '%s': %s", value, rule->why);
 }
 
-static int check_standard_output(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
+static int check_standard_output(CHECK_ARGUMENTS) {
         if (!startswith(value, "file:") && !startswith(value, "append:") && !startswith(value, "truncate:") &&
             !streq(value, "tty"))
                 return 0;
         return reason(ret, "is '%s': %s", value, rule->why);
 }
 
-static int check_keyring_mode(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
+static int check_keyring_mode(CHECK_ARGUMENTS) {
         return streq(value, "inherit") ? reason(ret, "is 'inherit': %s", rule->why) : 0;
 }
 
-static int check_mount_flags(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
+static int check_mount_flags(CHECK_ARGUMENTS) {
         return streq(value, "shared") ? reason(ret, "is 'shared': %s", rule->why) : 0;
 }
 
-/* The commands of Exec*= lines. In a service, systemd reads the prefix characters of the first
- * word of each command (after removing quotes and decoding escapes): '+' runs it with full
- * privileges and no sandbox, '!' and '!!' skip the user change. Commands are separated by a lone
- * ";": every word that is a lone ";" is taken as a separator here, which finds every command
- * systemd finds, and maybe more. In a socket unit every command runs on the host's root. */
-static int check_command(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
-        _cleanup_free_ char *copy = NULL;
-        bool expect_command = true;
+/* Exec*= lines. In a service, '+' runs a command with full privileges and no sandbox, '!' and '!!'
+ * skip the change of user. In a socket unit, which has no image root, every command runs on the
+ * host. */
+static int check_command(CHECK_ARGUMENTS) {
+        const char *prefix;
         int r;
 
         if (section == SECTION_SOCKET)
                 return reason(ret, "in a socket unit runs on the host, outside the image and its profile");
 
-        copy = strdup(value);
-        if (!copy)
-                return -ENOMEM;
-
-        for (char *save = NULL, *token = strtok_r(copy, BLANKS, &save); token; token = strtok_r(NULL, BLANKS, &save)) {
-                _cleanup_free_ char *word = NULL;
-                const char *p = token;
-                size_t bangs = 0;
-                bool plus = false;
-
-                if (!expect_command) {
-                        expect_command = streq(token, ";");
-                        continue;
-                }
-
-                r = unit_file_extract_word(&p, &word);
-                if (r < 0)
-                        return r;
-                if (r == 0 || streq(word, ";"))
-                        continue;
-                expect_command = false;
-
-                for (const char *f = word; *f && strchr("-@:+!|", *f); f++) {
-                        plus = plus || *f == '+';
-                        bangs += *f == '!';
-                }
-                if (plus)
-                        return reason(ret, "has the '+' prefix, which runs the command with full privileges, "
-                                           "outside the image and its profile");
-                if (bangs > 0)
-                        return reason(ret, "has the '%s' prefix, which runs the command as root instead of the "
-                                           "profile's unprivileged user", bangs > 1 ? "!!" : "!");
-        }
-        return 0;
+        r = unit_file_command_privilege(value, &prefix);
+        if (r < 0 || !prefix)
+                return r;
+        if (streq(prefix, "+"))
+                return reason(ret, "has the '+' prefix, which runs the command with full privileges, "
+                                   "outside the image and its profile");
+        return reason(ret, "has the '%s' prefix, which runs the command as root instead of the "
+                           "profile's unprivileged user", prefix);
 }
 
-/* A file name inside a directory: not empty, "." or "..". A component with the instance in it is
- * fine: should the instance be "." or "..", systemd refuses the path as not normalized (sockets:
- * binding /run itself fails). */
-static bool component_ok(const char *s, size_t n) {
-        return n > 0 && !(n == 1 && s[0] == '.') && !(n == 2 && s[0] == '.' && s[1] == '.');
-}
-
-/* Splits a relative path into its components and checks them; the first must belong to the
- * image. max_depth 0: any depth. */
-static bool relative_path_owned(const Checker *c, const char *path, size_t max_depth) {
-        _cleanup_free_ char *first = NULL;
-        size_t depth = 0;
-
-        for (const char *p = path;; ) {
-                size_t n = strcspn(p, "/");
-
-                if (!component_ok(p, n))
-                        return false;
-                if (depth++ == 0) {
-                        first = strndup(p, n);
-                        if (!first || !name_is_owned(c, first))
-                                return false;
-                }
-                if (max_depth > 0 && depth > max_depth)
-                        return false;
-                if (p[n] == '\0')
-                        return true;
-                p += n + 1;
-        }
-}
-
-/* A socket or PID file of the service manager: only directly in /run/NAME (a file) or in
- * /run/NAME/ (a directory), NAME one of the image's names. The service can write its own
- * RuntimeDirectory=, so anything deeper could cross a symlink it planted there: the service
- * manager, as root, would then create, chown or remove files elsewhere on the host. */
-static bool runtime_path_owned(const Checker *c, const char *path) {
-        const char *rest = NULL;
-
-        if (startswith(path, "/run/"))
-                rest = path + strlen("/run/");
-        else if (startswith(path, "/var/run/"))
-                rest = path + strlen("/var/run/");
-        return rest && relative_path_owned(c, rest, 2);
-}
-
-static int check_listen(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
+static int check_listen(CHECK_ARGUMENTS) {
         _cleanup_free_ char *path = NULL;
         int r;
 
@@ -338,12 +181,12 @@ static int check_listen(const Checker *c, const Rule *rule, Section section, con
         if (path[0] == '@')
                 return reason(ret, "'%s' is an abstract socket, a name in the host's network namespace that host "
                                    "programs may connect to", value);
-        if (path[0] != '/' || runtime_path_owned(c, path))
+        if (path[0] != '/' || unit_names_owns_runtime_path(&c->names, path))
                 return 0;
         return reason(ret, "'%s' %s", value, rule->why);
 }
 
-static int check_pid_file(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
+static int check_pid_file(CHECK_ARGUMENTS) {
         _cleanup_free_ char *path = NULL, *absolute = NULL;
         int r;
 
@@ -353,14 +196,14 @@ static int check_pid_file(const Checker *c, const Rule *rule, Section section, c
         /* A relative path is taken relative to /run. */
         if (path[0] != '/' && asprintf(&absolute, "/run/%s", path) < 0)
                 return -ENOMEM;
-        if (runtime_path_owned(c, absolute ?: path))
+        if (unit_names_owns_runtime_path(&c->names, absolute ?: path))
                 return 0;
         return reason(ret, "'%s' %s", value, rule->why);
 }
 
 /* RuntimeDirectory= and friends: relative paths below /run, /var/lib, ..., each optionally with
  * ":SYMLINK" (systemd 254) naming a symlink to it in the same place, and ":ro" options. */
-static int check_exec_directory(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
+static int check_exec_directory(CHECK_ARGUMENTS) {
         for (const char *p = value;;) {
                 _cleanup_free_ char *word = NULL;
                 char *save = NULL;
@@ -378,7 +221,7 @@ static int check_exec_directory(const Checker *c, const Rule *rule, Section sect
                         r = expand_or_refuse(c, part, &path, ret);
                         if (r != 0)
                                 return r;
-                        if (!relative_path_owned(c, path, 0))
+                        if (!unit_names_owns_relative_path(&c->names, path, 0))
                                 return reason(ret, "names '%s', %s", part, rule->why);
                 }
         }
@@ -393,12 +236,12 @@ static int check_account(const Checker *c, const char *name, const Rule *rule, c
         r = expand_or_refuse(c, name, &expanded, ret);
         if (r != 0)
                 return r;
-        if (STR_IN_SET(expanded, "nobody", "nogroup") || name_is_owned(c, expanded))
+        if (STR_IN_SET(expanded, "nobody", "nogroup") || unit_names_owns(&c->names, expanded))
                 return 0;
         return reason(ret, "names '%s', %s", name, rule->why);
 }
 
-static int check_user_group(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
+static int check_user_group(CHECK_ARGUMENTS) {
         if (!streq(rule->key, "SupplementaryGroups"))
                 return check_account(c, value, rule, ret);
 
@@ -423,7 +266,7 @@ static bool target_changes_host_state(const char *name) {
                 "suspend-then-hibernate", "sigpwr", "kbrequest", "factory-reset", "system-update",
                 "system-update-pre", "storage-target-mode", "runlevel0", "runlevel1", "runlevel6",
         };
-        _cleanup_free_ char *stem = unit_stem(name);
+        _cleanup_free_ char *stem = unit_names_stem(name);
 
         if (!stem || startswith(stem, "initrd"))
                 return true;
@@ -442,7 +285,7 @@ typedef enum Reference {
 static bool reference_allowed(const Checker *c, const char *name, Reference kind) {
         const char *type;
 
-        if (unit_is_own(c, name))
+        if (unit_names_is_image_unit(&c->names, name))
                 return true;
         if (!unit_name_is_valid(name, UNIT_NAME_PLAIN | UNIT_NAME_INSTANCE))
                 return false;
@@ -459,12 +302,14 @@ static bool reference_allowed(const Checker *c, const char *name, Reference kind
         }
 }
 
-static int check_references(const Checker *c, const Rule *rule, const char *value, Reference kind, char **ret) {
+static int check_references(const Checker *c, const Rule *rule, const char *value, Reference kind,
+                            char **ret) {
         _cleanup_free_ char *copy = strdup(value);
 
         if (!copy)
                 return -ENOMEM;
-        for (char *save = NULL, *word = strtok_r(copy, BLANKS, &save); word; word = strtok_r(NULL, BLANKS, &save)) {
+        for (char *save = NULL, *word = strtok_r(copy, BLANKS, &save); word;
+             word = strtok_r(NULL, BLANKS, &save)) {
                 _cleanup_free_ char *name = NULL;
                 int r;
 
@@ -481,34 +326,35 @@ static int check_references(const Checker *c, const Rule *rule, const char *valu
         return 0;
 }
 
-static int check_start_references(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
+static int check_start_references(CHECK_ARGUMENTS) {
         return check_references(c, rule, value, REFERENCE_START, ret);
 }
 
-static int check_stop_references(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
+static int check_stop_references(CHECK_ARGUMENTS) {
         return check_references(c, rule, value, REFERENCE_STOP, ret);
 }
 
-static int check_own_references(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
+static int check_own_references(CHECK_ARGUMENTS) {
         return check_references(c, rule, value, REFERENCE_OWN, ret);
 }
 
-static int check_alias(const Checker *c, const Rule *rule, Section section, const char *value, char **ret) {
+static int check_alias(CHECK_ARGUMENTS) {
         _cleanup_free_ char *copy = strdup(value);
 
         if (!copy)
                 return -ENOMEM;
-        for (char *save = NULL, *word = strtok_r(copy, BLANKS, &save); word; word = strtok_r(NULL, BLANKS, &save)) {
+        for (char *save = NULL, *word = strtok_r(copy, BLANKS, &save); word;
+             word = strtok_r(NULL, BLANKS, &save)) {
                 _cleanup_free_ char *name = NULL, *stem = NULL;
                 int r;
 
                 r = expand_or_refuse(c, word, &name, ret);
                 if (r != 0)
                         return r;
-                stem = unit_stem(name);
+                stem = unit_names_stem(name);
                 if (!stem)
                         return -ENOMEM;
-                if (!name_is_owned(c, stem))
+                if (!unit_names_owns(&c->names, stem))
                         return reason(ret, "'%s' %s", word, rule->why);
         }
         return 0;
@@ -516,7 +362,9 @@ static int check_alias(const Checker *c, const Rule *rule, Section section, cons
 
 #define HOST_ACTION "the unit would reboot, power off or stop the whole host"
 #define JOB_MODE "the job would stop or cancel units of the host"
-#define NOT_OWNED_RUNTIME "is outside the image's names in /run: the service manager would create, chown or remove it on the host"
+#define NOT_OWNED_RUNTIME \
+        "is outside the image's names in /run: the service manager would create, chown or remove it on " \
+        "the host"
 #define NOT_OWNED_ACCOUNT \
         "which is not one of the image's names: the service would run as that account of the host (its files, " \
         "its rights on the host's D-Bus)"
@@ -545,60 +393,91 @@ static const Rule rules[] = {
           "runs the commands other than ExecStart= with full privileges, outside the profile" },
 
         /* The root of the service: the portable drop-in sets it up. */
-        { "RootDirectory", SECTION_EXEC, check_refuse, "replaces the image root the portable drop-in sets up with a path of the host" },
-        { "RootImage", SECTION_EXEC, check_refuse, "replaces the image root the portable drop-in sets up with a file or device of the host" },
-        { "RootImageOptions", SECTION_EXEC, check_refuse, "changes how the image root is mounted (for example writable)" },
-        { "RootImagePolicy", SECTION_EXEC, check_refuse, "loosens the policy the image root is mounted with" },
+        { "RootDirectory", SECTION_EXEC, check_refuse,
+          "replaces the image root the portable drop-in sets up with a path of the host" },
+        { "RootImage", SECTION_EXEC, check_refuse,
+          "replaces the image root the portable drop-in sets up with a file or device of the host" },
+        { "RootImageOptions", SECTION_EXEC, check_refuse,
+          "changes how the image root is mounted (for example writable)" },
+        { "RootImagePolicy", SECTION_EXEC, check_refuse,
+          "loosens the policy the image root is mounted with" },
         { "RootHash", SECTION_EXEC, check_refuse, "changes the verity data the image root is checked with" },
-        { "RootHashSignature", SECTION_EXEC, check_refuse, "changes the verity data the image root is checked with" },
-        { "RootVerity", SECTION_EXEC, check_refuse, "changes the verity data the image root is checked with (a file of the host)" },
-        { "RootEphemeral", SECTION_EXEC, check_refuse_true, "makes a writable copy of the image root on the host" },
+        { "RootHashSignature", SECTION_EXEC, check_refuse,
+          "changes the verity data the image root is checked with" },
+        { "RootVerity", SECTION_EXEC, check_refuse,
+          "changes the verity data the image root is checked with (a file of the host)" },
+        { "RootEphemeral", SECTION_EXEC, check_refuse_true,
+          "makes a writable copy of the image root on the host" },
         { "MountImages", SECTION_EXEC, check_refuse, "mounts images of the host into the service" },
-        { "MountImagePolicy", SECTION_EXEC, check_refuse, "loosens the policy images are mounted into the service with" },
+        { "MountImagePolicy", SECTION_EXEC, check_refuse,
+          "loosens the policy images are mounted into the service with" },
         { "ExtensionImages", SECTION_EXEC, check_refuse, "adds images of the host to the service's root" },
-        { "ExtensionImagePolicy", SECTION_EXEC, check_refuse, "loosens the policy extension images are mounted with" },
-        { "ExtensionDirectories", SECTION_EXEC, check_refuse, "adds directories of the host to the service's root" },
+        { "ExtensionImagePolicy", SECTION_EXEC, check_refuse,
+          "loosens the policy extension images are mounted with" },
+        { "ExtensionDirectories", SECTION_EXEC, check_refuse,
+          "adds directories of the host to the service's root" },
         { "BindPaths", SECTION_EXEC, check_refuse, "mounts paths of the host into the service" },
         { "BindReadOnlyPaths", SECTION_EXEC, check_refuse, "mounts paths of the host into the service" },
         { "NetworkNamespacePath", SECTION_EXEC, check_refuse, "joins a network namespace of the host" },
         { "IPCNamespacePath", SECTION_EXEC, check_refuse, "joins an IPC namespace of the host" },
-        { "MountFlags", SECTION_EXEC, check_mount_flags, "mounts made in the service would appear on the host" },
+        { "MountFlags", SECTION_EXEC, check_mount_flags,
+          "mounts made in the service would appear on the host" },
 
         /* Files of the host the service manager reads for the service. */
-        { "EnvironmentFile", SECTION_EXEC, check_refuse, "is read by the service manager on the host, outside the image" },
-        { "LoadCredential", SECTION_EXEC, check_refuse, "reads files or credentials of the host into the service" },
-        { "LoadCredentialEncrypted", SECTION_EXEC, check_refuse, "reads files or credentials of the host into the service" },
-        { "ImportCredential", SECTION_EXEC, check_refuse, "imports credentials of the host into the service" },
-        { "SetCredentialEncrypted", SECTION_EXEC, check_refuse, "has the host decrypt data with its credential key" },
-        { "LandlockConfig", SECTION_EXEC, check_refuse, "is read by the service manager on the host, outside the image" },
+        { "EnvironmentFile", SECTION_EXEC, check_refuse,
+          "is read by the service manager on the host, outside the image" },
+        { "LoadCredential", SECTION_EXEC, check_refuse,
+          "reads files or credentials of the host into the service" },
+        { "LoadCredentialEncrypted", SECTION_EXEC, check_refuse,
+          "reads files or credentials of the host into the service" },
+        { "ImportCredential", SECTION_EXEC, check_refuse,
+          "imports credentials of the host into the service" },
+        { "SetCredentialEncrypted", SECTION_EXEC, check_refuse,
+          "has the host decrypt data with its credential key" },
+        { "LandlockConfig", SECTION_EXEC, check_refuse,
+          "is read by the service manager on the host, outside the image" },
         { "OpenFile", SECTION_SERVICE, check_refuse, "opens files of the host for the service" },
-        { "USBFunctionDescriptors", SECTION_SERVICE, check_refuse, "is read by the service manager on the host, outside the image" },
-        { "USBFunctionStrings", SECTION_SERVICE, check_refuse, "is read by the service manager on the host, outside the image" },
+        { "USBFunctionDescriptors", SECTION_SERVICE, check_refuse,
+          "is read by the service manager on the host, outside the image" },
+        { "USBFunctionStrings", SECTION_SERVICE, check_refuse,
+          "is read by the service manager on the host, outside the image" },
         { "PIDFile", SECTION_SERVICE, check_pid_file, NOT_OWNED_RUNTIME },
 
         /* Standard input and output are opened by the service manager before the sandbox. */
-        { "StandardInput", SECTION_EXEC, check_standard_input, "opens a file or terminal of the host for the service" },
-        { "StandardOutput", SECTION_EXEC, check_standard_output, "opens a file or terminal of the host for the service" },
-        { "StandardError", SECTION_EXEC, check_standard_output, "opens a file or terminal of the host for the service" },
+        { "StandardInput", SECTION_EXEC, check_standard_input,
+          "opens a file or terminal of the host for the service" },
+        { "StandardOutput", SECTION_EXEC, check_standard_output,
+          "opens a file or terminal of the host for the service" },
+        { "StandardError", SECTION_EXEC, check_standard_output,
+          "opens a file or terminal of the host for the service" },
         { "TTYPath", SECTION_EXEC, check_refuse, "gives the service a terminal of the host" },
-        { "TTYReset", SECTION_EXEC, check_refuse_true, "resets a terminal of the host (by default /dev/console)" },
-        { "TTYVHangup", SECTION_EXEC, check_refuse_true, "hangs up a terminal of the host (by default /dev/console)" },
-        { "TTYVTDisallocate", SECTION_EXEC, check_refuse_true, "clears a terminal of the host (by default /dev/console)" },
+        { "TTYReset", SECTION_EXEC, check_refuse_true,
+          "resets a terminal of the host (by default /dev/console)" },
+        { "TTYVHangup", SECTION_EXEC, check_refuse_true,
+          "hangs up a terminal of the host (by default /dev/console)" },
+        { "TTYVTDisallocate", SECTION_EXEC, check_refuse_true,
+          "clears a terminal of the host (by default /dev/console)" },
 
         /* Identity, login and labels of the host. */
         { "User", SECTION_EXEC, check_user_group, NOT_OWNED_ACCOUNT },
         { "Group", SECTION_EXEC, check_user_group, NOT_OWNED_ACCOUNT },
         { "SupplementaryGroups", SECTION_EXEC, check_user_group, NOT_OWNED_ACCOUNT },
         { "PAMName", SECTION_EXEC, check_refuse, "runs the host's PAM stack for the service" },
-        { "UtmpIdentifier", SECTION_EXEC, check_refuse, "writes login records into the host's utmp and wtmp" },
-        { "KeyringMode", SECTION_EXEC, check_keyring_mode, "the service would share the service manager's kernel keyring" },
-        { "SELinuxContext", SECTION_EXEC, check_refuse, "chooses the host's security label the service runs with" },
-        { "AppArmorProfile", SECTION_EXEC, check_refuse, "chooses the host's security profile the service runs with" },
-        { "SmackProcessLabel", SECTION_EXEC, check_refuse, "chooses the host's security label the service runs with" },
+        { "UtmpIdentifier", SECTION_EXEC, check_refuse,
+          "writes login records into the host's utmp and wtmp" },
+        { "KeyringMode", SECTION_EXEC, check_keyring_mode,
+          "the service would share the service manager's kernel keyring" },
+        { "SELinuxContext", SECTION_EXEC, check_refuse,
+          "chooses the host's security label the service runs with" },
+        { "AppArmorProfile", SECTION_EXEC, check_refuse,
+          "chooses the host's security profile the service runs with" },
+        { "SmackProcessLabel", SECTION_EXEC, check_refuse,
+          "chooses the host's security label the service runs with" },
         { "BPFDelegateCommands", SECTION_EXEC, check_refuse, "hands kernel BPF operations to the service" },
         { "BPFDelegateMaps", SECTION_EXEC, check_refuse, "hands kernel BPF operations to the service" },
         { "BPFDelegatePrograms", SECTION_EXEC, check_refuse, "hands kernel BPF operations to the service" },
-        { "BPFDelegateAttachments", SECTION_EXEC, check_refuse, "hands kernel BPF operations to the service" },
+        { "BPFDelegateAttachments", SECTION_EXEC, check_refuse,
+          "hands kernel BPF operations to the service" },
 
         /* Directories the service manager creates on the host and gives to the service. */
         { "RuntimeDirectory", SECTION_EXEC, check_exec_directory, NOT_OWNED_DIRECTORY },
@@ -619,20 +498,28 @@ static const Rule rules[] = {
         { "ListenSequentialPacket", SECTION_SOCKET, check_listen, NOT_OWNED_RUNTIME },
         { "ListenFIFO", SECTION_SOCKET, check_refuse, "creates a FIFO on the host" },
         { "ListenSpecial", SECTION_SOCKET, check_refuse, "opens a file of the host for the service" },
-        { "ListenNetlink", SECTION_SOCKET, check_refuse, "passes the service a netlink socket opened with the service manager's privileges" },
+        { "ListenNetlink", SECTION_SOCKET, check_refuse,
+          "passes the service a netlink socket opened with the service manager's privileges" },
         { "ListenMessageQueue", SECTION_SOCKET, check_refuse, "creates a message queue on the host" },
-        { "ListenUSBFunction", SECTION_SOCKET, check_refuse, "opens a USB function of the host for the service" },
+        { "ListenUSBFunction", SECTION_SOCKET, check_refuse,
+          "opens a USB function of the host for the service" },
         { "SocketUser", SECTION_SOCKET, check_refuse, "changes the owner of files on the host" },
         { "SocketGroup", SECTION_SOCKET, check_refuse, "changes the owner of files on the host" },
         { "Symlinks", SECTION_SOCKET, check_refuse, "creates symlinks on the host" },
-        { "Transparent", SECTION_SOCKET, check_refuse_true, "uses a privilege of the service manager (IP_TRANSPARENT)" },
-        { "Mark", SECTION_SOCKET, check_refuse, "uses a privilege of the service manager (SO_MARK) that changes how the host routes and filters the traffic" },
-        { "ReusePort", SECTION_SOCKET, check_refuse_true, "lets the socket take over ports of the host's services (SO_REUSEPORT as root)" },
+        { "Transparent", SECTION_SOCKET, check_refuse_true,
+          "uses a privilege of the service manager (IP_TRANSPARENT)" },
+        { "Mark", SECTION_SOCKET, check_refuse,
+          "uses a privilege of the service manager (SO_MARK) that changes how the host routes and filters "
+          "the traffic" },
+        { "ReusePort", SECTION_SOCKET, check_refuse_true,
+          "lets the socket take over ports of the host's services (SO_REUSEPORT as root)" },
         { "SmackLabel", SECTION_SOCKET, check_refuse, "chooses the host's security label of the socket" },
         { "SmackLabelIPIn", SECTION_SOCKET, check_refuse, "chooses the host's security label of the socket" },
-        { "SmackLabelIPOut", SECTION_SOCKET, check_refuse, "chooses the host's security label of the socket" },
+        { "SmackLabelIPOut", SECTION_SOCKET, check_refuse,
+          "chooses the host's security label of the socket" },
         { "Service", SECTION_SOCKET, check_own_references, "the socket would start a unit of the host" },
-        { "Sockets", SECTION_SERVICE, check_own_references, "the service would receive the sockets of a unit of the host" },
+        { "Sockets", SECTION_SERVICE, check_own_references,
+          "the service would receive the sockets of a unit of the host" },
 
         /* Timers and paths. */
         { "Unit", SECTION_TIMER | SECTION_PATH, check_own_references, "it would start a unit of the host" },
@@ -653,15 +540,19 @@ static const Rule rules[] = {
         { "BindsTo", SECTION_UNIT, check_start_references, "it would start a unit of the host" },
         { "BindTo", SECTION_UNIT, check_start_references, "it would start a unit of the host" },
         { "Upholds", SECTION_UNIT, check_start_references, "it would start a unit of the host" },
-        { "Conflicts", SECTION_UNIT, check_stop_references, "starting this unit would stop a unit of the host" },
+        { "Conflicts", SECTION_UNIT, check_stop_references,
+          "starting this unit would stop a unit of the host" },
         { "OnFailure", SECTION_UNIT, check_own_references, "it would start a unit of the host" },
         { "OnSuccess", SECTION_UNIT, check_own_references, "it would start a unit of the host" },
         { "PropagatesReloadTo", SECTION_UNIT, check_own_references, "it would reload a unit of the host" },
         { "PropagateReloadTo", SECTION_UNIT, check_own_references, "it would reload a unit of the host" },
         { "PropagatesStopTo", SECTION_UNIT, check_own_references, "it would stop a unit of the host" },
-        { "JoinsNamespaceOf", SECTION_UNIT, check_own_references, "the service would join the namespaces of a unit of the host" },
-        { "Alias", SECTION_INSTALL, check_alias, "is outside the image's names: enabling the unit would add or replace a unit name of the host" },
-        { "Also", SECTION_INSTALL, check_own_references, "enabling this unit would enable a unit of the host" },
+        { "JoinsNamespaceOf", SECTION_UNIT, check_own_references,
+          "the service would join the namespaces of a unit of the host" },
+        { "Alias", SECTION_INSTALL, check_alias,
+          "is outside the image's names: enabling the unit would add or replace a unit name of the host" },
+        { "Also", SECTION_INSTALL, check_own_references,
+          "enabling this unit would enable a unit of the host" },
 };
 
 static const Rule command_rule = { NULL, SECTION_EXEC, check_command, NULL };
@@ -671,7 +562,8 @@ static const Rule *rule_find(const char *key, Section section) {
                 if ((rules[i].sections & section) && streq(rules[i].key, key))
                         return &rules[i];
 
-        if ((section & SECTION_EXEC) && startswith(key, "Exec") && !STR_IN_SET(key, "ExecPaths", "ExecSearchPath"))
+        if ((section & SECTION_EXEC) && startswith(key, "Exec") &&
+            !STR_IN_SET(key, "ExecPaths", "ExecSearchPath"))
                 return &command_rule;
         return NULL;
 }
@@ -702,49 +594,19 @@ static int on_assignment(const char *section_name, const char *key, const char *
 }
 
 static int checker_init(Checker *c, const char *unit, char * const *image_units) {
-        const char *type = unit_name_type(unit), *at = strchr(unit, '@');
+        const char *type = unit_name_type(unit);
 
-        *c = (Checker) { .unit = unit, .image_units = image_units };
-
+        *c = (Checker) {};
         for (size_t i = 0; type && i < ELEMENTSOF(unit_types); i++)
                 if (streq(type, unit_types[i].type))
                         c->sections = unit_types[i].sections;
         if (c->sections == 0)
                 return 0;
-
-        c->name = strndup(unit, (size_t) (type - 1 - unit));
-        c->prefix = unit_stem(unit);
-        if (!at)
-                c->instance = strdup("");
-        else if (at + 1 == type - 1)
-                c->instance = strdup(INSTANCE_STR); /* a template */
-        else
-                c->instance = strndup(at + 1, (size_t) (type - 1 - (at + 1)));
-        if (!c->name || !c->prefix || !c->instance)
-                return -ENOMEM;
-
-        /* %n and %N of a template stand for its instances. */
-        if (at && at + 1 == type - 1) {
-                char *n;
-
-                if (asprintf(&n, "%s@" INSTANCE_STR, c->prefix) < 0)
-                        return -ENOMEM;
-                free_and_replace(c->name, n);
-        }
-
-        for (size_t i = 0; image_units && image_units[i]; i++) {
-                int r = strv_consume(&c->stems, unit_stem(image_units[i]));
-                if (r < 0)
-                        return r;
-        }
-        return strv_extend(&c->stems, c->prefix);
+        return unit_names_init(&c->names, unit, image_units);
 }
 
 static void checker_done(Checker *c) {
-        c->stems = strv_free(c->stems);
-        c->name = mfree(c->name);
-        c->prefix = mfree(c->prefix);
-        c->instance = mfree(c->instance);
+        unit_names_done(&c->names);
         c->key = mfree(c->key);
         c->reason = mfree(c->reason);
 }
@@ -794,7 +656,9 @@ int unit_file_check_metadata_confined(const PortableMetadata *m, sd_bus_error *r
                         return r;
         }
         for (size_t i = 0; i < m->n_units; i++) {
-                r = unit_file_check_confined(m->units[i].name, m->units[i].data, m->units[i].size, names, reterr);
+                const PortableFile *u = &m->units[i];
+
+                r = unit_file_check_confined(u->name, u->data, u->size, names, reterr);
                 if (r < 0)
                         return r;
         }

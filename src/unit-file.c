@@ -113,8 +113,8 @@ static int parse_line(Parser *p, char *l, unsigned line) {
         if (*l == '\0')
                 return 0;
 
-        /* systemd up to v249 followed ".include PATH" to a file on the host; later versions ignore
-         * the line. Neither can be checked here. */
+        /* Old systemd versions followed ".include PATH" to a file on the host, newer ones ignore
+         * the line; neither can be checked here. */
         if (startswith(l, ".include") && strchr(BLANKS, l[strlen(".include")])) {
                 p->error_line = line;
                 return -ENOEXEC;
@@ -219,7 +219,8 @@ static int parse_all(Parser *p, Reader *rd) {
         return 0;
 }
 
-int unit_file_parse(const char *data, size_t size, UnitFileAssignment fn, void *userdata, unsigned *ret_error_line) {
+int unit_file_parse(const char *data, size_t size, UnitFileAssignment fn, void *userdata,
+                    unsigned *ret_error_line) {
         Parser p = { .fn = fn, .userdata = userdata };
         Reader rd = { .data = data, .size = size };
         int r;
@@ -374,4 +375,47 @@ int unit_file_extract_word(const char **p, char **ret) {
         *p = s + strspn(s, BLANKS);
         *ret = TAKE_PTR(word);
         return 1;
+}
+
+int unit_file_command_privilege(const char *value, const char **ret) {
+        _cleanup_free_ char *copy = strdup(value);
+        bool expect_command = true;
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+
+        /* Split at blanks, ignoring quotes: every word systemd starts a command with starts a
+         * word here too. */
+        for (char *token = strtok_r(copy, BLANKS, &save); token; token = strtok_r(NULL, BLANKS, &save)) {
+                _cleanup_free_ char *word = NULL;
+                const char *p = token;
+                size_t bangs = 0;
+                bool plus = false;
+                int r;
+
+                if (!expect_command) {
+                        expect_command = streq(token, ";");
+                        continue;
+                }
+
+                r = unit_file_extract_word(&p, &word);
+                if (r < 0)
+                        return r;
+                if (r == 0 || streq(word, ";"))
+                        continue;
+                expect_command = false;
+
+                for (const char *f = word; *f && strchr("-@:+!|", *f); f++) {
+                        plus = plus || *f == '+';
+                        bangs += *f == '!';
+                }
+                if (plus || bangs > 0) {
+                        *ret = plus ? "+" : bangs > 1 ? "!!" : "!";
+                        return 0;
+                }
+        }
+
+        *ret = NULL;
+        return 0;
 }

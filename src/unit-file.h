@@ -32,7 +32,8 @@ typedef int (*UnitFileAssignment)(const char *section, const char *key, const ch
  * file was read, what fn returned when it stopped, or: -ENOBUFS (a line too long), -EBADMSG (a
  * section header without ']'), -ENOEXEC (an ".include" line), -ENOMEM. On those three errors
  * *ret_error_line (if non-NULL) is the line. */
-int unit_file_parse(const char *data, size_t size, UnitFileAssignment fn, void *userdata, unsigned *ret_error_line);
+int unit_file_parse(const char *data, size_t size, UnitFileAssignment fn, void *userdata,
+                    unsigned *ret_error_line);
 
 /* The next word of *p as systemd's extract_first_word() with EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE
  * returns it (after its relaxed retry): leading blanks skipped, single and double quotes removed,
@@ -40,3 +41,11 @@ int unit_file_parse(const char *data, size_t size, UnitFileAssignment fn, void *
  * unterminated quote or a trailing backslash ends the word. Returns 1 and the word, 0 at the end
  * of the string (*ret = NULL), -ENOMEM. */
 int unit_file_extract_word(const char **p, char **ret);
+
+/* The privilege prefix of the commands of an Exec*= line, as systemd reads it: the prefix
+ * characters ("-@:+!|", in any order) of the first word of each command, after quotes are removed
+ * and escapes decoded. Commands are separated by a lone ";": every word that is a lone ";" is
+ * taken as a separator here, which finds every command systemd finds, and maybe more. Returns 0
+ * and in *ret "+" (full privileges, no sandbox), "!!" or "!" (no change of user) for the first
+ * command that has one, or NULL; -ENOMEM. */
+int unit_file_command_privilege(const char *value, const char **ret);

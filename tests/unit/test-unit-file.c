@@ -218,3 +218,46 @@ ParameterizedTest(size_t *i, unit_file, extract_word) {
         cr_assert(zero(ptr, word));
         cr_assert(eq(str, acc, (char *) c->words), "input '%s'", c->input);
 }
+
+struct privilege_case {
+        const char *line;
+        const char *prefix; /* NULL: none */
+};
+
+static const struct privilege_case privilege_cases[] = {
+        { "/bin/true", NULL },
+        { "-@:|/bin/true x", NULL },
+        { "+/bin/sh", "+" },
+        { "!/bin/sh", "!" },
+        { "!!/bin/sh", "!!" },
+        { "-!/bin/sh", "!" },
+        { "@-+/bin/sh sh", "+" },
+        { "|:!!/bin/sh", "!!" },
+        { "\"+/bin/sh\" -c x", "+" },
+        { "'-'+/bin/sh", "+" },
+        { "\\x2b/bin/sh", "+" },
+        { "\\041/bin/sh", "!" },
+        { "\\u002b/bin/sh", "+" },
+        { "/bin/true ; +/bin/sh", "+" },
+        { "/bin/true ; ; !/bin/sh", "!" },
+        { "\";\" +/bin/sh", "+" },
+        { "; +/bin/sh", "+" },
+        { "/bin/chmod +x f ; /bin/echo !", NULL },
+        { "/usr/bin/find . -exec rm {} \\; +x", NULL },
+        { "/bin/sh -c 'a; +b'", NULL },
+        { "\\q+/bin/sh", NULL },
+        { "", NULL },
+};
+
+UNIT_TABLE_PARAMETERS(unit_file, command_privilege, privilege_cases);
+
+ParameterizedTest(size_t *i, unit_file, command_privilege) {
+        const struct privilege_case *c = &privilege_cases[*i];
+        const char *prefix = (const char *) 1;
+
+        cr_assert(eq(int, unit_file_command_privilege(c->line, &prefix), 0));
+        if (c->prefix)
+                cr_assert(eq(str, (char *) strna(prefix), (char *) c->prefix), "%s", c->line);
+        else
+                cr_assert(zero(ptr, (void *) prefix), "%s: %s", c->line, prefix);
+}

@@ -19,6 +19,7 @@
 #include "profile.h"
 #include "profile-requirements.h"
 #include "strv.h"
+#include "unit-file-check.h"
 #include "unit-match.h"
 
 static int check_metadata(const Image *image, const PortableMetadata *m, char * const *matches, sd_bus_error *reterr) {
@@ -318,6 +319,14 @@ int portable_attach_in(Transaction *t, const Host *host, const Image *image, con
         r = check_metadata(image, m, matches, reterr);
         if (r < 0)
                 return r;
+
+        /* Not skipped by --force: the host's service manager would act on these settings outside
+         * the image and the profile. Only the "trusted" profile may carry them. */
+        if (!streq_ptr(profile, "trusted")) {
+                r = unit_file_check_metadata_confined(m, reterr);
+                if (r < 0)
+                        return r;
+        }
 
         if (!(flags & PORTABLE_FORCE_ATTACH)) {
                 r = check_mount_points(image, m, profile, requirements, reterr);

@@ -12,6 +12,9 @@
 
 #define PORTABLE_ERROR_NO_SUCH_IMAGE "org.freedesktop.portable1.NoSuchImage"
 #define PORTABLE_ERROR_BAD_IMAGE_TYPE "org.freedesktop.portable1.BadImageType"
+/* Ours, not systemd's: a unit file of the image acts on the host outside the image and its
+ * profile (unit-file-check.h), and the profile is not "trusted". */
+#define PORTABLE_ERROR_UNIT_NOT_CONFINED "org.freedesktop.portable1.UnitNotConfined"
 #define SYSTEMD_ERROR_UNIT_EXISTS "org.freedesktop.systemd1.UnitExists"
 #define SYSTEMD_ERROR_NO_SUCH_UNIT "org.freedesktop.systemd1.NoSuchUnit"
 

@@ -7,7 +7,8 @@
 #
 # For each profile, the sample image is attached with our portablectl and our portabled
 # (attach --now --profile=P): the profile drop-in is ours, sample.service runs (logs its start
-# line and stays up), a connection to sample-echo.socket is served under the profile, HTTP works
+# line and stays up), a connection to sample-echo.socket is served where the profile allows the
+# network (nonetwork and strict bind the socket in a network namespace of its own), HTTP works
 # where the profile allows the network. `systemd-analyze security sample.service` gives the
 # exposure level. The same is measured with systemd 252's profile (copied from
 # /usr/lib/systemd/portable/profile/P to /run/systemd/portable/profile/sd252-P inside the
@@ -46,6 +47,18 @@ measure() {
                 grep '✗' | sed 's/  \+/  /g' | e2e_indent >&2 || true
 }
 
+# assert_no_echo: under a profile without network the socket unit still starts, but its IP socket
+# is bound in a network namespace of its own (socket.conf: PrivateNetwork=, IPAddressDeny=):
+# nothing on the host reaches it and no connection instance starts.
+assert_no_echo() {
+        local answer
+        assert_active sample-echo.socket
+        answer=$(e2e_sh "timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$ECHO_PORT && printf \"x\\n\" >&3 && timeout 3 cat <&3'" 2>/dev/null) || true
+        [[ -z "$answer" ]] || e2e_die "the echo socket answered '$answer' under a profile without network"
+        [[ -z "$(e2e_exec systemctl list-units --all --no-legend --plain 'sample-echo@*')" ]] ||
+                e2e_die "a connection instance of sample-echo@.service was started"
+}
+
 detach_clean() {
         pctl_ok detach --now --quiet "$E2E_IMAGES/$IMAGE_NAME"
         assert_clean
@@ -56,8 +69,10 @@ check_profile_runs() {
         measure "$profile" "$E2E_TMP/exposure.ours.$profile"
         assert_profile sample.service "$profile"
         assert_runs_from_image sample.service "$E2E_IMAGES/$IMAGE_NAME"
-        # A connection accepted by PID 1 is served even where the profile has no network.
-        assert_echo 1 "$IMAGE_NAME"
+        case $profile in
+        default | trusted) assert_echo 1 "$IMAGE_NAME" ;;
+        strict | nonetwork) assert_no_echo ;;
+        esac
         case $profile in
         default)
                 assert_dynamic_user sample.service
@@ -92,6 +107,31 @@ check_no_weaker() {
                 e2e_die "our $profile profile: exposure $ours, higher (weaker) than systemd 252's $ref"
 }
 
+# check_lists_not_widened PROFILE: a unit file that sets the list settings the profile sets (deny
+# lists, extra allow entries) ends up with exactly the lists of a unit that sets none: the profile
+# empties each list before setting it. (Without that, SystemCallFilter=~@swap in the unit turned
+# the profile's allow list into a deny list of swapon and swapoff.)
+check_lists_not_widened() {
+        local profile=$1 dir=/run/systemd/system unit plain wide
+        local -a props=(-p CapabilityBoundingSet -p RestrictAddressFamilies -p SystemCallFilter
+                        -p SystemCallArchitectures)
+        # Without a deny list in the profile an allow list changes nothing.
+        grep -q '^IPAddressDeny=' "$SOURCE_ROOT/profiles/$profile/service.conf" && props+=(-p IPAddressAllow -p IPAddressDeny)
+        e2e_exec sh -c "cat >$dir/lists-plain.service" <<<$'[Service]\nExecStart=/bin/true'
+        e2e_exec sh -c "cat >$dir/lists-wide.service" <<<$'[Service]\nExecStart=/bin/true\nSystemCallFilter=~@swap\nCapabilityBoundingSet=~CAP_SYS_MODULE\nRestrictAddressFamilies=~AF_PACKET\nSystemCallArchitectures=x86\nIPAddressAllow=any'
+        for unit in lists-plain lists-wide; do
+                e2e_exec mkdir -p "$dir/$unit.service.d"
+                e2e_exec sh -c "cat >$dir/$unit.service.d/10-profile.conf" <"$SOURCE_ROOT/profiles/$profile/service.conf"
+        done
+        e2e_exec systemctl daemon-reload
+        plain=$(e2e_exec systemctl show "${props[@]}" lists-plain.service)
+        wide=$(e2e_exec systemctl show "${props[@]}" lists-wide.service)
+        e2e_exec rm -rf "$dir/lists-plain.service" "$dir/lists-wide.service" "$dir/lists-plain.service.d" \
+                "$dir/lists-wide.service.d"
+        e2e_exec systemctl daemon-reload
+        [[ "$plain" == "$wide" ]] || e2e_die "the unit file widened the $profile profile's lists:"$'\n'"$(diff <(echo "$plain") <(echo "$wide"))"
+}
+
 # After a failed check: make sure nothing is left attached for the next one.
 recover() {
         e2e_exec "$PORTABLECTL" --no-pager detach --now --quiet "$E2E_IMAGES/$IMAGE_NAME" >/dev/null 2>&1 || true
@@ -109,6 +149,8 @@ main() {
                 ref=$(cat "$E2E_TMP/exposure.252.$p" 2>/dev/null || echo n/a)
                 t_note "exposure $p: ours $ours, systemd 252 $ref (252 measured ${EXPECTED_252[$p]} when the test was written)"
                 t_check "profile $p: exposure $ours no higher than systemd 252's $ref" check_no_weaker "$p"
+                [[ $p == trusted ]] ||
+                        t_check "profile $p: a unit file cannot widen the profile's lists" check_lists_not_widened "$p"
         done
         for p in "${PROFILES[@]}"; do
                 t_note "$(printf 'exposure %-9s ours %-4s systemd-252 %s' "$p" \

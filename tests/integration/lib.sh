@@ -502,6 +502,8 @@ _make_profiles() {
         for p in default nonetwork strict trusted; do
                 mkdir -p "$1/$p"
                 printf '# test stand-in for the "%s" profile\n\n[Service]\nPrivateTmp=yes\n' "$p" >"$1/$p/service.conf"
+                [ "$p" = trusted ] ||
+                        printf '# test stand-in for the "%s" profile\n\n[Socket]\nIPAddressDeny=any\n' "$p" >"$1/$p/socket.conf"
         done
 }
 

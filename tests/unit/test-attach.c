@@ -154,15 +154,17 @@ Test(attach, host_etc_os_release_is_bound) {
         cr_assert(not(zero(ptr, strstr(svc, "\nBindReadOnlyPaths=/etc/os-release:/run/host/os-release\n"))), "%s", svc);
 }
 
-Test(attach, profile_symlinked_for_services_only) {
+Test(attach, profile_symlinked_for_services_and_sockets_only) {
         _cleanup_(image_freep) Image *image = attach_foo("strict", 0, NULL);
         _cleanup_free_ char *t1 = link_target(ATTACHED "/foo.service.d/10-profile.conf"),
                             *t2 = link_target(ATTACHED "/foo@.service.d/10-profile.conf"),
-                            *expected = unit_strf("%s/strict/service.conf", fx.profiles);
+                            *t3 = link_target(ATTACHED "/foo-bar.socket.d/10-profile.conf"),
+                            *expected = unit_strf("%s/strict/service.conf", fx.profiles),
+                            *expected_socket = unit_strf("%s/strict/socket.conf", fx.profiles);
 
         assert_str(t1, expected);
         assert_str(t2, expected);
-        cr_assert(not(fixture_exists(ATTACHED "/foo-bar.socket.d/10-profile.conf")));
+        assert_str(t3, expected_socket);
         cr_assert(not(fixture_exists(ATTACHED "/foo.bar.timer.d/10-profile.conf")));
         cr_assert(not(fixture_exists(ATTACHED "/foo.target.d/10-profile.conf")));
 }
@@ -440,6 +442,29 @@ Test(attach, profile_without_service_conf) {
         t = link_target(ATTACHED "/foo-bar.socket.d/10-profile.conf");
         _cleanup_free_ char *e = fixture_path("/etc/systemd/portable/profile/sockets/socket.conf");
         assert_str(t, e);
+}
+
+/* A unit that would act on the host outside the image and its profile is refused with every
+ * profile but "trusted" (none, forced, strict), and the host is left alone; "trusted" attaches it. */
+Test(attach, unconfined_unit_refused_unless_trusted) {
+        _cleanup_free_ char *path = fixture_copy_image("foo", "foo", false),
+                            *unit = unit_strf("%s/usr/lib/systemd/system/foo-bar.socket", path);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL, trusted = SD_BUS_ERROR_NULL;
+
+        unit_write(unit, "[Socket]\nListenStream=/run/foo-bar.sock\nExecStartPre=/bin/true\n");
+        _cleanup_(image_freep) Image *image = fixture_image(path);
+
+        attach_must_fail(image, foo_matches, "default", 0, -EPERM, PORTABLE_ERROR_UNIT_NOT_CONFINED);
+        attach_must_fail(image, foo_matches, "default", PORTABLE_FORCE_ATTACH, -EPERM, PORTABLE_ERROR_UNIT_NOT_CONFINED);
+        attach_must_fail(image, foo_matches, "strict", PORTABLE_PREFER_COPY, -EPERM, PORTABLE_ERROR_UNIT_NOT_CONFINED);
+        attach_must_fail(image, foo_matches, "", 0, -EPERM, PORTABLE_ERROR_UNIT_NOT_CONFINED);
+        cr_assert(eq(int, fixture_attach(image, foo_matches, "nonetwork", 0, NULL, &error), -EPERM));
+        assert_str(error.message, "Unit 'foo-bar.socket', line 3: ExecStartPre= in a socket unit runs on the host, "
+                                  "outside the image and its profile; refusing (use --profile=trusted to allow it).");
+
+        cr_assert(eq(int, fixture_attach(image, foo_matches, "trusted", 0, NULL, &trusted), 0), "%s",
+                  strna(trusted.message));
+        cr_assert(is_regular(ATTACHED "/foo-bar.socket"));
 }
 
 Test(attach, already_attached) {

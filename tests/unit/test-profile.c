@@ -60,10 +60,22 @@ Test(profile, shipped_profiles_for_services) {
 }
 
 Test(profile, other_unit_types_get_nothing) {
-        static const char *const units[] = { "foo.socket", "foo.timer", "foo.path", "foo.target", "foo@.socket" };
+        static const char *const units[] = { "foo.timer", "foo.path", "foo.target" };
 
         for (size_t i = 0; i < ELEMENTSOF(units); i++)
                 find("default", units[i], 0);
+        /* "trusted" restricts nothing, sockets included. */
+        find("trusted", "foo.socket", 0);
+}
+
+Test(profile, shipped_profiles_for_sockets) {
+        static const char *const names[] = { "default", "nonetwork", "strict" };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *p = find(names[i], "foo@.socket", 1),
+                                    *expected = unit_strf("%s/%s/socket.conf", vendor, names[i]);
+                assert_str(p, expected);
+        }
 }
 
 Test(profile, template_and_instance_use_the_type) {

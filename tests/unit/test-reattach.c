@@ -225,3 +225,17 @@ Test(reattach, admin_files_survive) {
         cr_assert(fixture_exists(ATTACHED "/foo-bar.socket.d/50-admin.conf"));
         cr_assert(fixture_exists(ATTACHED "/sockets.target.wants/foo-bar.socket"));
 }
+
+/* A new version whose unit would act on the host is refused like on attach, --force or not: the
+ * old version stays attached as it was. */
+Test(reattach, unconfined_new_version_leaves_the_old_one) {
+        _cleanup_(image_freep) Image *v1 = attach("foo", "foo_1", "default", 0);
+        _cleanup_free_ char *p2 = fixture_copy_image("foo_2", "foo_2", false),
+                            *unit = unit_strf("%s/usr/lib/systemd/system/foo.service", p2);
+
+        unit_write(unit, "[Service]\nExecStart=/bin/true\nExecStartPost=+/bin/sh -c id\n");
+        _cleanup_(image_freep) Image *v2 = fixture_image(p2);
+
+        reattach_must_fail(v2, "default", 0, -EPERM, PORTABLE_ERROR_UNIT_NOT_CONFINED);
+        reattach_must_fail(v2, "strict", PORTABLE_FORCE_ATTACH, -EPERM, PORTABLE_ERROR_UNIT_NOT_CONFINED);
+}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <endian.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
 
@@ -145,11 +146,21 @@ int extension_compat_check(char * const *root_os_release, char * const *extensio
         if (!streq_ptr(id, root_id)) {
                 _cleanup_strv_free_ char **like = NULL;
 
-                r = strv_split(strempty(get(root_os_release, "ID_LIKE")), WHITESPACE, &like);
+                const char *root_like = get(root_os_release, "ID_LIKE");
+
+                r = strv_split(strempty(root_like), WHITESPACE, &like);
                 if (r < 0)
                         return r;
-                if (!strv_contains(like, id))
-                        return mismatch(reterr, root_label, extension_label, "ID", id, root_id);
+                if (!strv_contains(like, id)) {
+                        _cleanup_free_ char *e = show("ID", id), *i = show("ID", root_id), *l = NULL, *what = NULL;
+
+                        if (root_like && !(l = show("ID_LIKE", root_like)))
+                                return -ENOMEM;
+                        if (!e || !i || asprintf(&what, "the extension has %s, the root image '%s' has %s%s%s",
+                                                 e, root_label, i, l ? " and " : "", strempty(l)) < 0)
+                                return -ENOMEM;
+                        return refuse(reterr, extension_label, what);
+                }
         }
 
         root_version = get(root_os_release, "VERSION_ID");

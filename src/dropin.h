@@ -72,7 +72,8 @@ int dropin_portable_content(const Image *image, const char *unit, const char *ho
 int dropin_marker_parse(const char *line, char ***ret_paths);
 
 typedef enum MarkerMatchMode {
-        MARKER_MATCH_ALL, /* every component must match (detach) */
+        MARKER_MATCH_ALL, /* the same number of images, each matching in order (detach): units
+                           * attached with extensions belong to that combination only */
         MARKER_MATCH_ANY, /* one matching component is enough (state queries) */
 } MarkerMatchMode;
 

@@ -147,12 +147,12 @@ static int append_extension(char **text, const DropinStack *stack, const DropinL
         bool directory = image_is_directory(ext->image);
         int r;
 
+        /* ExtensionImages= separates mount options with ':'; both settings want absolute paths. */
+        if (ext->image->path[0] != '/' || (!directory && strchr(ext->image->path, ':')))
+                return -EINVAL;
         r = unit_value_escape(ext->image->path, &path);
         if (r < 0)
                 return r;
-        /* ExtensionImages= separates mount options with ':'. */
-        if (!directory && strchr(path, ':'))
-                return -EINVAL;
         r = unit_value_escape(path_last_component(ext->image->path), &base);
         if (r < 0)
                 return r;

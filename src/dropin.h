@@ -61,7 +61,7 @@ typedef struct DropinStack {
  * systemd has no such option.
  *
  * -EINVAL if a path cannot be written into a unit file safely (whitespace, quotes, backslashes;
- * ':' in an ExtensionImages= path), or origin is out of range. */
+ * ':' in an ExtensionImages= path; a relative extension path), or origin is out of range. */
 int dropin_portable_content_stack(const DropinStack *stack, const char *unit, size_t origin, char **ret);
 
 /* The same for an image without extensions and without release data. */

@@ -585,7 +585,9 @@ Test(dropin, extension_paths_that_cannot_be_written) {
         Image colon_raw = { .type = IMAGE_RAW, .name = (char *) "a", .path = (char *) "/tmp/x:y/a.raw" };
         Image colon_dir = { .type = IMAGE_DIRECTORY, .name = (char *) "a", .path = (char *) "/tmp/x:y/a" };
         Image space_dir = { .type = IMAGE_DIRECTORY, .name = (char *) "a", .path = (char *) "/tmp/x y/a" };
-        const DropinLayer bad[] = { { .image = &colon_raw } }, bad2[] = { { .image = &space_dir } };
+        Image relative = { .type = IMAGE_DIRECTORY, .name = (char *) "a", .path = (char *) "tmp/a" };
+        const DropinLayer bad[] = { { .image = &colon_raw } }, bad2[] = { { .image = &space_dir } },
+                          bad3[] = { { .image = &relative } };
         const DropinLayer ok[] = { { .image = &colon_dir } };
         DropinStack s = { .root = { .image = &root_raw }, .extensions = bad, .n_extensions = 1, .host_os_release = "/etc/os-release" };
         _cleanup_strv_free_ char **paths = NULL;
@@ -595,6 +597,9 @@ Test(dropin, extension_paths_that_cannot_be_written) {
         cr_assert(eq(int, dropin_portable_content_stack(&s, "a.service", 1, &c), -EINVAL));
         cr_assert(zero(ptr, c));
         s.extensions = bad2;
+        cr_assert(eq(int, dropin_portable_content_stack(&s, "a.service", 1, &c), -EINVAL));
+        cr_assert(zero(ptr, c));
+        s.extensions = bad3;
         cr_assert(eq(int, dropin_portable_content_stack(&s, "a.service", 1, &c), -EINVAL));
         cr_assert(zero(ptr, c));
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include "fd-util.h"
 #include "fileio.h"
 #include "image-name.h"
+#include "os-release.h"
 #include "path-util.h"
 #include "strv.h"
 #include "unit-match.h"
@@ -35,45 +37,214 @@ static int unit_value_escape(const char *s, char **ret) {
         return 0;
 }
 
-int dropin_portable_content(const Image *image, const char *unit, const char *host_os_release, char **ret) {
-        _cleanup_free_ char *marker_path = NULL, *path = NULL, *base = NULL;
-        const char *setting;
-        char *content;
+/* Appends a formatted string to *s (which may be NULL). */
+_printf_(2, 3)
+static int append(char **s, const char *format, ...) {
+        _cleanup_free_ char *piece = NULL;
+        size_t old = *s ? strlen(*s) : 0, n;
+        va_list ap;
+        char *grown;
         int r;
 
-        marker_path = xescape(image->path, ":");
-        if (!marker_path)
+        va_start(ap, format);
+        r = vasprintf(&piece, format, ap);
+        va_end(ap);
+        if (r < 0)
                 return -ENOMEM;
 
-        if (!streq_ptr(unit_name_type(unit), "service")) {
-                if (asprintf(&content, DROPIN_MARKER_PREFIX "%s" DROPIN_MARKER_SUFFIX "\n", marker_path) < 0)
+        n = strlen(piece);
+        grown = realloc(*s, old + n + 1);
+        if (!grown)
+                return -ENOMEM;
+        memcpy(grown + old, piece, n + 1);
+        *s = grown;
+        return 0;
+}
+
+static bool image_is_directory(const Image *image) {
+        return image->type == IMAGE_DIRECTORY || image->type == IMAGE_SUBVOLUME;
+}
+
+static int marker_line(const DropinStack *stack, char **ret) {
+        _cleanup_free_ char *line = NULL, *root = NULL;
+        int r;
+
+        root = xescape(stack->root.image->path, ":");
+        if (!root)
+                return -ENOMEM;
+        r = append(&line, DROPIN_MARKER_PREFIX "%s", root);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < stack->n_extensions; i++) {
+                _cleanup_free_ char *e = xescape(stack->extensions[i].image->path, ":");
+
+                if (!e)
                         return -ENOMEM;
-                *ret = content;
+                r = append(&line, ":%s", e);
+                if (r < 0)
+                        return r;
+        }
+
+        r = append(&line, DROPIN_MARKER_SUFFIX "\n");
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(line);
+        return 0;
+}
+
+/* The id/version keys of the ..._NAME_AND_VERSION journal fields, most specific first. */
+static const char *const nv_root_ids[] = { "IMAGE_ID", "ID", NULL };
+static const char *const nv_root_versions[] = { "IMAGE_VERSION", "VERSION_ID", "BUILD_ID", NULL };
+static const char *const nv_sysext_ids[] = { "SYSEXT_IMAGE_ID", "SYSEXT_ID", NULL };
+static const char *const nv_sysext_versions[] = { "SYSEXT_IMAGE_VERSION", "SYSEXT_VERSION_ID", "SYSEXT_BUILD_ID", NULL };
+static const char *const nv_confext_ids[] = { "CONFEXT_IMAGE_ID", "CONFEXT_ID", NULL };
+static const char *const nv_confext_versions[] = { "CONFEXT_IMAGE_VERSION", "CONFEXT_VERSION_ID", "CONFEXT_BUILD_ID", NULL };
+
+/* The first of keys that is set, escaped for a unit file; NULL if none is set or the value cannot
+ * be written safely (release files come from the image: a newline here would add settings). */
+static int first_safe_value(char * const *pairs, const char *const *keys, char **ret) {
+        for (const char *const *k = keys; *k; k++) {
+                const char *v = os_release_pairs_get(pairs, *k);
+
+                int r;
+
+                if (isempty(v))
+                        continue;
+                if (!string_is_clean_utf8(v))
+                        break;
+                r = unit_value_escape(v, ret);
+                if (r == -EINVAL)
+                        break;
+                return r;
+        }
+        *ret = NULL;
+        return 0;
+}
+
+static int append_name_and_version(char **text, char * const *pairs, const char *const *ids,
+                                   const char *const *versions, const char *field) {
+        _cleanup_free_ char *id = NULL, *version = NULL;
+        int r;
+
+        if (!pairs)
+                return 0;
+        r = first_safe_value(pairs, ids, &id);
+        if (r < 0)
+                return r;
+        r = first_safe_value(pairs, versions, &version);
+        if (r < 0)
+                return r;
+        if (!id && !version)
+                return 0;
+
+        return append(text, "LogExtraFields=%s=%s%s%s\n", field, strempty(id), id && version ? "_" : "",
+                      strempty(version));
+}
+
+static int append_extension(char **text, const DropinStack *stack, const DropinLayer *ext) {
+        _cleanup_free_ char *path = NULL, *base = NULL;
+        bool directory = image_is_directory(ext->image);
+        int r;
+
+        /* ExtensionImages= separates mount options with ':'; both settings want absolute paths. */
+        if (ext->image->path[0] != '/' || (!directory && strchr(ext->image->path, ':')))
+                return -EINVAL;
+        r = unit_value_escape(ext->image->path, &path);
+        if (r < 0)
+                return r;
+        r = unit_value_escape(path_last_component(ext->image->path), &base);
+        if (r < 0)
+                return r;
+
+        r = append(text, "\n%s=%s%s\nLogExtraFields=PORTABLE_EXTENSION=%s\n",
+                   directory ? "ExtensionDirectories" : "ExtensionImages", path,
+                   !directory && (stack->force_extension || ext->relax_release_check) ?
+                   ":x-systemd.relax-extension-release-check" : "",
+                   base);
+        if (r < 0)
+                return r;
+
+        r = append_name_and_version(text, ext->release, nv_sysext_ids, nv_sysext_versions,
+                                    "PORTABLE_EXTENSION_NAME_AND_VERSION");
+        if (r < 0)
+                return r;
+        return append_name_and_version(text, ext->release, nv_confext_ids, nv_confext_versions,
+                                       "PORTABLE_EXTENSION_NAME_AND_VERSION");
+}
+
+int dropin_portable_content_stack(const DropinStack *stack, const char *unit, size_t origin, char **ret) {
+        _cleanup_free_ char *text = NULL, *path = NULL, *base = NULL, *root_base = NULL;
+        const Image *root = stack->root.image;
+        int r;
+
+        if (origin > stack->n_extensions)
+                return -EINVAL;
+
+        r = marker_line(stack, &text);
+        if (r < 0)
+                return r;
+
+        if (!streq_ptr(unit_name_type(unit), "service")) {
+                *ret = TAKE_PTR(text);
                 return 0;
         }
 
-        r = unit_value_escape(image->path, &path);
+        r = unit_value_escape(root->path, &path);
         if (r < 0)
                 return r;
-        r = unit_value_escape(path_last_component(image->path), &base);
+        r = unit_value_escape(path_last_component(root->path), &root_base);
+        if (r < 0)
+                return r;
+        r = unit_value_escape(path_last_component(origin == 0 ? root->path : stack->extensions[origin - 1].image->path),
+                              &base);
         if (r < 0)
                 return r;
 
-        setting = image->type == IMAGE_DIRECTORY || image->type == IMAGE_SUBVOLUME ? "RootDirectory" : "RootImage";
+        r = append(&text,
+                   "\n"
+                   "[Service]\n"
+                   "%s=%s\n"
+                   "Environment=PORTABLE=%s\n"
+                   "BindReadOnlyPaths=%s:/run/host/os-release\n"
+                   "LogExtraFields=PORTABLE=%s\n",
+                   image_is_directory(root) ? "RootDirectory" : "RootImage", path,
+                   base, stack->host_os_release, base);
+        if (r < 0)
+                return r;
 
-        if (asprintf(&content,
-                     DROPIN_MARKER_PREFIX "%s" DROPIN_MARKER_SUFFIX "\n"
-                     "\n"
-                     "[Service]\n"
-                     "%s=%s\n"
-                     "Environment=PORTABLE=%s\n"
-                     "BindReadOnlyPaths=%s:/run/host/os-release\n"
-                     "LogExtraFields=PORTABLE=%s\n",
-                     marker_path, setting, path, base, host_os_release, base) < 0)
-                return -ENOMEM;
+        if (stack->n_extensions == 0) {
+                r = append_name_and_version(&text, stack->root.release, nv_root_ids, nv_root_versions,
+                                            "PORTABLE_NAME_AND_VERSION");
+                if (r < 0)
+                        return r;
+        }
 
-        *ret = content;
+        r = append(&text, "Environment=PORTABLE_ROOT=%s\nLogExtraFields=PORTABLE_ROOT=%s\n", root_base, root_base);
+        if (r < 0)
+                return r;
+        r = append_name_and_version(&text, stack->root.release, nv_root_ids, nv_root_versions,
+                                    "PORTABLE_ROOT_NAME_AND_VERSION");
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < stack->n_extensions; i++) {
+                r = append_extension(&text, stack, &stack->extensions[i]);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(text);
         return 0;
+}
+
+int dropin_portable_content(const Image *image, const char *unit, const char *host_os_release, char **ret) {
+        const DropinStack stack = {
+                .root = { .image = image },
+                .host_os_release = host_os_release,
+        };
+
+        return dropin_portable_content_stack(&stack, unit, /* origin= */ 0, ret);
 }
 
 int dropin_marker_parse(const char *line, char ***ret_paths) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "image.h"
 
@@ -16,9 +17,54 @@
 #define DROPIN_MARKER_PREFIX "# Drop-in created for image '"
 #define DROPIN_MARKER_SUFFIX "', do not edit."
 
-/* Builds the whole 20-portable.conf for unit attached from image. For non-service units it is
- * the marker line alone. host_os_release is the host path bound to /run/host/os-release.
- * -EINVAL if the image path cannot be written into a unit file safely. */
+/* One layer of the stack a unit runs from: the root image or an extension. */
+typedef struct DropinLayer {
+        const Image *image;
+        char * const *release;    /* its parsed os-release (root) or extension-release, for the
+                                   * ..._NAME_AND_VERSION journal fields; NULL: none */
+        bool relax_release_check; /* extensions: the release file was found by a rule systemd 252's
+                                   * service manager does not know (extension_release_needs_relax()) */
+} DropinLayer;
+
+typedef struct DropinStack {
+        DropinLayer root;
+        const DropinLayer *extensions; /* in the order given by the user, bottom to top */
+        size_t n_extensions;
+        bool force_extension;          /* PORTABLE_FORCE_EXTENSION */
+        const char *host_os_release;   /* host path bound to /run/host/os-release */
+} DropinStack;
+
+/* Builds the whole 20-portable.conf for unit, found in layer origin of the stack (0: the root
+ * image, i: extensions[i - 1]).
+ *
+ * The first line is the marker: the root's path, then ':' and each extension's path, every path
+ * \x-escaped (':' included), as systemd 252 and later write and read it. Units other than services
+ * get the marker alone. A service gets, after a blank line, [Service] and:
+ *   RootImage=|RootDirectory=<root path>           raw/block | directory/subvolume root
+ *   Environment=PORTABLE=<origin basename>
+ *   BindReadOnlyPaths=<host_os_release>:/run/host/os-release
+ *   LogExtraFields=PORTABLE=<origin basename>
+ *   LogExtraFields=PORTABLE_NAME_AND_VERSION=<nv>   only without extensions
+ *   Environment=PORTABLE_ROOT=<root basename>
+ *   LogExtraFields=PORTABLE_ROOT=<root basename>
+ *   LogExtraFields=PORTABLE_ROOT_NAME_AND_VERSION=<nv>
+ * and for each extension, after a blank line:
+ *   ExtensionImages=<path>[:x-systemd.relax-extension-release-check]   raw/block extension
+ *   ExtensionDirectories=<path>                                        directory extension
+ *   LogExtraFields=PORTABLE_EXTENSION=<basename>
+ *   LogExtraFields=PORTABLE_EXTENSION_NAME_AND_VERSION=<nv>            SYSEXT_ keys, then CONFEXT_ keys
+ * <nv> is "<id>_<version>" from the first of IMAGE_ID, ID (SYSEXT_IMAGE_ID, SYSEXT_ID, ...) and of
+ * IMAGE_VERSION, VERSION_ID, BUILD_ID (SYSEXT_IMAGE_VERSION, ...); just one of them if the other
+ * is absent; no line if both are, or if a value is not safe in a unit file. Every service runs on
+ * the whole stack, whichever layer it came from. The relax suffix is written for raw/block
+ * extensions when force_extension or relax_release_check is set; never for directories, where
+ * systemd has no such option.
+ *
+ * -EINVAL if a path cannot be written into a unit file safely (whitespace, quotes, backslashes;
+ * ':' in an ExtensionImages= path; a relative extension path), or origin is out of range. */
+int dropin_portable_content_stack(const DropinStack *stack, const char *unit, size_t origin, char **ret);
+
+/* The same for an image without extensions and without release data. */
 int dropin_portable_content(const Image *image, const char *unit, const char *host_os_release, char **ret);
 
 /* Splits the marker line (first line of a 20-portable.conf) into the image paths it names,
@@ -26,7 +72,8 @@ int dropin_portable_content(const Image *image, const char *unit, const char *ho
 int dropin_marker_parse(const char *line, char ***ret_paths);
 
 typedef enum MarkerMatchMode {
-        MARKER_MATCH_ALL, /* every component must match (detach) */
+        MARKER_MATCH_ALL, /* the same number of images, each matching in order (detach): units
+                           * attached with extensions belong to that combination only */
         MARKER_MATCH_ANY, /* one matching component is enough (state queries) */
 } MarkerMatchMode;
 

@@ -13,6 +13,7 @@ typedef struct PortableFile {
         char *data;   /* contents, NUL-terminated */
         size_t size;
         char *source; /* host path of the file, only for regular files of directory images */
+        size_t layer; /* the layer of a stacked image it came from: 0 the root image, i the i-th extension */
 } PortableFile;
 
 typedef struct PortableMetadata {

@@ -71,7 +71,7 @@ A=$ROOT/run/systemd/system.attached
 assert_eq "by-name raw image: RootImage= is the pool path" "RootImage=$ROOT/var/lib/portables/foo_pool.raw" \
         "$(grep '^RootImage=' "$A/foo.service.d/20-portable.conf" 2>&1)"
 assert_eq "by-name raw image: PORTABLE= is the file name" "Environment=PORTABLE=foo_pool.raw" \
-        "$(grep '^Environment=' "$A/foo.service.d/20-portable.conf" 2>&1)"
+        "$(grep '^Environment=PORTABLE=' "$A/foo.service.d/20-portable.conf" 2>&1)"
 assert_eq "by-name raw image: marker names the pool path" \
         "# Drop-in created for image '$ROOT/var/lib/portables/foo_pool.raw', do not edit." \
         "$(head -n 1 "$A/foo.bar.timer.d/20-portable.conf" 2>&1)"

@@ -9,6 +9,7 @@
 
 #include "dropin.h"
 #include "fd-util.h"
+#include "os-release.h"
 #include "strv.h"
 #include "unit-helpers.h"
 
@@ -405,4 +406,301 @@ Test(dropin, read_marker_huge_file) {
         unit_write_data(p, junk, 4 * MIB, 0644);
         cr_assert(eq(int, read_marker("big.service", &paths), 0));
         cr_assert(zero(ptr, paths));
+}
+
+/* ------------------------------------------------------------ stacked images (extensions) */
+
+static char **pairs(const char *s) {
+        char **p = NULL;
+
+        cr_assert(eq(int, os_release_parse(s, strlen(s), &p), 0));
+        return p;
+}
+
+static Image root_dir = { .type = IMAGE_DIRECTORY, .name = (char *) "rootdir", .path = (char *) "/var/lib/portables/rootdir" };
+static Image root_raw = { .type = IMAGE_RAW, .name = (char *) "minimal_0", .path = (char *) "/usr/share/minimal_0.raw" };
+static Image app0_dir = { .type = IMAGE_DIRECTORY, .name = (char *) "app0", .path = (char *) "/tmp/app0" };
+static Image app0_raw = { .type = IMAGE_RAW, .name = (char *) "app0", .path = (char *) "/tmp/app0.raw" };
+static Image app1_raw = { .type = IMAGE_RAW, .name = (char *) "app1_2", .path = (char *) "/tmp/app1_2.raw" };
+
+#define ROOT_OS_RELEASE "ID=debian\nVERSION_ID=12\nPORTABLE_PREFIXES=app\n"
+#define APP0_RELEASE "ID=debian\nVERSION_ID=12\nSYSEXT_IMAGE_ID=app\n"
+#define APP1_RELEASE "ID=debian\nSYSEXT_IMAGE_ID=app\nSYSEXT_IMAGE_VERSION=1\nCONFEXT_ID=conf\n"
+
+static char *stack_content(const DropinStack *stack, const char *unit, size_t origin) {
+        char *c = NULL;
+
+        cr_assert(eq(int, dropin_portable_content_stack(stack, unit, origin, &c), 0), "%s", unit);
+        cr_assert(not(zero(ptr, c)));
+        return c;
+}
+
+Test(dropin, golden_extension_directory_on_directory) {
+        _cleanup_strv_free_ char **osr = pairs(ROOT_OS_RELEASE), **r0 = pairs(APP0_RELEASE);
+        const DropinLayer ext[] = { { .image = &app0_dir, .release = r0 } };
+        const DropinStack s = {
+                .root = { .image = &root_dir, .release = osr },
+                .extensions = ext, .n_extensions = 1,
+                .host_os_release = "/etc/os-release",
+        };
+        _cleanup_free_ char *c = stack_content(&s, "app0.service", 1), *g = unit_golden("dropin-ext-dir-dir.service.conf");
+
+        assert_str(c, g);
+}
+
+Test(dropin, golden_two_raw_extensions_on_raw) {
+        _cleanup_strv_free_ char **osr = pairs(ROOT_OS_RELEASE), **r0 = pairs(APP0_RELEASE), **r1 = pairs(APP1_RELEASE);
+        const DropinLayer ext[] = { { .image = &app0_raw, .release = r0 }, { .image = &app1_raw, .release = r1 } };
+        const DropinStack s = {
+                .root = { .image = &root_raw, .release = osr },
+                .extensions = ext, .n_extensions = 2,
+                .host_os_release = "/etc/os-release",
+        };
+        /* A unit of the root image runs on the whole stack too, with PORTABLE= naming the root. */
+        _cleanup_free_ char *c = stack_content(&s, "minimal-app0.service", 0),
+                            *g = unit_golden("dropin-ext-raw-raw-raw.service.conf"),
+                            *socket = stack_content(&s, "app1.socket", 2),
+                            *gs = unit_golden("dropin-ext-raw-raw-raw.socket.conf");
+
+        assert_str(c, g);
+        /* Other unit types: the marker alone, naming every layer. */
+        assert_str(socket, gs);
+}
+
+Test(dropin, golden_mixed_with_force) {
+        _cleanup_strv_free_ char **osr = pairs(ROOT_OS_RELEASE), **r0 = pairs(APP0_RELEASE), **r1 = pairs(APP1_RELEASE);
+        const DropinLayer ext[] = { { .image = &app0_dir, .release = r0 }, { .image = &app1_raw, .release = r1 } };
+        const DropinStack s = {
+                .root = { .image = &root_raw, .release = osr },
+                .extensions = ext, .n_extensions = 2,
+                .force_extension = true,
+                .host_os_release = "/usr/lib/os-release",
+        };
+        /* The relax option goes on the raw extension only: ExtensionDirectories= has none. */
+        _cleanup_free_ char *c = stack_content(&s, "app1.service", 2), *g = unit_golden("dropin-ext-mixed-force.service.conf");
+
+        assert_str(c, g);
+}
+
+Test(dropin, golden_force_raw_extension_on_directory) {
+        const DropinLayer ext[] = { { .image = &app0_raw } };
+        const DropinStack s = {
+                .root = { .image = &root_dir },
+                .extensions = ext, .n_extensions = 1,
+                .force_extension = true,
+                .host_os_release = "/etc/os-release",
+        };
+        _cleanup_free_ char *c = stack_content(&s, "app0.service", 1), *g = unit_golden("dropin-ext-force-raw.service.conf");
+
+        assert_str(c, g);
+}
+
+Test(dropin, golden_root_release_without_extensions) {
+        _cleanup_strv_free_ char **osr = pairs(ROOT_OS_RELEASE);
+        const DropinStack s = { .root = { .image = &root_raw, .release = osr }, .host_os_release = "/etc/os-release" };
+        _cleanup_free_ char *c = stack_content(&s, "minimal-app0.service", 0), *g = unit_golden("dropin-raw-release.service.conf");
+
+        assert_str(c, g);
+}
+
+Test(dropin, base_only_stack_is_the_plain_content) {
+        const DropinStack s = { .root = { .image = &root_raw }, .host_os_release = "/etc/os-release" };
+        _cleanup_free_ char *a = stack_content(&s, "foo.service", 0), *b = content_for(IMAGE_RAW, root_raw.path, "foo.service", "/etc/os-release");
+
+        assert_str(a, b);
+}
+
+Test(dropin, relax_for_release_files_systemd_252_does_not_find) {
+        const DropinLayer ext[] = {
+                { .image = &app0_raw, .relax_release_check = true },
+                { .image = &app0_dir, .relax_release_check = true },
+                { .image = &app1_raw },
+        };
+        const DropinStack s = { .root = { .image = &root_raw }, .extensions = ext, .n_extensions = 3, .host_os_release = "/etc/os-release" };
+        _cleanup_free_ char *c = stack_content(&s, "app0.service", 1);
+
+        cr_assert(not(zero(ptr, strstr(c, "\nExtensionImages=/tmp/app0.raw:x-systemd.relax-extension-release-check\n"))), "%s", c);
+        cr_assert(not(zero(ptr, strstr(c, "\nExtensionDirectories=/tmp/app0\n"))), "%s", c);
+        cr_assert(not(zero(ptr, strstr(c, "\nExtensionImages=/tmp/app1_2.raw\n"))), "%s", c);
+}
+
+Test(dropin, release_values_that_are_unsafe_are_left_out) {
+        /* A newline would add a setting, a blank split the value, a quote or backslash be
+         * interpreted: such values are dropped, the rest of the line kept. '%' is doubled. */
+        static const char *const releases[] = {
+                "SYSEXT_IMAGE_ID=app\nSYSEXT_IMAGE_VERSION=\"1\\nExecStartPre=/bin/evil\"\n",
+                "SYSEXT_IMAGE_ID=app\nSYSEXT_IMAGE_VERSION=\"1 2\"\n",
+                "SYSEXT_IMAGE_ID=app\nSYSEXT_IMAGE_VERSION=\"1\\\"\"\n",
+                "SYSEXT_IMAGE_ID=app\nSYSEXT_IMAGE_VERSION='1\\'\n",
+                "SYSEXT_IMAGE_ID=app\nSYSEXT_IMAGE_VERSION=\"1\x01\"\n",
+                "SYSEXT_IMAGE_ID=app\nSYSEXT_IMAGE_VERSION=\"\xff\"\n",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(releases); i++) {
+                _cleanup_strv_free_ char **r = pairs(releases[i]);
+                const DropinLayer ext[] = { { .image = &app0_raw, .release = r } };
+                const DropinStack s = { .root = { .image = &root_raw }, .extensions = ext, .n_extensions = 1, .host_os_release = "/etc/os-release" };
+                _cleanup_free_ char *c = stack_content(&s, "app0.service", 1);
+
+                cr_assert(not(zero(ptr, strstr(c, "\nLogExtraFields=PORTABLE_EXTENSION_NAME_AND_VERSION=app\n"))), "case %zu: %s", i, c);
+                cr_assert(zero(ptr, strstr(c, "evil")), "case %zu: %s", i, c);
+                cr_assert(eq(sz, strlen(c), strcspn(c, "\x01\xff\"\\")), "case %zu: %s", i, c);
+        }
+
+        _cleanup_strv_free_ char **r = pairs("SYSEXT_ID=a%b\nSYSEXT_VERSION_ID=7\n");
+        const DropinLayer ext[] = { { .image = &app0_raw, .release = r } };
+        const DropinStack s = { .root = { .image = &root_raw }, .extensions = ext, .n_extensions = 1, .host_os_release = "/etc/os-release" };
+        _cleanup_free_ char *c = stack_content(&s, "app0.service", 1);
+        cr_assert(not(zero(ptr, strstr(c, "\nLogExtraFields=PORTABLE_EXTENSION_NAME_AND_VERSION=a%%b_7\n"))), "%s", c);
+}
+
+Test(dropin, name_and_version_key_preference) {
+        static const struct {
+                const char *release;
+                const char *line; /* NULL: no line */
+        } cases[] = {
+                { "ID=debian\nVERSION_ID=12\n", "PORTABLE_NAME_AND_VERSION=debian_12" },
+                { "IMAGE_ID=img\nID=debian\nIMAGE_VERSION=3\nVERSION_ID=12\nBUILD_ID=b\n", "PORTABLE_NAME_AND_VERSION=img_3" },
+                { "ID=debian\nBUILD_ID=b\n", "PORTABLE_NAME_AND_VERSION=debian_b" },
+                { "VERSION_ID=12\n", "PORTABLE_NAME_AND_VERSION=12" },
+                { "ID=debian\n", "PORTABLE_NAME_AND_VERSION=debian" },
+                { "ID=\nVERSION_ID=\nNAME=x\n", NULL },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_strv_free_ char **r = pairs(cases[i].release);
+                const DropinStack s = { .root = { .image = &root_raw, .release = r }, .host_os_release = "/etc/os-release" };
+                _cleanup_free_ char *c = stack_content(&s, "a.service", 0), *want = NULL;
+
+                if (!cases[i].line) {
+                        cr_assert(zero(ptr, strstr(c, "NAME_AND_VERSION")), "case %zu: %s", i, c);
+                        continue;
+                }
+                want = unit_strf("\nLogExtraFields=%s\n", cases[i].line);
+                cr_assert(not(zero(ptr, strstr(c, want))), "case %zu: %s", i, c);
+        }
+}
+
+Test(dropin, extension_paths_that_cannot_be_written) {
+        Image colon_raw = { .type = IMAGE_RAW, .name = (char *) "a", .path = (char *) "/tmp/x:y/a.raw" };
+        Image colon_dir = { .type = IMAGE_DIRECTORY, .name = (char *) "a", .path = (char *) "/tmp/x:y/a" };
+        Image space_dir = { .type = IMAGE_DIRECTORY, .name = (char *) "a", .path = (char *) "/tmp/x y/a" };
+        Image relative = { .type = IMAGE_DIRECTORY, .name = (char *) "a", .path = (char *) "tmp/a" };
+        const DropinLayer bad[] = { { .image = &colon_raw } }, bad2[] = { { .image = &space_dir } },
+                          bad3[] = { { .image = &relative } };
+        const DropinLayer ok[] = { { .image = &colon_dir } };
+        DropinStack s = { .root = { .image = &root_raw }, .extensions = bad, .n_extensions = 1, .host_os_release = "/etc/os-release" };
+        _cleanup_strv_free_ char **paths = NULL;
+        char *c = NULL;
+
+        /* ExtensionImages= takes mount options after ':'. */
+        cr_assert(eq(int, dropin_portable_content_stack(&s, "a.service", 1, &c), -EINVAL));
+        cr_assert(zero(ptr, c));
+        s.extensions = bad2;
+        cr_assert(eq(int, dropin_portable_content_stack(&s, "a.service", 1, &c), -EINVAL));
+        cr_assert(zero(ptr, c));
+        s.extensions = bad3;
+        cr_assert(eq(int, dropin_portable_content_stack(&s, "a.service", 1, &c), -EINVAL));
+        cr_assert(zero(ptr, c));
+
+        /* ExtensionDirectories= does not, and the marker escapes it. */
+        s.extensions = ok;
+        c = stack_content(&s, "a.service", 1);
+        cr_assert(not(zero(ptr, strstr(c, "\nExtensionDirectories=/tmp/x:y/a\n"))), "%s", c);
+        cr_assert(eq(int, dropin_marker_parse(c, &paths), 0));
+        cr_assert(eq(sz, strv_length(paths), 2));
+        assert_str(paths[1], "/tmp/x:y/a");
+        free(c);
+
+        /* Markers of other unit types never refuse a path. */
+        s.extensions = bad;
+        c = stack_content(&s, "a.socket", 1);
+        free(c);
+}
+
+Test(dropin, origin_out_of_range) {
+        const DropinLayer ext[] = { { .image = &app0_raw } };
+        const DropinStack s = { .root = { .image = &root_raw }, .extensions = ext, .n_extensions = 1, .host_os_release = "/etc/os-release" };
+        char *c = NULL;
+
+        cr_assert(eq(int, dropin_portable_content_stack(&s, "a.service", 2, &c), -EINVAL));
+        cr_assert(zero(ptr, c));
+}
+
+/* Written by us, read back, matched: the same combination matches, any other does not. */
+Test(dropin, marker_round_trip_with_extensions) {
+        Image odd = { .type = IMAGE_RAW, .name = (char *) "app2", .path = (char *) "/srv/with:colon/app2_5.raw" };
+        const DropinLayer ext[] = { { .image = &app0_raw }, { .image = &app0_dir }, { .image = &odd } };
+        const DropinStack s = { .root = { .image = &root_dir }, .extensions = ext, .n_extensions = 3, .host_os_release = "/etc/os-release" };
+        _cleanup_strv_free_ char **marker = NULL, **same = NULL, **versions = NULL, **fewer = NULL, **other = NULL,
+                                 **swapped = NULL, **more = NULL;
+        _cleanup_free_ char *c = stack_content(&s, "app0.socket", 1);
+
+        put("app0.socket.d/20-portable.conf", c);
+        cr_assert(eq(int, read_marker("app0.socket", &marker), 1));
+        cr_assert(eq(sz, strv_length(marker), 4));
+        assert_str(marker[0], "/var/lib/portables/rootdir");
+        assert_str(marker[1], "/tmp/app0.raw");
+        assert_str(marker[2], "/tmp/app0");
+        assert_str(marker[3], "/srv/with:colon/app2_5.raw");
+
+        cr_assert(eq(int, strv_extend(&same, "/tmp/app0.raw"), 0));
+        cr_assert(eq(int, strv_extend(&same, "/tmp/app0"), 0));
+        cr_assert(eq(int, strv_extend(&same, "/srv/with:colon/app2_5.raw"), 0));
+        cr_assert(dropin_marker_matches(marker, "/var/lib/portables/rootdir", same, MARKER_MATCH_ALL));
+        cr_assert(dropin_marker_matches(marker, "rootdir", same, MARKER_MATCH_ANY));
+
+        /* Names and other versions of the same layers. */
+        cr_assert(eq(int, strv_split("app0:app0_3:/elsewhere/app2_6.raw", ":", &versions), 0));
+        cr_assert(dropin_marker_matches(marker, "rootdir_2", versions, MARKER_MATCH_ALL));
+
+        /* Only the root, or not all extensions: someone else's combination. */
+        cr_assert(not(dropin_marker_matches(marker, "rootdir", NULL, MARKER_MATCH_ALL)));
+        cr_assert(eq(int, strv_split("app0:app0", ":", &fewer), 0));
+        cr_assert(not(dropin_marker_matches(marker, "rootdir", fewer, MARKER_MATCH_ALL)));
+        cr_assert(eq(int, strv_split("app0:app0:app2:app3", ":", &more), 0));
+        cr_assert(not(dropin_marker_matches(marker, "rootdir", more, MARKER_MATCH_ALL)));
+        cr_assert(eq(int, strv_split("app0:app0:app3", ":", &other), 0));
+        cr_assert(not(dropin_marker_matches(marker, "rootdir", other, MARKER_MATCH_ALL)));
+        cr_assert(not(dropin_marker_matches(marker, "otherroot", same, MARKER_MATCH_ALL)));
+        cr_assert(eq(int, strv_split("app2:app0:app0", ":", &swapped), 0));
+        cr_assert(not(dropin_marker_matches(marker, "rootdir", swapped, MARKER_MATCH_ALL)));
+
+        /* State queries: the root alone finds the unit. */
+        cr_assert(dropin_marker_matches(marker, "rootdir", NULL, MARKER_MATCH_ANY));
+        cr_assert(not(dropin_marker_matches(marker, "otherroot", NULL, MARKER_MATCH_ANY)));
+}
+
+/* The golden drop-ins are what systemd 252 reads: check them with its own parser when it is
+ * there (Debian 12 ships it), so that a setting it does not know or a value it cannot parse
+ * shows up as a warning. */
+Test(dropin, goldens_accepted_by_systemd_analyze) {
+        static const char *const goldens[] = {
+                "dropin-ext-dir-dir.service.conf",
+                "dropin-ext-raw-raw-raw.service.conf",
+                "dropin-ext-mixed-force.service.conf",
+                "dropin-ext-force-raw.service.conf",
+                "dropin-raw-release.service.conf",
+                "dropin-directory.service.conf",
+                "dropin-raw.service.conf",
+                "dropin-escaped.service.conf",
+        };
+
+        if (!unit_have_program("systemd-analyze"))
+                cr_skip_test("systemd-analyze not installed");
+
+        for (size_t i = 0; i < ELEMENTSOF(goldens); i++) {
+                _cleanup_free_ char *g = unit_golden(goldens[i]), *d = unit_strf("%s/v%zu", tmp, i),
+                                    *unit = unit_strf("%s/t.service", d), *dropin = unit_strf("%s/t.service.d/20-portable.conf", d),
+                                    *log = unit_strf("%s/log", d), *out = NULL;
+
+                unit_write(unit, "[Service]\nExecStart=/bin/true\n");
+                unit_write(dropin, g);
+                cr_assert(eq(int, unit_run("SYSTEMD_UNIT_PATH='%s': systemd-analyze verify --man=no '%s' >'%s' 2>&1", d, unit, log), 0),
+                          "%s", goldens[i]);
+                out = unit_read(log);
+                cr_assert(not(zero(ptr, out)));
+                /* Only complaints about our drop-in count: the host's own units are not ours. */
+                cr_assert(zero(ptr, strstr(out, "20-portable.conf")), "%s: %s", goldens[i], out);
+        }
 }

@@ -34,7 +34,8 @@ static int copy_unit(PortableMetadata *m, const PortableFile *f, size_t layer) {
         r = portable_metadata_add_unit(m, f->name, data, f->size, source);
         if (r < 0)
                 return r;
-        m->units[m->n_units - 1].layer = layer;
+        /* Units are kept sorted: the new one is wherever its name puts it. */
+        ((PortableFile *) portable_metadata_find_unit(m, f->name))->layer = layer;
         return 0;
 }
 
@@ -75,7 +76,6 @@ int extension_merge_metadata(const PortableMetadata * const *layers, size_t n_la
                         if (r < 0)
                                 return r;
                 }
-        portable_metadata_sort(m);
 
         for (size_t i = 0; i < n_layers; i++)
                 STRV_FOREACH(w, layers[i]->warnings) {

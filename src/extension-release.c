@@ -15,6 +15,7 @@
 #include "image-name.h"
 #include "path-util.h"
 #include "portable-error.h"
+#include "portable-limits.h"
 #include "strv.h"
 
 #define RELEASE_FILE_PREFIX "extension-release."

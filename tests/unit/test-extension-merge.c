@@ -25,7 +25,6 @@ static PortableMetadata *layer(const char *release_name, const char *release, co
         }
         for (const char *const *p = missing; p && *p; p++)
                 cr_assert(eq(int, strv_extend(&m->missing, *p), 0));
-        portable_metadata_sort(m);
         return m;
 }
 

@@ -469,8 +469,6 @@ int image_policy_check(const ImagePolicy *p, DissectedImage *m, sd_bus_error *re
 
                 if (!m->partitions[d].found)
                         continue;
-                if (f == PARTITION_POLICY_ABSENT)
-                        return refuse(p, m, d, "present", reterr);
                 if ((f & ~PARTITION_POLICY_ABSENT) == PARTITION_POLICY_UNUSED) {
                         drop(m, d);
                         if (partition_verity_of(d) >= 0) {
@@ -488,6 +486,8 @@ int image_policy_check(const ImagePolicy *p, DissectedImage *m, sd_bus_error *re
                 const DissectedPartition *part = m->partitions + d;
                 PartitionPolicyFlags f = image_policy_get(p, d);
 
+                if (part->found && (f & _PARTITION_POLICY_USE_MASK) == PARTITION_POLICY_ABSENT)
+                        return refuse(p, m, d, "present", reterr);
                 if (!(found_flags(m, d) & f))
                         return refuse(p, m, d, describe_found(m, d), reterr);
                 if (!part->found)

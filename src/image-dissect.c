@@ -410,6 +410,13 @@ static int dissect_table(const char *name, const Table *t, bool gpt, const Disse
                         bool hash = d == PARTITION_ROOT ? have_root_hash : have_usr_hash;
 
                         if (!data->found) {
+                                if (hash)
+                                        return portable_error(reterr, EADDRNOTAVAIL, SD_BUS_ERROR_INVALID_ARGS,
+                                                              "Image '%s': no %s partition matches the given %s hash%s%s%s, "
+                                                              "refusing.", name, partition_designator_to_string(d),
+                                                              d == PARTITION_ROOT ? "root" : "usr",
+                                                              isempty(s.skipped) ? "" : " (found: ", s.skipped,
+                                                              isempty(s.skipped) ? "" : ")");
                                 if (any_candidate(t, v) || any_candidate(t, sig))
                                         return portable_error(reterr, EADDRNOTAVAIL, SD_BUS_ERROR_INVALID_ARGS,
                                                               "Image '%s': has a %s partition but no %s partition it "
@@ -589,7 +596,11 @@ int image_dissect(int fd, const char *name, const DissectHints *hints, Dissected
                 if (r < 0)
                         return portable_error(reterr, r, NULL, "Image '%s': cannot probe: %m", name);
         }
-        if (r == 0 && !hints->hash_sidecar) {
+        if (r == 0 && hints->hash_sidecar)
+                return portable_error(reterr, EMEDIUMTYPE, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s' has a .verity hash tree next to it but is not a plain file system, "
+                                      "refusing.", name);
+        if (r == 0) {
                 r = read_table(fd, m.size, &gpt, &table);
                 if (r < 0)
                         return portable_error(reterr, r, NULL, "Image '%s': cannot read its partition table: %m",
@@ -644,13 +655,8 @@ int image_dissect(int fd, const char *name, const DissectHints *hints, Dissected
                         .size = m.size,
                 };
                 r = probe_data_partition(fd, name, &m, d, reterr);
-                if (r < 0) {
-                        if (r == -EMEDIUMTYPE && hints->hash_sidecar)
-                                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
-                                                      "Image '%s' has a .verity hash tree next to it but is not a "
-                                                      "plain file system, refusing.", name);
+                if (r < 0)
                         return r;
-                }
                 if (hash && !hints->hash_sidecar)
                         return portable_error(reterr, EADDRNOTAVAIL, SD_BUS_ERROR_INVALID_ARGS,
                                               "Image '%s': a %s hash is given but there is no .verity hash tree for "

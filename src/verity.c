@@ -220,9 +220,10 @@ int verity_data_load(int dir_fd, const char *image_filename, int image_fd, Verit
         hash_file = sidecar_name(image_filename, ".verity");
         if (!hash_file)
                 return -ENOMEM;
-        d.hash_fd = openat(dir_fd, hash_file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (d.hash_fd < 0 && errno != ENOENT)
+        r = openat(dir_fd, hash_file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (r < 0 && errno != ENOENT)
                 return portable_error(reterr, errno, NULL, "Image '%s': cannot open '%s': %m", image_filename, hash_file);
+        d.hash_fd = r < 0 ? -EBADF : r;
         if (d.hash_fd >= 0 && (fstat(d.hash_fd, &st) < 0 || !S_ISREG(st.st_mode)))
                 return portable_error(reterr, EBADFD, SD_BUS_ERROR_INVALID_ARGS,
                                       "Image '%s': '%s' is not a regular file, refusing.", image_filename, hash_file);
@@ -502,6 +503,15 @@ int verity_verify(int data_fd, uint64_t data_limit, int hash_fd, uint64_t hash_o
                                       image, what);
         if (info.data_block_size == 0 || info.data_size == 0 || info.data_size > UINT64_MAX / info.data_block_size)
                 return verify_failed(reterr, image, what, "has a hash tree covering no data", &log);
+        /* libcryptsetup compares only as many bytes as it is given: a prefix of the right root
+         * hash must not pass (it does for one-block images). */
+        if (crypt_get_volume_key_size(cd) <= 0 || (size_t) crypt_get_volume_key_size(cd) != root_hash_size) {
+                char reason[128];
+
+                snprintf(reason, sizeof(reason), "has a root hash of %zu bytes where %s needs %d", root_hash_size,
+                         strna(info.hash_name), crypt_get_volume_key_size(cd));
+                return verify_failed(reterr, image, what, reason, &log);
+        }
         covered = info.data_size * info.data_block_size;
         if (covered > data_limit) {
                 char reason[128];

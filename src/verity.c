@@ -439,6 +439,32 @@ int verity_target_resolve(int image_fd, const DissectedImage *m, PartitionDesign
         return 1;
 }
 
+int verity_apply_signature(DissectedImage *m, PartitionDesignator d, VeritySignatureResult result, const char *detail,
+                           sd_bus_error *reterr) {
+        DissectedPartition *p = m->partitions + d;
+
+        if (d != PARTITION_ROOT && d != PARTITION_USR)
+                return -EINVAL;
+        if (!p->found || p->protection == PARTITION_UNPROTECTED)
+                return 0;
+
+        switch (result) {
+        case VERITY_SIGNATURE_TRUSTED:
+                p->protection = PARTITION_SIGNED;
+                return 0;
+        case VERITY_SIGNATURE_UNSIGNED:
+        case VERITY_SIGNATURE_UNTRUSTED:
+                p->protection = PARTITION_VERITY;
+                return 0;
+        case VERITY_SIGNATURE_BAD:
+                return portable_error(reterr, EKEYREJECTED, NULL,
+                                      "Image '%s': the signature of the %s partition's root hash is invalid (%s), refusing.",
+                                      m->name, partition_designator_to_string(d), strna(detail));
+        default:
+                return -EINVAL;
+        }
+}
+
 /* libcryptsetup's error messages, collected for ours. */
 typedef struct CryptLog {
         char text[512];

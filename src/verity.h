@@ -7,6 +7,7 @@
 #include <systemd/sd-bus.h>
 
 #include "image-dissect.h"
+#include "verity-signature.h"
 
 /* dm-verity for raw images: where the verity data of an image comes from, and checking an image's
  * data against its root hash with libcryptsetup before anything in it is trusted.
@@ -19,7 +20,7 @@
  *   reader:  image_dissect()           the layout, protection VERITY where hash tree + root hash exist
  *            verity_target_resolve()   per data partition: root hash (sidecar, xattr or signature
  *                                      partition), signature, hash tree location
- *            verity_signature_check()  then mark the partition PARTITION_SIGNED if trusted
+ *            verity_signature_check()  and verity_apply_signature(): PARTITION_SIGNED if trusted
  *            image_policy_check()      refuse what the policy does not allow
  *            verity_verify()           the data against the root hash, in user space; or
  *            verity_activate()         a dm-verity device, where the kernel has device-mapper
@@ -96,6 +97,14 @@ void verity_target_done(VerityTarget *t);
  * agree (-EBADMSG otherwise). The signature is the sidecar's, else the signature partition's. */
 int verity_target_resolve(int image_fd, const DissectedImage *m, PartitionDesignator d, const VerityData *vd,
                           VerityTarget *ret, sd_bus_error *reterr);
+
+/* Applies the verdict of verity_signature_check() for data partition d of m: a trusted signature
+ * makes it PARTITION_SIGNED; an untrusted signature, or none, leaves it PARTITION_VERITY (an image
+ * policy demanding "signed" then refuses it); a bad one (not a signature, or not one of this root
+ * hash: the hash or the signature was tampered with) is refused whatever the policy, with
+ * -EKEYREJECTED. detail is verity_signature_check()'s, for the message. */
+int verity_apply_signature(DissectedImage *m, PartitionDesignator d, VeritySignatureResult result, const char *detail,
+                           sd_bus_error *reterr);
 
 /* Checks data against the hash tree at hash_offset in hash_fd (it starts with a verity superblock,
  * as veritysetup and systemd-repart write it) and against root_hash, in user space. data_fd's

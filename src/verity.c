@@ -569,11 +569,11 @@ int verity_target_verify(int image_fd, const VerityTarget *t, const char *image,
 
         if (t->data_offset != 0) {
                 loop_fd = loop_device_attach(image_fd, t->data_offset, t->data_size, loop_node_path);
+                /* The fd is all we need; the node would only be left behind. */
+                (void) unlink(loop_node_path);
                 if (loop_fd < 0)
                         return portable_error(reterr, loop_fd, NULL, "Image '%s': cannot attach a loop device to "
                                               "verify %s: %m", image, what);
-                /* The fd is all we need; the node would only be left behind. */
-                (void) unlink(loop_node_path);
         }
 
         return verity_verify(loop_fd >= 0 ? loop_fd : image_fd, t->data_size, t->hash_fd, t->hash_offset,

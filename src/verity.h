@@ -22,15 +22,20 @@
  *                                      partition), signature, hash tree location
  *            verity_signature_check()  and verity_apply_signature(): PARTITION_SIGNED if trusted
  *            image_policy_check()      refuse what the policy does not allow
- *            verity_verify()           the data against the root hash, in user space; or
- *            verity_activate()         a dm-verity device, where the kernel has device-mapper
- *            mount exactly the verified bytes
+ *            verity_target_verify()    the data against the root hash, in user space (once per
+ *                                      image identity: see verity-cache.h)
+ *            verity_activate()         in addition, where the kernel has device-mapper: a dm-verity
+ *                                      device to mount, checked by the kernel at every read
+ *            mount exactly the verified bytes (loop device limited to the covered size, or the
+ *            dm-verity device)
  *
  * User-space verification reads every data block once and checks it against the hash tree, and
  * the tree against the root hash: a single changed byte anywhere in the covered data, in the tree
- * or in the root hash fails it. It says nothing about changes made after it ran (dm-verity checks
- * at every read); the daemon's VerityCache (verity-cache.h) keys results on the image's identity
- * so that any write to the image file invalidates them. */
+ * or in the root hash fails it. It says nothing about changes made after it ran; dm-verity does,
+ * but only for blocks as they are read, which is why the full check comes first either way. The
+ * daemon's VerityCache keys results on the image file's identity, so that any write to the file
+ * invalidates them. libcryptsetup opens what it checks through /proc/self/fd, so /proc must be
+ * mounted; it hashes in user space (its crypto backend), no AF_ALG socket is needed. */
 
 /* What the daemon collects next to an image NAME.raw (NAME without ".raw" for other names):
  * NAME.roothash / NAME.usrhash (hex; the user.verity.roothash / user.verity.usrhash xattrs of the

@@ -23,7 +23,10 @@ static void setup(void) {
         tree = unit_strf("%s/tree", tmp);
         squashfs = unit_strf("%s/fs.squashfs", tmp);
         hash_tree = unit_strf("%s/fs.verity", tmp);
-        unit_write(unit_strf("%s/usr/lib/os-release", tree), "ID=dissect\n");
+
+        _cleanup_free_ char *osrel = unit_strf("%s/usr/lib/os-release", tree);
+
+        unit_write(osrel, "ID=dissect\n");
         unit_make_fs_image("squashfs", tree, squashfs);
 }
 

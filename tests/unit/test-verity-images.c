@@ -37,7 +37,9 @@ static void setup(void) {
         vf_make_key(tmp, "vendor");
         vf_make_key(tmp, "stranger");
         /* The host trusts the vendor. */
-        unit_write(unit_strf("%s/etc/verity.d/vendor.crt", trust_root), unit_read(unit_strf("%s/vendor.crt", tmp)));
+        _cleanup_free_ char *crt = unit_strf("%s/vendor.crt", tmp), *pem = unit_read(crt),
+                            *trusted = unit_strf("%s/etc/verity.d/vendor.crt", trust_root);
+        unit_write(trusted, pem);
 }
 
 static void teardown(void) {
@@ -516,7 +518,7 @@ Test(verity_images, wrong_root_hash) {
                 hash_def(PARTITION_ROOT, architecture_native(), "root"),
         };
         _cleanup_free_ char *img = gpt("t-hash.raw", NULL, defs, 2, &hex), *naked_img = naked("t-hash-naked.raw", ".roothash", NULL);
-        _cleanup_free_ char *naked_hex = unit_read(unit_strf("%s/t-hash-naked.roothash", tmp));
+        _cleanup_free_ char *naked_hash = unit_strf("%s/t-hash-naked.roothash", tmp), *naked_hex = unit_read(naked_hash);
 
         /* On a GPT image the root hash names the partitions (repart derives their UUIDs from it). */
         hex[10] = hex[10] == '0' ? '1' : '0';

@@ -3,18 +3,20 @@
 
 #include <stdint.h>
 
-/* Identifies what is in a raw image file or block device with libblkid, without mounting it. */
+#include "image-dissect.h"
+
+/* The single file system of a raw image file or block device, found with image_dissect(): the
+ * root partition, else the /usr partition. Kept for the image reader until it mounts root and
+ * /usr together from a DissectedImage itself. */
 typedef struct ImageProbe {
         char *fstype;    /* squashfs, erofs, ext4, ... */
         uint64_t offset; /* where the file system starts, for partitioned disks */
-        uint64_t size;   /* its size, 0 for "to the end" */
+        uint64_t size;   /* its size, 0 for "to the end" (a naked file system) */
 } ImageProbe;
 
 void image_probe_done(ImageProbe *p);
 
-/* -EMEDIUMTYPE if no supported file system is found. A partitioned disk is accepted when it has
- * exactly one partition that is a root or generic Linux partition. */
+/* -EMEDIUMTYPE if no supported file system is found (also when a partition table has no root or
+ * /usr partition), -ENOTUNIQ if the choice is ambiguous, -EPROTONOSUPPORT for a file system we do
+ * not mount, or another error of image_dissect(). */
 int image_probe(int fd, ImageProbe *ret);
-
-/* The file systems we are willing to mount from an image. */
-int image_fstype_is_supported(const char *fstype);

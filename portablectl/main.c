@@ -25,6 +25,7 @@ bool arg_enable = false;
 bool arg_now = false;
 bool arg_no_block = false;
 bool arg_force = false;
+bool arg_dry_run = false;
 const char *arg_profile = "default";
 const char *arg_copy_mode = "";
 JsonFormat arg_json = JSON_FORMAT_OFF;
@@ -59,6 +60,7 @@ static int help(void) {
                "  remove NAME|PATH...         Remove the portable service images\n"
                "  set-limit [NAME|PATH] BYTES Set the image size quota limit; without an image,\n"
                "                              the limit of the whole image pool\n"
+               "  repair                      Remove what interrupted operations left behind\n"
                "  help                        Show this help\n"
                "\n"
                "Options:\n"
@@ -82,6 +84,7 @@ static int help(void) {
                "     --no-block               Don't block waiting for attach --now to complete\n"
                "     --force                  Skip 'already active' check when attaching or\n"
                "                              detaching an image\n"
+               "     --dry-run                Only show what repair would remove\n"
                "     --json=short|pretty|off  Print data as JSON (list, inspect, is-attached,\n"
                "                              attach, detach, reattach)\n"
                "     --extension=PATH         Not supported yet: rejected with an error\n"
@@ -179,6 +182,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_FORCE,
                 ARG_JSON,
                 ARG_EXTENSION,
+                ARG_DRY_RUN,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -198,6 +202,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "force",           no_argument,       NULL, ARG_FORCE           },
                 { "json",            required_argument, NULL, ARG_JSON            },
                 { "extension",       required_argument, NULL, ARG_EXTENSION       },
+                { "dry-run",         no_argument,       NULL, ARG_DRY_RUN         },
                 {}
         };
         bool list_profiles = false;
@@ -262,6 +267,9 @@ static int parse_argv(int argc, char *argv[]) {
                         if (r <= 0)
                                 return r;
                         break;
+                case ARG_DRY_RUN:
+                        arg_dry_run = true;
+                        break;
                 case ARG_EXTENSION:
                         return log_error_errno(-EOPNOTSUPP, "--extension= is not supported yet.");
                 case '?':
@@ -290,6 +298,7 @@ static const Verb verbs[] = {
         { "read-only",   2,        3,        false, verb_read_only   },
         { "remove",      2,        VERB_ANY, false, verb_remove      },
         { "set-limit",   2,        3,        false, verb_set_limit   },
+        { "repair",      1,        1,        false, verb_repair      },
 };
 
 static int dispatch_verb(int argc, char *argv[]) {

@@ -21,6 +21,7 @@ extern bool arg_enable;
 extern bool arg_now;
 extern bool arg_no_block;
 extern bool arg_force;
+extern bool arg_dry_run;
 extern const char *arg_profile;
 /* What goes on the wire as "s copy_mode": "" for auto. */
 extern const char *arg_copy_mode;

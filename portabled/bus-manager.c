@@ -9,6 +9,7 @@
 #include "portable-bus.h"
 #include "portable.h"
 #include "profile.h"
+#include "repair.h"
 #include "strv.h"
 
 /* Every "...Image(s image, ...)" method: read the image argument, acquire the image, and hand the
@@ -172,6 +173,32 @@ static int method_set_pool_limit(sd_bus_message *msg, void *userdata, sd_bus_err
         return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Quota is only supported on btrfs.");
 }
 
+/* Ours, not systemd's: removes what interrupted operations left behind (src/repair.h). */
+static int method_repair_attachments(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(portable_changes_done) PortableChanges changes = {};
+        Manager *m = userdata;
+        uint64_t flags;
+        int r;
+
+        r = bus_image_authorize(m, msg, IMAGE_ACCESS_ATTACH, /* name_or_path= */ NULL, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = sd_bus_message_read(msg, "t", &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~PORTABLE_REPAIR_DRY_RUN)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid 'flags' parameter '%llu'",
+                                         (unsigned long long) flags);
+
+        r = portable_repair(&m->host, flags & PORTABLE_REPAIR_DRY_RUN, &changes, error);
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Failed to repair");
+        if (!(flags & PORTABLE_REPAIR_DRY_RUN) && changes.n > 0)
+                log_notice("Repair removed %zu leftovers of interrupted operations.", changes.n);
+        return bus_reply_changes(msg, &changes);
+}
+
 static int property_get_pool_path(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -255,6 +282,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_set_image_limit, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetPoolLimit", SD_BUS_ARGS("t", limit), SD_BUS_NO_RESULT, method_set_pool_limit,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RepairAttachments", SD_BUS_ARGS("t", flags), SD_BUS_RESULT("a(sss)", changes),
+                                method_repair_attachments, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 

@@ -203,7 +203,7 @@ static int install_image_link(Transaction *t, const Host *host, const Image *ima
         r = transaction_mkdir(t, dir, 0755);
         if (r < 0)
                 return r;
-        return transaction_symlink(t, link, image->path, /* replace= */ false);
+        return transaction_symlink_marked(t, link, image->path);
 }
 
 /* The paths the profile's service drop-in needs inside the image, as (path, setting) pairs. */

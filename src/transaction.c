@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -243,6 +244,22 @@ int transaction_symlink(Transaction *t, const char *path, const char *target, bo
         if (r < 0)
                 return r;
         return portable_changes_add(&t->changes, PORTABLE_SYMLINK, path, target);
+}
+
+int transaction_symlink_marked(Transaction *t, const char *path, const char *target) {
+        int r;
+
+        r = plan_create(t, path, target, NULL, 0, 0777, /* replace= */ false);
+        if (r < 0)
+                return r;
+        t->steps[t->n_steps - 1].mark = true;
+        return portable_changes_add(&t->changes, PORTABLE_SYMLINK, path, target);
+}
+
+bool symlink_is_marked(const char *path) {
+        char value[8];
+
+        return lgetxattr(path, TRANSACTION_LINK_MARK, value, sizeof(value)) == 1 && value[0] == '1';
 }
 
 int transaction_remove(Transaction *t, const char *path) {

@@ -61,6 +61,16 @@ int transaction_write_file(Transaction *t, const char *path, const void *data, s
 /* Plans a symlink path -> target, with the same replace semantics. */
 int transaction_symlink(Transaction *t, const char *path, const char *target, bool replace);
 
+/* The same, for a link that says it is ours: it carries the extended attribute
+ * TRANSACTION_LINK_MARK, so that detach and repair can tell it from a link of the same name an
+ * administrator made (symlinks cannot carry user.* attributes; trusted.* ones need privileges,
+ * which is the point). Never replaces. */
+#define TRANSACTION_LINK_MARK "trusted.portabled.link"
+int transaction_symlink_marked(Transaction *t, const char *path, const char *target);
+
+/* Whether path is a symlink carrying TRANSACTION_LINK_MARK. */
+bool symlink_is_marked(const char *path);
+
 /* Plans removing a file or symlink (records "unlink"). -ENOENT if it is not there, -EISDIR for a
  * directory. */
 int transaction_remove(Transaction *t, const char *path);

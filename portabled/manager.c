@@ -183,6 +183,8 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         int r;
 
+        log_debug("Idle timer: %zu operations, %zu authorization queries.", m->n_operations,
+                  polkit_registry_size(m->polkit_registry));
         if (manager_is_busy(m)) {
                 arm_idle_timer(m);
                 return 0;

@@ -26,6 +26,9 @@ bool arg_now = false;
 bool arg_no_block = false;
 bool arg_force = false;
 bool arg_dry_run = false;
+bool arg_rollback = false;
+/* How long --now waits for the units to come up. */
+uint64_t arg_timeout_usec = 90 * UINT64_C(1000000);
 const char *arg_profile = "default";
 const char *arg_copy_mode = "";
 JsonFormat arg_json = JSON_FORMAT_OFF;
@@ -84,6 +87,9 @@ static int help(void) {
                "     --no-block               Don't block waiting for attach --now to complete\n"
                "     --force                  Skip 'already active' check when attaching or\n"
                "                              detaching an image\n"
+               "     --timeout=SECONDS        How long --now waits for the units (default: 90)\n"
+               "     --rollback               With reattach --now: if a unit of the new version does\n"
+               "                              not come up, put the previous version back\n"
                "     --dry-run                Only show what repair would remove\n"
                "     --json=short|pretty|off  Print data as JSON (list, inspect, is-attached,\n"
                "                              attach, detach, reattach)\n"
@@ -183,6 +189,8 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_JSON,
                 ARG_EXTENSION,
                 ARG_DRY_RUN,
+                ARG_ROLLBACK,
+                ARG_TIMEOUT,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -203,6 +211,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "json",            required_argument, NULL, ARG_JSON            },
                 { "extension",       required_argument, NULL, ARG_EXTENSION       },
                 { "dry-run",         no_argument,       NULL, ARG_DRY_RUN         },
+                { "rollback",        no_argument,       NULL, ARG_ROLLBACK        },
+                { "timeout",         required_argument, NULL, ARG_TIMEOUT         },
                 {}
         };
         bool list_profiles = false;
@@ -270,6 +280,20 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_DRY_RUN:
                         arg_dry_run = true;
                         break;
+                case ARG_ROLLBACK:
+                        arg_rollback = true;
+                        break;
+                case ARG_TIMEOUT: {
+                        char *end;
+                        unsigned long long v;
+
+                        errno = 0;
+                        v = strtoull(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || optarg[0] == '-' || v == 0 || v > UINT64_MAX / 1000000)
+                                return log_error_errno(-EINVAL, "Failed to parse --timeout= argument: %s", optarg);
+                        arg_timeout_usec = v * 1000000;
+                        break;
+                }
                 case ARG_EXTENSION:
                         return log_error_errno(-EOPNOTSUPP, "--extension= is not supported yet.");
                 case '?':

@@ -59,7 +59,7 @@ int bus_image_common_get_metadata(Manager *m, sd_bus_message *msg, Image *image,
 
 /* Reads the attach-style arguments: "as matches, s profile, b runtime, s copy_mode" or, for the
  * *WithExtensions variants, "as extensions, as matches, s profile, s copy_mode, t flags". */
-static int read_attach_arguments(sd_bus_message *msg, bool with_extensions, char ***ret_matches,
+static int read_attach_arguments(sd_bus_message *msg, bool with_extensions, bool reattach, char ***ret_matches,
                                  const char **ret_profile, PortableFlags *ret_flags, sd_bus_error *error) {
         _cleanup_strv_free_ char **matches = NULL;
         const char *profile, *copy_mode;
@@ -77,12 +77,16 @@ static int read_attach_arguments(sd_bus_message *msg, bool with_extensions, char
                 return r;
 
         if (with_extensions) {
-                r = sd_bus_message_read(msg, "ss", &profile, &copy_mode);
+                uint64_t wire_flags, allowed = PORTABLE_FLAGS_PUBLIC | (reattach ? PORTABLE_FLAG_KEEP_PREVIOUS : 0);
+
+                r = sd_bus_message_read(msg, "sst", &profile, &copy_mode, &wire_flags);
                 if (r < 0)
                         return r;
-                r = bus_read_flags(msg, PORTABLE_FLAGS_PUBLIC, &flags, error);
-                if (r < 0)
-                        return r;
+                if (wire_flags & ~allowed)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid 'flags' parameter '%llu'",
+                                                 (unsigned long long) wire_flags);
+                flags = (PortableFlags) (wire_flags & PORTABLE_FLAGS_PUBLIC);
+                SET_FLAG(flags, PORTABLE_KEEP_PREVIOUS, wire_flags & PORTABLE_FLAG_KEEP_PREVIOUS);
         } else {
                 int runtime;
 
@@ -113,7 +117,7 @@ static int attach_or_reattach(Manager *m, sd_bus_message *msg, Image *image, boo
         PortableFlags flags = 0;
         int r;
 
-        r = read_attach_arguments(msg, with_extensions, &matches, &profile, &flags, error);
+        r = read_attach_arguments(msg, with_extensions, reattach, &matches, &profile, &flags, error);
         if (r < 0)
                 return r;
         return image_operation_attach(m, msg, image, TAKE_PTR(matches), profile, flags, reattach, error);

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "portable-bus.h"
 #include "portable.h"
+#include "pending-upgrade.h"
 #include "profile.h"
 #include "repair.h"
 #include "strv.h"
@@ -173,6 +174,26 @@ static int method_set_pool_limit(sd_bus_message *msg, void *userdata, sd_bus_err
         return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Quota is only supported on btrfs.");
 }
 
+/* Ours: keeps or abandons the new version a reattach with PORTABLE_FLAG_KEEP_PREVIOUS applied. */
+static int method_finish_reattach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(portable_changes_done) PortableChanges changes = {};
+        Manager *m = userdata;
+        const char *image;
+        int keep, r;
+
+        r = sd_bus_message_read(msg, "sb", &image, &keep);
+        if (r < 0)
+                return r;
+        r = bus_image_authorize(m, msg, IMAGE_ACCESS_ATTACH, image, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = pending_upgrade_finish(m, image, keep, &changes, error);
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Failed to finish the upgrade");
+        return bus_reply_changes(msg, &changes);
+}
+
 /* Ours, not systemd's: removes what interrupted operations left behind (src/repair.h). */
 static int method_repair_attachments(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(portable_changes_done) PortableChanges changes = {};
@@ -282,6 +303,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_set_image_limit, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetPoolLimit", SD_BUS_ARGS("t", limit), SD_BUS_NO_RESULT, method_set_pool_limit,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("FinishReattach", SD_BUS_ARGS("s", image, "b", keep), SD_BUS_RESULT("a(sss)", changes),
+                                method_finish_reattach, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RepairAttachments", SD_BUS_ARGS("t", flags), SD_BUS_RESULT("a(sss)", changes),
                                 method_repair_attachments, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END

@@ -14,7 +14,10 @@
 #include "image-read.h"
 #include "log.h"
 #include "operation.h"
+#include "pending-upgrade.h"
+#include "path-util.h"
 #include "portable.h"
+#include "unit-match.h"
 #include "strv.h"
 
 /* ------------------------------------------------------------------------------- arguments */
@@ -205,6 +208,57 @@ static int attach_units_needed(Operation *o, char ***ret) {
         return 0;
 }
 
+/* The unit names a change list touches: what a rollback on our own restarts. */
+static int changed_units(const PortableChanges *c, char ***ret) {
+        _cleanup_strv_free_ char **units = NULL;
+        int r;
+
+        for (size_t i = 0; i < c->n; i++) {
+                const char *name = path_last_component(c->items[i].path);
+
+                if (!unit_name_is_valid(name, UNIT_NAME_PLAIN) || !unit_name_is_portable_type(name))
+                        continue;
+                r = strv_extend_unique(&units, name);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(units);
+        return 0;
+}
+
+/* Reattach that keeps the previous version until the client confirms (pending-upgrade.h). */
+static int reattach_keeping_previous(Operation *o, PortableChanges *removed, PortableChanges *updated,
+                                     sd_bus_error *error) {
+        _cleanup_(transaction_done) Transaction t = {};
+        _cleanup_strv_free_ char **units = NULL;
+        ImageArguments *a = o->data;
+        int r;
+
+        r = portable_reattach_uncommitted(&t, &o->manager->host, o->image, o->metadata, a->matches, a->profile,
+                                          a->flags, removed, updated, error);
+        if (r < 0)
+                return r;
+        r = changed_units(removed, &units);
+        if (r >= 0)
+                r = changed_units(updated, &units);
+        if (r >= 0)
+                r = pending_upgrade_add(o->manager, o->request, o->image->path, &t, units);
+        if (r < 0) {
+                transaction_abort(&t);
+                return r;
+        }
+        TAKE_PTR(units);
+        return 0;
+}
+
+static int refuse_if_upgrading(Manager *m, const char *name_or_path, sd_bus_error *error) {
+        if (!pending_upgrade_blocks(m, name_or_path))
+                return 0;
+        return sd_bus_error_set_errnof(error, EBUSY,
+                                       "An upgrade of '%s' is being verified; try again once it is kept or rolled back.",
+                                       name_or_path);
+}
+
 static int attach_finish(Operation *o, sd_bus_error *error) {
         _cleanup_(portable_changes_done) PortableChanges removed = {}, updated = {};
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -212,7 +266,13 @@ static int attach_finish(Operation *o, sd_bus_error *error) {
         Host *host = &o->manager->host;
         int r;
 
-        if (a->reattach)
+        r = refuse_if_upgrading(o->manager, o->image->path, error);
+        if (r < 0)
+                return r;
+
+        if (a->reattach && (a->flags & PORTABLE_KEEP_PREVIOUS))
+                r = reattach_keeping_previous(o, &removed, &updated, error);
+        else if (a->reattach)
                 r = portable_reattach(host, o->image, o->metadata, a->matches, a->profile, a->flags, &removed, &updated,
                                       error);
         else
@@ -289,6 +349,10 @@ static int detach_finish(Operation *o, sd_bus_error *error) {
         _cleanup_(portable_changes_done) PortableChanges changes = {};
         ImageArguments *a = o->data;
         int r;
+
+        r = refuse_if_upgrading(o->manager, a->name_or_path, error);
+        if (r < 0)
+                return r;
 
         r = portable_detach(&o->manager->host, a->name_or_path, a->flags, &changes, error);
         if (r == -EAGAIN)

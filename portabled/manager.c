@@ -9,6 +9,7 @@
 #include "log.h"
 #include "manager.h"
 #include "operation.h"
+#include "pending-upgrade.h"
 #include "portable-bus.h"
 #include "strv.h"
 #include "transaction.h"
@@ -27,6 +28,7 @@ Manager *manager_free(Manager *m) {
 
         while (m->operations)
                 operation_free(m->operations);
+        pending_upgrades_abort_all(m);
         image_cache_flush(m);
         sd_event_source_unref(m->image_cache_defer);
         sd_event_source_disable_unref(m->idle_timer);
@@ -47,6 +49,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         log_info("Received SIG%s, shutting down.", sigabbrev_np((int) si->ssi_signo) ?: "?");
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
         operations_abort_all(m, "portabled is shutting down; nothing was changed.");
+        pending_upgrades_abort_all(m);
         return sd_event_exit(m->event, 0);
 }
 
@@ -153,7 +156,7 @@ int manager_cache_image(Manager *m, Image *image) {
 /* ---------------------------------------------------------------------------------- idleness */
 
 static bool manager_is_busy(Manager *m) {
-        return m->n_operations > 0 || polkit_registry_size(m->polkit_registry) > 0;
+        return m->n_operations > 0 || polkit_registry_size(m->polkit_registry) > 0 || m->pending_upgrades;
 }
 
 static void arm_idle_timer(Manager *m) {

@@ -10,6 +10,7 @@
 #include "image.h"
 
 typedef struct Operation Operation;
+typedef struct PendingUpgrade PendingUpgrade;
 
 /* The daemon's one piece of state. */
 typedef struct Manager {
@@ -29,6 +30,9 @@ typedef struct Manager {
         /* Method calls waiting for their image, the service manager or a worker. */
         Operation *operations;
         size_t n_operations;
+
+        /* Reattaches applied but not yet kept (pending-upgrade.h). */
+        PendingUpgrade *pending_upgrades;
 
         /* Exit after this long without a call or an operation (0: never); bus activation brings
          * the daemon back, and it keeps nothing in memory worth keeping. */

@@ -161,7 +161,10 @@ static int install_unit(Transaction *t, const Host *host, const Image *image, co
         if (r >= 0)
                 r = install_profile(t, host, profile, unit->name, dropin_dir, flags, replace);
         if (r >= 0) {
-                if ((flags & PORTABLE_PREFER_SYMLINK) && unit->source)
+                /* A link into a directory image would let whoever can write the image change the
+                 * unit after it was checked (unit-file-check.h): only trusted units are linked,
+                 * the others copied, as checked. */
+                if ((flags & PORTABLE_PREFER_SYMLINK) && unit->source && streq_ptr(profile, "trusted"))
                         r = transaction_symlink(t, unit_path, unit->source, replace);
                 else
                         r = transaction_write_file(t, unit_path, unit->data, unit->size, 0644, replace, PORTABLE_COPY,

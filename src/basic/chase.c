@@ -103,7 +103,8 @@ int chase_open_in_root_userspace(int root_fd, const char *path, int open_flags) 
                         _cleanup_free_ char *expanded = NULL;
                         ssize_t k;
 
-                        if (last && (open_flags & O_NOFOLLOW))
+                        /* "link/" names what the link points to, O_NOFOLLOW or not (open(2)). */
+                        if (last && !trailing_slash && (open_flags & O_NOFOLLOW))
                                 return -ELOOP;
                         if (++links > CHASE_SYMLINKS_MAX)
                                 return -ELOOP;

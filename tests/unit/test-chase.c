@@ -171,6 +171,20 @@ CHASE_TEST(nofollow_refuses_final_symlink_only) {
         assert_str(a, "inside");
 }
 
+CHASE_TEST(nofollow_with_trailing_slash_follows) {
+        _cleanup_close_ int fd = chase_nofollow(root_fd, "/dirlink/", O_RDONLY | O_DIRECTORY);
+        _cleanup_close_ int etc = chase(root_fd, "/etc", O_RDONLY | O_DIRECTORY);
+        struct stat a, b;
+
+        /* As with open(2), "link/" is the directory the link points to. (Found by fuzz-chase: the
+         * userspace walk refused it with ELOOP where the kernel opened it.) */
+        cr_assert(fd >= 0, "%s", strerror(-fd));
+        cr_assert(etc >= 0);
+        cr_assert(eq(int, fstat(fd, &a), 0));
+        cr_assert(eq(int, fstat(etc, &b), 0));
+        cr_assert(eq(u64, (uint64_t) a.st_ino, (uint64_t) b.st_ino));
+}
+
 CHASE_TEST(cloexec_always) {
         _cleanup_close_ int fd = chase(root_fd, "/etc/os-release", O_RDONLY);
 

@@ -55,6 +55,11 @@ int manager_new(const char *root, const char *vendor_profile_dir, Manager **ret)
         if (r < 0)
                 return r;
 
+        /* sd-event watches only blocked signals: unblocked, SIGTERM killed us without cleanup. */
+        sigset_t mask;
+        if (sigemptyset(&mask) < 0 || sigaddset(&mask, SIGTERM) < 0 || sigaddset(&mask, SIGINT) < 0 ||
+            sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
         (void) sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
         (void) sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
 

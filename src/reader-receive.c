@@ -370,8 +370,8 @@ static int handle_layout(ReaderReceiver *rr, char **f, size_t n, sd_bus_error *r
                         return violation(rr, reterr, "did not verify the %s partition before mounting it.",
                                          partition_designator_to_string((PartitionDesignator) i));
 
-        l->pinned_policy = strdup(f[0]);
-        if (!l->pinned_policy)
+        /* Our own spelling of it: this goes into unit files. */
+        if (image_policy_to_string(policy, /* simplify= */ true, &l->pinned_policy) < 0)
                 return -ENOMEM;
         rr->layout_done = true;
         return 0;

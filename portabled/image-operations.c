@@ -11,6 +11,7 @@
 #include "image-lock.h"
 #include "image-ops.h"
 #include "image-operations.h"
+#include "image-policy.h"
 #include "image-read.h"
 #include "log.h"
 #include "operation.h"
@@ -27,6 +28,8 @@ typedef struct ImageArguments {
         bool os_release_only;
         bool with_extensions;
         bool reattach;
+        bool details;              /* inspect: reply with the layout too */
+        char **image_policies;     /* the daemon's and the caller's */
         int lock_fds[IMAGE_LOCKS]; /* exclusive locks of remove */
 } ImageArguments;
 
@@ -36,6 +39,7 @@ static void image_arguments_free(void *p) {
         if (!a)
                 return;
         strv_free(a->matches);
+        strv_free(a->image_policies);
         free(a->profile);
         free(a->name_or_path);
         for (size_t i = 0; i < IMAGE_LOCKS; i++)
@@ -52,11 +56,39 @@ static ImageArguments *image_arguments_new(void) {
         return a;
 }
 
+/* Every raw image read must satisfy the daemon's policy, and the caller's if one was given. */
+static int collect_image_policies(Manager *m, ImageArguments *a, const ImageCallOptions *options) {
+        int r;
+
+        if (m->image_policy) {
+                r = strv_extend(&a->image_policies, m->image_policy);
+                if (r < 0)
+                        return r;
+        }
+        if (options && options->image_policy) {
+                r = strv_extend(&a->image_policies, options->image_policy);
+                if (r < 0)
+                        return r;
+        }
+        a->details = options && options->details;
+        return 0;
+}
+
 /* Starts an operation, and turns the outcome into what a method handler returns. */
 static int start(Manager *m, sd_bus_message *msg, const OperationType *type, ImageArguments *a, const Image *image,
                  const ImageReadRequest *read, sd_bus_error *error) {
+        ImageReadRequest request;
         Image *copy = NULL;
         int r;
+
+        if (read) {
+                /* What the daemon keeps for every read: its cache, its policy, its host's keys. */
+                request = *read;
+                request.image_policies = a->image_policies;
+                request.verity_cache = m->verity_cache;
+                request.trust_root = m->host.root;
+                read = &request;
+        }
 
         if (image) {
                 r = image_copy(image, &copy);
@@ -121,6 +153,44 @@ static int reply_os_release(Operation *o) {
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* Our a{sv} of details (portabled(8)): for raw images the partitions and the pinned policy. */
+static int append_details(sd_bus_message *reply, const ImageLayout *layout) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r < 0 || !layout)
+                return r < 0 ? r : sd_bus_message_close_container(reply);
+
+        r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "Partitions");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "a(sssssbb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sssssbb)");
+        for (PartitionDesignator d = PARTITION_ROOT; r >= 0 && d <= PARTITION_USR; d++) {
+                const LayoutPartition *p = &layout->partitions[d];
+
+                if (!p->found)
+                        continue;
+                r = sd_bus_message_append(reply, "(sssssbb)", partition_designator_to_string(d), strempty(p->fstype),
+                                          partition_protection_to_string(p->protection),
+                                          verity_signature_result_to_string(p->signature), strempty(p->root_hash),
+                                          (int) p->verified, (int) p->cached);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "{sv}", "PinnedImagePolicy", "s", strempty(layout->pinned_policy));
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
 static int inspect_finish(Operation *o, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         ImageArguments *a = o->data;
@@ -159,6 +229,11 @@ static int inspect_finish(Operation *o, sd_bus_error *error) {
         r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
+        if (a->details) {
+                r = append_details(reply, md->layout);
+                if (r < 0)
+                        return r;
+        }
         return sd_bus_send(NULL, reply, NULL);
 }
 
@@ -169,7 +244,7 @@ static const OperationType inspect_type = {
 };
 
 int image_operation_inspect(Manager *m, sd_bus_message *msg, const Image *image, char **matches, bool os_release_only,
-                            bool with_extensions, sd_bus_error *error) {
+                            bool with_extensions, const ImageCallOptions *options, sd_bus_error *error) {
         ImageArguments *a = image_arguments_new();
         ImageReadRequest read;
 
@@ -180,6 +255,10 @@ int image_operation_inspect(Manager *m, sd_bus_message *msg, const Image *image,
         a->matches = matches;
         a->os_release_only = os_release_only;
         a->with_extensions = with_extensions;
+        if (collect_image_policies(m, a, options) < 0) {
+                image_arguments_free(a);
+                return -ENOMEM;
+        }
         read = (ImageReadRequest) { .matches = os_release_only ? image_read_no_units : a->matches };
         return start(m, msg, &inspect_type, a, image, &read, error);
 }
@@ -243,7 +322,7 @@ static const OperationType attach_type = {
 };
 
 int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, char **matches, const char *profile,
-                           PortableFlags flags, bool reattach, sd_bus_error *error) {
+                           PortableFlags flags, bool reattach, const ImageCallOptions *options, sd_bus_error *error) {
         _cleanup_strv_free_ char **check_paths = NULL;
         ImageArguments *a = image_arguments_new();
         ImageReadRequest read;
@@ -257,7 +336,7 @@ int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, 
         a->flags = flags;
         a->reattach = reattach;
         a->profile = strdup(strempty(profile));
-        if (!a->profile) {
+        if (!a->profile || collect_image_policies(m, a, options) < 0) {
                 image_arguments_free(a);
                 return -ENOMEM;
         }

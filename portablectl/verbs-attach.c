@@ -22,14 +22,18 @@ static uint64_t operation_flags(void) {
 }
 
 /* AttachImage/ReattachImage(s image, as matches, s profile, b runtime, s copy_mode), or with --force
- * the *WithExtensions form (s image, as extensions, as matches, s profile, s copy_mode, t flags). */
+ * the *WithExtensions form (s image, as extensions, as matches, s profile, s copy_mode, t flags), or
+ * with --image-policy= our own *WithOptions form, which adds "a{sv} options" to that. Only our
+ * daemon knows the last: without the option, any daemon will do. */
 static int call_attach(sd_bus *bus, const char *base_method, const char *image, char **matches,
                        sd_bus_message **ret_reply) {
         _cleanup_bus_message_ sd_bus_message *m = NULL;
         _cleanup_free_ char *method = NULL;
+        bool extended = arg_force || arg_image_policy;
         int r;
 
-        if (asprintf(&method, "%s%s", base_method, arg_force ? "WithExtensions" : "") < 0)
+        if (asprintf(&method, "%s%s", base_method,
+                     arg_image_policy ? "WithOptions" : arg_force ? "WithExtensions" : "") < 0)
                 return log_oom();
 
         r = portable_message_new(bus, method, &m);
@@ -37,20 +41,25 @@ static int call_attach(sd_bus *bus, const char *base_method, const char *image, 
                 return r;
 
         r = sd_bus_message_append(m, "s", image);
-        if (r >= 0 && arg_force)
+        if (r >= 0 && extended)
                 r = sd_bus_message_append_strv(m, /* extensions= */ NULL);
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, matches);
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", arg_profile);
         if (r >= 0) {
-                if (arg_force)
+                if (extended)
                         r = sd_bus_message_append(m, "st", arg_copy_mode, operation_flags());
                 else
                         r = sd_bus_message_append(m, "bs", (int) arg_runtime, arg_copy_mode);
         }
         if (r < 0)
                 return bus_log_create_error(r);
+        if (arg_image_policy) {
+                r = portable_append_options(m);
+                if (r < 0)
+                        return r;
+        }
 
         return portable_call(bus, m, PORTABLE_OPERATION_TIMEOUT_USEC, ret_reply);
 }

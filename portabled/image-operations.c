@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@ typedef struct ImageArguments {
         bool details;              /* inspect: reply with the layout too */
         char **image_policies;     /* the daemon's and the caller's */
         int lock_fds[IMAGE_LOCKS]; /* exclusive locks of remove */
+        struct stat removed_st;    /* remove: the image file, for the verity cache */
 } ImageArguments;
 
 static void image_arguments_free(void *p) {
@@ -532,6 +534,8 @@ static int remove_units_needed(Operation *o, char ***ret) {
 }
 
 static int remove_done(Operation *o, int status, sd_bus_error *error) {
+        ImageArguments *a = o->data;
+
         if (!WIFEXITED(status))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Removing image '%s' failed: the worker died.",
                                          o->image->path);
@@ -540,6 +544,8 @@ static int remove_done(Operation *o, int status, sd_bus_error *error) {
                                                o->image->path);
 
         log_info("Removed image '%s'.", o->image->path);
+        if (S_ISREG(a->removed_st.st_mode))
+                verity_cache_forget(o->manager->verity_cache, a->removed_st.st_dev, a->removed_st.st_ino);
         return sd_bus_reply_method_return(o->request, NULL) < 0 ? -EIO : 0;
 }
 
@@ -561,6 +567,9 @@ static int remove_finish(Operation *o, sd_bus_error *error) {
         r = image_lock_acquire(&o->manager->host, o->image->path, /* exclusive= */ true, a->lock_fds, error);
         if (r < 0)
                 return r;
+
+        if (stat(o->image->path, &a->removed_st) < 0)
+                a->removed_st = (struct stat) {};
 
         /* Deleting a large tree takes a while: in a worker, so that the daemon keeps answering. */
         pid = fork();

@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -365,4 +366,31 @@ Test(reader_raw, tampering_is_refused) {
         assert_refused(nk, NULL, -EBADMSG, "failed verification");
         assert_refused(tr, NULL, -EBADMSG, "failed verification");
         assert_refused(wrong, NULL, -EBADMSG, "failed verification");
+}
+
+Test(reader_raw, root_hash_from_the_xattr) {
+        _cleanup_free_ char *probe = unit_strf("%s/probe", tmp), *img = NULL, *side = NULL, *hex = NULL;
+
+        unit_write(probe, "");
+        if (setxattr(probe, "user.test", "1", 1, 0) < 0)
+                cr_skip_test("no user xattrs on %s", tmp);
+
+        /* The hash in the image's xattr, none next to it: the xattr alone protects it. */
+        img = naked("xattr.raw", ".roothash", NULL);
+        side = unit_strf("%s/xattr.roothash", tmp);
+        hex = unit_read(side);
+        cr_assert(eq(int, unlink(side), 0));
+        cr_assert(eq(int, setxattr(img, "user.verity.roothash", hex, strlen(hex), 0), 0));
+        {
+                _cleanup_(read_done) Read rd = read_image(img, "root=verity:=absent", NULL);
+
+                assert_read_ok(&rd, img);
+                cr_assert(eq(int, part(&rd, PARTITION_ROOT)->protection, PARTITION_VERITY));
+                cr_assert(part(&rd, PARTITION_ROOT)->verified);
+        }
+
+        /* A wrong one is found out. */
+        hex[5] = hex[5] == '0' ? '1' : '0';
+        cr_assert(eq(int, setxattr(img, "user.verity.roothash", hex, strlen(hex), 0), 0));
+        assert_refused(img, NULL, -EBADMSG, "failed verification");
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "bus-call.h"
+#include "image-policy.h"
 #include "log.h"
 #include "output.h"
 #include "path-util.h"
@@ -32,6 +33,7 @@ uint64_t arg_timeout_usec = 90 * UINT64_C(1000000);
 const char *arg_profile = "default";
 const char *arg_copy_mode = "";
 JsonFormat arg_json = JSON_FORMAT_OFF;
+const char *arg_image_policy = NULL;
 
 #define VERB_ANY ((unsigned) -1)
 
@@ -94,6 +96,8 @@ static int help(void) {
                "     --json=short|pretty|off  Print data as JSON (list, inspect, is-attached,\n"
                "                              attach, detach, reattach)\n"
                "     --extension=PATH         Not supported yet: rejected with an error\n"
+               "     --image-policy=POLICY    Refuse raw images this image policy does not allow\n"
+               "                              (attach, reattach, inspect)\n"
                "\n"
                "See the portablectl(1) man page for details.\n",
                program_invocation_short_name);
@@ -191,6 +195,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_DRY_RUN,
                 ARG_ROLLBACK,
                 ARG_TIMEOUT,
+                ARG_IMAGE_POLICY,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -213,6 +218,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "dry-run",         no_argument,       NULL, ARG_DRY_RUN         },
                 { "rollback",        no_argument,       NULL, ARG_ROLLBACK        },
                 { "timeout",         required_argument, NULL, ARG_TIMEOUT         },
+                { "image-policy",    required_argument, NULL, ARG_IMAGE_POLICY    },
                 {}
         };
         bool list_profiles = false;
@@ -296,6 +302,18 @@ static int parse_argv(int argc, char *argv[]) {
                 }
                 case ARG_EXTENSION:
                         return log_error_errno(-EOPNOTSUPP, "--extension= is not supported yet.");
+                case ARG_IMAGE_POLICY: {
+                        _cleanup_(image_policy_freep) ImagePolicy *p = NULL;
+                        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                        /* Said here rather than by the daemon: the same parser, a clearer place. */
+                        r = image_policy_from_string(optarg, &p, &error);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to parse --image-policy= argument: %s",
+                                                       bus_error_message(&error, r));
+                        arg_image_policy = optarg;
+                        break;
+                }
                 case '?':
                         /* getopt_long() has already said what was wrong. */
                         return -EINVAL;

@@ -29,3 +29,5 @@ extern const char *arg_profile;
 /* What goes on the wire as "s copy_mode": "" for auto. */
 extern const char *arg_copy_mode;
 extern JsonFormat arg_json;
+/* --image-policy=: NULL unless given; then our *WithOptions methods carry it (portabled(8)). */
+extern const char *arg_image_policy;

@@ -23,15 +23,18 @@ static uint64_t operation_flags(bool reattach) {
 }
 
 /* AttachImage/ReattachImage(s image, as matches, s profile, b runtime, s copy_mode), or with flags
- * the *WithExtensions form (s image, as extensions, as matches, s profile, s copy_mode, t flags). */
+ * (--force, --rollback) the *WithExtensions form (s image, as extensions, as matches, s profile,
+ * s copy_mode, t flags), or with --image-policy= our own *WithOptions form, which adds "a{sv}
+ * options" to that. Only our daemon knows the last: without the option, any daemon will do. */
 static int call_attach(sd_bus *bus, const char *base_method, bool reattach, const char *image, char **matches,
                        sd_bus_message **ret_reply) {
         _cleanup_bus_message_ sd_bus_message *m = NULL;
         _cleanup_free_ char *method = NULL;
-        bool with_flags = arg_force || (reattach && arg_rollback);
+        bool extended = arg_force || (reattach && arg_rollback) || arg_image_policy;
         int r;
 
-        if (asprintf(&method, "%s%s", base_method, with_flags ? "WithExtensions" : "") < 0)
+        if (asprintf(&method, "%s%s", base_method,
+                     arg_image_policy ? "WithOptions" : extended ? "WithExtensions" : "") < 0)
                 return log_oom();
 
         r = portable_message_new(bus, method, &m);
@@ -39,20 +42,25 @@ static int call_attach(sd_bus *bus, const char *base_method, bool reattach, cons
                 return r;
 
         r = sd_bus_message_append(m, "s", image);
-        if (r >= 0 && with_flags)
+        if (r >= 0 && extended)
                 r = sd_bus_message_append_strv(m, /* extensions= */ NULL);
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, matches);
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", arg_profile);
         if (r >= 0) {
-                if (with_flags)
+                if (extended)
                         r = sd_bus_message_append(m, "st", arg_copy_mode, operation_flags(reattach));
                 else
                         r = sd_bus_message_append(m, "bs", (int) arg_runtime, arg_copy_mode);
         }
         if (r < 0)
                 return bus_log_create_error(r);
+        if (arg_image_policy) {
+                r = portable_append_options(m);
+                if (r < 0)
+                        return r;
+        }
 
         return portable_call(bus, m, PORTABLE_OPERATION_TIMEOUT_USEC, ret_reply);
 }

@@ -114,6 +114,19 @@ static int method_reattach_image_with_extensions(sd_bus_message *msg, void *user
         return call_with_image(msg, userdata, error, IMAGE_ACCESS_ATTACH, bus_image_common_reattach, true);
 }
 
+/* Our extensions: the *WithExtensions arguments and "a{sv} options" (bus-options.h). */
+static int method_get_image_metadata_with_options(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_INSPECT, bus_image_common_get_metadata_with_options);
+}
+
+static int method_attach_image_with_options(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_ATTACH, bus_image_common_attach_with_options);
+}
+
+static int method_reattach_image_with_options(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_ATTACH, bus_image_common_reattach_with_options);
+}
+
 static int method_remove_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_MANAGE, bus_image_common_remove);
 }
@@ -307,6 +320,22 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_finish_reattach, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RepairAttachments", SD_BUS_ARGS("t", flags), SD_BUS_RESULT("a(sss)", changes),
                                 method_repair_attachments, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* Ours, not systemd's: see portabled(8), "Extensions of the interface". */
+        SD_BUS_METHOD_WITH_ARGS("GetImageMetadataWithOptions",
+                                SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "t", flags, "a{sv}", options),
+                                SD_BUS_RESULT("s", image, "ay", os_release, "a{say}", extensions, "a{say}", units,
+                                              "a{sv}", details),
+                                method_get_image_metadata_with_options, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AttachImageWithOptions",
+                                SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "s", profile, "s", copy_mode,
+                                            "t", flags, "a{sv}", options),
+                                SD_BUS_RESULT("a(sss)", changes), method_attach_image_with_options,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ReattachImageWithOptions",
+                                SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "s", profile, "s", copy_mode,
+                                            "t", flags, "a{sv}", options),
+                                SD_BUS_RESULT("a(sss)", changes_removed, "a(sss)", changes_updated),
+                                method_reattach_image_with_options, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "image-lock.h"
 #include "image-ops.h"
 #include "image-operations.h"
+#include "image-policy.h"
 #include "image-read.h"
 #include "log.h"
 #include "operation.h"
@@ -30,7 +32,10 @@ typedef struct ImageArguments {
         bool os_release_only;
         bool with_extensions;
         bool reattach;
+        bool details;              /* inspect: reply with the layout too */
+        char **image_policies;     /* the daemon's and the caller's */
         int lock_fds[IMAGE_LOCKS]; /* exclusive locks of remove */
+        struct stat removed_st;    /* remove: the image file, for the verity cache */
 } ImageArguments;
 
 static void image_arguments_free(void *p) {
@@ -39,6 +44,7 @@ static void image_arguments_free(void *p) {
         if (!a)
                 return;
         strv_free(a->matches);
+        strv_free(a->image_policies);
         free(a->profile);
         free(a->name_or_path);
         for (size_t i = 0; i < IMAGE_LOCKS; i++)
@@ -55,11 +61,39 @@ static ImageArguments *image_arguments_new(void) {
         return a;
 }
 
+/* Every raw image read must satisfy the daemon's policy, and the caller's if one was given. */
+static int collect_image_policies(Manager *m, ImageArguments *a, const ImageCallOptions *options) {
+        int r;
+
+        if (m->image_policy) {
+                r = strv_extend(&a->image_policies, m->image_policy);
+                if (r < 0)
+                        return r;
+        }
+        if (options && options->image_policy) {
+                r = strv_extend(&a->image_policies, options->image_policy);
+                if (r < 0)
+                        return r;
+        }
+        a->details = options && options->details;
+        return 0;
+}
+
 /* Starts an operation, and turns the outcome into what a method handler returns. */
 static int start(Manager *m, sd_bus_message *msg, const OperationType *type, ImageArguments *a, const Image *image,
                  const ImageReadRequest *read, sd_bus_error *error) {
+        ImageReadRequest request;
         Image *copy = NULL;
         int r;
+
+        if (read) {
+                /* What the daemon keeps for every read: its cache, its policy, its host's keys. */
+                request = *read;
+                request.image_policies = a->image_policies;
+                request.verity_cache = m->verity_cache;
+                request.trust_root = m->host.root;
+                read = &request;
+        }
 
         if (image) {
                 r = image_copy(image, &copy);
@@ -124,6 +158,44 @@ static int reply_os_release(Operation *o) {
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* Our a{sv} of details (portabled(8)): for raw images the partitions and the pinned policy. */
+static int append_details(sd_bus_message *reply, const ImageLayout *layout) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r < 0 || !layout)
+                return r < 0 ? r : sd_bus_message_close_container(reply);
+
+        r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "Partitions");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "a(sssssbb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sssssbb)");
+        for (PartitionDesignator d = PARTITION_ROOT; r >= 0 && d <= PARTITION_USR; d++) {
+                const LayoutPartition *p = &layout->partitions[d];
+
+                if (!p->found)
+                        continue;
+                r = sd_bus_message_append(reply, "(sssssbb)", partition_designator_to_string(d), strempty(p->fstype),
+                                          partition_protection_to_string(p->protection),
+                                          verity_signature_result_to_string(p->signature), strempty(p->root_hash),
+                                          (int) p->verified, (int) p->cached);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "{sv}", "PinnedImagePolicy", "s", strempty(layout->pinned_policy));
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
 static int inspect_finish(Operation *o, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         ImageArguments *a = o->data;
@@ -162,6 +234,11 @@ static int inspect_finish(Operation *o, sd_bus_error *error) {
         r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
+        if (a->details) {
+                r = append_details(reply, md->layout);
+                if (r < 0)
+                        return r;
+        }
         return sd_bus_send(NULL, reply, NULL);
 }
 
@@ -172,7 +249,7 @@ static const OperationType inspect_type = {
 };
 
 int image_operation_inspect(Manager *m, sd_bus_message *msg, const Image *image, char **matches, bool os_release_only,
-                            bool with_extensions, sd_bus_error *error) {
+                            bool with_extensions, const ImageCallOptions *options, sd_bus_error *error) {
         ImageArguments *a = image_arguments_new();
         ImageReadRequest read;
 
@@ -183,6 +260,10 @@ int image_operation_inspect(Manager *m, sd_bus_message *msg, const Image *image,
         a->matches = matches;
         a->os_release_only = os_release_only;
         a->with_extensions = with_extensions;
+        if (collect_image_policies(m, a, options) < 0) {
+                image_arguments_free(a);
+                return -ENOMEM;
+        }
         read = (ImageReadRequest) { .matches = os_release_only ? image_read_no_units : a->matches };
         return start(m, msg, &inspect_type, a, image, &read, error);
 }
@@ -303,7 +384,7 @@ static const OperationType attach_type = {
 };
 
 int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, char **matches, const char *profile,
-                           PortableFlags flags, bool reattach, sd_bus_error *error) {
+                           PortableFlags flags, bool reattach, const ImageCallOptions *options, sd_bus_error *error) {
         _cleanup_strv_free_ char **check_paths = NULL;
         ImageArguments *a = image_arguments_new();
         ImageReadRequest read;
@@ -317,7 +398,7 @@ int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, 
         a->flags = flags;
         a->reattach = reattach;
         a->profile = strdup(strempty(profile));
-        if (!a->profile) {
+        if (!a->profile || collect_image_policies(m, a, options) < 0) {
                 image_arguments_free(a);
                 return -ENOMEM;
         }
@@ -517,6 +598,8 @@ static int remove_units_needed(Operation *o, char ***ret) {
 }
 
 static int remove_done(Operation *o, int status, sd_bus_error *error) {
+        ImageArguments *a = o->data;
+
         if (!WIFEXITED(status))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Removing image '%s' failed: the worker died.",
                                          o->image->path);
@@ -525,6 +608,8 @@ static int remove_done(Operation *o, int status, sd_bus_error *error) {
                                                o->image->path);
 
         log_info("Removed image '%s'.", o->image->path);
+        if (S_ISREG(a->removed_st.st_mode))
+                verity_cache_forget(o->manager->verity_cache, a->removed_st.st_dev, a->removed_st.st_ino);
         return sd_bus_reply_method_return(o->request, NULL) < 0 ? -EIO : 0;
 }
 
@@ -546,6 +631,9 @@ static int remove_finish(Operation *o, sd_bus_error *error) {
         r = image_lock_acquire(&o->manager->host, o->image->path, /* exclusive= */ true, a->lock_fds, error);
         if (r < 0)
                 return r;
+
+        if (stat(o->image->path, &a->removed_st) < 0)
+                a->removed_st = (struct stat) {};
 
         /* Deleting a large tree takes a while: in a worker, so that the daemon keeps answering. */
         pid = fork();

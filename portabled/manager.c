@@ -6,6 +6,7 @@
 
 #include "bus-image.h"
 #include "bus-manager.h"
+#include "image-policy.h"
 #include "log.h"
 #include "manager.h"
 #include "operation.h"
@@ -38,6 +39,8 @@ Manager *manager_free(Manager *m) {
         m->event = sd_event_unref(m->event);
         free(m->host.root);
         free(m->host.vendor_profile_dir);
+        verity_cache_free(m->verity_cache);
+        free(m->image_policy);
         return mfree(m);
 }
 
@@ -81,6 +84,10 @@ int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_
         if (r < 0)
                 return r;
 
+        m->verity_cache = verity_cache_new(/* max_entries= */ 0);
+        if (!m->verity_cache)
+                return -ENOMEM;
+
         r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
@@ -102,6 +109,25 @@ int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_
                 return r;
 
         *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int manager_set_image_policy(Manager *m, const char *policy, sd_bus_error *reterr) {
+        _cleanup_(image_policy_freep) ImagePolicy *p = NULL;
+        int r;
+
+        if (policy) {
+                r = image_policy_from_string(policy, &p, reterr);
+                if (r < 0)
+                        return r;
+        }
+        free(m->image_policy);
+        m->image_policy = NULL;
+        if (policy) {
+                m->image_policy = strdup(policy);
+                if (!m->image_policy)
+                        return -ENOMEM;
+        }
         return 0;
 }
 

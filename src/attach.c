@@ -131,8 +131,9 @@ static int install_profile(Transaction *t, const Host *host, const char *profile
         return transaction_write_file(t, target, data, size, 0644, replace, PORTABLE_COPY, source);
 }
 
-static int install_unit(Transaction *t, const Host *host, const Image *image, const PortableFile *unit,
-                        const char *attached_dir, const char *profile, PortableFlags flags, sd_bus_error *reterr) {
+static int install_unit(Transaction *t, const Host *host, const Image *image, const char *image_policy,
+                        const PortableFile *unit, const char *attached_dir, const char *profile, PortableFlags flags,
+                        sd_bus_error *reterr) {
         _cleanup_free_ char *dropin_dir = NULL, *dropin = NULL, *content = NULL, *unit_path = NULL, *dir_name = NULL;
         bool replace = flags & (PORTABLE_FORCE_ATTACH | PORTABLE_REATTACH);
         int r;
@@ -145,7 +146,7 @@ static int install_unit(Transaction *t, const Host *host, const Image *image, co
         if (!dropin_dir || !dropin || !unit_path)
                 return -ENOMEM;
 
-        r = dropin_portable_content(image, unit->name, host_os_release_path(host), &content);
+        r = dropin_portable_content(image, unit->name, host_os_release_path(host), image_policy, &content);
         if (r == -EINVAL)
                 return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                       "Image path '%s' contains whitespace, quotes or backslashes, which cannot be written into a unit file safely.",
@@ -352,7 +353,8 @@ int portable_attach_in(Transaction *t, const Host *host, const Image *image, con
                 return portable_error(reterr, r, NULL, "Failed to create %s: %m", attached_dir);
 
         for (size_t i = 0; i < m->n_units; i++) {
-                r = install_unit(t, host, image, &m->units[i], attached_dir, profile, flags, reterr);
+                r = install_unit(t, host, image, m->layout ? m->layout->pinned_policy : NULL, &m->units[i],
+                                 attached_dir, profile, flags, reterr);
                 if (r < 0)
                         return r;
         }

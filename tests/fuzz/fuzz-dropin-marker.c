@@ -60,7 +60,7 @@ static size_t reference_lines(const char *unit) {
         _cleanup_free_ char *content = NULL;
         size_t n = 0;
 
-        FUZZ_CHECK(dropin_portable_content(&image, unit, "/etc/os-release", &content) == 0);
+        FUZZ_CHECK(dropin_portable_content(&image, unit, "/etc/os-release", NULL, &content) == 0);
         for (const char *c = content; *c; c++)
                 n += *c == '\n';
         return n;
@@ -79,7 +79,7 @@ static void check_portable_content(const char *path) {
                 size_t newlines = 0;
                 int r;
 
-                r = dropin_portable_content(&image, units[u], "/etc/os-release", &content);
+                r = dropin_portable_content(&image, units[u], "/etc/os-release", NULL, &content);
                 if (r < 0) {
                         FUZZ_CHECK(r == -EINVAL);
                         continue;

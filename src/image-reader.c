@@ -110,6 +110,11 @@ static int reader_new(const Image *image, const ImageReadRequest *request, Image
         k = reader_receiver_new(image->path, request->matches, request->check_paths, &r->receiver);
         if (k < 0)
                 return k;
+        if (request->extension) {
+                k = reader_receiver_expect_extension(r->receiver, image->name, request->force_extension);
+                if (k < 0)
+                        return k;
+        }
         *ret = TAKE_PTR(r);
         return 0;
 }
@@ -211,6 +216,8 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
                         .sock = pair[1],
                         .matches = request->matches,
                         .check_paths = request->check_paths,
+                        .extension = request->extension,
+                        .force_extension = request->force_extension,
                 };
 
                 reader_child_main(&args);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
@@ -22,6 +23,9 @@ typedef struct ImageReader ImageReader;
 typedef struct ImageReadRequest {
         char * const *matches;      /* unit prefixes; NULL: every portable unit; image_read_no_units */
         char * const *check_paths;  /* paths to report as missing if the image lacks them */
+        bool extension;             /* an extension layer: read its extension-release (found for the
+                                     * image's name) instead of an os-release */
+        bool force_extension;       /* PORTABLE_FORCE_EXTENSION: relax how that file is found */
 } ImageReadRequest;
 
 int image_reader_start(const Image *image, const ImageReadRequest *request, ImageReader **ret, sd_bus_error *reterr);

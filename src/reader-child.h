@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
+
 #include "image.h"
 #include "macro.h"
 
@@ -19,6 +21,8 @@ typedef struct ReaderChildArgs {
         int sock;                 /* SOCK_SEQPACKET, our end */
         char * const *matches;
         char * const *check_paths;
+        bool extension;           /* an extension layer: its extension-release instead of os-release */
+        bool force_extension;     /* relax how that file is found (extension-release.h) */
 } ReaderChildArgs;
 
 _noreturn_ void reader_child_main(ReaderChildArgs *a);

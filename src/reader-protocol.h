@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <systemd/sd-bus.h>
 
+#include "extension-release.h"
+
 /* The one message format between the image reader child and the daemon: one datagram of a
  * SOCK_SEQPACKET socket per message, at most READER_MESSAGE_MAX bytes, carrying at most one file
  * descriptor.
@@ -12,6 +14,9 @@
  *   bytes 1..n    the payload: text fields, each terminated by NUL
  *
  *   'O' os-release  path inside the image                fd: sealed memfd with its bytes
+ *   'X' extension-release (instead of 'O', when the daemon asked for an extension layer)
+ *                   path inside the image, class ("sysext", "confext"), how it was found
+ *                   ("exact", "xattr", "stripped", "forced")   fd: sealed memfd with its bytes
  *   'U' unit        unit name, source                    fd: sealed memfd with its bytes
  *                   (source: the file's canonical path inside a directory image, when it is a
  *                   regular file reached without symlinks; empty otherwise)
@@ -26,6 +31,7 @@
 
 typedef enum ReaderMessageType {
         READER_OS_RELEASE = 'O',
+        READER_EXTENSION_RELEASE = 'X',
         READER_UNIT = 'U',
         READER_WARNING = 'W',
         READER_MISSING = 'M',
@@ -40,6 +46,10 @@ int reader_send(int sock, ReaderMessageType type, const char *const *fields, int
  * nothing that refers back into the image. */
 int reader_send_file(int sock, ReaderMessageType type, const char *name, const char *source, const char *data,
                      size_t size);
+
+/* Sends an extension's release file (m->extension set): 'X' with its path, class and match. */
+int reader_send_extension_release(int sock, const char *path, ExtensionClass class, ExtensionReleaseMatch match,
+                                  const char *data, size_t size);
 
 /* Sends error r (negative errno) with the details in e, if any. */
 void reader_send_error(int sock, int r, const sd_bus_error *e);

@@ -3,6 +3,7 @@
 
 #include "path-util.h"
 #include "portable.h"
+#include "strv.h"
 
 static bool last_component_in(const PortableChanges *c, size_t begin, size_t end, const char *path) {
         const char *last = path_last_component(path);
@@ -13,10 +14,24 @@ static bool last_component_in(const PortableChanges *c, size_t begin, size_t end
         return false;
 }
 
-int portable_reattach(const Host *host, const Image *image, const PortableMetadata *metadata, char * const *matches,
-                      const char *profile,
-                      PortableFlags flags, PortableChanges *ret_removed, PortableChanges *ret_updated,
-                      sd_bus_error *reterr) {
+/* The paths of the extensions of a stack, for matching markers. */
+static int extension_paths(const PortableStack *stack, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        for (size_t i = 0; i < stack->n_extensions; i++) {
+                r = strv_extend(&l, stack->extensions[i]->path);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int portable_reattach_stack(const Host *host, const PortableStack *stack, char * const *matches, const char *profile,
+                            PortableFlags flags, PortableChanges *ret_removed, PortableChanges *ret_updated,
+                            sd_bus_error *reterr) {
+        _cleanup_strv_free_ char **extensions = NULL;
         _cleanup_(transaction_done) Transaction t = {};
         PortableChanges removed = {}, updated = {};
         size_t attach_begin, attach_end;
@@ -24,18 +39,22 @@ int portable_reattach(const Host *host, const Image *image, const PortableMetada
 
         flags |= PORTABLE_REATTACH;
 
-        r = portable_transaction_init(&t, host, flags, "reattach", image->path);
+        r = extension_paths(stack, &extensions);
+        if (r < 0)
+                return r;
+
+        r = portable_transaction_init(&t, host, flags, "reattach", stack->image->path);
         if (r < 0)
                 return r;
 
         /* One plan for both halves: if the new version cannot be attached, nothing of the old one
-         * was ever touched. */
-        r = portable_detach_in(&t, host, image->path, flags, reterr);
+         * was ever touched. The old stack is the one with the same image and extensions, by key. */
+        r = portable_detach_with_extensions_in(&t, host, stack->image->path, extensions, flags, reterr);
         if (r < 0)
                 return r;
 
         attach_begin = t.changes.n;
-        r = portable_attach_in(&t, host, image, metadata, matches, profile, flags, reterr);
+        r = portable_attach_stack_in(&t, host, stack, matches, profile, flags, reterr);
         if (r < 0)
                 return r;
         attach_end = t.changes.n;
@@ -64,4 +83,15 @@ int portable_reattach(const Host *host, const Image *image, const PortableMetada
         *ret_removed = removed;
         *ret_updated = updated;
         return 0;
+}
+
+int portable_reattach(const Host *host, const Image *image, const PortableMetadata *metadata, char * const *matches,
+                      const char *profile, PortableFlags flags, PortableChanges *ret_removed,
+                      PortableChanges *ret_updated, sd_bus_error *reterr) {
+        const PortableStack stack = {
+                .image = image,
+                .layers = metadata ? &metadata : NULL,
+        };
+
+        return portable_reattach_stack(host, &stack, matches, profile, flags, ret_removed, ret_updated, reterr);
 }

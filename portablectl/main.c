@@ -28,6 +28,7 @@ bool arg_force = false;
 const char *arg_profile = "default";
 const char *arg_copy_mode = "";
 JsonFormat arg_json = JSON_FORMAT_OFF;
+char **arg_extensions = NULL;
 
 #define VERB_ANY ((unsigned) -1)
 
@@ -81,10 +82,12 @@ static int help(void) {
                "                              attach/before detach\n"
                "     --no-block               Don't block waiting for attach --now to complete\n"
                "     --force                  Skip 'already active' check when attaching or\n"
-               "                              detaching an image\n"
+               "                              detaching an image, and accept an extension's\n"
+               "                              release file under another name\n"
                "     --json=short|pretty|off  Print data as JSON (list, inspect, is-attached,\n"
                "                              attach, detach, reattach)\n"
-               "     --extension=PATH         Not supported yet: rejected with an error\n"
+               "     --extension=PATH         Extend the image with an additional extension image\n"
+               "                              (may be repeated; later ones on top)\n"
                "\n"
                "See the portablectl(1) man page for details.\n",
                program_invocation_short_name);
@@ -263,7 +266,9 @@ static int parse_argv(int argc, char *argv[]) {
                                 return r;
                         break;
                 case ARG_EXTENSION:
-                        return log_error_errno(-EOPNOTSUPP, "--extension= is not supported yet.");
+                        if (strv_extend(&arg_extensions, optarg) < 0)
+                                return log_oom();
+                        break;
                 case '?':
                         /* getopt_long() has already said what was wrong. */
                         return -EINVAL;
@@ -330,11 +335,14 @@ int main(int argc, char *argv[]) {
         log_parse_environment();
 
         r = parse_argv(argc, argv);
-        if (r <= 0)
+        if (r <= 0) {
+                arg_extensions = strv_free(arg_extensions);
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        }
 
         r = dispatch_verb(argc - optind, argv + optind);
         polkit_agent_close();
+        arg_extensions = strv_free(arg_extensions);
         if (r < 0)
                 return EXIT_FAILURE;
         return r; /* is-attached: 1 when detached */

@@ -25,3 +25,5 @@ extern const char *arg_profile;
 /* What goes on the wire as "s copy_mode": "" for auto. */
 extern const char *arg_copy_mode;
 extern JsonFormat arg_json;
+/* --extension=, in the order given, as the user wrote them (image_arg_resolve() them). */
+extern char **arg_extensions;

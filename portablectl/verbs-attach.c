@@ -14,22 +14,32 @@
 #include "systemd-jobs.h"
 #include "verbs.h"
 
-/* The plain methods carry no flags, so --force needs the *WithExtensions variants (with an empty
- * extension list). Without --force the plain methods are used, which every daemon version knows
- * and the system bus policy allows for unprivileged callers. */
+/* The plain methods carry no flags and no extensions, so --force and --extension need the
+ * *WithExtensions variants (with an empty extension list for --force alone). Otherwise the plain
+ * methods are used, which every daemon version knows and the system bus policy allows for
+ * unprivileged callers. */
+static bool use_with_extensions(char **extensions) {
+        return arg_force || !strv_isempty(extensions);
+}
+
+/* --force relaxes both the unit checks and how an extension's release file is found, as
+ * systemd's client does. */
 static uint64_t operation_flags(void) {
-        return (arg_runtime ? PORTABLE_FLAG_RUNTIME : 0) | (arg_force ? PORTABLE_FLAG_FORCE_ATTACH : 0);
+        return (arg_runtime ? PORTABLE_FLAG_RUNTIME : 0) |
+               (arg_force ? PORTABLE_FLAG_FORCE_ATTACH | PORTABLE_FLAG_FORCE_EXTENSION : 0);
 }
 
 /* AttachImage/ReattachImage(s image, as matches, s profile, b runtime, s copy_mode), or with --force
- * the *WithExtensions form (s image, as extensions, as matches, s profile, s copy_mode, t flags). */
-static int call_attach(sd_bus *bus, const char *base_method, const char *image, char **matches,
+ * or --extension the *WithExtensions form (s image, as extensions, as matches, s profile,
+ * s copy_mode, t flags). */
+static int call_attach(sd_bus *bus, const char *base_method, const char *image, char **extensions, char **matches,
                        sd_bus_message **ret_reply) {
         _cleanup_bus_message_ sd_bus_message *m = NULL;
         _cleanup_free_ char *method = NULL;
+        bool with_extensions = use_with_extensions(extensions);
         int r;
 
-        if (asprintf(&method, "%s%s", base_method, arg_force ? "WithExtensions" : "") < 0)
+        if (asprintf(&method, "%s%s", base_method, with_extensions ? "WithExtensions" : "") < 0)
                 return log_oom();
 
         r = portable_message_new(bus, method, &m);
@@ -37,14 +47,14 @@ static int call_attach(sd_bus *bus, const char *base_method, const char *image, 
                 return r;
 
         r = sd_bus_message_append(m, "s", image);
-        if (r >= 0 && arg_force)
-                r = sd_bus_message_append_strv(m, /* extensions= */ NULL);
+        if (r >= 0 && with_extensions)
+                r = sd_bus_message_append_strv(m, extensions);
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, matches);
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", arg_profile);
         if (r >= 0) {
-                if (arg_force)
+                if (with_extensions)
                         r = sd_bus_message_append(m, "st", arg_copy_mode, operation_flags());
                 else
                         r = sd_bus_message_append(m, "bs", (int) arg_runtime, arg_copy_mode);
@@ -138,11 +148,14 @@ static int attach_or_reattach(char *argv[], bool reattach) {
         _cleanup_bus_message_ sd_bus_message *reply = NULL;
         _cleanup_(service_manager_freep) ServiceManager *sm = NULL;
         _cleanup_free_ char *image = NULL;
-        _cleanup_strv_free_ char **matches = NULL;
+        _cleanup_strv_free_ char **matches = NULL, **extensions = NULL;
         ChangeList removed = {}, updated = {};
         int r;
 
         r = image_arg_resolve(argv[1], /* allow_missing= */ false, &image);
+        if (r < 0)
+                return r;
+        r = image_arg_resolve_extensions(/* allow_missing= */ false, &extensions);
         if (r < 0)
                 return r;
         r = image_arg_matches(argv[1], argv + 2, /* allow_all= */ false, &matches);
@@ -157,7 +170,7 @@ static int attach_or_reattach(char *argv[], bool reattach) {
         if (r < 0)
                 return r;
 
-        r = call_attach(bus, reattach ? "ReattachImage" : "AttachImage", image, matches, &reply);
+        r = call_attach(bus, reattach ? "ReattachImage" : "AttachImage", image, extensions, matches, &reply);
         if (r < 0)
                 return r;
 
@@ -199,20 +212,26 @@ int verb_reattach(int argc, char *argv[]) {
         return attach_or_reattach(argv, /* reattach= */ true);
 }
 
-/* The unit names GetImageMetadata reports for the image and matches, or an error that the caller
- * only warns about: the image may well be gone already, and detaching must still work then. */
-static int image_unit_names(sd_bus *bus, const char *image, char **matches, char ***ret) {
+/* The unit names GetImageMetadata[WithExtensions] reports for the image (and extensions) and
+ * matches, or an error that the caller only warns about: the image may well be gone already, and
+ * detaching must still work then. */
+static int image_unit_names(sd_bus *bus, const char *image, char **extensions, char **matches, char ***ret) {
         _cleanup_bus_message_ sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_strv_free_ char **names = NULL;
+        bool with_extensions = !strv_isempty(extensions);
         int r;
 
-        r = portable_message_new(bus, "GetImageMetadata", &m);
+        r = portable_message_new(bus, with_extensions ? "GetImageMetadataWithExtensions" : "GetImageMetadata", &m);
         if (r < 0)
                 return r;
         r = sd_bus_message_append(m, "s", image);
+        if (r >= 0 && with_extensions)
+                r = sd_bus_message_append_strv(m, extensions);
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, matches);
+        if (r >= 0 && with_extensions)
+                r = sd_bus_message_append(m, "t", arg_force ? PORTABLE_FLAG_FORCE_EXTENSION : 0);
         if (r < 0)
                 return bus_log_create_error(r);
 
@@ -223,7 +242,7 @@ static int image_unit_names(sd_bus *bus, const char *image, char **matches, char
                 return r;
         }
 
-        r = sd_bus_message_skip(reply, "say");
+        r = sd_bus_message_skip(reply, with_extensions ? "saya{say}" : "say");
         if (r < 0)
                 return bus_log_parse_error(r);
         r = sd_bus_message_enter_container(reply, 'a', "{say}");
@@ -255,7 +274,7 @@ static int image_unit_names(sd_bus *bus, const char *image, char **matches, char
 
 /* detach --enable/--now: stop (always waiting, or the detach would find the units active) and
  * disable the image's units before the files go away. */
-static void stop_disable(sd_bus *bus, ServiceManager *sm, const char *image, char *argv[]) {
+static void stop_disable(sd_bus *bus, ServiceManager *sm, const char *image, char **extensions, char *argv[]) {
         _cleanup_strv_free_ char **matches = NULL, **units = NULL;
 
         if (!arg_enable && !arg_now)
@@ -263,7 +282,7 @@ static void stop_disable(sd_bus *bus, ServiceManager *sm, const char *image, cha
 
         if (image_arg_matches(argv[1], argv + 2, /* allow_all= */ true, &matches) < 0)
                 return;
-        if (image_unit_names(bus, image, matches, &units) < 0)
+        if (image_unit_names(bus, image, extensions, matches, &units) < 0)
                 return;
 
         if (arg_now) {
@@ -277,18 +296,19 @@ static void stop_disable(sd_bus *bus, ServiceManager *sm, const char *image, cha
                         (void) service_manager_enable_disable(sm, *u, /* enable= */ false);
 }
 
-static int call_detach(sd_bus *bus, const char *image, sd_bus_message **ret_reply) {
+static int call_detach(sd_bus *bus, const char *image, char **extensions, sd_bus_message **ret_reply) {
         _cleanup_bus_message_ sd_bus_message *m = NULL;
+        bool with_extensions = use_with_extensions(extensions);
         int r;
 
-        r = portable_message_new(bus, arg_force ? "DetachImageWithExtensions" : "DetachImage", &m);
+        r = portable_message_new(bus, with_extensions ? "DetachImageWithExtensions" : "DetachImage", &m);
         if (r < 0)
                 return r;
 
         r = sd_bus_message_append(m, "s", image);
         if (r >= 0) {
-                if (arg_force) {
-                        r = sd_bus_message_append_strv(m, /* extensions= */ NULL);
+                if (with_extensions) {
+                        r = sd_bus_message_append_strv(m, extensions);
                         if (r >= 0)
                                 r = sd_bus_message_append(m, "t", operation_flags());
                 } else
@@ -305,10 +325,15 @@ int verb_detach(int argc, char *argv[]) {
         _cleanup_bus_message_ sd_bus_message *reply = NULL;
         _cleanup_(service_manager_freep) ServiceManager *sm = NULL;
         _cleanup_free_ char *image = NULL;
+        _cleanup_strv_free_ char **extensions = NULL;
         ChangeList changes = {};
         int r;
 
+        /* The image and its extensions may be gone already: they only have to match the markers. */
         r = image_arg_resolve(argv[1], /* allow_missing= */ true, &image);
+        if (r < 0)
+                return r;
+        r = image_arg_resolve_extensions(/* allow_missing= */ true, &extensions);
         if (r < 0)
                 return r;
 
@@ -320,9 +345,9 @@ int verb_detach(int argc, char *argv[]) {
         if (r < 0)
                 return r;
 
-        stop_disable(bus, sm, image, argv);
+        stop_disable(bus, sm, image, extensions, argv);
 
-        r = call_detach(bus, image, &reply);
+        r = call_detach(bus, image, extensions, &reply);
         if (r < 0)
                 return r;
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <systemd/sd-bus.h>
 
 #include "image.h"
@@ -13,16 +14,31 @@
  * under way (the handler returns that, without replying), or a negative errno with error set
  * (the handler returns that, and sd-bus replies with the error). image is copied, lists taken. */
 
-int image_operation_inspect(Manager *m, sd_bus_message *msg, const Image *image, char **matches, bool os_release_only,
-                            bool with_extensions, sd_bus_error *error);
+/* The shapes of the inspect replies. */
+typedef enum InspectReply {
+        INSPECT_OS_RELEASE,      /* a{ss} os_release */
+        INSPECT_METADATA,        /* s image, ay os_release, a{say} units */
+        INSPECT_WITH_EXTENSIONS, /* s image, ay os_release, a{say} extensions, a{say} units */
+        INSPECT_WITH_LAYERS,     /* the same, and a{ss} unit_layers: unit -> path of its layer */
+} InspectReply;
 
-int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, char **matches, const char *profile,
-                           PortableFlags flags, bool reattach, sd_bus_error *error);
+/* extensions: the extension images stacked on image, bottom to top (taken, n_extensions of
+ * them; NULL for none). flags: PORTABLE_FORCE_EXTENSION relaxes how their release files are
+ * found. */
+int image_operation_inspect(Manager *m, sd_bus_message *msg, const Image *image, Image **extensions,
+                            size_t n_extensions, char **matches, InspectReply reply, PortableFlags flags,
+                            sd_bus_error *error);
 
-int image_operation_detach(Manager *m, sd_bus_message *msg, const char *name_or_path, PortableFlags flags,
-                           sd_bus_error *error);
+int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, Image **extensions,
+                           size_t n_extensions, char **matches, const char *profile, PortableFlags flags,
+                           bool reattach, sd_bus_error *error);
 
-int image_operation_state(Manager *m, sd_bus_message *msg, const char *name_or_path, sd_bus_error *error);
+/* extensions: names or paths, as given (taken; NULL for none). */
+int image_operation_detach(Manager *m, sd_bus_message *msg, const char *name_or_path, char **extensions,
+                           PortableFlags flags, sd_bus_error *error);
+
+int image_operation_state(Manager *m, sd_bus_message *msg, const char *name_or_path, char **extensions,
+                          sd_bus_error *error);
 
 int image_operation_list(Manager *m, sd_bus_message *msg, sd_bus_error *error);
 

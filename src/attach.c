@@ -443,6 +443,9 @@ int portable_attach_stack_in(Transaction *t, const Host *host, const PortableSta
                 r = extension_merge_metadata(layers, 1 + stack->n_extensions, &merged);
                 if (r < 0)
                         return r;
+                r = extension_merge_check_limits(layers, 1 + stack->n_extensions, merged, image->path, reterr);
+                if (r < 0)
+                        return r;
                 m = merged;
         }
 

@@ -12,6 +12,24 @@
 #include "portable.h"
 #include "strv.h"
 
+/* Before anything is read. On failure the extensions are freed. */
+static int check_distinct(const Image *image, Image **extensions, size_t n_extensions, sd_bus_error *error) {
+        const PortableStack stack = {
+                .image = image,
+                .extensions = (const Image * const *) extensions,
+                .n_extensions = n_extensions,
+        };
+        int r;
+
+        r = portable_stack_check_distinct(&stack, error);
+        if (r < 0) {
+                for (size_t i = 0; i < n_extensions; i++)
+                        image_free(extensions[i]);
+                free(extensions);
+        }
+        return r;
+}
+
 int bus_image_common_get_os_release(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
         return image_operation_inspect(m, msg, image, NULL, 0, NULL, INSPECT_OS_RELEASE, 0, error);
 }
@@ -39,6 +57,9 @@ static int get_metadata(Manager *m, sd_bus_message *msg, Image *image, InspectRe
         }
 
         r = bus_acquire_extensions(m, extensions, &images, &n_images, error);
+        if (r < 0)
+                return r;
+        r = check_distinct(image, images, n_images, error);
         if (r < 0)
                 return r;
 
@@ -121,6 +142,9 @@ static int attach_or_reattach(Manager *m, sd_bus_message *msg, Image *image, boo
 
         r = read_attach_arguments(m, msg, with_extensions, &extensions, &n_extensions, &matches, &profile, &flags,
                                   error);
+        if (r < 0)
+                return r;
+        r = check_distinct(image, extensions, n_extensions, error);
         if (r < 0)
                 return r;
         return image_operation_attach(m, msg, image, extensions, n_extensions, TAKE_PTR(matches), profile, flags,

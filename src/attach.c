@@ -42,8 +42,7 @@ static char *stack_label(const PortableStack *stack) {
         return label;
 }
 
-/* Each layer once: the same image twice in one stack would be mounted over itself. */
-static int check_distinct(const PortableStack *stack, sd_bus_error *reterr) {
+int portable_stack_check_distinct(const PortableStack *stack, sd_bus_error *reterr) {
         for (size_t i = 0; i < stack->n_extensions; i++) {
                 const char *path = stack->extensions[i]->path;
 
@@ -421,7 +420,7 @@ int portable_attach_stack_in(Transaction *t, const Host *host, const PortableSta
         DropinStack dropin_stack;
         int r;
 
-        r = check_distinct(stack, reterr);
+        r = portable_stack_check_distinct(stack, reterr);
         if (r < 0)
                 return r;
 

@@ -25,6 +25,11 @@ typedef struct PortableStack {
         const PortableMetadata * const *layers;
 } PortableStack;
 
+/* Each layer of a stack once, the image not among its extensions: the same image twice would be
+ * mounted over itself. -EINVAL with a message otherwise. Checked by attach; callers may check
+ * before reading the layers. */
+int portable_stack_check_distinct(const PortableStack *stack, sd_bus_error *reterr);
+
 /* Attaches the units of image matching matches. profile may be empty for "no profile drop-in";
  * an unknown profile name is an error. flags: RUNTIME, FORCE_ATTACH, PREFER_COPY,
  * PREFER_SYMLINK. metadata is what the image reader found, read with the check paths

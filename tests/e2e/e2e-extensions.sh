@@ -165,6 +165,13 @@ check_ours_attach_for_sd() {
 
 check_sd_recognises_ours() {
         PCTL=$SYSTEMD_PORTABLECTL assert_stack_state "$BASE" "$APP1" running-runtime
+        # Our client with systemd's daemon, which has no GetImageMetadataWithLayers: the
+        # extension and its unit, without where it came from.
+        pctl_ok inspect --extension "$APP1" "$BASE" app
+        output_has "Extension:"
+        output_has "	app.service"
+        output_lacks "(from "
+        assert_stack_state "$BASE" "$APP1" running-runtime
 }
 
 check_sd_detaches_ours() {
@@ -221,7 +228,7 @@ main() {
         t_check "detach --now --extension leaves nothing" check_detach_now
 
         t_require "ours attaches and enables a stack (runtime), then systemd-portabled takes over" check_ours_attach_for_sd
-        t_check "systemd-portabled sees our stack running-runtime" check_sd_recognises_ours
+        t_check "systemd-portabled sees our stack running-runtime; our client inspects with it" check_sd_recognises_ours
         t_check "systemd-portabled detaches our stack cleanly" check_sd_detaches_ours
 
         t_require "systemd-portabled attaches a stack (--now), then ours takes over" check_sd_attaches

@@ -258,4 +258,20 @@ assert_contains "portablectl detach without the extension: says how the image is
 assert_ok "portablectl detach --extension" run_ours --no-reload detach --extension "$IMAGES/app0" "$IMAGES/foo" foo app0
 assert_root_unchanged "portablectl detach --extension leaves the host as it was" "$T/pristine"
 
+# --- systemd 252's portablectl with our daemon -----------------------------------------------------------
+
+if have_debian; then
+        assert_ok "debian: attach --extension" run_debian --no-reload attach --extension "$IMAGES/app0" "$IMAGES/foo" foo app0
+        assert_attached_eq "debian: attach --extension writes what ours does" ext-dir-dir.tree
+        run run_debian is-attached --extension "$IMAGES/app0" "$IMAGES/foo"
+        assert_eq "debian: is-attached --extension" "attached" "$OUT"
+        run run_debian inspect --extension "$IMAGES/app0" "$IMAGES/foo" app0
+        assert_contains "debian: inspect --extension shows the extension and its unit" "$OUT" \
+                "Extension:" "$IMAGES/app0" "app0.service"
+        assert_ok "debian: detach --extension" run_debian --no-reload detach --extension "$IMAGES/app0" "$IMAGES/foo" foo app0
+        assert_root_unchanged "debian: detach --extension leaves the host as it was" "$T/pristine"
+else
+        skip "systemd 252's portablectl with extensions" "Debian's portablectl or unshare not available"
+fi
+
 finish

@@ -15,8 +15,8 @@ A=$ROOT/etc/systemd/system.attached
 UNITS=usr/lib/systemd/system
 ESTALE=System.Error.ESTALE
 
-# root NAME OS_RELEASE: a root image with that os-release and the foo units.
-root() {
+# make_root NAME OS_RELEASE: a root image with that os-release and the foo units.
+make_root() {
         stage foo "$IMAGES/$1"
         printf '%b' "$2" >"$IMAGES/$1/usr/lib/os-release"
 }
@@ -61,10 +61,10 @@ refused() {
         assert_root_unchanged "$name: refused, the host unchanged" "$T/pristine"
 }
 
-root base 'ID=portabletest\nVERSION_ID=1\n'
-root rolling 'ID=portabletest\n'
-root derived 'ID=derived\nID_LIKE="other portabletest"\nVERSION_ID=1\n'
-root leveled 'ID=portabletest\nVERSION_ID=1\nSYSEXT_LEVEL=2\nCONFEXT_LEVEL=7\n'
+make_root base 'ID=portabletest\nVERSION_ID=1\n'
+make_root rolling 'ID=portabletest\n'
+make_root derived 'ID=derived\nID_LIKE="other portabletest"\nVERSION_ID=1\n'
+make_root leveled 'ID=portabletest\nVERSION_ID=1\nSYSEXT_LEVEL=2\nCONFEXT_LEVEL=7\n'
 snapshot >"$T/pristine"
 
 # --- the compatibility rules, in their order ---------------------------------------------------------
@@ -207,7 +207,7 @@ assert_fails_with "an extension that does not exist is NoSuchImage" "org.freedes
 assert_fails_with "an extension path that is not normalised is refused" "org.freedesktop.DBus.Error.InvalidArgs: " \
         "not normalized" -- mcall AttachImageWithExtensions sasassst "$IMAGES/base" 1 "$IMAGES/../images/ok" 1 ok default "" 0
 too_many=()
-for i in $(seq 1 33); do too_many+=("$IMAGES/ok"); done
+for _ in $(seq 1 33); do too_many+=("$IMAGES/ok"); done
 assert_fails_with "more than 32 extensions are refused" "at most 32" \
         -- mcall AttachImageWithExtensions sasassst "$IMAGES/base" 33 "${too_many[@]}" 1 ok default "" 0
 assert_root_unchanged "bad extension arguments: the host unchanged" "$T/pristine"

@@ -3,9 +3,9 @@
 # shellcheck disable=SC2317 # the check functions are called through t_check
 #
 # The Debian package: `dpkg-buildpackage -us -uc -b` builds it from a copy of the tree; it is
-# installed with dpkg into a container booted with --volatile=overlay (a tmpfs over the host's
-# whole tree, so dpkg's database is the host's, systemd-container included, and nothing reaches the
-# host); its portablectl attaches and starts the sample service through the installed daemon,
+# installed with dpkg into the e2e container, whose /usr and /var/lib/dpkg are overlays on the
+# host's with a tmpfs on top (so dpkg's database is the host's, systemd-container included, and
+# nothing reaches the host); its portablectl attaches and starts the sample service through the installed daemon,
 # D-Bus-activated as portabled.service; systemd-container's conflicting files are diverted while it
 # is installed and come back when it is removed, and machinectl keeps working throughout.
 set -euo pipefail
@@ -13,7 +13,18 @@ set -euo pipefail
 SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/e2e/common.sh
 . "$SOURCE_ROOT/tests/e2e/common.sh"
-E2E_VOLATILE=overlay
+# The container's root is a tmpfs and /usr the host's, read-only (--volatile=yes). /usr becomes an
+# overlay over the host's, written to a directory in the temp dir, and dpkg's database inside is a
+# copy of the host's: dpkg installs into the container only, with the host's packages
+# (systemd-container included) as its starting point. Set after e2e_init, which makes the temp dir.
+overlay_args() {
+        mkdir -p "$E2E_TMP/overlay/usr"
+        E2E_NSPAWN_ARGS="--overlay=/usr:$E2E_TMP/overlay/usr:/usr"
+        cp -a /var/lib/dpkg "$E2E_TMP/dpkg"
+        # Its owner overrides name the host's users and groups, which the container's fresh /etc
+        # lacks (and dpkg refuses to start then); they concern none of the files here.
+        : >"$E2E_TMP/dpkg/statoverride"
+}
 
 DEB=""
 # The installed client, inside the container.
@@ -26,7 +37,7 @@ copy_tree() {
         mkdir -p "$dest"
         if git -C "$SOURCE_ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
                 (cd "$SOURCE_ROOT" && git ls-files -z --cached --others --exclude-standard |
-                        xargs -0 cp --parents -t "$dest")
+                        xargs -0 cp -a --parents -t "$dest")
         else
                 tar -C "$SOURCE_ROOT" --exclude='./build*' --exclude='./obj-*' -cf - . | tar -C "$dest" -xf -
         fi
@@ -64,6 +75,7 @@ check_contents() {
 }
 
 check_install() {
+        e2e_sh "mkdir -p /var/lib/dpkg && mount --bind '$E2E_TMP/dpkg' /var/lib/dpkg"
         # No manual page index rebuild inside (the man-db trigger takes seconds).
         e2e_sh "echo 'man-db man-db/auto-update boolean false' | debconf-set-selections"
         e2e_exec dpkg -s systemd-container >/dev/null || e2e_die "systemd-container is not installed inside"
@@ -120,6 +132,13 @@ check_attach_now() {
 check_detach_now() {
         PCTL=$INSTALLED_PCTL pctl_ok detach --now "$E2E_IMAGES/sample_1.raw"
         assert_not_loaded sample.service
+        # Which processes still see the image, should assert_clean find it mounted.
+        e2e_wait_for 10 "image mounts to go away" none_of inner_image_mounts ||
+                e2e_sh 'for f in /proc/[0-9]*/mountinfo; do
+                                grep -q squashfs "$f" 2>/dev/null || continue
+                                p=${f#/proc/}; p=${p%/mountinfo}
+                                echo "squashfs mounted in the namespace of $p ($(cat /proc/$p/comm), $(tail -n1 /proc/$p/cgroup))"
+                        done' >&2 || true
         assert_clean
 }
 
@@ -151,6 +170,7 @@ main() {
         t_check "the package holds the daemon, client, profiles, D-Bus, polkit and unit files, man pages, completion" \
                 check_contents
         e2e_build_sample_images
+        overlay_args
         e2e_boot
         t_require "dpkg -i installs it next to systemd-container" check_install
         t_check "systemd-container's files at our paths are diverted, not overwritten" check_diversions

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck disable=SC2317 # the check functions are called through t_check
+# shellcheck disable=SC2016 # the single-quoted snippets run inside the container
 #
 # The Debian package: `dpkg-buildpackage -us -uc -b` builds it from a copy of the tree; it is
 # installed with dpkg into the e2e container, whose /usr and /var/lib/dpkg are overlays on the
@@ -171,8 +172,9 @@ check_remove() {
 }
 
 main() {
-        command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null ||
+        if ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null; then
                 e2e_skip "dpkg-buildpackage or debhelper missing (apt-get install dpkg-dev debhelper)"
+        fi
         e2e_init
         t_require "dpkg-buildpackage -us -uc -b builds the package" check_build
         DEB=$(cat "$E2E_TMP/deb")

@@ -4,16 +4,17 @@
 # shellcheck disable=SC2016 # the single-quoted snippets run inside the container
 #
 # The Debian package: `dpkg-buildpackage -us -uc -b` builds it from a copy of the tree; it is
-# installed with dpkg into the e2e container, whose /usr and /var/lib/dpkg are overlays on the
-# host's with a tmpfs on top (so dpkg's database is the host's, systemd-container included, and
-# nothing reaches the host); its portablectl attaches and starts the sample service through the installed daemon,
-# D-Bus-activated as portabled.service; systemd-container's conflicting files are diverted while it
-# is installed and come back when it is removed, and machinectl keeps working throughout.
+# installed with dpkg into the e2e container, whose /usr is an overlay on the host's and whose
+# dpkg database is a copy of the host's (systemd-container included; nothing reaches the host);
+# its portablectl attaches and starts the sample service through the installed daemon, D-Bus-
+# activated as portabled.service; systemd-container's conflicting files are diverted while it is
+# installed and come back when it is removed, and machinectl keeps working throughout.
 set -euo pipefail
 
 SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/e2e/common.sh
 . "$SOURCE_ROOT/tests/e2e/common.sh"
+
 # The container's root is a tmpfs and /usr the host's, read-only (--volatile=yes). /usr becomes an
 # overlay over the host's, written to a directory in the temp dir, and dpkg's database inside is a
 # copy of the host's: dpkg installs into the container only, with the host's packages

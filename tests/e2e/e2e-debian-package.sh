@@ -78,6 +78,9 @@ check_contents() {
 
 check_install() {
         e2e_sh "mkdir -p /var/lib/dpkg && mount --bind '$E2E_TMP/dpkg' /var/lib/dpkg"
+        # A policy-rc.d that forbids starting and stopping services (container images ship one)
+        # would keep the maintainer scripts from stopping the daemon: a real host has none.
+        e2e_exec rm -f /usr/sbin/policy-rc.d
         # No manual page index rebuild inside (the man-db trigger takes seconds).
         e2e_sh "echo 'man-db man-db/auto-update boolean false' | debconf-set-selections"
         e2e_exec dpkg -s systemd-container >/dev/null || e2e_die "systemd-container is not installed inside"
@@ -161,7 +164,9 @@ check_completion() {
 }
 
 check_remove() {
+        e2e_exec systemctl is-active --quiet portabled.service || e2e_die "portabled.service is not running before removal"
         e2e_exec dpkg -r portabled 2>&1 | e2e_indent >&2
+        ! e2e_exec systemctl is-active --quiet portabled.service || e2e_die "portabled.service still runs after removal"
         [[ -z "$(e2e_exec dpkg-divert --list 'portabled')" ]] || e2e_die "diversions left after removal"
         e2e_exec /usr/bin/portablectl --version | grep -q '^systemd 252' ||
                 e2e_die "systemd's portablectl is not back at /usr/bin/portablectl"
@@ -190,7 +195,7 @@ main() {
         t_require "the installed portablectl attach --now starts the service through portabled.service" check_attach_now
         t_check "the installed portablectl detach --now stops and removes everything it attached" check_detach_now
         t_check "the installed bash completion completes verbs" check_completion
-        t_check "dpkg -r gives systemd-container its files back" check_remove
+        t_check "dpkg -r stops the daemon and gives systemd-container its files back" check_remove
         t_cleanup
         t_done
 }

@@ -28,7 +28,7 @@ complete_words() {
 }
 
 assert_eq "a verb from its start" "attach" "$(complete_words portablectl att)"
-assert_eq "every verb" "attach detach help inspect is-attached list read-only reattach remove set-limit" \
+assert_eq "every verb" "attach detach help inspect is-attached list read-only reattach remove repair set-limit" \
         "$(complete_words portablectl "")"
 assert_eq "image names from the daemon" "bar_1 foo" "$(complete_words portablectl attach "")"
 assert_eq "an image name from its start" "foo" "$(complete_words portablectl detach f)"
@@ -42,6 +42,11 @@ assert_eq "profile names from the daemon (--profile=VALUE)" "strict" \
         "$(complete_words portablectl --profile = st)"
 assert_eq "copy modes" "auto copy symlink" "$(complete_words portablectl attach --copy = "" | sed 's/ help//')"
 assert_eq "an option" "--no-reload" "$(complete_words portablectl --no-r)"
+
+# Every long option the client's --help lists is completed, and nothing it does not know.
+help_options=$("$PORTABLECTL" --help | grep -o -- '--[a-z][a-z-]*' | LC_ALL=C sort -u | tr '\n' ' ' | sed 's/ $//')
+assert_eq "the options of --help, no more, no less" "$help_options" \
+        "$(complete_words portablectl --  | tr ' ' '\n' | sed 's/=$//' | grep -- '^--' | LC_ALL=C sort -u | tr '\n' ' ' | sed 's/ $//')"
 assert_eq "an option that takes a value gets its '='" "--profile=" "$(complete_words portablectl --prof)"
 
 touch "$T/cwd/local_1.raw"

@@ -13,6 +13,7 @@
 #include "fd-util.h"
 #include "fileio.h"
 #include "image-metadata.h"
+#include "image-policy.h"
 #include "os-release.h"
 #include "path-util.h"
 #include "portable-bus.h"
@@ -368,6 +369,39 @@ int portable_attach_prepare(const Host *host, const char *profile, char ***ret_c
         return prepare(host, profile, NULL, ret_check_paths, reterr);
 }
 
+/* ExtensionImagePolicy= is one setting for all extension images: what any raw extension's pinned
+ * policy allows, so that none can be swapped for one with weaker protection than the weakest
+ * found. NULL when no extension is raw. */
+static int extensions_pinned_policy(const PortableMetadata * const *extension_layers, size_t n, char **ret) {
+        _cleanup_(image_policy_freep) ImagePolicy *all = NULL;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(image_policy_freep) ImagePolicy *one = NULL, *both = NULL;
+                const ImageLayout *layout = extension_layers[i]->layout;
+
+                if (!layout || !layout->pinned_policy)
+                        continue;
+                r = image_policy_from_string(layout->pinned_policy, &one, NULL);
+                if (r < 0)
+                        return r;
+                if (all) {
+                        r = image_policy_union(all, one, &both);
+                        if (r < 0)
+                                return r;
+                        image_policy_free(all);
+                        all = TAKE_PTR(both);
+                } else
+                        all = TAKE_PTR(one);
+        }
+
+        if (!all) {
+                *ret = NULL;
+                return 0;
+        }
+        return image_policy_to_string(all, /* simplify= */ true, ret);
+}
+
 /* The layers of a stack as the drop-ins describe them. */
 static int dropin_stack_new(const Host *host, const PortableStack *stack, const PortableMetadata * const *layers,
                             PortableFlags flags, DropinStack *ret) {
@@ -421,6 +455,7 @@ int portable_attach_stack_in(Transaction *t, const Host *host, const PortableSta
         _cleanup_strv_free_ char **requirements = NULL, **check_paths = NULL;
         _cleanup_free_ char *attached_dir = NULL;
         _cleanup_free_ DropinLayer *dropin_extensions = NULL;
+        _cleanup_free_ char *extension_policy = NULL;
         const PortableMetadata * const *layers = stack->layers;
         const Image *image = stack->image;
         const PortableMetadata *m;
@@ -483,6 +518,10 @@ int portable_attach_stack_in(Transaction *t, const Host *host, const PortableSta
         if (r < 0)
                 return r;
         dropin_extensions = (DropinLayer *) dropin_stack.extensions;
+        r = extensions_pinned_policy(layers + 1, stack->n_extensions, &extension_policy);
+        if (r < 0)
+                return r;
+        dropin_stack.extension_image_policy = extension_policy;
 
         attached_dir = host_attached_dir(host, flags & PORTABLE_RUNTIME);
         if (!attached_dir)

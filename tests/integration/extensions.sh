@@ -114,7 +114,9 @@ assert_eq "its marker names the pool directory and the raw extension" \
         "# Drop-in created for image '$ROOT/var/lib/portables/foo:$IMAGES/app0.raw', do not edit." \
         "$(head -n 1 "$A/app0.service.d/20-portable.conf" 2>&1)"
 assert_eq "ExtensionImages= for the raw extension, release file found by its exact name: no relax option" \
-        "ExtensionImages=$IMAGES/app0.raw" "$(grep '^Extension' "$A/app0.service.d/20-portable.conf" 2>&1)"
+        "ExtensionImages=$IMAGES/app0.raw" "$(grep '^ExtensionImages=' "$A/app0.service.d/20-portable.conf" 2>&1)"
+assert_eq "ExtensionImagePolicy= pins what the reader found in the raw extension" \
+        "ExtensionImagePolicy=root=squashfs:=absent" "$(grep '^ExtensionImagePolicy=' "$A/app0.service.d/20-portable.conf" 2>&1)"
 assert_eq "Image.GetStateWithExtensions: attached" 's "attached"' \
         "$(icall "$PORTABLE_PATH/image/foo" GetStateWithExtensions ast 1 "$IMAGES/app0.raw" 0)"
 assert_ok "Image.DetachWithExtensions" icall "$PORTABLE_PATH/image/foo" DetachWithExtensions ast 1 "$IMAGES/app0.raw" 0

@@ -430,6 +430,8 @@ Test(extension_release, works_in_the_reader_sandbox) {
         int status;
         pid_t pid;
 
+        unit_skip_reader_tests_under_valgrind();
+
         put(SYSEXT_DIR "extension-release.app2", "ID=debian\n");
         set_strict(SYSEXT_DIR "extension-release.app2", "false");
 

@@ -12,6 +12,7 @@
 static char *tmp;
 
 static void setup(void) {
+        unit_skip_reader_tests_under_valgrind();
         tmp = unit_mkdtemp("image-metadata");
 }
 

@@ -161,11 +161,9 @@ _noreturn_ static void reader_main(ReaderChildArgs *a) {
         int r;
 
         r = reader_run(a, &error);
-        if (r < 0) {
+        if (r < 0)
                 reader_send_error(a->sock, r, &error);
-                _exit(EXIT_FAILURE);
-        }
-        _exit(EXIT_SUCCESS);
+        reader_sandbox_exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 
 _noreturn_ void reader_child_main(ReaderChildArgs *a) {

@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "macro.h"
+
 /* The confinement of the image reader child, in the order the child takes its steps. The child
  * is forked from the daemon (root, every capability) into a new PID namespace, and reads a file
  * system that may be hostile: a bug in a file-system driver or in our reading code must not give
@@ -41,3 +43,8 @@ int reader_sandbox_prepare_root(void);
 int reader_sandbox_pivot(void);
 
 int reader_sandbox_lock_down(void);
+
+/* Ends a locked-down process by the system call itself: _exit() may be wrapped (the sanitizer
+ * runtimes check for leaks there, with calls the seccomp filter rightly refuses), and nothing of
+ * the daemon's process image has anything left to do after the reading. */
+_noreturn_ void reader_sandbox_exit(int status);

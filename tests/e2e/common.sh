@@ -59,13 +59,20 @@ t_check() {
         start=$(date +%s%N)
         since=$(date +%s)
         e2e_log "---- $T_N: $desc"
+        # e2e_die in the check's subshell leaves its reason here, for the summary at the end.
+        E2E_FAIL_REASON_FILE=$(mktemp)
+        export E2E_FAIL_REASON_FILE
         t__run "$@" || rc=$?
+        local reason
+        reason=$(tail -n 1 "$E2E_FAIL_REASON_FILE" 2>/dev/null || true)
+        rm -f "$E2E_FAIL_REASON_FILE"
+        unset E2E_FAIL_REASON_FILE
         if ((rc == 0)); then
                 echo "ok $T_N - $desc ($(e2e__seconds_since "$start")s)"
         else
                 echo "not ok $T_N - $desc ($(e2e__seconds_since "$start")s)"
                 T_FAILED=$((T_FAILED + 1))
-                T_FAILURES+=("$T_N - $desc")
+                T_FAILURES+=("$T_N - $desc${reason:+: $reason}")
                 # The daemon's view of the failure, while the container is still up.
                 if [[ -n "$E2E_INIT_PID" ]]; then
                         e2e_exec_timeout 20 journalctl --no-pager -n 25 -o short-monotonic --since="@$since" \
@@ -98,6 +105,8 @@ t_done() {
                 local f
                 for f in "${T_FAILURES[@]}"; do
                         t_note "FAILED: $f"
+                        # Again on stderr: a CI log that keeps only its tail still says why.
+                        e2e_log "FAILED: $f"
                 done
                 exit 1
         fi

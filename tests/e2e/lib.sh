@@ -68,6 +68,7 @@ e2e_indent() {
 
 e2e_die() {
         e2e_log "FAIL: $*"
+        [[ -z "${E2E_FAIL_REASON_FILE:-}" ]] || printf '%s\n' "$*" >>"$E2E_FAIL_REASON_FILE"
         exit 1
 }
 

@@ -107,13 +107,14 @@ static char *const app1_only[] = { (char *) "app1", NULL };
 
 Test(attach_extensions, units_of_every_layer_topmost_wins) {
         _cleanup_(stack_done) Stack s = stack_new("foo", "foo", "app0", "app0", NULL);
-        _cleanup_free_ char *target = NULL, *app0 = NULL, *foo = NULL, *expected = NULL, *golden = NULL;
+        _cleanup_free_ char *target = NULL, *app0 = NULL, *foo = NULL, *expected = NULL, *golden = NULL,
+                            *source = unit_strf("%s/usr/lib/systemd/system/foo.target", s.extensions[0]->path);
 
         attach_stack_ok(&s, foo_app0, 0);
 
         /* foo.target is in both: the extension's, on top, is attached. */
         target = fixture_read(ATTACHED "/foo.target");
-        expected = unit_read(unit_strf("%s/usr/lib/systemd/system/foo.target", s.extensions[0]->path));
+        expected = unit_read(source);
         assert_str(target, expected);
         cr_assert(fixture_exists(ATTACHED "/app0.service"));
         cr_assert(fixture_exists(ATTACHED "/foo.service"));

@@ -443,8 +443,8 @@ Test(extension_release, works_in_the_reader_sandbox) {
                 if (reader_sandbox_lock_down() < 0)
                         _exit(10);
                 if (extension_release_read(root_fd, "app1", "app1", false, &rel, NULL) < 0)
-                        _exit(11);
-                _exit(rel->match == EXTENSION_RELEASE_XATTR && streq(rel->data, "ID=debian\n") ? 0 : 12);
+                        reader_sandbox_exit(11);
+                reader_sandbox_exit(rel->match == EXTENSION_RELEASE_XATTR && streq(rel->data, "ID=debian\n") ? 0 : 12);
         }
         cr_assert(eq(int, waitpid(pid, &status, 0), pid));
         cr_assert(holds(WIFEXITED(status)), "killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);

@@ -50,7 +50,7 @@ static int in_sandbox(int (*check)(void)) {
         if (pid == 0) {
                 if (reader_sandbox_lock_down() < 0)
                         _exit(100);
-                _exit(check());
+                reader_sandbox_exit(check());
         }
         cr_assert(eq(int, waitpid(pid, &status, 0), pid));
         return status;

@@ -37,6 +37,8 @@ struct ImageReader {
 
         bool exited;
         siginfo_t exit_info;
+        bool killed;       /* we sent SIGKILL */
+        bool end_checked;  /* nothing was queued after 'D' */
 
         char *kill_reason;
 };
@@ -75,8 +77,8 @@ static void reap(ImageReader *r, bool wait) {
 void image_reader_kill(ImageReader *r, const char *reason) {
         if (reason && !r->kill_reason)
                 r->kill_reason = strdup(reason);
-        if (!r->exited && r->pidfd >= 0)
-                (void) syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
+        if (!r->exited && r->pidfd >= 0 && syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0) >= 0)
+                r->killed = true;
 }
 
 ImageReader *image_reader_free(ImageReader *r) {
@@ -252,6 +254,14 @@ int image_reader_process(ImageReader *r) {
                 r->received = true;
                 r->receive_r = k < 0 ? k : k == 1 ? 0 : -EPIPE;
         }
+        if (r->exited && r->received && r->receive_r == 0 && !r->end_checked) {
+                /* 'D' is the last word: whatever the child queued after it is refused too. */
+                int k = reader_receiver_process(r->receiver, r->sock, &r->receive_error);
+
+                r->end_checked = true;
+                if (k < 0)
+                        r->receive_r = k;
+        }
         return r->exited && r->received;
 }
 
@@ -322,6 +332,13 @@ int image_reader_result(ImageReader *r, PortableMetadata **ret, sd_bus_error *re
                 return r->receive_r;
         }
 
+        /* A child that hung up without finishing and lingered was killed by us: its hanging up
+         * is what went wrong. */
+        if (r->receive_r == -EPIPE && r->killed && si->si_code == CLD_KILLED && si->si_status == SIGKILL &&
+            sd_bus_error_is_set(&r->receive_error)) {
+                sd_bus_error_move(reterr, &r->receive_error);
+                return -EPIPE;
+        }
         if (si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED)
                 return portable_error(reterr, ECHILD, NULL, "Image '%s': the image reader was killed by signal SIG%s%s.",
                                       r->image_path, sigabbrev_np(si->si_status) ?: "?", signal_hint(si->si_status));

@@ -2,8 +2,15 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "portable-limits.h"
@@ -13,8 +20,15 @@
 #include "image-read.h"
 #include "image.h"
 #include "os-release.h"
+#include "portable-error.h"
+#include "reader-protocol.h"
+#include "reader-sandbox.h"
 #include "strv.h"
 #include "unit-helpers.h"
+
+#if HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
 
 /* Raw images are built at test time from the fixture trees into the test's private directory.
  * After every read, no loop device may remain bound to the image file and nothing may stay
@@ -296,4 +310,321 @@ Test(image_reader, missing_paths_reported) {
         joined = strv_join(m->missing, " ");
         assert_str(joined, "/proc /etc/machine-id");
         cr_assert(unit_wait_no_loop(img, 3000));
+}
+
+/* ------------------------------------------------------ reader children that lie or fail */
+
+/* image_reader_adopt() takes over a child we fork ourselves: the "reader" below runs the given
+ * function instead of reading an image, and the ImageReader is driven exactly as the daemon
+ * drives it (poll the socket and the pidfd, image_reader_process(), image_reader_result()).
+ * What the daemon must make of each: the result, an error naming the image, and an end within
+ * a few seconds whatever the child does (children that misbehave and then hang are killed). */
+
+#define FAKE_IMAGE "/srv/fake_1.raw"
+
+TestSuite(image_reader_adopted, .timeout = 30);
+
+typedef void (*FakeReader)(int sock);
+
+static ImageReader *adopt(FakeReader fake) {
+        static const Image image = { .type = IMAGE_RAW, .name = (char *) "fake_1", .path = (char *) FAKE_IMAGE };
+        static char *const matches[] = { (char *) "foo", NULL };
+        const ImageReadRequest request = { .matches = matches };
+        ImageReader *r = NULL;
+        int pair[2], pidfd;
+        pid_t pid;
+
+        cr_assert(eq(int, socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0));
+        pid = fork();
+        cr_assert(ge(int, pid, 0));
+        if (pid == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                close(pair[0]);
+                fake(pair[1]);
+                _exit(EXIT_SUCCESS);
+        }
+        close(pair[1]);
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        cr_assert(ge(int, pidfd, 0));
+        cr_assert(eq(int, image_reader_adopt(&image, &request, pid, pidfd, pair[0], &r), 0));
+        return r;
+}
+
+static uint64_t now_ms(void) {
+        struct timespec ts;
+
+        cr_assert(eq(int, clock_gettime(CLOCK_MONOTONIC, &ts), 0));
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+/* Drives the read as the daemon's event loop does, for at most timeout_ms; false if it did not
+ * end by then. */
+static bool drive(ImageReader *r, unsigned timeout_ms) {
+        uint64_t deadline = now_ms() + timeout_ms;
+
+        for (;;) {
+                struct pollfd p[2] = {
+                        { .fd = image_reader_socket_fd(r), .events = POLLIN },
+                        { .fd = image_reader_pidfd(r), .events = POLLIN },
+                };
+                uint64_t now = now_ms();
+
+                if (image_reader_process(r) > 0)
+                        return true;
+                if (now >= deadline)
+                        return false;
+                cr_assert(ge(int, poll(p, 2, (int) (deadline - now)), 0));
+        }
+}
+
+typedef struct AdoptedResult {
+        int r;
+        PortableMetadata *m;
+        sd_bus_error error;
+} AdoptedResult;
+
+static void adopted_result_done(AdoptedResult *res) {
+        res->m = portable_metadata_free(res->m);
+        sd_bus_error_free(&res->error);
+}
+
+/* Runs a fake reader to its end, which must come within 5 s. */
+static AdoptedResult run_fake(FakeReader fake) {
+        _cleanup_(image_reader_freep) ImageReader *r = adopt(fake);
+        AdoptedResult res = { .error = SD_BUS_ERROR_NULL };
+
+        cr_assert(drive(r, 5000), "the read did not end: the daemon would wait for a child that lies");
+        res.r = image_reader_result(r, &res.m, &res.error);
+        if (res.r < 0)
+                cr_assert(zero(ptr, res.m));
+        return res;
+}
+
+static void assert_failed(const AdoptedResult *res, int err, const char *message) {
+        cr_assert(eq(int, res->r, -err), "expected -%s, got %d (%s)", strerrorname_np(err), res->r,
+                  strna(res->error.message));
+        cr_assert(not(zero(ptr, strstr(strempty(res->error.message), message))), "expected '%s' in: %s", message,
+                  strna(res->error.message));
+        cr_assert(not(zero(ptr, strstr(strempty(res->error.message), "Image '" FAKE_IMAGE "'"))),
+                  "the error does not name the image: %s", strna(res->error.message));
+}
+
+static void send_os_release(int sock) {
+        static const char data[] = "ID=fake\n";
+
+        if (reader_send_file(sock, READER_OS_RELEASE, "/usr/lib/os-release", NULL, data, strlen(data)) < 0)
+                _exit(EXIT_FAILURE);
+}
+
+static void send_unit(int sock, const char *name, const char *source) {
+        static const char data[] = "[Service]\nExecStart=/bin/true\n";
+
+        if (reader_send_file(sock, READER_UNIT, name, source, data, strlen(data)) < 0)
+                _exit(EXIT_FAILURE);
+}
+
+static void send_done(int sock) {
+        if (reader_send(sock, READER_DONE, NULL, -EBADF) < 0)
+                _exit(EXIT_FAILURE);
+}
+
+_noreturn_ static void hang(void) {
+        for (;;)
+                pause();
+}
+
+static void honest(int sock) {
+        send_os_release(sock);
+        send_unit(sock, "foo.service", "usr/lib/systemd/system/foo.service");
+        send_done(sock);
+}
+
+Test(image_reader_adopted, honest_child) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(honest);
+
+        cr_assert(eq(int, res.r, 0), "%s", strna(res.error.message));
+        assert_str(res.m->os_release.data, "ID=fake\n");
+        cr_assert(eq(sz, res.m->n_units, 1));
+        assert_str(res.m->units[0].name, "foo.service");
+        /* A source is only believed once it is found in a directory image we opened ourselves. */
+        cr_assert(zero(ptr, res.m->units[0].source));
+}
+
+static void lies_about_units(int sock) {
+        send_os_release(sock);
+        send_unit(sock, "bar.service", "");
+        send_done(sock);
+        hang();
+}
+
+Test(image_reader_adopted, child_sending_units_not_asked_for) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(lies_about_units);
+
+        assert_failed(&res, EBADMSG, "the image reader sent a unit that was not asked for");
+}
+
+static void sends_pipe(int sock) {
+        int p[2];
+
+        /* The write end stays open here: a daemon that read the pipe would wait for ever. */
+        if (pipe2(p, O_CLOEXEC) < 0 || write(p[1], "[Service]\n", 10) != 10)
+                _exit(EXIT_FAILURE);
+        send_os_release(sock);
+        if (reader_send(sock, READER_UNIT, (const char *const[]) { "foo.service", "", NULL }, p[0]) < 0)
+                _exit(EXIT_FAILURE);
+        send_done(sock);
+        hang();
+}
+
+Test(image_reader_adopted, child_sending_a_pipe) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(sends_pipe);
+
+        assert_failed(&res, EBADMSG, "sent foo.service as something other than a memory file");
+}
+
+static void sends_writable_memfd(int sock) {
+        int fd = memfd_create("foo.service", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+        /* Sealed against growing and shrinking, but writable: it could change after the check. */
+        if (fd < 0 || write(fd, "[Service]\n", 10) != 10 || fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK) < 0)
+                _exit(EXIT_FAILURE);
+        send_os_release(sock);
+        if (reader_send(sock, READER_UNIT, (const char *const[]) { "foo.service", "", NULL }, fd) < 0)
+                _exit(EXIT_FAILURE);
+        send_done(sock);
+        hang();
+}
+
+Test(image_reader_adopted, child_sending_a_writable_file) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(sends_writable_memfd);
+
+        assert_failed(&res, EBADMSG, "sent foo.service in a file that is not sealed");
+}
+
+static void reports_missing_paths_not_asked_about(int sock) {
+        send_os_release(sock);
+        if (reader_send(sock, READER_MISSING, (const char *const[]) { "/etc/machine-id", NULL }, -EBADF) < 0)
+                _exit(EXIT_FAILURE);
+        send_done(sock);
+}
+
+Test(image_reader_adopted, child_reporting_paths_not_asked_about) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(reports_missing_paths_not_asked_about);
+
+        assert_failed(&res, EBADMSG, "reported a path that was not asked about");
+}
+
+static void says_more_after_done(int sock) {
+        send_os_release(sock);
+        send_done(sock);
+        send_unit(sock, "foo.service", "");
+}
+
+Test(image_reader_adopted, child_sending_more_after_done) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(says_more_after_done);
+
+        assert_failed(&res, EBADMSG, "sent more after it was done");
+}
+
+static void breaks_the_sandbox(int sock) {
+        if (reader_sandbox_lock_down() < 0)
+                _exit(100);
+        /* Not on the allow-list: the filter kills the process. */
+        (void) socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        send_os_release(sock);
+        send_done(sock);
+}
+
+Test(image_reader_adopted, child_killed_by_the_seccomp_filter) {
+        if (geteuid() != 0)
+                cr_skip_test("the lock-down drops capabilities only root has");
+#if HAVE_VALGRIND_VALGRIND_H
+        if (RUNNING_ON_VALGRIND)
+                cr_skip_test("the seccomp filter is not installed under valgrind");
+#endif
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(breaks_the_sandbox);
+
+        assert_failed(&res, ECHILD, "the image reader was killed by signal SIGSYS");
+        cr_assert(not(zero(ptr, strstr(res.error.message, "system call the reader may not make"))), "%s",
+                  res.error.message);
+}
+
+static void crashes(int sock) {
+        send_os_release(sock);
+        (void) raise(SIGSEGV);
+}
+
+Test(image_reader_adopted, child_crashing) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(crashes);
+
+        assert_failed(&res, ECHILD, "the image reader was killed by signal SIGSEGV (it crashed)");
+}
+
+static void quits_without_done(int sock) {
+        send_os_release(sock);
+        send_unit(sock, "foo.service", "");
+}
+
+Test(image_reader_adopted, child_exiting_without_done) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(quits_without_done);
+
+        assert_failed(&res, EPIPE, "the image reader failed without saying why (exit status 0)");
+}
+
+static void done_but_failing(int sock) {
+        send_os_release(sock);
+        send_done(sock);
+        _exit(3);
+}
+
+Test(image_reader_adopted, child_saying_done_but_failing) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(done_but_failing);
+
+        assert_failed(&res, EPIPE, "the image reader failed without saying why (exit status 3)");
+}
+
+static void hangs_up_and_lingers(int sock) {
+        send_os_release(sock);
+        close(sock);
+        hang();
+}
+
+Test(image_reader_adopted, child_hanging_up_and_lingering) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(hangs_up_and_lingers);
+
+        assert_failed(&res, EPIPE, "the image reader ended without finishing");
+}
+
+static void reports_an_error(int sock) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+
+        send_os_release(sock);
+        reader_send_error(sock, portable_error(&e, ENOENT, SD_BUS_ERROR_INVALID_ARGS,
+                                               "Image '%s': no os-release found.", FAKE_IMAGE), &e);
+        hang();
+}
+
+Test(image_reader_adopted, child_reporting_an_error) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(reports_an_error);
+
+        assert_failed(&res, ENOENT, "no os-release found.");
+        assert_str(res.error.name, SD_BUS_ERROR_INVALID_ARGS);
+}
+
+static void hangs_silently(int sock) {
+        hang();
+}
+
+Test(image_reader_adopted, child_hanging_is_killed_with_the_reason) {
+        _cleanup_(image_reader_freep) ImageReader *r = adopt(hangs_silently);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        PortableMetadata *m = NULL;
+
+        cr_assert(not(drive(r, 200)));
+        cr_assert(eq(int, image_reader_result(r, &m, &error), -EBUSY), "a result before the child is gone");
+        image_reader_kill(r, "reading took longer than 0.2 s");
+        cr_assert(drive(r, 5000));
+        cr_assert(eq(int, image_reader_result(r, &m, &error), -ETIMEDOUT));
+        assert_str(error.message, "Image '" FAKE_IMAGE "': reading took longer than 0.2 s.");
+        cr_assert(zero(ptr, m));
 }

@@ -648,6 +648,16 @@ Test(reader_receive, files_where_none_is_due_are_refused_unread) {
         }
 }
 
+Test(reader_receive, hanging_up_after_done_is_the_end) {
+        send_os_release();
+        send_msg(READER_DONE, NULL, -EBADF);
+        cr_assert(eq(int, receive(), 1));
+        cr_assert(eq(int, receive(), 0), "nothing queued yet");
+        sock[1] = safe_close(sock[1]);
+        cr_assert(eq(int, receive(), 1), "%s", strna(error.message));
+        cr_assert(holds(!sd_bus_error_is_set(&error)));
+}
+
 Test(reader_receive, nothing_after_done) {
         _cleanup_close_ int fd = sealed(UNIT);
 

@@ -37,7 +37,6 @@ struct ImageReader {
 
         bool exited;
         siginfo_t exit_info;
-        bool killed;       /* we sent SIGKILL */
         bool end_checked;  /* nothing was queued after 'D' */
 
         char *kill_reason;
@@ -77,8 +76,8 @@ static void reap(ImageReader *r, bool wait) {
 void image_reader_kill(ImageReader *r, const char *reason) {
         if (reason && !r->kill_reason)
                 r->kill_reason = strdup(reason);
-        if (!r->exited && r->pidfd >= 0 && syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0) >= 0)
-                r->killed = true;
+        if (!r->exited && r->pidfd >= 0)
+                (void) syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
 }
 
 ImageReader *image_reader_free(ImageReader *r) {
@@ -240,8 +239,10 @@ int image_reader_process(ImageReader *r) {
                         r->received = true;
                         r->receive_r = k < 0 ? k : 0;
                         /* A child that broke the protocol, or reported its failure, has nothing
-                         * more to say. */
-                        if (k < 0)
+                         * more to say. One that hung up is on its way out: how it ends (killed by
+                         * the seccomp filter, say) is what the caller needs to hear, and the
+                         * process in between passes that on a moment later. */
+                        if (k < 0 && k != -EPIPE)
                                 image_reader_kill(r, NULL);
                 }
         }
@@ -332,13 +333,6 @@ int image_reader_result(ImageReader *r, PortableMetadata **ret, sd_bus_error *re
                 return r->receive_r;
         }
 
-        /* A child that hung up without finishing and lingered was killed by us: its hanging up
-         * is what went wrong. */
-        if (r->receive_r == -EPIPE && r->killed && si->si_code == CLD_KILLED && si->si_status == SIGKILL &&
-            sd_bus_error_is_set(&r->receive_error)) {
-                sd_bus_error_move(reterr, &r->receive_error);
-                return -EPIPE;
-        }
         if (si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED)
                 return portable_error(reterr, ECHILD, NULL, "Image '%s': the image reader was killed by signal SIG%s%s.",
                                       r->image_path, sigabbrev_np(si->si_status) ?: "?", signal_hint(si->si_status));

@@ -589,10 +589,31 @@ static void hangs_up_and_lingers(int sock) {
         hang();
 }
 
+/* A child that hung up is left to end by itself (its end is what it has to say); one that does
+ * not end is the caller's timeout to deal with. */
 Test(image_reader_adopted, child_hanging_up_and_lingering) {
-        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(hangs_up_and_lingers);
+        _cleanup_(image_reader_freep) ImageReader *r = adopt(hangs_up_and_lingers);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        PortableMetadata *m = NULL;
 
-        assert_failed(&res, EPIPE, "the image reader ended without finishing");
+        cr_assert(not(drive(r, 300)));
+        image_reader_kill(r, "reading took longer than 0.3 s");
+        cr_assert(drive(r, 5000));
+        cr_assert(eq(int, image_reader_result(r, &m, &error), -ETIMEDOUT));
+        assert_str(error.message, "Image '" FAKE_IMAGE "': reading took longer than 0.3 s.");
+}
+
+static void hangs_up_and_dies(int sock) {
+        send_os_release(sock);
+        close(sock);
+        usleep(200 * 1000);
+        (void) raise(SIGXCPU);
+}
+
+Test(image_reader_adopted, child_hanging_up_then_killed_by_a_signal) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(hangs_up_and_dies);
+
+        assert_failed(&res, ECHILD, "the image reader was killed by signal SIGXCPU (it used too much CPU time)");
 }
 
 static void reports_an_error(int sock) {
@@ -627,4 +648,57 @@ Test(image_reader_adopted, child_hanging_is_killed_with_the_reason) {
         cr_assert(eq(int, image_reader_result(r, &m, &error), -ETIMEDOUT));
         assert_str(error.message, "Image '" FAKE_IMAGE "': reading took longer than 0.2 s.");
         cr_assert(zero(ptr, m));
+}
+
+/* ------------------------------------------------------------- the real reader, killed */
+
+/* The pid behind a pidfd, from its fdinfo. */
+static pid_t pid_of_pidfd(int pidfd) {
+        _cleanup_free_ char *path = unit_strf("/proc/self/fdinfo/%i", pidfd), *info = unit_read(path);
+        const char *p = info ? strstr(info, "\nPid:\t") : NULL;
+
+        cr_assert(not(zero(ptr, (void *) p)), "no Pid: in %s", path);
+        return (pid_t) atoi(p + strlen("\nPid:\t"));
+}
+
+/* The reader proper is the child of the process the daemon forked, and pid 1 of its own PID
+ * namespace; when it is killed by a signal, the daemon must hear of that signal (the process in
+ * between dies the same way), not of an exit status. From outside its namespace only SIGKILL
+ * reaches it. It is caught while it works, which may take a few tries. */
+Test(image_reader, killed_reader_is_reported_with_its_signal) {
+        _cleanup_free_ char *tree = fixture("foo");
+        _cleanup_(image_freep) Image *image = NULL;
+        bool caught = false;
+
+        cr_assert(eq(int, image_from_path(tree, &image), 0));
+        for (int attempt = 0; attempt < 50 && !caught; attempt++) {
+                _cleanup_(image_reader_freep) ImageReader *r = NULL;
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+                const ImageReadRequest request = {};
+                _cleanup_free_ char *children_path = NULL;
+                pid_t pid, inner = 0;
+
+                cr_assert(eq(int, image_reader_start(image, &request, &r, &error), 0), "%s", strna(error.message));
+                pid = pid_of_pidfd(image_reader_pidfd(r));
+                children_path = unit_strf("/proc/%i/task/%i/children", (int) pid, (int) pid);
+                for (int i = 0; i < 100000 && inner <= 0; i++) {
+                        _cleanup_free_ char *children = unit_read(children_path);
+
+                        if (!children)
+                                break; /* gone already */
+                        inner = (pid_t) atoi(children);
+                }
+                if (inner > 0)
+                        (void) kill(inner, SIGKILL);
+
+                cr_assert(drive(r, 10000));
+                if (image_reader_result(r, &m, &error) >= 0)
+                        continue; /* it was done before we got to it */
+                cr_assert(not(zero(ptr, strstr(strempty(error.message), "the image reader was killed by signal SIGKILL"))),
+                          "%s", strna(error.message));
+                cr_assert(not(zero(ptr, strstr(error.message, tree))), "%s", error.message);
+                caught = true;
+        }
+        cr_assert(caught, "the reader was never caught at work");
 }

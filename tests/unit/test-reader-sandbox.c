@@ -192,6 +192,17 @@ static int try_write_file(void) {
         return 0;
 }
 
+/* An existing file, without O_CREAT: the access mode alone must be enough to be refused. */
+static int try_open_write_only(void) {
+        (void) open("/dev/null", O_WRONLY | O_CLOEXEC);
+        return 0;
+}
+
+static int try_open_read_write(void) {
+        (void) open("/dev/null", O_RDWR | O_CLOEXEC);
+        return 0;
+}
+
 static int try_exec_memory(void) {
         (void) mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         return 0;
@@ -235,6 +246,11 @@ Test(reader_sandbox, opening_for_writing_kills) {
 
         assert_killed(try_write_file);
         cr_assert(lt(int, lstat("/tmp/portabled-sandbox-test", &st), 0), "the file must not have been created");
+}
+
+Test(reader_sandbox, opening_an_existing_file_for_writing_kills) {
+        assert_killed(try_open_write_only);
+        assert_killed(try_open_read_write);
 }
 
 Test(reader_sandbox, executable_memory_kills) {

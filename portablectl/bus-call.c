@@ -48,6 +48,17 @@ int portable_call(sd_bus *bus, sd_bus_message *m, uint64_t timeout_usec, sd_bus_
         return 0;
 }
 
+int portable_append_options(sd_bus_message *m) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && arg_image_policy)
+                r = sd_bus_message_append(m, "{sv}", "ImagePolicy", "s", arg_image_policy);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r < 0 ? bus_log_create_error(r) : 0;
+}
+
 const char *bus_error_message(const sd_bus_error *e, int r) {
         if (e && e->message)
                 return e->message;

@@ -19,6 +19,9 @@ int portable_message_new(sd_bus *bus, const char *method, sd_bus_message **ret);
  * negative errno. timeout_usec 0 = the sd-bus default, UINT64_MAX = none. */
 int portable_call(sd_bus *bus, sd_bus_message *m, uint64_t timeout_usec, sd_bus_message **ret_reply);
 
+/* Appends the "a{sv} options" of our *WithOptions methods (portabled(8)): --image-policy=. */
+int portable_append_options(sd_bus_message *m);
+
 /* The human message for a failed call: the D-Bus error message if there is one, else strerror. */
 const char *bus_error_message(const sd_bus_error *e, int r);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "bus-call.h"
+#include "image-policy.h"
 #include "log.h"
 #include "output.h"
 #include "path-util.h"
@@ -25,9 +26,14 @@ bool arg_enable = false;
 bool arg_now = false;
 bool arg_no_block = false;
 bool arg_force = false;
+bool arg_dry_run = false;
+bool arg_rollback = false;
+/* How long --now waits for the units to come up. */
+uint64_t arg_timeout_usec = 90 * UINT64_C(1000000);
 const char *arg_profile = "default";
 const char *arg_copy_mode = "";
 JsonFormat arg_json = JSON_FORMAT_OFF;
+const char *arg_image_policy = NULL;
 
 #define VERB_ANY ((unsigned) -1)
 
@@ -59,6 +65,7 @@ static int help(void) {
                "  remove NAME|PATH...         Remove the portable service images\n"
                "  set-limit [NAME|PATH] BYTES Set the image size quota limit; without an image,\n"
                "                              the limit of the whole image pool\n"
+               "  repair                      Remove what interrupted operations left behind\n"
                "  help                        Show this help\n"
                "\n"
                "Options:\n"
@@ -82,9 +89,15 @@ static int help(void) {
                "     --no-block               Don't block waiting for attach --now to complete\n"
                "     --force                  Skip 'already active' check when attaching or\n"
                "                              detaching an image\n"
+               "     --timeout=SECONDS        How long --now waits for the units (default: 90)\n"
+               "     --rollback               With reattach --now: if a unit of the new version does\n"
+               "                              not come up, put the previous version back\n"
+               "     --dry-run                Only show what repair would remove\n"
                "     --json=short|pretty|off  Print data as JSON (list, inspect, is-attached,\n"
                "                              attach, detach, reattach)\n"
                "     --extension=PATH         Not supported yet: rejected with an error\n"
+               "     --image-policy=POLICY    Refuse raw images this image policy does not allow\n"
+               "                              (attach, reattach, inspect)\n"
                "\n"
                "See the portablectl(1) man page for details.\n",
                program_invocation_short_name);
@@ -179,6 +192,10 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_FORCE,
                 ARG_JSON,
                 ARG_EXTENSION,
+                ARG_DRY_RUN,
+                ARG_ROLLBACK,
+                ARG_TIMEOUT,
+                ARG_IMAGE_POLICY,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -198,6 +215,10 @@ static int parse_argv(int argc, char *argv[]) {
                 { "force",           no_argument,       NULL, ARG_FORCE           },
                 { "json",            required_argument, NULL, ARG_JSON            },
                 { "extension",       required_argument, NULL, ARG_EXTENSION       },
+                { "dry-run",         no_argument,       NULL, ARG_DRY_RUN         },
+                { "rollback",        no_argument,       NULL, ARG_ROLLBACK        },
+                { "timeout",         required_argument, NULL, ARG_TIMEOUT         },
+                { "image-policy",    required_argument, NULL, ARG_IMAGE_POLICY    },
                 {}
         };
         bool list_profiles = false;
@@ -262,8 +283,37 @@ static int parse_argv(int argc, char *argv[]) {
                         if (r <= 0)
                                 return r;
                         break;
+                case ARG_DRY_RUN:
+                        arg_dry_run = true;
+                        break;
+                case ARG_ROLLBACK:
+                        arg_rollback = true;
+                        break;
+                case ARG_TIMEOUT: {
+                        char *end;
+                        unsigned long long v;
+
+                        errno = 0;
+                        v = strtoull(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || optarg[0] == '-' || v == 0 || v > UINT64_MAX / 1000000)
+                                return log_error_errno(-EINVAL, "Failed to parse --timeout= argument: %s", optarg);
+                        arg_timeout_usec = v * 1000000;
+                        break;
+                }
                 case ARG_EXTENSION:
                         return log_error_errno(-EOPNOTSUPP, "--extension= is not supported yet.");
+                case ARG_IMAGE_POLICY: {
+                        _cleanup_(image_policy_freep) ImagePolicy *p = NULL;
+                        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                        /* Said here rather than by the daemon: the same parser, a clearer place. */
+                        r = image_policy_from_string(optarg, &p, &error);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to parse --image-policy= argument: %s",
+                                                       bus_error_message(&error, r));
+                        arg_image_policy = optarg;
+                        break;
+                }
                 case '?':
                         /* getopt_long() has already said what was wrong. */
                         return -EINVAL;
@@ -290,6 +340,7 @@ static const Verb verbs[] = {
         { "read-only",   2,        3,        false, verb_read_only   },
         { "remove",      2,        VERB_ANY, false, verb_remove      },
         { "set-limit",   2,        3,        false, verb_set_limit   },
+        { "repair",      1,        1,        false, verb_repair      },
 };
 
 static int dispatch_verb(int argc, char *argv[]) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* The command line of portablectl, parsed once in main.c and read by the verbs. */
 
@@ -21,7 +22,12 @@ extern bool arg_enable;
 extern bool arg_now;
 extern bool arg_no_block;
 extern bool arg_force;
+extern bool arg_dry_run;
+extern bool arg_rollback;
+extern uint64_t arg_timeout_usec;
 extern const char *arg_profile;
 /* What goes on the wire as "s copy_mode": "" for auto. */
 extern const char *arg_copy_mode;
 extern JsonFormat arg_json;
+/* --image-policy=: NULL unless given; then our *WithOptions methods carry it (portabled(8)). */
+extern const char *arg_image_policy;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "bus-call.h"
 #include "changes.h"
@@ -28,6 +30,7 @@ struct ServiceManager {
         Job *jobs;
         size_t n_jobs;
         int job_error;
+        char **failed; /* units whose job did not end in "done", or did not end in time */
 };
 
 int service_manager_new(sd_bus *bus, ServiceManager **ret) {
@@ -53,6 +56,7 @@ ServiceManager *service_manager_free(ServiceManager *m) {
         for (size_t i = 0; i < m->n_jobs; i++)
                 job_done(&m->jobs[i]);
         free(m->jobs);
+        strv_free(m->failed);
         sd_bus_slot_unref(m->job_removed_slot);
         sd_bus_unref(m->bus);
         return mfree(m);
@@ -168,6 +172,7 @@ static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret
                 if (!streq(result, "done")) {
                         log_error("Job for %s (%s) failed with result '%s'.", unit, m->jobs[i].method, result);
                         m->job_error = -EIO;
+                        (void) strv_extend_unique(&m->failed, unit);
                 }
 
                 job_done(&m->jobs[i]);
@@ -258,17 +263,38 @@ int service_manager_queue(ServiceManager *m, const char *method, const char *uni
         return 0;
 }
 
-int service_manager_wait(ServiceManager *m) {
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000U + (uint64_t) ts.tv_nsec / 1000U;
+}
+
+int service_manager_wait(ServiceManager *m, uint64_t timeout_usec) {
+        uint64_t deadline = timeout_usec == UINT64_MAX ? UINT64_MAX : now_usec() + timeout_usec;
         int r;
 
         while (m->n_jobs > 0) {
+                uint64_t now;
+
                 r = sd_bus_process(m->bus, NULL);
                 if (r < 0)
                         return log_error_errno(r, "Failed to wait for jobs: %m");
                 if (r > 0)
                         continue;
 
-                r = sd_bus_wait(m->bus, UINT64_MAX);
+                now = now_usec();
+                if (now >= deadline) {
+                        for (size_t i = 0; i < m->n_jobs; i++) {
+                                log_error("Job for %s (%s) did not finish within %" PRIu64 " s.", m->jobs[i].unit,
+                                          m->jobs[i].method, timeout_usec / 1000000);
+                                (void) strv_extend_unique(&m->failed, m->jobs[i].unit);
+                                job_done(&m->jobs[i]);
+                        }
+                        m->n_jobs = 0;
+                        return -ETIMEDOUT;
+                }
+                r = sd_bus_wait(m->bus, deadline == UINT64_MAX ? UINT64_MAX : deadline - now);
                 if (r < 0)
                         return log_error_errno(r, "Failed to wait for jobs: %m");
         }
@@ -276,6 +302,47 @@ int service_manager_wait(ServiceManager *m) {
         r = m->job_error;
         m->job_error = 0;
         return r;
+}
+
+char **service_manager_failed_units(ServiceManager *m) {
+        return m->failed;
+}
+
+int service_manager_describe_unit(ServiceManager *m, const char *unit, char **ret) {
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
+        _cleanup_free_ char *state = NULL, *result = NULL;
+        const char *path;
+        uint32_t status = 0;
+        char *s;
+        int r;
+
+        r = sd_bus_call_method(m->bus, SYSTEMD_BUS_NAME, SYSTEMD_BUS_PATH, SYSTEMD_BUS_MANAGER_INTERFACE, "GetUnit",
+                               &error, &reply, "s", unit);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return r;
+
+        (void) sd_bus_get_property_string(m->bus, SYSTEMD_BUS_NAME, path, SYSTEMD_BUS_UNIT_INTERFACE, "ActiveState",
+                                          NULL, &state);
+        /* Services say more: how they ended, and with which status. */
+        if (endswith(unit, ".service")) {
+                (void) sd_bus_get_property_string(m->bus, SYSTEMD_BUS_NAME, path, "org.freedesktop.systemd1.Service",
+                                                  "Result", NULL, &result);
+                (void) sd_bus_get_property_trivial(m->bus, SYSTEMD_BUS_NAME, path, "org.freedesktop.systemd1.Service",
+                                                   "ExecMainStatus", NULL, 'i', &status);
+        }
+
+        if (result)
+                r = asprintf(&s, "%s (result '%s', status %i)", strna(state), result, (int) status);
+        else
+                r = asprintf(&s, "%s", strna(state));
+        if (r < 0)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
 }
 
 bool unit_is_portable_managed(const char *path) {

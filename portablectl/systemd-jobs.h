@@ -32,9 +32,17 @@ int service_manager_enable_disable(ServiceManager *m, const char *unit, bool ena
  * job for service_manager_wait(). */
 int service_manager_queue(ServiceManager *m, const char *method, const char *unit);
 
-/* Waits until every queued job has been removed; logs the jobs that did not end in "done". Returns
- * a negative errno if any failed. */
-int service_manager_wait(ServiceManager *m);
+/* Waits until every queued job has been removed, at most timeout_usec (UINT64_MAX: no limit);
+ * logs the jobs that did not end in "done". Returns -EIO if any failed, -ETIMEDOUT if some did not
+ * end in time (they count as failed). A start job ends "done" once the unit is active: a
+ * Type=notify service has sent READY=1, a oneshot has exited successfully. */
+int service_manager_wait(ServiceManager *m, uint64_t timeout_usec);
+
+/* The units whose jobs failed or timed out so far. */
+char **service_manager_failed_units(ServiceManager *m);
+
+/* "failed (result 'exit-code', status 1)": how a unit is, for messages. */
+int service_manager_describe_unit(ServiceManager *m, const char *unit, char **ret);
 
 /* Whether a unit file path or name has a type that portable services attach and systemctl can
  * act on (.service .target .socket .path .timer). */

@@ -14,22 +14,27 @@
 #include "systemd-jobs.h"
 #include "verbs.h"
 
-/* The plain methods carry no flags, so --force needs the *WithExtensions variants (with an empty
- * extension list). Without --force the plain methods are used, which every daemon version knows
- * and the system bus policy allows for unprivileged callers. */
-static uint64_t operation_flags(void) {
-        return (arg_runtime ? PORTABLE_FLAG_RUNTIME : 0) | (arg_force ? PORTABLE_FLAG_FORCE_ATTACH : 0);
+/* The plain methods carry no flags, so --force and --rollback need the *WithExtensions variants
+ * (with an empty extension list). Otherwise the plain methods are used, which every daemon
+ * version knows and the system bus policy allows for unprivileged callers. */
+static uint64_t operation_flags(bool reattach) {
+        return (arg_runtime ? PORTABLE_FLAG_RUNTIME : 0) | (arg_force ? PORTABLE_FLAG_FORCE_ATTACH : 0) |
+                (reattach && arg_rollback ? PORTABLE_FLAG_KEEP_PREVIOUS : 0);
 }
 
-/* AttachImage/ReattachImage(s image, as matches, s profile, b runtime, s copy_mode), or with --force
- * the *WithExtensions form (s image, as extensions, as matches, s profile, s copy_mode, t flags). */
-static int call_attach(sd_bus *bus, const char *base_method, const char *image, char **matches,
+/* AttachImage/ReattachImage(s image, as matches, s profile, b runtime, s copy_mode), or with flags
+ * (--force, --rollback) the *WithExtensions form (s image, as extensions, as matches, s profile,
+ * s copy_mode, t flags), or with --image-policy= our own *WithOptions form, which adds "a{sv}
+ * options" to that. Only our daemon knows the last: without the option, any daemon will do. */
+static int call_attach(sd_bus *bus, const char *base_method, bool reattach, const char *image, char **matches,
                        sd_bus_message **ret_reply) {
         _cleanup_bus_message_ sd_bus_message *m = NULL;
         _cleanup_free_ char *method = NULL;
+        bool extended = arg_force || (reattach && arg_rollback) || arg_image_policy;
         int r;
 
-        if (asprintf(&method, "%s%s", base_method, arg_force ? "WithExtensions" : "") < 0)
+        if (asprintf(&method, "%s%s", base_method,
+                     arg_image_policy ? "WithOptions" : extended ? "WithExtensions" : "") < 0)
                 return log_oom();
 
         r = portable_message_new(bus, method, &m);
@@ -37,20 +42,25 @@ static int call_attach(sd_bus *bus, const char *base_method, const char *image, 
                 return r;
 
         r = sd_bus_message_append(m, "s", image);
-        if (r >= 0 && arg_force)
+        if (r >= 0 && extended)
                 r = sd_bus_message_append_strv(m, /* extensions= */ NULL);
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, matches);
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", arg_profile);
         if (r >= 0) {
-                if (arg_force)
-                        r = sd_bus_message_append(m, "st", arg_copy_mode, operation_flags());
+                if (extended)
+                        r = sd_bus_message_append(m, "st", arg_copy_mode, operation_flags(reattach));
                 else
                         r = sd_bus_message_append(m, "bs", (int) arg_runtime, arg_copy_mode);
         }
         if (r < 0)
                 return bus_log_create_error(r);
+        if (arg_image_policy) {
+                r = portable_append_options(m);
+                if (r < 0)
+                        return r;
+        }
 
         return portable_call(bus, m, PORTABLE_OPERATION_TIMEOUT_USEC, ret_reply);
 }
@@ -73,11 +83,31 @@ static bool change_installs_unit(const Change *c) {
         return (streq(c->type, "symlink") || streq(c->type, "copy")) && unit_is_portable_managed(c->path);
 }
 
+/* After --now: waits for the jobs, at most --timeout=, and if a unit did not come up, says which
+ * and how it ended. */
+static int wait_for_units(ServiceManager *sm) {
+        int r;
+
+        r = service_manager_wait(sm, arg_timeout_usec);
+        if (r >= 0)
+                return 0;
+
+        STRV_FOREACH(u, service_manager_failed_units(sm)) {
+                _cleanup_free_ char *how = NULL;
+
+                if (service_manager_describe_unit(sm, *u, &how) >= 0)
+                        log_error("Unit %s did not come up: %s.", *u, how);
+                else
+                        log_error("Unit %s did not come up.", *u);
+        }
+        return r;
+}
+
 /* attach --enable/--now: enable the attached unit files (by their host path, so that systemd
  * finds them in the attached directory), start them, and wait unless --no-block. */
-static void enable_start(ServiceManager *sm, const ChangeList *changes) {
+static int enable_start(ServiceManager *sm, const ChangeList *changes) {
         if (!arg_enable && !arg_now)
-                return;
+                return 0;
 
         for (size_t i = 0; i < changes->n; i++) {
                 const Change *c = &changes->changes[i];
@@ -91,7 +121,8 @@ static void enable_start(ServiceManager *sm, const ChangeList *changes) {
         }
 
         if (arg_now && !arg_no_block)
-                (void) service_manager_wait(sm);
+                return wait_for_units(sm);
+        return 0;
 }
 
 static bool changes_contain_unit(const ChangeList *l, const char *unit) {
@@ -106,9 +137,9 @@ static bool changes_contain_unit(const ChangeList *l, const char *unit) {
 
 /* reattach --enable/--now: units that went away for good are stopped; units that were updated or
  * added are enabled and restarted (a restart keeps what a stop would lose, e.g. the fd store). */
-static void stop_enable_restart(ServiceManager *sm, const ChangeList *removed, const ChangeList *updated) {
+static int stop_enable_restart(ServiceManager *sm, const ChangeList *removed, const ChangeList *updated) {
         if (!arg_enable && !arg_now)
-                return;
+                return 0;
 
         for (size_t i = 0; arg_now && i < removed->n; i++) {
                 const Change *c = &removed->changes[i];
@@ -130,7 +161,60 @@ static void stop_enable_restart(ServiceManager *sm, const ChangeList *removed, c
         }
 
         if (arg_now && !arg_no_block)
-                (void) service_manager_wait(sm);
+                return wait_for_units(sm);
+        return 0;
+}
+
+/* The list borrows its strings from *ret_reply. */
+static int call_finish_reattach(sd_bus *bus, const char *image, bool keep, sd_bus_message **ret_reply,
+                                ChangeList *ret) {
+        _cleanup_bus_message_ sd_bus_message *m = NULL;
+        int r;
+
+        r = portable_message_new(bus, "FinishReattach", &m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "sb", image, (int) keep);
+        if (r < 0)
+                return bus_log_create_error(r);
+        r = portable_call(bus, m, PORTABLE_OPERATION_TIMEOUT_USEC, ret_reply);
+        if (r < 0)
+                return r;
+        return change_list_read(*ret_reply, ret);
+}
+
+static bool is_unit_file(const Change *c) {
+        /* Unit files themselves, not the drop-ins in their .d directories. */
+        return unit_is_portable_managed(c->path) && !strstr(c->path, ".d/");
+}
+
+/* reattach --now --rollback, after the new version did not come up: the daemon puts the previous
+ * version's files back, and we put its units back: stop what belonged to the new version only,
+ * reload, restart what came back. */
+static int roll_back(sd_bus *bus, ServiceManager *sm, const char *image) {
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
+        ChangeList undone = {};
+        int r;
+
+        r = call_finish_reattach(bus, image, /* keep= */ false, &reply, &undone);
+        if (r < 0)
+                return log_error_errno(r, "Failed to roll back to the previous version: %m");
+
+        for (size_t i = 0; i < undone.n; i++)
+                if (streq(undone.changes[i].type, "unlink") && is_unit_file(&undone.changes[i]))
+                        (void) service_manager_queue(sm, "StopUnit", undone.changes[i].path);
+        (void) service_manager_wait(sm, arg_timeout_usec);
+
+        service_manager_reload(sm);
+        for (size_t i = 0; i < undone.n; i++)
+                if (streq(undone.changes[i].type, "write") && is_unit_file(&undone.changes[i]))
+                        (void) service_manager_queue(sm, "RestartUnit", undone.changes[i].path);
+        r = service_manager_wait(sm, arg_timeout_usec);
+        change_list_done(&undone);
+        if (r < 0)
+                return log_error_errno(r, "The previous version is back, but not all of its units came up again.");
+        log_info("Rolled back: the previous version is attached and running again.");
+        return 0;
 }
 
 static int attach_or_reattach(char *argv[], bool reattach) {
@@ -140,7 +224,11 @@ static int attach_or_reattach(char *argv[], bool reattach) {
         _cleanup_free_ char *image = NULL;
         _cleanup_strv_free_ char **matches = NULL;
         ChangeList removed = {}, updated = {};
-        int r;
+        bool rollback = reattach && arg_rollback;
+        int r, k;
+
+        if (arg_rollback && (!reattach || !arg_now || arg_no_block))
+                return log_error_errno(-EINVAL, "--rollback is for reattach --now, which waits for the units.");
 
         r = image_arg_resolve(argv[1], /* allow_missing= */ false, &image);
         if (r < 0)
@@ -157,7 +245,7 @@ static int attach_or_reattach(char *argv[], bool reattach) {
         if (r < 0)
                 return r;
 
-        r = call_attach(bus, reattach ? "ReattachImage" : "AttachImage", image, matches, &reply);
+        r = call_attach(bus, reattach ? "ReattachImage" : "AttachImage", reattach, image, matches, &reply);
         if (r < 0)
                 return r;
 
@@ -169,7 +257,7 @@ static int attach_or_reattach(char *argv[], bool reattach) {
         if (r < 0)
                 goto finish;
 
-        if (arg_reload)
+        if (arg_reload || rollback)
                 service_manager_reload(sm);
 
         if (arg_json != JSON_FORMAT_OFF)
@@ -181,9 +269,26 @@ static int attach_or_reattach(char *argv[], bool reattach) {
         }
 
         if (reattach)
-                stop_enable_restart(sm, &removed, &updated);
+                k = stop_enable_restart(sm, &removed, &updated);
         else
-                enable_start(sm, &removed);
+                k = enable_start(sm, &removed);
+
+        if (rollback) {
+                _cleanup_bus_message_ sd_bus_message *kept_reply = NULL;
+                ChangeList kept = {};
+
+                if (k < 0) {
+                        log_error("The new version of %s did not come up; rolling back.", image);
+                        (void) roll_back(bus, sm, image);
+                } else {
+                        k = call_finish_reattach(bus, image, /* keep= */ true, &kept_reply, &kept);
+                        if (k >= 0 && !arg_quiet)
+                                log_info("The new version came up and is kept.");
+                        change_list_done(&kept);
+                }
+        }
+        if (r >= 0)
+                r = k;
 
 finish:
         change_list_done(&removed);
@@ -269,7 +374,7 @@ static void stop_disable(sd_bus *bus, ServiceManager *sm, const char *image, cha
         if (arg_now) {
                 STRV_FOREACH(u, units)
                         (void) service_manager_queue(sm, "StopUnit", *u);
-                (void) service_manager_wait(sm);
+                (void) service_manager_wait(sm, arg_timeout_usec);
         }
 
         if (arg_enable)
@@ -290,7 +395,7 @@ static int call_detach(sd_bus *bus, const char *image, sd_bus_message **ret_repl
                 if (arg_force) {
                         r = sd_bus_message_append_strv(m, /* extensions= */ NULL);
                         if (r >= 0)
-                                r = sd_bus_message_append(m, "t", operation_flags());
+                                r = sd_bus_message_append(m, "t", operation_flags(/* reattach= */ false));
                 } else
                         r = sd_bus_message_append(m, "b", (int) arg_runtime);
         }

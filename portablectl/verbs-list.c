@@ -4,16 +4,39 @@
 #include "bus-call.h"
 #include "log.h"
 #include "output.h"
+#include "path-util.h"
+#include "portable-bus.h"
 #include "portablectl.h"
 #include "table.h"
 #include "verbs.h"
+#include "vpick.h"
 
 typedef struct ImageInfo {
         const char *name, *type;
         int read_only;
         uint64_t crtime, mtime, usage;
         const char *state, *object;
+        char *version; /* the version picked in a versioned directory (vpick.h), else NULL */
 } ImageInfo;
+
+/* An image found as a versioned directory (foo.raw.v/) is the entry picked in it: its Path says
+ * which one. NULL for every other image, and if the daemon does not say. */
+static char *picked_version(sd_bus *bus, const char *object) {
+        _cleanup_free_ char *path = NULL, *dir = NULL, *basename = NULL, *version = NULL;
+        unsigned left, done;
+        Architecture arch;
+        VPickKind kinds, kind;
+
+        if (sd_bus_get_property_string(bus, PORTABLE_BUS_NAME, object, PORTABLE_BUS_IMAGE_INTERFACE, "Path", NULL,
+                                       &path) < 0)
+                return NULL;
+        dir = path_dirname(path);
+        if (!dir || vpick_parse_dir_name(path_last_component(dir), &basename, &kinds) < 0)
+                return NULL;
+        if (vpick_parse_entry(path_last_component(path), basename, kinds, &kind, &version, &arch, &left, &done) <= 0)
+                return NULL;
+        return TAKE_PTR(version);
+}
 
 static struct json_object *image_info_to_json(const ImageInfo *i) {
         struct json_object *o = json_object_new_object();
@@ -30,13 +53,21 @@ static struct json_object *image_info_to_json(const ImageInfo *i) {
         json_object_object_add(o, "usage", i->usage == UINT64_MAX ? NULL : json_object_new_uint64(i->usage));
         json_object_object_add(o, "state", json_object_new_string(i->state));
         json_object_object_add(o, "object_path", json_object_new_string(i->object));
+        if (i->version)
+                json_object_object_add(o, "version", json_object_new_string(i->version));
         return o;
 }
 
 static int image_info_add_row(Table *t, const ImageInfo *i) {
         char crtime[FORMAT_TIMESTAMP_MAX], mtime[FORMAT_TIMESTAMP_MAX], usage[FORMAT_BYTES_MAX];
+        _cleanup_free_ char *name = NULL;
+
+        /* "app (2)": the first word is still what attach and friends take. */
+        if (i->version && asprintf(&name, "%s (%s)", i->name, i->version) < 0)
+                return -ENOMEM;
+
         const char *cells[] = {
-                i->name,
+                name ?: i->name,
                 i->type,
                 i->read_only ? "yes" : "no",
                 format_timestamp(crtime, i->crtime),
@@ -107,12 +138,14 @@ int verb_list(int argc, char *argv[]) {
                 if (r == 0)
                         break;
 
+                i.version = picked_version(bus, i.object);
                 if (array) {
                         struct json_object *o = image_info_to_json(&i);
 
                         r = o ? json_object_array_add(array, o) : -ENOMEM;
                 } else
                         r = image_info_add_row(table, &i);
+                free(i.version);
                 if (r < 0) {
                         json_object_put(array);
                         return log_oom();

@@ -14,3 +14,4 @@ int verb_is_attached(int argc, char *argv[]);
 int verb_read_only(int argc, char *argv[]);
 int verb_remove(int argc, char *argv[]);
 int verb_set_limit(int argc, char *argv[]);
+int verb_repair(int argc, char *argv[]);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-access.h"
 #include "bus-image.h"
+#include "bus-options.h"
 #include "bus-util.h"
 #include "image-lock.h"
 #include "image-name.h"
@@ -30,12 +31,14 @@ static int read_extensions(sd_bus_message *msg, sd_bus_error *error) {
 }
 
 int bus_image_common_get_os_release(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
-        return image_operation_inspect(m, msg, image, NULL, /* os_release_only= */ true, false, error);
+        return image_operation_inspect(m, msg, image, NULL, /* os_release_only= */ true, false, /* options= */ NULL, error);
 }
 
-int bus_image_common_get_metadata(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions,
-                                  sd_bus_error *error) {
+/* with_options: also "a{sv} options" (bus-options.h), and the reply gets our "a{sv} details". */
+static int get_metadata(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions, bool with_options,
+                        sd_bus_error *error) {
         _cleanup_strv_free_ char **matches = NULL;
+        ImageCallOptions options = {};
         PortableFlags flags;
         int r;
 
@@ -54,12 +57,29 @@ int bus_image_common_get_metadata(Manager *m, sd_bus_message *msg, Image *image,
                         return r;
         }
 
-        return image_operation_inspect(m, msg, image, TAKE_PTR(matches), false, with_extensions, error);
+        if (with_options) {
+                r = bus_read_call_options(msg, &options, error);
+                if (r < 0)
+                        return r;
+                options.details = true;
+        }
+
+        return image_operation_inspect(m, msg, image, TAKE_PTR(matches), false, with_extensions,
+                                       with_options ? &options : NULL, error);
+}
+
+int bus_image_common_get_metadata(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions,
+                                  sd_bus_error *error) {
+        return get_metadata(m, msg, image, with_extensions, /* with_options= */ false, error);
+}
+
+int bus_image_common_get_metadata_with_options(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
+        return get_metadata(m, msg, image, /* with_extensions= */ true, /* with_options= */ true, error);
 }
 
 /* Reads the attach-style arguments: "as matches, s profile, b runtime, s copy_mode" or, for the
  * *WithExtensions variants, "as extensions, as matches, s profile, s copy_mode, t flags". */
-static int read_attach_arguments(sd_bus_message *msg, bool with_extensions, char ***ret_matches,
+static int read_attach_arguments(sd_bus_message *msg, bool with_extensions, bool reattach, char ***ret_matches,
                                  const char **ret_profile, PortableFlags *ret_flags, sd_bus_error *error) {
         _cleanup_strv_free_ char **matches = NULL;
         const char *profile, *copy_mode;
@@ -77,12 +97,16 @@ static int read_attach_arguments(sd_bus_message *msg, bool with_extensions, char
                 return r;
 
         if (with_extensions) {
-                r = sd_bus_message_read(msg, "ss", &profile, &copy_mode);
+                uint64_t wire_flags, allowed = PORTABLE_FLAGS_PUBLIC | (reattach ? PORTABLE_FLAG_KEEP_PREVIOUS : 0);
+
+                r = sd_bus_message_read(msg, "sst", &profile, &copy_mode, &wire_flags);
                 if (r < 0)
                         return r;
-                r = bus_read_flags(msg, PORTABLE_FLAGS_PUBLIC, &flags, error);
-                if (r < 0)
-                        return r;
+                if (wire_flags & ~allowed)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid 'flags' parameter '%llu'",
+                                                 (unsigned long long) wire_flags);
+                flags = (PortableFlags) (wire_flags & PORTABLE_FLAGS_PUBLIC);
+                SET_FLAG(flags, PORTABLE_KEEP_PREVIOUS, wire_flags & PORTABLE_FLAG_KEEP_PREVIOUS);
         } else {
                 int runtime;
 
@@ -106,26 +130,42 @@ static int read_attach_arguments(sd_bus_message *msg, bool with_extensions, char
         return 0;
 }
 
-static int attach_or_reattach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions, bool reattach,
-                              sd_bus_error *error) {
+/* with_options: the *WithExtensions arguments, then "a{sv} options" (bus-options.h). */
+static int attach_or_reattach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions, bool with_options,
+                              bool reattach, sd_bus_error *error) {
         _cleanup_strv_free_ char **matches = NULL;
+        ImageCallOptions options = {};
         const char *profile = NULL;
         PortableFlags flags = 0;
         int r;
 
-        r = read_attach_arguments(msg, with_extensions, &matches, &profile, &flags, error);
+        r = read_attach_arguments(msg, with_extensions || with_options, reattach, &matches, &profile, &flags, error);
         if (r < 0)
                 return r;
-        return image_operation_attach(m, msg, image, TAKE_PTR(matches), profile, flags, reattach, error);
+        if (with_options) {
+                r = bus_read_call_options(msg, &options, error);
+                if (r < 0)
+                        return r;
+        }
+        return image_operation_attach(m, msg, image, TAKE_PTR(matches), profile, flags, reattach,
+                                      with_options ? &options : NULL, error);
 }
 
 int bus_image_common_attach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions, sd_bus_error *error) {
-        return attach_or_reattach(m, msg, image, with_extensions, /* reattach= */ false, error);
+        return attach_or_reattach(m, msg, image, with_extensions, /* with_options= */ false, /* reattach= */ false, error);
 }
 
 int bus_image_common_reattach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions,
                               sd_bus_error *error) {
-        return attach_or_reattach(m, msg, image, with_extensions, /* reattach= */ true, error);
+        return attach_or_reattach(m, msg, image, with_extensions, /* with_options= */ false, /* reattach= */ true, error);
+}
+
+int bus_image_common_attach_with_options(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
+        return attach_or_reattach(m, msg, image, true, /* with_options= */ true, /* reattach= */ false, error);
+}
+
+int bus_image_common_reattach_with_options(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
+        return attach_or_reattach(m, msg, image, true, /* with_options= */ true, /* reattach= */ true, error);
 }
 
 int bus_common_detach(Manager *m, sd_bus_message *msg, const char *name_or_path, bool with_extensions,

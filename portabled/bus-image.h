@@ -14,6 +14,11 @@ int bus_image_common_get_metadata(Manager *m, sd_bus_message *msg, Image *image,
 int bus_image_common_attach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions, sd_bus_error *error);
 int bus_image_common_reattach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions,
                               sd_bus_error *error);
+/* Our own extensions (bus-options.h): the *WithExtensions arguments followed by "a{sv} options". */
+int bus_image_common_get_metadata_with_options(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error);
+int bus_image_common_attach_with_options(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error);
+int bus_image_common_reattach_with_options(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error);
+
 int bus_image_common_remove(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error);
 int bus_image_common_mark_read_only(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error);
 int bus_image_common_set_limit(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error);

@@ -8,7 +8,9 @@
 #include "log.h"
 #include "portable-bus.h"
 #include "portable.h"
+#include "pending-upgrade.h"
 #include "profile.h"
+#include "repair.h"
 #include "strv.h"
 
 /* Every "...Image(s image, ...)" method: read the image argument, acquire the image, and hand the
@@ -19,15 +21,22 @@ typedef int (*ImageMethodVariant)(Manager *m, sd_bus_message *msg, Image *image,
 
 /* Returns 1 with the image, or 0 when the caller's authorization is being checked (see
  * bus-access.h: the handler returns 1, the message comes back). */
-static int read_and_acquire_image(sd_bus_message *msg, Manager *m, ImageAccess access, Image **ret,
-                                  sd_bus_error *error) {
+static int read_and_acquire_image(sd_bus_message *msg, Manager *m, ImageAccess access, bool peek_extensions,
+                                  Image **ret, sd_bus_error *error) {
+        _cleanup_strv_free_ char **extensions = NULL;
         const char *name_or_path;
         int r;
 
         r = sd_bus_message_read(msg, "s", &name_or_path);
         if (r < 0)
                 return r;
-        r = bus_image_authorize(m, msg, access, name_or_path, error);
+        /* Extensions named by path are read as root as much as an image named by path. */
+        if (peek_extensions && access == IMAGE_ACCESS_INSPECT) {
+                r = bus_peek_extensions(msg, "s", &extensions);
+                if (r < 0)
+                        return r;
+        }
+        r = bus_image_authorize(m, msg, access, bus_image_access_target(name_or_path, extensions), error);
         if (r <= 0)
                 return r;
         r = bus_image_acquire(m, name_or_path, ret, error);
@@ -41,7 +50,7 @@ static int call_with_image(sd_bus_message *msg, Manager *m, sd_bus_error *error,
         _cleanup_(image_freep) Image *image = NULL;
         int r;
 
-        r = read_and_acquire_image(msg, m, access, &image, error);
+        r = read_and_acquire_image(msg, m, access, with_extensions, &image, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         return fn(m, msg, image, with_extensions, error);
@@ -52,7 +61,7 @@ static int call_simple_with_image(sd_bus_message *msg, Manager *m, sd_bus_error 
         _cleanup_(image_freep) Image *image = NULL;
         int r;
 
-        r = read_and_acquire_image(msg, m, access, &image, error);
+        r = read_and_acquire_image(msg, m, access, /* peek_extensions= */ false, &image, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         return fn(m, msg, image, error);
@@ -96,6 +105,18 @@ static int method_get_image_metadata_with_extensions(sd_bus_message *msg, void *
         return call_with_image(msg, userdata, error, IMAGE_ACCESS_INSPECT, bus_image_common_get_metadata, true);
 }
 
+/* Ours: GetImageMetadataWithExtensions, and which layer each unit came from. */
+static int method_get_image_metadata_with_layers(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(image_freep) Image *image = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = read_and_acquire_image(msg, m, IMAGE_ACCESS_INSPECT, /* peek_extensions= */ true, &image, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        return bus_image_common_get_metadata_with_layers(m, msg, image, error);
+}
+
 static int method_attach_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         return call_with_image(msg, userdata, error, IMAGE_ACCESS_ATTACH, bus_image_common_attach, false);
 }
@@ -110,6 +131,19 @@ static int method_reattach_image(sd_bus_message *msg, void *userdata, sd_bus_err
 
 static int method_reattach_image_with_extensions(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         return call_with_image(msg, userdata, error, IMAGE_ACCESS_ATTACH, bus_image_common_reattach, true);
+}
+
+/* Our extensions: the *WithExtensions arguments and "a{sv} options" (bus-options.h). */
+static int method_get_image_metadata_with_options(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_INSPECT, bus_image_common_get_metadata_with_options);
+}
+
+static int method_attach_image_with_options(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_ATTACH, bus_image_common_attach_with_options);
+}
+
+static int method_reattach_image_with_options(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_ATTACH, bus_image_common_reattach_with_options);
 }
 
 static int method_remove_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -172,6 +206,52 @@ static int method_set_pool_limit(sd_bus_message *msg, void *userdata, sd_bus_err
         return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Quota is only supported on btrfs.");
 }
 
+/* Ours: keeps or abandons the new version a reattach with PORTABLE_FLAG_KEEP_PREVIOUS applied. */
+static int method_finish_reattach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(portable_changes_done) PortableChanges changes = {};
+        Manager *m = userdata;
+        const char *image;
+        int keep, r;
+
+        r = sd_bus_message_read(msg, "sb", &image, &keep);
+        if (r < 0)
+                return r;
+        r = bus_image_authorize(m, msg, IMAGE_ACCESS_ATTACH, image, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = pending_upgrade_finish(m, image, keep, &changes, error);
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Failed to finish the upgrade");
+        return bus_reply_changes(msg, &changes);
+}
+
+/* Ours, not systemd's: removes what interrupted operations left behind (src/repair.h). */
+static int method_repair_attachments(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(portable_changes_done) PortableChanges changes = {};
+        Manager *m = userdata;
+        uint64_t flags;
+        int r;
+
+        r = bus_image_authorize(m, msg, IMAGE_ACCESS_ATTACH, /* name_or_path= */ NULL, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = sd_bus_message_read(msg, "t", &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~PORTABLE_REPAIR_DRY_RUN)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid 'flags' parameter '%llu'",
+                                         (unsigned long long) flags);
+
+        r = portable_repair(&m->host, flags & PORTABLE_REPAIR_DRY_RUN, &changes, error);
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Failed to repair");
+        if (!(flags & PORTABLE_REPAIR_DRY_RUN) && changes.n > 0)
+                log_notice("Repair removed %zu leftovers of interrupted operations.", changes.n);
+        return bus_reply_changes(msg, &changes);
+}
+
 static int property_get_pool_path(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -219,6 +299,12 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "t", flags),
                                 SD_BUS_RESULT("s", image, "ay", os_release, "a{say}", extensions, "a{say}", units),
                                 method_get_image_metadata_with_extensions, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* Ours, not systemd's: which layer of the stack each unit came from, too. */
+        SD_BUS_METHOD_WITH_ARGS("GetImageMetadataWithLayers",
+                                SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "t", flags),
+                                SD_BUS_RESULT("s", image, "ay", os_release, "a{say}", extensions, "a{say}", units,
+                                              "a{ss}", unit_layers),
+                                method_get_image_metadata_with_layers, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetImageState", SD_BUS_ARGS("s", image), SD_BUS_RESULT("s", state),
                                 method_get_image_state, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetImageStateWithExtensions", SD_BUS_ARGS("s", image, "as", extensions, "t", flags),
@@ -255,6 +341,26 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_set_image_limit, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetPoolLimit", SD_BUS_ARGS("t", limit), SD_BUS_NO_RESULT, method_set_pool_limit,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("FinishReattach", SD_BUS_ARGS("s", image, "b", keep), SD_BUS_RESULT("a(sss)", changes),
+                                method_finish_reattach, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RepairAttachments", SD_BUS_ARGS("t", flags), SD_BUS_RESULT("a(sss)", changes),
+                                method_repair_attachments, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* Ours, not systemd's: see portabled(8), "Extensions of the interface". */
+        SD_BUS_METHOD_WITH_ARGS("GetImageMetadataWithOptions",
+                                SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "t", flags, "a{sv}", options),
+                                SD_BUS_RESULT("s", image, "ay", os_release, "a{say}", extensions, "a{say}", units,
+                                              "a{ss}", unit_layers, "a{sv}", details),
+                                method_get_image_metadata_with_options, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AttachImageWithOptions",
+                                SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "s", profile, "s", copy_mode,
+                                            "t", flags, "a{sv}", options),
+                                SD_BUS_RESULT("a(sss)", changes), method_attach_image_with_options,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ReattachImageWithOptions",
+                                SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "s", profile, "s", copy_mode,
+                                            "t", flags, "a{sv}", options),
+                                SD_BUS_RESULT("a(sss)", changes_removed, "a(sss)", changes_updated),
+                                method_reattach_image_with_options, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,10 +12,14 @@
 #include "image-lock.h"
 #include "image-ops.h"
 #include "image-operations.h"
+#include "image-policy.h"
 #include "image-read.h"
 #include "log.h"
 #include "operation.h"
+#include "pending-upgrade.h"
+#include "path-util.h"
 #include "portable.h"
+#include "unit-match.h"
 #include "strv.h"
 
 /* ------------------------------------------------------------------------------- arguments */
@@ -27,7 +32,10 @@ typedef struct ImageArguments {
         bool os_release_only;
         bool with_extensions;
         bool reattach;
+        bool details;              /* inspect: reply with the layout too */
+        char **image_policies;     /* the daemon's and the caller's */
         int lock_fds[IMAGE_LOCKS]; /* exclusive locks of remove */
+        struct stat removed_st;    /* remove: the image file, for the verity cache */
 } ImageArguments;
 
 static void image_arguments_free(void *p) {
@@ -36,6 +44,7 @@ static void image_arguments_free(void *p) {
         if (!a)
                 return;
         strv_free(a->matches);
+        strv_free(a->image_policies);
         free(a->profile);
         free(a->name_or_path);
         for (size_t i = 0; i < IMAGE_LOCKS; i++)
@@ -52,11 +61,39 @@ static ImageArguments *image_arguments_new(void) {
         return a;
 }
 
+/* Every raw image read must satisfy the daemon's policy, and the caller's if one was given. */
+static int collect_image_policies(Manager *m, ImageArguments *a, const ImageCallOptions *options) {
+        int r;
+
+        if (m->image_policy) {
+                r = strv_extend(&a->image_policies, m->image_policy);
+                if (r < 0)
+                        return r;
+        }
+        if (options && options->image_policy) {
+                r = strv_extend(&a->image_policies, options->image_policy);
+                if (r < 0)
+                        return r;
+        }
+        a->details = options && options->details;
+        return 0;
+}
+
 /* Starts an operation, and turns the outcome into what a method handler returns. */
 static int start(Manager *m, sd_bus_message *msg, const OperationType *type, ImageArguments *a, const Image *image,
                  const ImageReadRequest *read, sd_bus_error *error) {
+        ImageReadRequest request;
         Image *copy = NULL;
         int r;
+
+        if (read) {
+                /* What the daemon keeps for every read: its cache, its policy, its host's keys. */
+                request = *read;
+                request.image_policies = a->image_policies;
+                request.verity_cache = m->verity_cache;
+                request.trust_root = m->host.root;
+                read = &request;
+        }
 
         if (image) {
                 r = image_copy(image, &copy);
@@ -121,6 +158,44 @@ static int reply_os_release(Operation *o) {
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* Our a{sv} of details (portabled(8)): for raw images the partitions and the pinned policy. */
+static int append_details(sd_bus_message *reply, const ImageLayout *layout) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r < 0 || !layout)
+                return r < 0 ? r : sd_bus_message_close_container(reply);
+
+        r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "Partitions");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "a(sssssbb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sssssbb)");
+        for (PartitionDesignator d = PARTITION_ROOT; r >= 0 && d <= PARTITION_USR; d++) {
+                const LayoutPartition *p = &layout->partitions[d];
+
+                if (!p->found)
+                        continue;
+                r = sd_bus_message_append(reply, "(sssssbb)", partition_designator_to_string(d), strempty(p->fstype),
+                                          partition_protection_to_string(p->protection),
+                                          verity_signature_result_to_string(p->signature), strempty(p->root_hash),
+                                          (int) p->verified, (int) p->cached);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "{sv}", "PinnedImagePolicy", "s", strempty(layout->pinned_policy));
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
 static int inspect_finish(Operation *o, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         ImageArguments *a = o->data;
@@ -159,6 +234,11 @@ static int inspect_finish(Operation *o, sd_bus_error *error) {
         r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
+        if (a->details) {
+                r = append_details(reply, md->layout);
+                if (r < 0)
+                        return r;
+        }
         return sd_bus_send(NULL, reply, NULL);
 }
 
@@ -169,7 +249,7 @@ static const OperationType inspect_type = {
 };
 
 int image_operation_inspect(Manager *m, sd_bus_message *msg, const Image *image, char **matches, bool os_release_only,
-                            bool with_extensions, sd_bus_error *error) {
+                            bool with_extensions, const ImageCallOptions *options, sd_bus_error *error) {
         ImageArguments *a = image_arguments_new();
         ImageReadRequest read;
 
@@ -180,6 +260,10 @@ int image_operation_inspect(Manager *m, sd_bus_message *msg, const Image *image,
         a->matches = matches;
         a->os_release_only = os_release_only;
         a->with_extensions = with_extensions;
+        if (collect_image_policies(m, a, options) < 0) {
+                image_arguments_free(a);
+                return -ENOMEM;
+        }
         read = (ImageReadRequest) { .matches = os_release_only ? image_read_no_units : a->matches };
         return start(m, msg, &inspect_type, a, image, &read, error);
 }
@@ -205,6 +289,57 @@ static int attach_units_needed(Operation *o, char ***ret) {
         return 0;
 }
 
+/* The unit names a change list touches: what a rollback on our own restarts. */
+static int changed_units(const PortableChanges *c, char ***ret) {
+        _cleanup_strv_free_ char **units = NULL;
+        int r;
+
+        for (size_t i = 0; i < c->n; i++) {
+                const char *name = path_last_component(c->items[i].path);
+
+                if (!unit_name_is_valid(name, UNIT_NAME_PLAIN) || !unit_name_is_portable_type(name))
+                        continue;
+                r = strv_extend_unique(&units, name);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(units);
+        return 0;
+}
+
+/* Reattach that keeps the previous version until the client confirms (pending-upgrade.h). */
+static int reattach_keeping_previous(Operation *o, PortableChanges *removed, PortableChanges *updated,
+                                     sd_bus_error *error) {
+        _cleanup_(transaction_done) Transaction t = {};
+        _cleanup_strv_free_ char **units = NULL;
+        ImageArguments *a = o->data;
+        int r;
+
+        r = portable_reattach_uncommitted(&t, &o->manager->host, o->image, o->metadata, a->matches, a->profile,
+                                          a->flags, removed, updated, error);
+        if (r < 0)
+                return r;
+        r = changed_units(removed, &units);
+        if (r >= 0)
+                r = changed_units(updated, &units);
+        if (r >= 0)
+                r = pending_upgrade_add(o->manager, o->request, o->image->path, &t, units);
+        if (r < 0) {
+                transaction_abort(&t);
+                return r;
+        }
+        TAKE_PTR(units);
+        return 0;
+}
+
+static int refuse_if_upgrading(Manager *m, const char *name_or_path, sd_bus_error *error) {
+        if (!pending_upgrade_blocks(m, name_or_path))
+                return 0;
+        return sd_bus_error_set_errnof(error, EBUSY,
+                                       "An upgrade of '%s' is being verified; try again once it is kept or rolled back.",
+                                       name_or_path);
+}
+
 static int attach_finish(Operation *o, sd_bus_error *error) {
         _cleanup_(portable_changes_done) PortableChanges removed = {}, updated = {};
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -212,7 +347,13 @@ static int attach_finish(Operation *o, sd_bus_error *error) {
         Host *host = &o->manager->host;
         int r;
 
-        if (a->reattach)
+        r = refuse_if_upgrading(o->manager, o->image->path, error);
+        if (r < 0)
+                return r;
+
+        if (a->reattach && (a->flags & PORTABLE_KEEP_PREVIOUS))
+                r = reattach_keeping_previous(o, &removed, &updated, error);
+        else if (a->reattach)
                 r = portable_reattach(host, o->image, o->metadata, a->matches, a->profile, a->flags, &removed, &updated,
                                       error);
         else
@@ -243,7 +384,7 @@ static const OperationType attach_type = {
 };
 
 int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, char **matches, const char *profile,
-                           PortableFlags flags, bool reattach, sd_bus_error *error) {
+                           PortableFlags flags, bool reattach, const ImageCallOptions *options, sd_bus_error *error) {
         _cleanup_strv_free_ char **check_paths = NULL;
         ImageArguments *a = image_arguments_new();
         ImageReadRequest read;
@@ -257,7 +398,7 @@ int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, 
         a->flags = flags;
         a->reattach = reattach;
         a->profile = strdup(strempty(profile));
-        if (!a->profile) {
+        if (!a->profile || collect_image_policies(m, a, options) < 0) {
                 image_arguments_free(a);
                 return -ENOMEM;
         }
@@ -289,6 +430,10 @@ static int detach_finish(Operation *o, sd_bus_error *error) {
         _cleanup_(portable_changes_done) PortableChanges changes = {};
         ImageArguments *a = o->data;
         int r;
+
+        r = refuse_if_upgrading(o->manager, a->name_or_path, error);
+        if (r < 0)
+                return r;
 
         r = portable_detach(&o->manager->host, a->name_or_path, a->flags, &changes, error);
         if (r == -EAGAIN)
@@ -453,6 +598,8 @@ static int remove_units_needed(Operation *o, char ***ret) {
 }
 
 static int remove_done(Operation *o, int status, sd_bus_error *error) {
+        ImageArguments *a = o->data;
+
         if (!WIFEXITED(status))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Removing image '%s' failed: the worker died.",
                                          o->image->path);
@@ -461,6 +608,8 @@ static int remove_done(Operation *o, int status, sd_bus_error *error) {
                                                o->image->path);
 
         log_info("Removed image '%s'.", o->image->path);
+        if (S_ISREG(a->removed_st.st_mode))
+                verity_cache_forget(o->manager->verity_cache, a->removed_st.st_dev, a->removed_st.st_ino);
         return sd_bus_reply_method_return(o->request, NULL) < 0 ? -EIO : 0;
 }
 
@@ -482,6 +631,9 @@ static int remove_finish(Operation *o, sd_bus_error *error) {
         r = image_lock_acquire(&o->manager->host, o->image->path, /* exclusive= */ true, a->lock_fds, error);
         if (r < 0)
                 return r;
+
+        if (stat(o->image->path, &a->removed_st) < 0)
+                a->removed_st = (struct stat) {};
 
         /* Deleting a large tree takes a while: in a worker, so that the daemon keeps answering. */
         pid = fork();

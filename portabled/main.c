@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "log.h"
@@ -21,6 +22,9 @@ static void help(void) {
                "     --log-level=LEVEL         debug, info, notice, warning, err\n"
                "     --exit-on-idle=SECONDS    Exit after this long without calls (default: 30;\n"
                "                               0: never); D-Bus activation starts it again\n"
+               "     --image-policy=POLICY     Every raw image read must satisfy this image policy\n"
+               "                               (systemd.image-policy(7) syntax), in addition to\n"
+               "                               the one a caller gives\n"
                "\nThe bus is the system bus, or the one $DBUS_SYSTEM_BUS_ADDRESS names.\n",
                program_invocation_short_name, VENDOR_PROFILE_DIR);
 }
@@ -29,6 +33,7 @@ typedef struct Arguments {
         const char *root;
         const char *vendor_profile_dir;
         uint64_t exit_on_idle_usec;
+        const char *image_policy;
 } Arguments;
 
 static int parse_seconds(const char *s, uint64_t *ret_usec) {
@@ -53,7 +58,7 @@ static int parse_level(const char *s) {
 }
 
 static int parse_argv(int argc, char *argv[], Arguments *args) {
-        enum { ARG_VERSION = 0x100, ARG_ROOT, ARG_VENDOR_PROFILE_DIR, ARG_LOG_LEVEL, ARG_EXIT_ON_IDLE };
+        enum { ARG_VERSION = 0x100, ARG_ROOT, ARG_VENDOR_PROFILE_DIR, ARG_LOG_LEVEL, ARG_EXIT_ON_IDLE, ARG_IMAGE_POLICY };
         static const struct option options[] = {
                 { "help",               no_argument,       NULL, 'h'                    },
                 { "version",            no_argument,       NULL, ARG_VERSION            },
@@ -61,6 +66,7 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                 { "vendor-profile-dir", required_argument, NULL, ARG_VENDOR_PROFILE_DIR },
                 { "log-level",          required_argument, NULL, ARG_LOG_LEVEL          },
                 { "exit-on-idle",       required_argument, NULL, ARG_EXIT_ON_IDLE       },
+                { "image-policy",       required_argument, NULL, ARG_IMAGE_POLICY       },
                 {}
         };
         int c, level;
@@ -94,6 +100,9 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                         if (parse_seconds(optarg, &args->exit_on_idle_usec) < 0)
                                 return log_error_errno(EINVAL, "--exit-on-idle= needs a number of seconds: %s", optarg);
                         break;
+                case ARG_IMAGE_POLICY:
+                        args->image_policy = optarg;
+                        break;
                 case '?':
                         return -EINVAL;
                 default:
@@ -122,6 +131,17 @@ int main(int argc, char *argv[]) {
         if (r < 0) {
                 log_error_errno(r, "Failed to allocate manager: %m");
                 return EXIT_FAILURE;
+        }
+
+        if (args.image_policy) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                r = manager_set_image_policy(m, args.image_policy, &error);
+                if (r < 0) {
+                        log_error_errno(r, "--image-policy=%s: %s", args.image_policy,
+                                        error.message ?: strerror(-r));
+                        return EXIT_FAILURE;
+                }
         }
 
         /* Before the name is taken: nobody may see the host half-changed by a previous run. A

@@ -6,9 +6,11 @@
 
 #include "bus-image.h"
 #include "bus-manager.h"
+#include "image-policy.h"
 #include "log.h"
 #include "manager.h"
 #include "operation.h"
+#include "pending-upgrade.h"
 #include "portable-bus.h"
 #include "strv.h"
 #include "transaction.h"
@@ -27,6 +29,7 @@ Manager *manager_free(Manager *m) {
 
         while (m->operations)
                 operation_free(m->operations);
+        pending_upgrades_abort_all(m);
         image_cache_flush(m);
         sd_event_source_unref(m->image_cache_defer);
         sd_event_source_disable_unref(m->idle_timer);
@@ -36,6 +39,8 @@ Manager *manager_free(Manager *m) {
         m->event = sd_event_unref(m->event);
         free(m->host.root);
         free(m->host.vendor_profile_dir);
+        verity_cache_free(m->verity_cache);
+        free(m->image_policy);
         return mfree(m);
 }
 
@@ -47,6 +52,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         log_info("Received SIG%s, shutting down.", sigabbrev_np((int) si->ssi_signo) ?: "?");
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
         operations_abort_all(m, "portabled is shutting down; nothing was changed.");
+        pending_upgrades_abort_all(m);
         return sd_event_exit(m->event, 0);
 }
 
@@ -78,6 +84,10 @@ int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_
         if (r < 0)
                 return r;
 
+        m->verity_cache = verity_cache_new(/* max_entries= */ 0);
+        if (!m->verity_cache)
+                return -ENOMEM;
+
         r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
@@ -99,6 +109,25 @@ int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_
                 return r;
 
         *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int manager_set_image_policy(Manager *m, const char *policy, sd_bus_error *reterr) {
+        _cleanup_(image_policy_freep) ImagePolicy *p = NULL;
+        int r;
+
+        if (policy) {
+                r = image_policy_from_string(policy, &p, reterr);
+                if (r < 0)
+                        return r;
+        }
+        free(m->image_policy);
+        m->image_policy = NULL;
+        if (policy) {
+                m->image_policy = strdup(policy);
+                if (!m->image_policy)
+                        return -ENOMEM;
+        }
         return 0;
 }
 
@@ -153,7 +182,7 @@ int manager_cache_image(Manager *m, Image *image) {
 /* ---------------------------------------------------------------------------------- idleness */
 
 static bool manager_is_busy(Manager *m) {
-        return m->n_operations > 0 || polkit_registry_size(m->polkit_registry) > 0;
+        return m->n_operations > 0 || polkit_registry_size(m->polkit_registry) > 0 || m->pending_upgrades;
 }
 
 static void arm_idle_timer(Manager *m) {
@@ -183,6 +212,8 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         int r;
 
+        log_debug("Idle timer: %zu operations, %zu authorization queries.", m->n_operations,
+                  polkit_registry_size(m->polkit_registry));
         if (manager_is_busy(m)) {
                 arm_idle_timer(m);
                 return 0;

@@ -8,8 +8,10 @@
 #include "bus-polkit.h"
 #include "host.h"
 #include "image.h"
+#include "verity-cache.h"
 
 typedef struct Operation Operation;
+typedef struct PendingUpgrade PendingUpgrade;
 
 /* The daemon's one piece of state. */
 typedef struct Manager {
@@ -30,14 +32,30 @@ typedef struct Manager {
         Operation *operations;
         size_t n_operations;
 
+        /* Reattaches applied but not yet kept (pending-upgrade.h). */
+        PendingUpgrade *pending_upgrades;
+
         /* Exit after this long without a call or an operation (0: never); bus activation brings
          * the daemon back, and it keeps nothing in memory worth keeping. */
         uint64_t exit_on_idle_usec;
         sd_event_source *idle_timer;
         bool name_released; /* idle: the bus name is given back, exit once the work is done */
+
+        /* Raw images that passed verity verification, for the daemon's life: an unchanged image
+         * is not read in full again (see verity-cache.h, and reader-receive.h for why the
+         * reader's word is taken). */
+        VerityCache *verity_cache;
+
+        /* --image-policy=: every raw image read must satisfy it, whatever a caller asks for;
+         * NULL: none. */
+        char *image_policy;
 } Manager;
 
 int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_on_idle_usec, Manager **ret);
+
+/* The daemon's own image policy (image-policy.h syntax; NULL: none). -EINVAL if it does not
+ * parse, with the reason in reterr. */
+int manager_set_image_policy(Manager *m, const char *policy, sd_bus_error *reterr);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 

@@ -122,9 +122,9 @@ static void run_finish(Operation *o) {
                 operation_fail(o, r, &error);
                 return;
         }
-        if (r == 0)
+        /* A worker that runs replies when it is done; otherwise finish() has replied. */
+        if (!o->worker_source)
                 operation_free(o);
-        /* r > 0: a worker runs; its end replies. */
 }
 
 static void after_reading(Operation *o) {
@@ -271,10 +271,7 @@ int operation_wait_for_worker(Operation *o, int pidfd, int (*done)(Operation *o,
                 safe_close(pidfd);
                 return r;
         }
-        r = sd_event_source_set_io_fd_own(o->worker_source, true);
-        if (r < 0)
-                return r;
-        return 1;
+        return sd_event_source_set_io_fd_own(o->worker_source, true);
 }
 
 void operations_abort_all(Manager *m, const char *message) {

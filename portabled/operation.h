@@ -26,10 +26,10 @@ typedef struct OperationType {
          * none). */
         int (*units_needed)(Operation *o, char ***ret);
 
-        /* Does the work and replies. Returns 0 when done, 1 when it started a worker
-         * (operation_wait_for_worker()) and replies later, -EAGAIN when it asked about a unit
-         * that is not in the snapshot (it is queried, and finish() runs again), other negative
-         * errors to have the operation answer with error. */
+        /* Does the work and replies, or starts a worker (operation_wait_for_worker()) whose
+         * end replies. Returns >= 0 then; -EAGAIN when it asked about a unit that is not in the
+         * snapshot (it is queried, and finish() runs again); other negative errors to have the
+         * operation answer with error. */
         int (*finish)(Operation *o, sd_bus_error *error);
 
         void (*free_data)(void *data);
@@ -66,7 +66,7 @@ int operation_start(Manager *m, sd_bus_message *request, const OperationType *ty
                     const ImageReadRequest *read_request, sd_bus_error *error);
 
 /* From finish(): waits for a worker process (pidfd taken) and calls done with its wait status
- * (as from waitpid()); done replies. */
+ * (as from waitpid()); done replies. Returns 0 or a negative errno. */
 int operation_wait_for_worker(Operation *o, int pidfd, int (*done)(Operation *o, int status, sd_bus_error *error));
 
 /* Answers every operation with error and drops them all (shutdown). */

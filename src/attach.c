@@ -131,8 +131,9 @@ static int install_profile(Transaction *t, const Host *host, const char *profile
         return transaction_write_file(t, target, data, size, 0644, replace, PORTABLE_COPY, source);
 }
 
-static int install_unit(Transaction *t, const Host *host, const Image *image, const PortableFile *unit,
-                        const char *attached_dir, const char *profile, PortableFlags flags, sd_bus_error *reterr) {
+static int install_unit(Transaction *t, const Host *host, const Image *image, const char *image_policy,
+                        const PortableFile *unit, const char *attached_dir, const char *profile, PortableFlags flags,
+                        sd_bus_error *reterr) {
         _cleanup_free_ char *dropin_dir = NULL, *dropin = NULL, *content = NULL, *unit_path = NULL, *dir_name = NULL;
         bool replace = flags & (PORTABLE_FORCE_ATTACH | PORTABLE_REATTACH);
         int r;
@@ -145,7 +146,7 @@ static int install_unit(Transaction *t, const Host *host, const Image *image, co
         if (!dropin_dir || !dropin || !unit_path)
                 return -ENOMEM;
 
-        r = dropin_portable_content(image, unit->name, host_os_release_path(host), &content);
+        r = dropin_portable_content(image, unit->name, host_os_release_path(host), image_policy, &content);
         if (r == -EINVAL)
                 return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                       "Image path '%s' contains whitespace, quotes or backslashes, which cannot be written into a unit file safely.",
@@ -161,7 +162,10 @@ static int install_unit(Transaction *t, const Host *host, const Image *image, co
         if (r >= 0)
                 r = install_profile(t, host, profile, unit->name, dropin_dir, flags, replace);
         if (r >= 0) {
-                if ((flags & PORTABLE_PREFER_SYMLINK) && unit->source)
+                /* A link into a directory image would let whoever can write the image change the
+                 * unit after it was checked (unit-file-check.h): only trusted units are linked,
+                 * the others copied, as checked. */
+                if ((flags & PORTABLE_PREFER_SYMLINK) && unit->source && streq_ptr(profile, "trusted"))
                         r = transaction_symlink(t, unit_path, unit->source, replace);
                 else
                         r = transaction_write_file(t, unit_path, unit->data, unit->size, 0644, replace, PORTABLE_COPY,
@@ -203,7 +207,7 @@ static int install_image_link(Transaction *t, const Host *host, const Image *ima
         r = transaction_mkdir(t, dir, 0755);
         if (r < 0)
                 return r;
-        return transaction_symlink(t, link, image->path, /* replace= */ false);
+        return transaction_symlink_marked(t, link, image->path);
 }
 
 /* The paths the profile's service drop-in needs inside the image, as (path, setting) pairs. */
@@ -349,7 +353,8 @@ int portable_attach_in(Transaction *t, const Host *host, const Image *image, con
                 return portable_error(reterr, r, NULL, "Failed to create %s: %m", attached_dir);
 
         for (size_t i = 0; i < m->n_units; i++) {
-                r = install_unit(t, host, image, &m->units[i], attached_dir, profile, flags, reterr);
+                r = install_unit(t, host, image, m->layout ? m->layout->pinned_policy : NULL, &m->units[i],
+                                 attached_dir, profile, flags, reterr);
                 if (r < 0)
                         return r;
         }

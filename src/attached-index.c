@@ -14,6 +14,7 @@
 #include "path-util.h"
 #include "strv.h"
 #include "unit-match.h"
+#include "vpick.h"
 
 void attached_index_done(AttachedIndex *idx) {
         for (size_t i = 0; i < idx->n_units; i++) {
@@ -228,13 +229,29 @@ static char *image_name_of(const char *path) {
         return strndup(last, n);
 }
 
+/* Whether marker_path is an entry of the versioned directory dir (vpick.h) for its images. */
+static bool in_versioned_dir(const char *marker_path, const char *dir) {
+        _cleanup_free_ char *basename = NULL, *version = NULL;
+        size_t l = strlen(dir);
+        const char *entry = marker_path + l + 1;
+        unsigned left, done;
+        Architecture arch;
+        VPickKind kinds, kind;
+
+        if (strncmp(marker_path, dir, l) != 0 || marker_path[l] != '/' || isempty(entry) || strchr(entry, '/') ||
+            vpick_parse_dir_name(path_last_component(dir), &basename, &kinds) < 0)
+                return false;
+        return vpick_parse_entry(entry, basename, kinds, &kind, &version, &arch, &left, &done) > 0;
+}
+
 bool attached_image_matches(const char *marker_path, const char *query) {
         _cleanup_free_ char *name = NULL, *key = NULL;
 
         if (isempty(marker_path) || isempty(query))
                 return false;
         if (query[0] == '/')
-                return streq(marker_path, query);
+                /* A versioned directory names whichever of its versions is attached. */
+                return streq(marker_path, query) || (vpick_path_is_versioned(query) && in_versioned_dir(marker_path, query));
 
         name = image_name_of(marker_path);
         if (!name)

@@ -15,6 +15,7 @@
  * Which attachment an image argument names (the version bookkeeping users rely on):
  *   - an absolute path names exactly the attachment whose marker records that path, or a path
  *     that resolves to the same file (images are often reached through /etc/portables links);
+ *     the path of a versioned directory (vpick.h) names the attachment of any version in it;
  *   - an image name ("foo_1.2") names the attachments whose image, with ".raw" and the directory
  *     cut off, is exactly that name; so after "reattach foo_1 -> foo_2", foo_1 is detached and
  *     foo_2 attached, and two images "foo" in different directories are told apart by path;

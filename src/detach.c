@@ -65,7 +65,9 @@ static int remove_if_present(Transaction *t, const char *path) {
 }
 
 /* Removes /etc|/run/portables/<basename> only if it is the symlink attach would have made:
- * pointing at exactly this image. Anything else there belongs to someone else. */
+ * pointing at exactly this image. Anything else there belongs to someone else. (Ours carry a
+ * mark, but systemd's portabled makes the same links without one, and detaching what it attached
+ * must work too.) */
 static int remove_image_link(Transaction *t, const Host *host, const char *image_path, PortableFlags flags) {
         _cleanup_free_ char *dir = host_image_link_dir(host, flags & PORTABLE_RUNTIME), *link = NULL;
         char target[PATH_MAX];

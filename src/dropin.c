@@ -165,6 +165,16 @@ static int append_extension(char **text, const DropinStack *stack, const DropinL
         if (r < 0)
                 return r;
 
+        if (!directory && stack->extension_image_policy) {
+                _cleanup_free_ char *policy = NULL;
+
+                r = unit_value_escape(stack->extension_image_policy, &policy);
+                if (r >= 0)
+                        r = append(text, "ExtensionImagePolicy=%s\n", policy);
+                if (r < 0)
+                        return r;
+        }
+
         r = append_name_and_version(text, ext->release, nv_sysext_ids, nv_sysext_versions,
                                     "PORTABLE_EXTENSION_NAME_AND_VERSION");
         if (r < 0)
@@ -213,6 +223,16 @@ int dropin_portable_content_stack(const DropinStack *stack, const char *unit, si
         if (r < 0)
                 return r;
 
+        if (!image_is_directory(root) && stack->root.image_policy) {
+                _cleanup_free_ char *policy = NULL;
+
+                r = unit_value_escape(stack->root.image_policy, &policy);
+                if (r >= 0)
+                        r = append(&text, "RootImagePolicy=%s\n", policy);
+                if (r < 0)
+                        return r;
+        }
+
         if (stack->n_extensions == 0) {
                 r = append_name_and_version(&text, stack->root.release, nv_root_ids, nv_root_versions,
                                             "PORTABLE_NAME_AND_VERSION");
@@ -238,9 +258,10 @@ int dropin_portable_content_stack(const DropinStack *stack, const char *unit, si
         return 0;
 }
 
-int dropin_portable_content(const Image *image, const char *unit, const char *host_os_release, char **ret) {
+int dropin_portable_content(const Image *image, const char *unit, const char *host_os_release, const char *image_policy,
+                            char **ret) {
         const DropinStack stack = {
-                .root = { .image = image },
+                .root = { .image = image, .image_policy = image_policy },
                 .host_os_release = host_os_release,
         };
 

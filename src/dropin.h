@@ -24,6 +24,8 @@ typedef struct DropinLayer {
                                    * ..._NAME_AND_VERSION journal fields; NULL: none */
         bool relax_release_check; /* extensions: the release file was found by a rule systemd 252's
                                    * service manager does not know (extension_release_needs_relax()) */
+        const char *image_policy;  /* the root, if raw or block: the policy pinning what the reader
+                                    * found (ImageLayout.pinned_policy), for RootImagePolicy=; NULL: none */
 } DropinLayer;
 
 typedef struct DropinStack {
@@ -32,6 +34,8 @@ typedef struct DropinStack {
         size_t n_extensions;
         bool force_extension;          /* PORTABLE_FORCE_EXTENSION */
         const char *host_os_release;   /* host path bound to /run/host/os-release */
+        const char *extension_image_policy; /* the union of the raw extensions' pinned policies
+                                             * (image_policy_union()); NULL: none */
 } DropinStack;
 
 /* Builds the whole 20-portable.conf for unit, found in layer origin of the stack (0: the root
@@ -44,6 +48,7 @@ typedef struct DropinStack {
  *   Environment=PORTABLE=<origin basename>
  *   BindReadOnlyPaths=<host_os_release>:/run/host/os-release
  *   LogExtraFields=PORTABLE=<origin basename>
+ *   RootImagePolicy=<root's image_policy>           raw/block root with a pinned policy
  *   LogExtraFields=PORTABLE_NAME_AND_VERSION=<nv>   only without extensions
  *   Environment=PORTABLE_ROOT=<root basename>
  *   LogExtraFields=PORTABLE_ROOT=<root basename>
@@ -52,6 +57,7 @@ typedef struct DropinStack {
  *   ExtensionImages=<path>[:x-systemd.relax-extension-release-check]   raw/block extension
  *   ExtensionDirectories=<path>                                        directory extension
  *   LogExtraFields=PORTABLE_EXTENSION=<basename>
+ *   ExtensionImagePolicy=<extension_image_policy>                      raw/block extension, if set
  *   LogExtraFields=PORTABLE_EXTENSION_NAME_AND_VERSION=<nv>            SYSEXT_ keys, then CONFEXT_ keys
  * <nv> is "<id>_<version>" from the first of IMAGE_ID, ID (SYSEXT_IMAGE_ID, SYSEXT_ID, ...) and of
  * IMAGE_VERSION, VERSION_ID, BUILD_ID (SYSEXT_IMAGE_VERSION, ...); just one of them if the other
@@ -60,12 +66,17 @@ typedef struct DropinStack {
  * extensions when force_extension or relax_release_check is set; never for directories, where
  * systemd has no such option.
  *
- * -EINVAL if a path cannot be written into a unit file safely (whitespace, quotes, backslashes;
+ * The policy lines are what newest upstream writes (reference 3.8); systemd 252 does not know
+ * these settings and ignores them, logging "Unknown key name" once per unit load.
+ *
+ * -EINVAL if a path or policy cannot be written into a unit file safely (whitespace, quotes, backslashes;
  * ':' in an ExtensionImages= path; a relative extension path), or origin is out of range. */
 int dropin_portable_content_stack(const DropinStack *stack, const char *unit, size_t origin, char **ret);
 
-/* The same for an image without extensions and without release data. */
-int dropin_portable_content(const Image *image, const char *unit, const char *host_os_release, char **ret);
+/* The same for an image without extensions and without release data. image_policy: as
+ * DropinLayer's (NULL: none). */
+int dropin_portable_content(const Image *image, const char *unit, const char *host_os_release, const char *image_policy,
+                            char **ret);
 
 /* Splits the marker line (first line of a 20-portable.conf) into the image paths it names,
  * unescaped. -EBADMSG if the line is not a marker. */

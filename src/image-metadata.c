@@ -16,12 +16,18 @@ static uint64_t now_usec(void) {
 
 int image_read_metadata_full(const Image *image, char * const *matches, char * const *check_paths,
                              PortableMetadata **ret, sd_bus_error *reterr) {
-        _cleanup_(image_reader_freep) ImageReader *reader = NULL;
         const ImageReadRequest request = { .matches = matches, .check_paths = check_paths };
+
+        return image_read_metadata_request(image, &request, ret, reterr);
+}
+
+int image_read_metadata_request(const Image *image, const ImageReadRequest *request, PortableMetadata **ret,
+                                sd_bus_error *reterr) {
+        _cleanup_(image_reader_freep) ImageReader *reader = NULL;
         uint64_t deadline = now_usec() + PORTABLE_READ_TIMEOUT_USEC;
         int r;
 
-        r = image_reader_start(image, &request, &reader, reterr);
+        r = image_reader_start(image, request, &reader, reterr);
         if (r < 0)
                 return r;
 

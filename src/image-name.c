@@ -23,6 +23,10 @@ int image_name_default_prefix(const char *image, char **ret) {
         if (!prefix)
                 return -ENOMEM;
 
+        /* A versioned directory "foo.raw.v" or "foo.v" stands for the images "foo_<version>...". */
+        if (endswith(prefix, ".v"))
+                prefix[strlen(prefix) - 2] = '\0';
+
         char *underscore = strchr(prefix, '_');
         if (underscore)
                 *underscore = '\0';
@@ -47,6 +51,12 @@ int image_name_marker_key(const char *name_or_path, char **ret) {
         key = strndup(last, n);
         if (!key)
                 return -ENOMEM;
+
+        /* A versioned directory names the images inside it, whatever their version. */
+        if (endswith(key, ".v")) {
+                key[strlen(key) - 2] = '\0';
+                trailing_slash = false;
+        }
 
         if (!trailing_slash) {
                 static const char *const suffixes[] = { ".sysext.raw", ".confext.raw", ".raw" };

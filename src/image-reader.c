@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -17,15 +19,22 @@
 #include "reader-child.h"
 #include "reader-receive.h"
 #include "strv.h"
+#include "verity.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
 
+/* At most this many cache entries are handed to the child: partitions of one file. */
+#define VERIFIED_MAX 8U
+
 struct ImageReader {
         char *image_path;
         ImageType image_type;
         int dir_fd;        /* directory images: to check the sources the child names */
+        int image_fd;      /* raw images: to see whether the file changed while it was read */
+        struct stat image_st;
+        VerityCache *verity_cache;
         pid_t pid;
         int pidfd;
         int sock;
@@ -89,6 +98,7 @@ ImageReader *image_reader_free(ImageReader *r) {
         }
         free(r->image_path);
         safe_close(r->dir_fd);
+        safe_close(r->image_fd);
         safe_close(r->pidfd);
         safe_close(r->sock);
         reader_receiver_free(r->receiver);
@@ -103,7 +113,7 @@ static int reader_new(const Image *image, const ImageReadRequest *request, Image
 
         if (!r)
                 return -ENOMEM;
-        r->dir_fd = r->pidfd = r->sock = -EBADF;
+        r->dir_fd = r->image_fd = r->pidfd = r->sock = -EBADF;
         r->image_type = image->type;
         r->image_path = strdup(image->path);
         if (!r->image_path)
@@ -174,9 +184,61 @@ static int open_image(const Image *image, sd_bus_error *reterr) {
         return TAKE_FD(fd);
 }
 
+/* What a raw image or block device takes beyond the fd: its verity sidecars, and what the cache
+ * holds for the file. */
+typedef struct RawSetup {
+        VerityData verity;
+        VerityIdentity verified[VERIFIED_MAX];
+        uint64_t verified_covered[VERIFIED_MAX];
+        size_t n_verified;
+} RawSetup;
+
+static void raw_setup_done(RawSetup *s) {
+        verity_data_done(&s->verity);
+}
+
+static int prepare_raw(ImageReader *r, const Image *image, int image_fd, const ImageReadRequest *request, RawSetup *s,
+                       sd_bus_error *reterr) {
+        _cleanup_free_ char *dir = strdup(image->path);
+        _cleanup_close_ int dir_fd = -EBADF;
+        uint64_t size = 0;
+        int k;
+
+        if (!dir)
+                return -ENOMEM;
+        *(char *) path_last_component(dir) = '\0';
+        dir_fd = open(isempty(dir) ? "/" : dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
+                return portable_error(reterr, errno, NULL, "Image '%s': cannot open its directory: %m", image->path);
+
+        k = verity_data_load(dir_fd, path_last_component(image->path), image_fd, &s->verity, reterr);
+        if (k < 0)
+                return k;
+
+        if (fstat(image_fd, &r->image_st) < 0)
+                return -errno;
+        if (S_ISREG(r->image_st.st_mode)) {
+                const uint8_t any = 0;
+                VerityIdentity file;
+
+                size = (uint64_t) r->image_st.st_size;
+                r->image_fd = fcntl(image_fd, F_DUPFD_CLOEXEC, 3);
+                if (r->image_fd < 0)
+                        return -errno;
+                r->verity_cache = request->verity_cache;
+                if (verity_identity_from_fd(image_fd, 0, &any, 1, &file) >= 0)
+                        s->n_verified = verity_cache_lookup_file(request->verity_cache, &file, s->verified,
+                                                                 s->verified_covered, VERIFIED_MAX);
+        } else if (ioctl(image_fd, BLKGETSIZE64, &size) < 0)
+                return -errno;
+
+        return reader_receiver_expect_layout(r->receiver, size, s->verified, s->verified_covered, s->n_verified);
+}
+
 int image_reader_start(const Image *image, const ImageReadRequest *request, ImageReader **ret, sd_bus_error *reterr) {
         _cleanup_(image_reader_freep) ImageReader *r = NULL;
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
+        _cleanup_(raw_setup_done) RawSetup raw = { .verity = VERITY_DATA_NULL };
         _cleanup_close_ int image_fd = -EBADF;
         int k;
 
@@ -187,7 +249,11 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
         k = reader_new(image, request, &r);
         if (k < 0)
                 return k;
-        if (is_directory_type(image->type)) {
+        if (!is_directory_type(image->type)) {
+                k = prepare_raw(r, image, image_fd, request, &raw, reterr);
+                if (k < 0)
+                        return k;
+        } else {
                 /* The reader gets a private clone of the directory's mount, just the directory's
                  * own file system; we keep the directory to check what it names. */
                 int tree_fd = open_tree(image_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
@@ -212,6 +278,12 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
                         .sock = pair[1],
                         .matches = request->matches,
                         .check_paths = request->check_paths,
+                        .verity = &raw.verity,
+                        .image_policies = request->image_policies,
+                        .trust_root = request->trust_root,
+                        .verified = raw.verified,
+                        .verified_covered = raw.verified_covered,
+                        .n_verified = raw.n_verified,
                 };
 
                 reader_child_main(&args);
@@ -317,6 +389,39 @@ static int resolve_sources(ImageReader *r, PortableMetadata *m) {
         return 0;
 }
 
+static bool same_file(const struct stat *a, const struct stat *b) {
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+                a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+                a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* A raw image file must be what it was when it was opened: what was verified must be what was
+ * read. Then, and only then, the cache learns what the child verified, under the identity the
+ * file had all along. */
+static int check_unchanged_and_remember(ImageReader *r, sd_bus_error *reterr) {
+        const ReaderVerified *v;
+        struct stat now;
+        size_t n;
+
+        if (r->image_fd < 0)
+                return 0;
+        if (fstat(r->image_fd, &now) < 0)
+                return -errno;
+        if (!same_file(&r->image_st, &now))
+                return portable_error(reterr, ESTALE, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s' was modified while it was being read, refusing.", r->image_path);
+
+        v = reader_receiver_verified(r->receiver, &n);
+        for (size_t i = 0; r->verity_cache && i < n; i++) {
+                VerityIdentity id;
+
+                /* Only a cache: what it cannot hold is verified again next time. */
+                if (verity_identity_from_fd(r->image_fd, v[i].offset, v[i].root_hash, v[i].root_hash_size, &id) >= 0)
+                        (void) verity_cache_add(r->verity_cache, &id, v[i].covered);
+        }
+        return 0;
+}
+
 int image_reader_result(ImageReader *r, PortableMetadata **ret, sd_bus_error *reterr) {
         const siginfo_t *si = &r->exit_info;
         PortableMetadata *m;
@@ -339,6 +444,10 @@ int image_reader_result(ImageReader *r, PortableMetadata **ret, sd_bus_error *re
         if (si->si_status != 0 || r->receive_r < 0)
                 return portable_error(reterr, EPIPE, NULL, "Image '%s': the image reader failed without saying why (exit status %i).",
                                       r->image_path, si->si_status);
+
+        k = check_unchanged_and_remember(r, reterr);
+        if (k < 0)
+                return k;
 
         m = reader_receiver_steal(r->receiver);
         if (!m)

@@ -7,6 +7,7 @@
 #include "image.h"
 #include "macro.h"
 #include "portable-metadata.h"
+#include "verity-cache.h"
 
 /* Reading an image, from the daemon's side: the image is opened and checked here, then read by
  * a confined child (reader-child.h) whose answers are checked by reader-receive.h. Reading never
@@ -15,13 +16,29 @@
  * either is readable. The result is final only once the child has exited, so that its mount and
  * loop device are gone when the caller goes on.
  *
- * image_read_metadata_full() in image-metadata.h wraps this in a loop for synchronous callers. */
+ * image_read_metadata_full() in image-metadata.h wraps this in a loop for synchronous callers.
+ *
+ * Raw images and block devices: the verity data next to the image (NAME.roothash, NAME.usrhash,
+ * their .p7s signatures, NAME.verity, the user.verity.* xattrs: verity.h) is collected here and
+ * handed to the child with the image, which dissects, checks and verifies before it mounts
+ * (reader-raw.h) and reports what it found (PortableMetadata.layout). The identity of a regular
+ * file (device, inode, size, modification and change time) is taken when it is opened and again
+ * when the child is done: an image that changed meanwhile is refused, since what was verified may
+ * not be what was read. Only then does the verity cache learn what the child verified, keyed on
+ * that identity (see reader-receive.h for why the child's word is taken at all). */
 
 typedef struct ImageReader ImageReader;
 
 typedef struct ImageReadRequest {
         char * const *matches;      /* unit prefixes; NULL: every portable unit; image_read_no_units */
         char * const *check_paths;  /* paths to report as missing if the image lacks them */
+
+        /* Raw images and block devices: */
+        char * const *image_policies; /* each must allow the image (image-policy.h syntax), checked
+                                       * before anything is mounted; NULL: everything is allowed */
+        const char *trust_root;       /* trusted verity certificates are looked up below it; NULL: "/" */
+        VerityCache *verity_cache;    /* what it holds for the unchanged file is not verified again, and
+                                       * what the reader verified is added; NULL: verify every time */
 } ImageReadRequest;
 
 int image_reader_start(const Image *image, const ImageReadRequest *request, ImageReader **ret, sd_bus_error *reterr);

@@ -14,6 +14,7 @@
 #include "image-name.h"
 #include "image.h"
 #include "path-util.h"
+#include "vpick.h"
 
 Image *image_free(Image *image) {
         if (!image)
@@ -145,12 +146,47 @@ static int image_name_from_filename(const char *filename, char **ret) {
         return 0;
 }
 
+/* The entry a versioned directory (vpick.h) stands for: its path, below the directory. 0 and NULL
+ * if nothing in it qualifies, -ENOTDIR if it is not a directory. */
+static int pick_versioned(const char *dir_path, char **ret) {
+        _cleanup_(vpick_result_done) VPickResult picked = VPICK_RESULT_NULL;
+        _cleanup_free_ char *basename = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        VPickKind kinds;
+        int r;
+
+        r = vpick_parse_dir_name(path_last_component(dir_path), &basename, &kinds);
+        if (r < 0)
+                return r;
+        fd = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        r = vpick_pick(fd, basename, kinds, &picked);
+        if (r <= 0) {
+                *ret = NULL;
+                return r;
+        }
+        *ret = path_join(dir_path, picked.name);
+        return *ret ? 1 : -ENOMEM;
+}
+
 int image_from_path(const char *path, Image **ret) {
-        _cleanup_free_ char *name = NULL;
+        _cleanup_free_ char *name = NULL, *picked = NULL;
+        struct stat st;
         int r;
 
         if (!path_is_normalized_absolute(path))
                 return -EINVAL;
+
+        /* A versioned directory stands for its best entry: that is the image. */
+        if (vpick_path_is_versioned(path) && stat(path, &st) >= 0 && S_ISDIR(st.st_mode)) {
+                r = pick_versioned(path, &picked);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return -ENOENT;
+                path = picked;
+        }
 
         r = image_name_from_filename(path_last_component(path), &name);
         if (r < 0)
@@ -193,13 +229,28 @@ int image_find(const Host *host, const char *name, Image **ret) {
                 p = path_join(dir, name);
                 if (!p)
                         return -ENOMEM;
-                if (stat(p, &st) >= 0 && (S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode)))
+                if (!vpick_path_is_versioned(p) && stat(p, &st) >= 0 && (S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode)))
                         return image_new(name, p, /* discoverable= */ true, ret);
 
                 if (asprintf(&raw, "%s.raw", p) < 0)
                         return -ENOMEM;
                 if (stat(raw, &st) >= 0 && S_ISREG(st.st_mode))
                         return image_new(name, raw, /* discoverable= */ true, ret);
+
+                /* Then the versioned directories: NAME.v/ (directories or raw images), NAME.raw.v/. */
+                for (size_t i = 0; i < 2; i++) {
+                        _cleanup_free_ char *v = NULL, *picked = NULL;
+
+                        if (asprintf(&v, "%s%s", p, i == 0 ? ".v" : ".raw.v") < 0)
+                                return -ENOMEM;
+                        if (stat(v, &st) < 0 || !S_ISDIR(st.st_mode))
+                                continue;
+                        r = pick_versioned(v, &picked);
+                        if (r < 0)
+                                return r;
+                        if (r > 0)
+                                return image_new(name, picked, /* discoverable= */ true, ret);
+                }
         }
 
         return -ENOENT;
@@ -261,16 +312,29 @@ int image_discover(const Host *host, ImageList *ret) {
                         } else if (!S_ISDIR(st.st_mode) && !S_ISBLK(st.st_mode))
                                 continue;
 
-                        if (image_name_from_filename(de->d_name, &name) < 0)
-                                continue;
-                        if (S_ISDIR(st.st_mode) && endswith(de->d_name, ".raw"))
-                                continue;
-                        if (image_list_has(&list, name))
-                                continue; /* shadowed by an earlier directory */
-
                         p = path_join(dir, de->d_name);
                         if (!p)
                                 return -ENOMEM;
+
+                        if (S_ISDIR(st.st_mode) && vpick_path_is_versioned(de->d_name)) {
+                                /* One image, named without version and suffix: its best entry. */
+                                _cleanup_free_ char *picked = NULL;
+                                VPickKind kinds;
+
+                                if (vpick_parse_dir_name(de->d_name, &name, &kinds) < 0 || !image_name_is_valid(name))
+                                        continue;
+                                if (pick_versioned(p, &picked) <= 0)
+                                        continue;
+                                free_and_replace(p, picked);
+                        } else {
+                                if (image_name_from_filename(de->d_name, &name) < 0)
+                                        continue;
+                                if (S_ISDIR(st.st_mode) && endswith(de->d_name, ".raw"))
+                                        continue;
+                        }
+                        if (image_list_has(&list, name))
+                                continue; /* shadowed by an earlier directory */
+
                         if (image_new(name, p, /* discoverable= */ true, &image) < 0)
                                 continue;
 
@@ -298,6 +362,12 @@ int image_is_in_search_path(const Host *host, const Image *image) {
         *(char *) path_last_component(parent) = '\0';
         if (strlen(parent) > 1)
                 parent[strlen(parent) - 1] = '\0';
+        /* The best entry of a versioned directory in the search path is found by name too. */
+        if (vpick_path_is_versioned(parent)) {
+                *(char *) path_last_component(parent) = '\0';
+                if (strlen(parent) > 1)
+                        parent[strlen(parent) - 1] = '\0';
+        }
 
         for (const char *const *d = host_image_search_dirs; *d; d++) {
                 _cleanup_free_ char *dir = NULL;

@@ -33,18 +33,21 @@ typedef struct ImageList {
 void image_list_done(ImageList *list);
 
 /* Probes an absolute path: a directory, a regular file named *.raw or a block device. Anything
- * else is -EMEDIUMTYPE. Symlinks are followed. */
+ * else is -EMEDIUMTYPE. Symlinks are followed. A versioned directory (foo.v/, foo.raw.v/: vpick.h)
+ * is the best entry in it, named after that entry; -ENOENT if none qualifies. */
 int image_from_path(const char *path, Image **ret);
 
 /* Looks a name up in the search path (first directory wins): <dir>/<name> (directory or block
- * device) or <dir>/<name>.raw (regular file). -ENOENT if nowhere. */
+ * device), <dir>/<name>.raw (regular file), then the best entry of <dir>/<name>.v/ or
+ * <dir>/<name>.raw.v/ (the image keeps the name asked for). -ENOENT if nowhere. */
 int image_find(const Host *host, const char *name, Image **ret);
 
-/* All images in the search path, shadowed names skipped, sorted by name. */
+/* All images in the search path, shadowed names skipped, sorted by name. A versioned directory is
+ * one image, named without ".v"/".raw.v", at the path of its best entry. */
 int image_discover(const Host *host, ImageList *ret);
 
-/* True if the image's directory is one of the search directories, so that it can be found by
- * name without a link in /etc/portables. */
+/* True if the image's directory is one of the search directories (or a versioned directory in
+ * one), so that it can be found by name without a link in /etc/portables. */
 int image_is_in_search_path(const Host *host, const Image *image);
 
 /* A valid image name is looked up in the search path; anything else must be an absolute,

@@ -24,6 +24,13 @@ static bool env_key_is_valid(const char *k, size_t n) {
         return true;
 }
 
+/* strspn() within [p, end): the data need not be NUL-terminated. */
+static const char *skip_chars(const char *p, const char *end, const char *chars) {
+        while (p < end && *p != '\0' && strchr(chars, *p))
+                p++;
+        return p;
+}
+
 /* Parses one value starting at *p up to the end of the line, handling quotes and escapes the way
  * a POSIX shell would for the subset os-release(5) allows. */
 static int parse_value(const char **p, const char *end, char **ret) {
@@ -93,7 +100,7 @@ int os_release_parse(const char *data, size_t size, char ***ret_pairs) {
                 const char *key, *eq;
                 _cleanup_free_ char *k = NULL, *v = NULL;
 
-                p += strspn(p, " \t\r\n");
+                p = skip_chars(p, end, " \t\r\n");
                 if (p >= end)
                         break;
 
@@ -115,7 +122,7 @@ int os_release_parse(const char *data, size_t size, char ***ret_pairs) {
                         klen--;
 
                 p = eq + 1;
-                p += strspn(p, " \t");
+                p = skip_chars(p, end, " \t");
                 r = parse_value(&p, end, &v);
                 if (r < 0)
                         return r;

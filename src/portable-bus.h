@@ -30,6 +30,14 @@
 #define PORTABLE_FLAG_FORCE_EXTENSION (UINT64_C(1) << 2)
 #define PORTABLE_FLAGS_PUBLIC (PORTABLE_FLAG_RUNTIME | PORTABLE_FLAG_FORCE_ATTACH | PORTABLE_FLAG_FORCE_EXTENSION)
 
+/* Ours, on ReattachImageWithExtensions() only: apply the new version but keep the previous one
+ * until FinishReattach() (also ours) says whether the new one works. systemd's portabled refuses
+ * the bit as unknown. */
+#define PORTABLE_FLAG_KEEP_PREVIOUS (UINT64_C(1) << 32)
+
+/* Flags of RepairAttachments(), a method of ours. */
+#define PORTABLE_REPAIR_DRY_RUN (UINT64_C(1) << 0)
+
 /* systemd1 EnableUnitFilesWithFlags()/DisableUnitFilesWithFlags() flags. */
 #define SYSTEMD_UNIT_FILE_RUNTIME (UINT64_C(1) << 0)
 #define SYSTEMD_UNIT_FILE_FORCE (UINT64_C(1) << 1)

@@ -26,6 +26,7 @@ PortableMetadata *portable_metadata_free(PortableMetadata *m) {
         free(m->units);
         strv_free(m->warnings);
         strv_free(m->missing);
+        image_layout_free(m->layout);
         return mfree(m);
 }
 

@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 
+#include "image-layout.h"
 #include "macro.h"
 
 /* What an image holds for us: its os-release and its matching unit files, copied out of the image
@@ -23,6 +24,7 @@ typedef struct PortableMetadata {
         size_t n_units;
         char **warnings;     /* things skipped that the user may want to know about */
         char **missing;      /* requested paths that do not exist in the image */
+        ImageLayout *layout; /* raw images and block devices: partitions, verity, the pinned policy */
 } PortableMetadata;
 
 PortableMetadata *portable_metadata_free(PortableMetadata *m);

@@ -54,6 +54,7 @@ typedef enum PortableFlags {
         PORTABLE_PREFER_COPY = 1 << 3,
         PORTABLE_PREFER_SYMLINK = 1 << 4,
         PORTABLE_REATTACH = 1 << 5,
+        PORTABLE_KEEP_PREVIOUS = 1 << 6, /* reattach: keep the previous version until confirmed */
 } PortableFlags;
 
 const char *portable_state_to_string(PortableState s);

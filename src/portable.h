@@ -37,6 +37,15 @@ int portable_reattach(const Host *host, const Image *image, const PortableMetada
                       const char *profile, PortableFlags flags, PortableChanges *ret_removed,
                       PortableChanges *ret_updated, sd_bus_error *reterr);
 
+/* The same, but the new version is only applied, not kept: t (initialised here) is left for
+ * the caller to transaction_commit() once the new version proved to work, or to
+ * transaction_abort(), which puts the previous version back exactly. Until then a crash rolls
+ * back. On failure t is done with. */
+int portable_reattach_uncommitted(Transaction *t, const Host *host, const Image *image,
+                                  const PortableMetadata *metadata, char * const *matches, const char *profile,
+                                  PortableFlags flags, PortableChanges *ret_removed, PortableChanges *ret_updated,
+                                  sd_bus_error *reterr);
+
 int portable_get_state(const Host *host, const char *name_or_path, PortableState *ret);
 
 /* Prepares a transaction for an operation on the persistent or (PORTABLE_RUNTIME) runtime

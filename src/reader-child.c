@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
-#include <libmount/libmount.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,78 +11,15 @@
 #include <unistd.h>
 
 #include "fd-util.h"
-#include "image-probe.h"
 #include "image-read.h"
-#include "loop-device.h"
 #include "portable-error.h"
 #include "reader-child.h"
 #include "reader-protocol.h"
+#include "reader-raw.h"
 #include "reader-sandbox.h"
 #include "strv.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_context *, mnt_free_context);
-
-#define LOOP_NODE READER_SANDBOX_STAGING "/loop"
 #define IMAGE_MOUNT_POINT READER_SANDBOX_NEW_ROOT READER_SANDBOX_IMAGE_DIR
-
-static int probe_error(const Image *image, int r, sd_bus_error *reterr) {
-        switch (r) {
-        case -EMEDIUMTYPE:
-                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
-                                      "Couldn't identify a suitable partition table or file system in '%s'.", image->path);
-        case -ENOTUNIQ:
-                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
-                                      "Image '%s': more than one candidate root file system or signature, refusing.",
-                                      image->path);
-        case -EPROTONOSUPPORT:
-                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
-                                      "Image '%s': file system type is not supported for portable images.", image->path);
-        default:
-                return portable_error(reterr, r, NULL, "Image '%s': cannot probe: %m", image->path);
-        }
-}
-
-/* Attaches the image to a loop device (from the fd the daemon opened, never by path) and mounts
- * its file system read-only at the image mount point. */
-static int mount_raw_image(const Image *image, int image_fd, sd_bus_error *reterr) {
-        _cleanup_(mnt_free_contextp) struct libmnt_context *cxt = NULL;
-        _cleanup_(image_probe_done) ImageProbe probe = {};
-        _cleanup_close_ int loop_fd = -EBADF;
-        int r;
-
-        r = image_probe(image_fd, &probe);
-        if (r < 0)
-                return probe_error(image, r, reterr);
-
-        loop_fd = loop_device_attach(image_fd, probe.offset, probe.size, LOOP_NODE);
-        if (loop_fd < 0)
-                return portable_error(reterr, loop_fd, NULL, "Image '%s': cannot set up a loop device: %m", image->path);
-
-        cxt = mnt_new_context();
-        if (!cxt)
-                return -ENOMEM;
-
-        /* Never record anything in the host's utab: this mount lives and dies in our namespace. */
-        if (mnt_context_disable_mtab(cxt, 1) < 0 || mnt_context_disable_helpers(cxt, 1) < 0 ||
-            mnt_context_set_source(cxt, LOOP_NODE) < 0 || mnt_context_set_target(cxt, IMAGE_MOUNT_POINT) < 0 ||
-            mnt_context_set_fstype(cxt, probe.fstype) < 0 ||
-            mnt_context_set_options(cxt, "ro,nosuid,nodev,noexec") < 0)
-                return -ENOMEM;
-
-        r = mnt_context_mount(cxt);
-        if (r != 0 || mnt_context_get_status(cxt) != 1) {
-                char message[512] = "";
-                int syscall_errno = mnt_context_syscall_called(cxt) ? mnt_context_get_syscall_errno(cxt) : 0;
-
-                (void) mnt_context_get_excode(cxt, r, message, sizeof(message));
-                return portable_error(reterr, syscall_errno ?: EIO, SD_BUS_ERROR_INVALID_ARGS,
-                                      "Image '%s': cannot mount its %s file system (corrupt or truncated?): %s",
-                                      image->path, probe.fstype, message[0] ? message : strerror(syscall_errno ?: EIO));
-        }
-        /* The mount holds the loop device now; with autoclear it goes away with the mount, i.e.
-         * with our mount namespace. */
-        return 0;
-}
 
 /* Attaches the directory image, a detached mount the daemon cloned from the directory it opened
  * (a mount of its namespace cannot be bound into ours), read-only and without what may be mounted
@@ -118,31 +54,74 @@ static int send_results(int sock, const PortableMetadata *m) {
         return r;
 }
 
-static int reader_run(ReaderChildArgs *a, sd_bus_error *error) {
-        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
-        _cleanup_close_ int root_fd = -EBADF;
-        bool directory = a->image->type == IMAGE_DIRECTORY || a->image->type == IMAGE_SUBVOLUME;
-        int fds[2] = { a->image_fd, a->sock };
+/* Keeps the image, the socket and (if any) the hash tree sidecar, renumbered; closes the rest. */
+static int keep_fds(ReaderChildArgs *a, VerityData *verity) {
+        int fds[3] = { a->image_fd, a->sock, verity->hash_fd };
+        size_t n = verity->hash_fd >= 0 ? 3 : 2;
         int r;
 
-        r = reader_sandbox_keep_fds(fds, ELEMENTSOF(fds));
+        r = reader_sandbox_keep_fds(fds, n);
+        if (r < 0)
+                return r;
+        a->image_fd = fds[0];
+        a->sock = fds[1];
+        if (n > 2)
+                verity->hash_fd = fds[2];
+        return 0;
+}
+
+static int reader_run(ReaderChildArgs *a, sd_bus_error *error) {
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        _cleanup_(reader_raw_done) ReaderRaw raw = READER_RAW_NULL;
+        _cleanup_close_ int root_fd = -EBADF;
+        bool directory = a->image->type == IMAGE_DIRECTORY || a->image->type == IMAGE_SUBVOLUME;
+        /* Our copy: only the fd number changes, nothing of it is ever freed here. */
+        VerityData verity = a->verity ? *a->verity : VERITY_DATA_NULL;
+        ReaderRawArgs raw_args;
+        int r;
+
+        r = keep_fds(a, &verity);
         if (r < 0)
                 return portable_error(error, r, NULL, "Image '%s': cannot close the reader's file descriptors: %m",
                                       a->image->path);
-        a->image_fd = fds[0];
-        a->sock = fds[1];
+
+        raw_args = (ReaderRawArgs) {
+                .image = a->image->path,
+                .image_fd = a->image_fd,
+                .verity = &verity,
+                .image_policies = a->image_policies,
+                .trust_root = a->trust_root,
+                .verified = a->verified,
+                .verified_covered = a->verified_covered,
+                .n_verified = a->n_verified,
+        };
 
         r = reader_sandbox_unshare();
-        if (r >= 0)
-                r = reader_sandbox_prepare_root();
         if (r < 0)
                 return portable_error(error, r, NULL, "Image '%s': cannot set up the reader's namespaces: %m",
                                       a->image->path);
 
-        r = directory ? mount_directory_image(a->image, a->image_fd, error) : mount_raw_image(a->image, a->image_fd, error);
+        /* Before our private /tmp hides anything of the host: the trusted certificates are there. */
+        if (!directory) {
+                r = reader_raw_check(&raw_args, &raw, error);
+                if (r < 0)
+                        return r;
+        }
+
+        r = reader_sandbox_prepare_root();
+        if (r < 0)
+                return portable_error(error, r, NULL, "Image '%s': cannot set up the reader's namespaces: %m",
+                                      a->image->path);
+
+        if (directory)
+                r = mount_directory_image(a->image, a->image_fd, error);
+        else
+                r = reader_raw_mount(&raw_args, &raw, a->sock, IMAGE_MOUNT_POINT, READER_SANDBOX_STAGING, error);
         if (r < 0)
                 return r;
+        reader_raw_done(&raw);
         a->image_fd = safe_close(a->image_fd);
+        verity.hash_fd = safe_close(verity.hash_fd);
 
         r = reader_sandbox_pivot();
         if (r < 0)
@@ -181,8 +160,8 @@ _noreturn_ static void reader_main(ReaderChildArgs *a) {
 }
 
 _noreturn_ void reader_child_main(ReaderChildArgs *a) {
+        VerityData verity = a->verity ? *a->verity : VERITY_DATA_NULL;
         struct rlimit no_core = {};
-        int fds[2] = { a->image_fd, a->sock };
         int status;
         pid_t pid;
 
@@ -191,10 +170,9 @@ _noreturn_ void reader_child_main(ReaderChildArgs *a) {
         (void) setrlimit(RLIMIT_CORE, &no_core);
 
         /* Nothing of the daemon (its bus connection above all) goes any further. */
-        if (reader_sandbox_keep_fds(fds, ELEMENTSOF(fds)) < 0)
+        if (keep_fds(a, &verity) < 0)
                 _exit(EXIT_FAILURE);
-        a->image_fd = fds[0];
-        a->sock = fds[1];
+        a->verity = &verity;
 
         if (unshare(CLONE_NEWPID) < 0) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -216,6 +194,7 @@ _noreturn_ void reader_child_main(ReaderChildArgs *a) {
          * the daemon would not see it hang up. */
         safe_close(a->sock);
         safe_close(a->image_fd);
+        safe_close(verity.hash_fd);
 
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)

@@ -3,10 +3,14 @@
 
 #include "image.h"
 #include "macro.h"
+#include "verity-cache.h"
+#include "verity.h"
 
 /* The image reader, on the child's side: given the image (already opened and checked by the
  * daemon) and the socket to answer on, it confines itself (reader-sandbox.h), mounts the image
- * where nobody else sees it, reads it (image-read.h) and sends what it found (reader-protocol.h).
+ * where nobody else sees it (raw images: dissected, checked against the image policies and
+ * verified first, see reader-raw.h), reads it (image-read.h) and sends what it found
+ * (reader-protocol.h).
  *
  * It is started by fork() from the daemon and enters a new PID namespace, which takes a second
  * fork: the first child only waits for the second and exits the way it did (with the same
@@ -19,6 +23,14 @@ typedef struct ReaderChildArgs {
         int sock;                 /* SOCK_SEQPACKET, our end */
         char * const *matches;
         char * const *check_paths;
+
+        /* Raw images and block devices (see reader-raw.h): */
+        const VerityData *verity;         /* sidecars; its hash_fd is kept open for the child */
+        char * const *image_policies;
+        const char *trust_root;
+        const VerityIdentity *verified;   /* what the daemon's cache holds for this file */
+        const uint64_t *verified_covered;
+        size_t n_verified;
 } ReaderChildArgs;
 
 _noreturn_ void reader_child_main(ReaderChildArgs *a);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "fd-util.h"
+#include "image-layout.h"
 #include "reader-protocol.h"
 
 int reader_send(int sock, ReaderMessageType type, const char *const *fields, int fd) {
@@ -80,6 +82,38 @@ int reader_send_file(int sock, ReaderMessageType type, const char *name, const c
         if (type != READER_UNIT)
                 fields[1] = NULL;
         return reader_send(sock, type, fields, fd);
+}
+
+int reader_send_partition(int sock, PartitionDesignator d, const char *fstype, PartitionProtection protection,
+                          VeritySignatureResult signature, const char *root_hash_hex) {
+        const char *fields[] = {
+                partition_designator_to_string(d),
+                strempty(fstype),
+                partition_protection_to_string(protection),
+                verity_signature_result_to_string(signature),
+                strempty(root_hash_hex),
+                NULL,
+        };
+
+        if (!fields[0] || !fields[2] || !fields[3])
+                return -EINVAL;
+        return reader_send(sock, READER_PARTITION, fields, -EBADF);
+}
+
+int reader_send_verified(int sock, PartitionDesignator d, uint64_t offset, const char *root_hash_hex, uint64_t covered,
+                         bool cached) {
+        char o[32], c[32];
+        const char *fields[] = { partition_designator_to_string(d), o, root_hash_hex, c, cached ? "cached" : "checked", NULL };
+
+        if (!fields[0] || !root_hash_hex)
+                return -EINVAL;
+        snprintf(o, sizeof(o), "%" PRIu64, offset);
+        snprintf(c, sizeof(c), "%" PRIu64, covered);
+        return reader_send(sock, READER_VERIFIED, fields, -EBADF);
+}
+
+int reader_send_layout(int sock, const char *pinned_policy) {
+        return reader_send(sock, READER_LAYOUT, (const char *const[]) { strempty(pinned_policy), NULL }, -EBADF);
 }
 
 void reader_send_error(int sock, int r, const sd_bus_error *e) {

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <systemd/sd-bus.h>
+
+#include "image-dissect.h"
+#include "verity-signature.h"
 
 /* The one message format between the image reader child and the daemon: one datagram of a
  * SOCK_SEQPACKET socket per message, at most READER_MESSAGE_MAX bytes, carrying at most one file
@@ -20,6 +25,19 @@
  *   'E' error       errno in decimal, D-Bus error name (may be empty), message
  *   'D' done        nothing: everything has been sent
  *
+ * For raw images and block devices, first of all and before the child mounts anything (see
+ * reader-raw.h; directory images never send these):
+ *
+ *   'P' partition   designator ("root", "usr"), file system type, protection ("unprotected",
+ *                   "verity", "signed"), signature verdict ("unsigned", "trusted", "untrusted"),
+ *                   root hash in hex (empty when unprotected); one per data partition used
+ *   'V' verified    designator, offset of its data in the image (decimal), root hash in hex, bytes
+ *                   covered by the hash tree (decimal), "checked" (just now) or "cached" (the
+ *                   daemon said so in its request); after the 'P' of that partition
+ *   'L' layout      the image policy pinning what was found (image-policy.h syntax); sent last,
+ *                   right before the child mounts the image: the daemon refuses 'P' and 'V' after
+ *                   it, and anything but 'P', 'V' and 'E' before it
+ *
  * The daemon trusts none of it: see reader-receive.h. */
 
 #define READER_MESSAGE_MAX 8192U
@@ -31,6 +49,9 @@ typedef enum ReaderMessageType {
         READER_MISSING = 'M',
         READER_ERROR = 'E',
         READER_DONE = 'D',
+        READER_PARTITION = 'P',
+        READER_VERIFIED = 'V',
+        READER_LAYOUT = 'L',
 } ReaderMessageType;
 
 /* Sends one message made of the NUL-terminated fields (NULL-terminated list) and fd (or -1). */
@@ -40,6 +61,12 @@ int reader_send(int sock, ReaderMessageType type, const char *const *fields, int
  * nothing that refers back into the image. */
 int reader_send_file(int sock, ReaderMessageType type, const char *name, const char *source, const char *data,
                      size_t size);
+
+int reader_send_partition(int sock, PartitionDesignator d, const char *fstype, PartitionProtection protection,
+                          VeritySignatureResult signature, const char *root_hash_hex);
+int reader_send_verified(int sock, PartitionDesignator d, uint64_t offset, const char *root_hash_hex, uint64_t covered,
+                         bool cached);
+int reader_send_layout(int sock, const char *pinned_policy);
 
 /* Sends error r (negative errno) with the details in e, if any. */
 void reader_send_error(int sock, int r, const sd_bus_error *e);

@@ -9,6 +9,7 @@
 
 #include "fd-util.h"
 #include "fileio.h"
+#include "image-policy.h"
 #include "os-release.h"
 #include "path-util.h"
 #include "portable-error.h"
@@ -17,6 +18,7 @@
 #include "reader-receive.h"
 #include "strv.h"
 #include "unit-match.h"
+#include "verity.h"
 
 struct ReaderReceiver {
         char *image_label;
@@ -25,6 +27,17 @@ struct ReaderReceiver {
         PortableMetadata *metadata;
         size_t total_size;
         bool done;
+
+        /* Raw images and block devices: the layout comes first. */
+        bool expect_layout;
+        bool layout_done;
+        uint64_t image_size;
+        VerityIdentity *cached;
+        uint64_t *cached_covered;
+        size_t n_cached;
+        ImageLayout *layout;
+        ReaderVerified verified[2];
+        size_t n_verified;
 };
 
 int reader_receiver_new(const char *image_label, char * const *matches, char * const *check_paths,
@@ -62,7 +75,34 @@ ReaderReceiver *reader_receiver_free(ReaderReceiver *rr) {
         strv_free(rr->matches);
         strv_free(rr->check_paths);
         portable_metadata_free(rr->metadata);
+        free(rr->cached);
+        free(rr->cached_covered);
+        image_layout_free(rr->layout);
         return mfree(rr);
+}
+
+int reader_receiver_expect_layout(ReaderReceiver *rr, uint64_t image_size, const VerityIdentity *cached,
+                                  const uint64_t *cached_covered, size_t n_cached) {
+        rr->layout = calloc(1, sizeof(ImageLayout));
+        if (!rr->layout)
+                return -ENOMEM;
+        if (n_cached > 0) {
+                rr->cached = calloc(n_cached, sizeof(VerityIdentity));
+                rr->cached_covered = calloc(n_cached, sizeof(uint64_t));
+                if (!rr->cached || !rr->cached_covered)
+                        return -ENOMEM;
+                memcpy(rr->cached, cached, n_cached * sizeof(VerityIdentity));
+                memcpy(rr->cached_covered, cached_covered, n_cached * sizeof(uint64_t));
+        }
+        rr->n_cached = n_cached;
+        rr->image_size = image_size;
+        rr->expect_layout = true;
+        return 0;
+}
+
+const ReaderVerified *reader_receiver_verified(const ReaderReceiver *rr, size_t *ret_n) {
+        *ret_n = rr->done ? rr->n_verified : 0;
+        return rr->verified;
 }
 
 PortableMetadata *reader_receiver_steal(ReaderReceiver *rr) {
@@ -184,6 +224,159 @@ static int handle_unit(ReaderReceiver *rr, const char *name, const char *source,
         return r;
 }
 
+static int parse_u64(const char *s, uint64_t *ret) {
+        unsigned long long v;
+        char *end;
+
+        if (isempty(s) || !strchr("0123456789", s[0]) || (s[0] == '0' && s[1]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || *end)
+                return -EINVAL;
+        *ret = (uint64_t) v;
+        return 0;
+}
+
+static LayoutPartition *layout_partition(ReaderReceiver *rr, const char *designator, PartitionDesignator *ret) {
+        PartitionDesignator d = partition_designator_from_string(designator);
+
+        if (d != PARTITION_ROOT && d != PARTITION_USR)
+                return NULL;
+        *ret = d;
+        return rr->layout->partitions + d;
+}
+
+/* 'P': designator, fstype, protection, signature verdict, root hash. */
+static int handle_partition(ReaderReceiver *rr, char **f, size_t n, sd_bus_error *reterr) {
+        _cleanup_free_ uint8_t *hash = NULL;
+        PartitionProtection protection;
+        VeritySignatureResult signature;
+        PartitionDesignator d;
+        LayoutPartition *p;
+        size_t hash_size = 0;
+        bool consistent;
+
+        if (!rr->expect_layout)
+                return violation(rr, reterr, "reported partitions of an image that has none.");
+        if (rr->layout_done)
+                return violation(rr, reterr, "reported a partition after it mounted the image.");
+        if (n != 5 || !(p = layout_partition(rr, f[0], &d)))
+                return violation(rr, reterr, "sent a malformed partition message.");
+        if (p->found)
+                return violation(rr, reterr, "reported the %s partition twice.", f[0]);
+        if (!image_fstype_is_supported(f[1]))
+                return violation(rr, reterr, "reported a file system we do not mount for the %s partition.", f[0]);
+        signature = verity_signature_result_from_string(f[3]);
+        if (partition_protection_from_string(f[2], &protection) < 0 || signature < 0)
+                return violation(rr, reterr, "sent a malformed partition message.");
+
+        switch (protection) {
+        case PARTITION_UNPROTECTED:
+                consistent = signature == VERITY_SIGNATURE_UNSIGNED && isempty(f[4]);
+                break;
+        case PARTITION_VERITY:
+                consistent = signature == VERITY_SIGNATURE_UNSIGNED || signature == VERITY_SIGNATURE_UNTRUSTED;
+                break;
+        case PARTITION_SIGNED:
+                consistent = signature == VERITY_SIGNATURE_TRUSTED;
+                break;
+        default:
+                consistent = false;
+        }
+        if (consistent && protection != PARTITION_UNPROTECTED)
+                consistent = verity_root_hash_from_hex(f[4], &hash, &hash_size) >= 0 && hash_size <= VERITY_CACHE_HASH_MAX;
+        if (!consistent)
+                return violation(rr, reterr, "reported an inconsistent protection of the %s partition.", f[0]);
+
+        p->fstype = strdup(f[1]);
+        if (!p->fstype)
+                return -ENOMEM;
+        if (hash) {
+                p->root_hash = verity_root_hash_to_hex(hash, hash_size);
+                if (!p->root_hash)
+                        return -ENOMEM;
+        }
+        p->protection = protection;
+        p->signature = signature;
+        p->found = true;
+        return 0;
+}
+
+static bool cached_before(ReaderReceiver *rr, const ReaderVerified *v) {
+        for (size_t i = 0; i < rr->n_cached; i++)
+                if (rr->cached[i].data_offset == v->offset && rr->cached[i].root_hash_size == v->root_hash_size &&
+                    memcmp(rr->cached[i].root_hash, v->root_hash, v->root_hash_size) == 0 &&
+                    rr->cached_covered[i] == v->covered)
+                        return true;
+        return false;
+}
+
+/* 'V': designator, offset, root hash, covered, "checked" or "cached". */
+static int handle_verified(ReaderReceiver *rr, char **f, size_t n, sd_bus_error *reterr) {
+        _cleanup_free_ uint8_t *hash = NULL;
+        ReaderVerified v = {};
+        LayoutPartition *p;
+        size_t hash_size;
+
+        if (!rr->expect_layout)
+                return violation(rr, reterr, "reported a verification of an image that has no partitions.");
+        if (rr->layout_done)
+                return violation(rr, reterr, "reported a verification after it mounted the image.");
+        if (n != 5 || !(p = layout_partition(rr, f[0], &v.designator)) || parse_u64(f[1], &v.offset) < 0 ||
+            parse_u64(f[3], &v.covered) < 0 || (!streq(f[4], "checked") && !streq(f[4], "cached")) ||
+            verity_root_hash_from_hex(f[2], &hash, &hash_size) < 0 || hash_size > VERITY_CACHE_HASH_MAX)
+                return violation(rr, reterr, "sent a malformed verification message.");
+        if (!p->found || p->protection == PARTITION_UNPROTECTED || p->verified)
+                return violation(rr, reterr, "reported a verification of the %s partition that was not due.", f[0]);
+
+        memcpy(v.root_hash, hash, hash_size);
+        v.root_hash_size = hash_size;
+        v.cached = streq(f[4], "cached");
+        {
+                _cleanup_free_ char *hex = verity_root_hash_to_hex(hash, hash_size);
+
+                if (!hex)
+                        return -ENOMEM;
+                if (!streq(hex, p->root_hash))
+                        return violation(rr, reterr, "reported a verification of the %s partition against another root hash.",
+                                         f[0]);
+        }
+        if (v.covered == 0 || v.offset > rr->image_size || v.covered > rr->image_size - v.offset)
+                return violation(rr, reterr, "reported a verification of the %s partition outside the image.", f[0]);
+        if (v.cached && !cached_before(rr, &v))
+                return violation(rr, reterr, "claimed the %s partition was verified before, which it was not.", f[0]);
+
+        p->verified = true;
+        p->cached = v.cached;
+        rr->verified[rr->n_verified++] = v;
+        return 0;
+}
+
+/* 'L': the pinned policy; the layout is complete. */
+static int handle_layout(ReaderReceiver *rr, char **f, size_t n, sd_bus_error *reterr) {
+        _cleanup_(image_policy_freep) ImagePolicy *policy = NULL;
+        ImageLayout *l = rr->layout;
+
+        if (!rr->expect_layout || rr->layout_done)
+                return violation(rr, reterr, "sent an unexpected layout message.");
+        if (n != 1 || isempty(f[0]) || !utf8_is_valid(f[0]) || image_policy_from_string(f[0], &policy, NULL) < 0)
+                return violation(rr, reterr, "sent a malformed layout message.");
+        if (!l->partitions[PARTITION_ROOT].found && !l->partitions[PARTITION_USR].found)
+                return violation(rr, reterr, "reported no partition to mount.");
+        for (size_t i = 0; i < ELEMENTSOF(l->partitions); i++)
+                if (l->partitions[i].found && l->partitions[i].protection != PARTITION_UNPROTECTED &&
+                    !l->partitions[i].verified)
+                        return violation(rr, reterr, "did not verify the %s partition before mounting it.",
+                                         partition_designator_to_string((PartitionDesignator) i));
+
+        /* Our own spelling of it: this goes into unit files. */
+        if (image_policy_to_string(policy, /* simplify= */ true, &l->pinned_policy) < 0)
+                return -ENOMEM;
+        rr->layout_done = true;
+        return 0;
+}
+
 static int handle_error(ReaderReceiver *rr, char **fields, size_t n, sd_bus_error *reterr) {
         char *end;
         long e;
@@ -217,6 +410,10 @@ static int split_fields(const char *buf, size_t size, char ***ret, size_t *ret_n
         return 0;
 }
 
+static bool allowed_before_layout(char type) {
+        return type == READER_PARTITION || type == READER_VERIFIED || type == READER_LAYOUT || type == READER_ERROR;
+}
+
 int reader_receiver_handle(ReaderReceiver *rr, const char *buf, size_t size, int fd_in, sd_bus_error *reterr) {
         _cleanup_close_ int fd = fd_in;
         _cleanup_strv_free_ char **fields = NULL;
@@ -231,8 +428,19 @@ int reader_receiver_handle(ReaderReceiver *rr, const char *buf, size_t size, int
                 return violation(rr, reterr, "sent a malformed message.");
         if (fd >= 0 && buf[0] != READER_OS_RELEASE && buf[0] != READER_UNIT)
                 return violation(rr, reterr, "sent a file where none was due.");
+        if (rr->expect_layout && !rr->layout_done && !allowed_before_layout(buf[0]))
+                return violation(rr, reterr, "sent something before it reported the image's layout.");
 
         switch (buf[0]) {
+        case READER_PARTITION:
+                return handle_partition(rr, fields, n, reterr);
+
+        case READER_VERIFIED:
+                return handle_verified(rr, fields, n, reterr);
+
+        case READER_LAYOUT:
+                return handle_layout(rr, fields, n, reterr);
+
         case READER_OS_RELEASE:
                 if (n != 1)
                         return violation(rr, reterr, "sent a malformed release file message.");
@@ -266,6 +474,8 @@ int reader_receiver_handle(ReaderReceiver *rr, const char *buf, size_t size, int
                         return violation(rr, reterr, "sent a malformed end message.");
                 if (!rr->metadata->os_release.name)
                         return violation(rr, reterr, "sent no os-release.");
+                if (rr->expect_layout)
+                        rr->metadata->layout = TAKE_PTR(rr->layout);
                 rr->done = true;
                 return 1;
 

@@ -13,55 +13,87 @@ static bool last_component_in(const PortableChanges *c, size_t begin, size_t end
         return false;
 }
 
-int portable_reattach(const Host *host, const Image *image, const PortableMetadata *metadata, char * const *matches,
-                      const char *profile,
-                      PortableFlags flags, PortableChanges *ret_removed, PortableChanges *ret_updated,
-                      sd_bus_error *reterr) {
-        _cleanup_(transaction_done) Transaction t = {};
-        PortableChanges removed = {}, updated = {};
-        size_t attach_begin, attach_end;
-        int r;
+/* Splits the transaction's change list: what was removed for good (removals before the attach,
+ * and the emptied directories commit appended after it, whose name the new version does not
+ * bring back), and what the new version wrote. */
+static int split_changes(const Transaction *t, size_t attach_begin, size_t attach_end, PortableChanges *ret_removed,
+                         PortableChanges *ret_updated) {
+        _cleanup_(portable_changes_done) PortableChanges removed = {}, updated = {};
+        int r = 0;
 
-        flags |= PORTABLE_REATTACH;
+        for (size_t i = 0; i < t->changes.n; i++) {
+                const PortableChange *c = &t->changes.items[i];
 
-        r = portable_transaction_init(&t, host, flags, "reattach", image->path);
-        if (r < 0)
-                return r;
-
-        /* One plan for both halves: if the new version cannot be attached, nothing of the old one
-         * was ever touched. */
-        r = portable_detach_in(&t, host, image->path, flags, reterr);
-        if (r < 0)
-                return r;
-
-        attach_begin = t.changes.n;
-        r = portable_attach_in(&t, host, image, metadata, matches, profile, flags, reterr);
-        if (r < 0)
-                return r;
-        attach_end = t.changes.n;
-
-        r = transaction_execute(&t, reterr);
-        if (r < 0)
-                return r;
-
-        /* What was removed for good: removals (before the attach, and the emptied directories
-         * commit appended after it) whose name the new version does not bring back. */
-        for (size_t i = 0; i < t.changes.n; i++) {
-                PortableChange *c = &t.changes.items[i];
-                bool is_update = i >= attach_begin && i < attach_end;
-
-                if (is_update)
+                if (i >= attach_begin && i < attach_end)
                         r = portable_changes_add(&updated, c->type, c->path, c->source);
-                else if (!last_component_in(&t.changes, attach_begin, attach_end, c->path))
+                else if (!last_component_in(&t->changes, attach_begin, attach_end, c->path))
                         r = portable_changes_add(&removed, c->type, c->path, c->source);
-                if (r < 0) {
-                        portable_changes_done(&removed);
-                        portable_changes_done(&updated);
+                if (r < 0)
                         return r;
-                }
         }
 
         *ret_removed = removed;
         *ret_updated = updated;
+        removed = updated = (PortableChanges) {};
         return 0;
+}
+
+/* Plans both halves in t. One plan: if the new version cannot be attached, nothing of the old
+ * one was ever touched. */
+static int plan(Transaction *t, const Host *host, const Image *image, const PortableMetadata *metadata,
+                char * const *matches, const char *profile, PortableFlags flags, size_t *ret_begin, size_t *ret_end,
+                sd_bus_error *reterr) {
+        int r;
+
+        r = portable_detach_in(t, host, image->path, flags | PORTABLE_REATTACH, reterr);
+        if (r < 0)
+                return r;
+
+        *ret_begin = t->changes.n;
+        r = portable_attach_in(t, host, image, metadata, matches, profile, flags | PORTABLE_REATTACH, reterr);
+        if (r < 0)
+                return r;
+        *ret_end = t->changes.n;
+        return 0;
+}
+
+int portable_reattach(const Host *host, const Image *image, const PortableMetadata *metadata, char * const *matches,
+                      const char *profile, PortableFlags flags, PortableChanges *ret_removed,
+                      PortableChanges *ret_updated, sd_bus_error *reterr) {
+        _cleanup_(transaction_done) Transaction t = {};
+        size_t begin = 0, end = 0;
+        int r;
+
+        r = portable_transaction_init(&t, host, flags, "reattach", image->path);
+        if (r < 0)
+                return r;
+        r = plan(&t, host, image, metadata, matches, profile, flags, &begin, &end, reterr);
+        if (r < 0)
+                return r;
+        r = transaction_execute(&t, reterr);
+        if (r < 0)
+                return r;
+        return split_changes(&t, begin, end, ret_removed, ret_updated);
+}
+
+int portable_reattach_uncommitted(Transaction *t, const Host *host, const Image *image,
+                                  const PortableMetadata *metadata, char * const *matches, const char *profile,
+                                  PortableFlags flags, PortableChanges *ret_removed, PortableChanges *ret_updated,
+                                  sd_bus_error *reterr) {
+        size_t begin = 0, end = 0;
+        int r;
+
+        r = portable_transaction_init(t, host, flags, "reattach", image->path);
+        if (r < 0)
+                return r;
+        r = plan(t, host, image, metadata, matches, profile, flags, &begin, &end, reterr);
+        if (r >= 0)
+                r = transaction_apply(t, reterr);
+        if (r >= 0)
+                r = split_changes(t, begin, end, ret_removed, ret_updated);
+        if (r < 0) {
+                transaction_abort(t);
+                transaction_done(t);
+        }
+        return r;
 }

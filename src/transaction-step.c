@@ -3,12 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "fd-util.h"
 #include "path-util.h"
 #include "strv.h"
 #include "transaction-step.h"
+#include "transaction.h"
 
 static const char *const step_kind_table[_STEP_KIND_MAX] = {
         [STEP_MKDIR] = "mkdir",
@@ -67,6 +69,10 @@ static int apply_create(TransactionStep *s) {
         int r;
 
         r = s->target ? RET_NERRNO(symlink(s->target, s->temp)) : write_temp_file(s);
+        /* The mark is best effort: a file system without trusted xattrs gets an unmarked link,
+         * which repair then leaves alone. */
+        if (r >= 0 && s->mark)
+                (void) lsetxattr(s->temp, TRANSACTION_LINK_MARK, "1", 1, 0);
         if (r < 0) {
                 (void) unlink(s->temp);
                 return r;

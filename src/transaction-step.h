@@ -34,6 +34,7 @@ typedef struct TransactionStep {
         char *temp;       /* CREATE */
         char *backup;     /* CREATE that replaces something; REMOVE */
         char *target;     /* CREATE of a symlink; NULL for a regular file */
+        bool mark;        /* CREATE of a symlink: carries TRANSACTION_LINK_MARK (see transaction.h) */
         char *data;       /* CREATE of a regular file */
         size_t size;
         mode_t mode;

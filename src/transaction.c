@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -245,6 +246,22 @@ int transaction_symlink(Transaction *t, const char *path, const char *target, bo
         return portable_changes_add(&t->changes, PORTABLE_SYMLINK, path, target);
 }
 
+int transaction_symlink_marked(Transaction *t, const char *path, const char *target) {
+        int r;
+
+        r = plan_create(t, path, target, NULL, 0, 0777, /* replace= */ false);
+        if (r < 0)
+                return r;
+        t->steps[t->n_steps - 1].mark = true;
+        return portable_changes_add(&t->changes, PORTABLE_SYMLINK, path, target);
+}
+
+bool symlink_is_marked(const char *path) {
+        char value[8];
+
+        return lgetxattr(path, TRANSACTION_LINK_MARK, value, sizeof(value)) == 1 && value[0] == '1';
+}
+
 int transaction_remove(Transaction *t, const char *path) {
         TransactionStep s = { .kind = STEP_REMOVE };
         struct stat st;
@@ -343,13 +360,22 @@ static int prepare_journal_dir(const char *dir) {
         }
 }
 
-int transaction_execute(Transaction *t, sd_bus_error *reterr) {
+/* Undoes what was applied and drops the journal. */
+static void abort_applied(Transaction *t, char * const *dirs) {
+        undo_steps(t->steps, t->n_applied);
+        t->n_applied = 0;
+        if (t->journal_dir) {
+                (void) sync_directories(dirs);
+                (void) transaction_journal_remove(t->journal_dir, t->id, /* sync= */ true);
+        }
+}
+
+int transaction_apply(Transaction *t, sd_bus_error *reterr) {
         _cleanup_strv_free_ char **dirs = NULL;
-        size_t applied = 0;
         int r;
 
         if (t->executed)
-                return 0;
+                return -EBUSY;
         t->executed = true;
         if (t->n_steps == 0)
                 return 0;
@@ -368,10 +394,10 @@ int transaction_execute(Transaction *t, sd_bus_error *reterr) {
                         return portable_error(reterr, r, NULL, "Failed to record the plan in %s: %m", t->journal_dir);
         }
 
-        for (; applied < t->n_steps; applied++) {
-                r = transaction_step_apply(&t->steps[applied]);
+        for (; t->n_applied < t->n_steps; t->n_applied++) {
+                r = transaction_step_apply(&t->steps[t->n_applied]);
                 if (r < 0) {
-                        const TransactionStep *s = &t->steps[applied];
+                        const TransactionStep *s = &t->steps[t->n_applied];
 
                         if (r == -ESTALE || r == -EEXIST)
                                 (void) portable_error(reterr, r, NULL,
@@ -383,31 +409,53 @@ int transaction_execute(Transaction *t, sd_bus_error *reterr) {
                                                       : s->kind == STEP_REMOVE ? "remove"
                                                                                : "write",
                                                       s->path);
-                        applied++; /* the failed step may have half happened */
-                        goto rollback;
+                        t->n_applied++; /* the failed step may have half happened */
+                        abort_applied(t, dirs);
+                        return r;
                 }
         }
 
-        /* Barrier 2: every effect is on disk before the commit point. Barrier 3: the commit
-         * point itself. */
+        /* Barrier 2: every effect is on disk before the commit point can be. */
         r = sync_directories(dirs);
-        if (r >= 0 && t->journal_dir)
+        if (r < 0) {
+                abort_applied(t, dirs);
+                return portable_error(reterr, r, NULL, "Failed to make the changes durable: %m");
+        }
+        return 0;
+}
+
+int transaction_commit(Transaction *t, sd_bus_error *reterr) {
+        _cleanup_strv_free_ char **dirs = NULL;
+        int r;
+
+        if (!t->executed || t->committed)
+                return t->committed ? 0 : -EINVAL;
+        t->committed = true;
+        if (t->n_steps == 0)
+                return 0;
+
+        r = steps_dirs(t->steps, t->n_steps, &dirs);
+        if (r < 0)
+                return r;
+
+        /* Barrier 3: the commit point. */
+        if (t->journal_dir) {
                 r = transaction_journal_save(t->journal_dir, t->id, t->description, /* committing= */ true, t->steps,
                                              t->n_steps);
-        if (r < 0) {
-                (void) portable_error(reterr, r, NULL, "Failed to commit: %m");
-                goto rollback;
+                if (r < 0) {
+                        abort_applied(t, dirs);
+                        return portable_error(reterr, r, NULL, "Failed to commit: %m");
+                }
         }
 
         /* From here on the operation has happened; what is left is tidying up, which recovery
          * would finish if we died now. */
         r = cleanup_steps(t->steps, t->n_steps, &t->changes);
-        if (r < 0) {
+        if (r < 0)
                 /* A backup we cannot delete: the new state is in place, but the journal stays so
                  * that the next start (or a repair) removes what is left. */
                 return portable_error(reterr, r, NULL,
                                       "The operation was applied, but a hidden backup file could not be removed: %m");
-        }
 
         /* Barrier 4: the cleanup is durable too, then the journal can go. */
         r = sync_directories(dirs);
@@ -416,14 +464,55 @@ int transaction_execute(Transaction *t, sd_bus_error *reterr) {
         if (r < 0)
                 return portable_error(reterr, r, NULL, "The operation was applied, but finishing it failed: %m");
         return 0;
+}
 
-rollback:
-        undo_steps(t->steps, applied);
-        if (t->journal_dir) {
-                (void) sync_directories(dirs);
-                (void) transaction_journal_remove(t->journal_dir, t->id, /* sync= */ true);
+int transaction_undo_changes(const Transaction *t, PortableChanges *ret) {
+        _cleanup_(portable_changes_done) PortableChanges c = {};
+        int r = 0;
+
+        for (size_t i = t->n_applied; i > 0; i--) {
+                const TransactionStep *s = &t->steps[i - 1];
+
+                switch (s->kind) {
+                case STEP_MKDIR:
+                        r = portable_changes_add(&c, PORTABLE_UNLINK, s->path, NULL);
+                        break;
+                case STEP_CREATE:
+                        r = portable_changes_add(&c, s->backup ? PORTABLE_WRITE : PORTABLE_UNLINK, s->path, NULL);
+                        break;
+                case STEP_REMOVE:
+                        r = portable_changes_add(&c, PORTABLE_WRITE, s->path, NULL);
+                        break;
+                default:
+                        break;
+                }
+                if (r < 0)
+                        return r;
         }
-        return r;
+        *ret = c;
+        c = (PortableChanges) {};
+        return 0;
+}
+
+void transaction_abort(Transaction *t) {
+        _cleanup_strv_free_ char **dirs = NULL;
+
+        if (!t->executed || t->committed)
+                return;
+        t->committed = true; /* nothing more to do with it either way */
+        (void) steps_dirs(t->steps, t->n_steps, &dirs);
+        abort_applied(t, dirs);
+}
+
+int transaction_execute(Transaction *t, sd_bus_error *reterr) {
+        int r;
+
+        if (t->executed)
+                return 0;
+        r = transaction_apply(t, reterr);
+        if (r < 0)
+                return r;
+        return transaction_commit(t, reterr);
 }
 
 int transaction_finish(Transaction *t, int r, PortableChanges *ret_changes, sd_bus_error *reterr) {

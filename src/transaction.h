@@ -41,7 +41,9 @@ typedef struct Transaction {
         char *id;                /* random, names the journal and every hidden file */
         char *description;       /* what the journal says the operation was, for the logs */
         unsigned counter;
+        size_t n_applied;
         bool executed;
+        bool committed;
 } Transaction;
 
 /* journal_dir is where the journal of this transaction goes: it must be on a file system that
@@ -61,6 +63,16 @@ int transaction_write_file(Transaction *t, const char *path, const void *data, s
 /* Plans a symlink path -> target, with the same replace semantics. */
 int transaction_symlink(Transaction *t, const char *path, const char *target, bool replace);
 
+/* The same, for a link that says it is ours: it carries the extended attribute
+ * TRANSACTION_LINK_MARK, so that detach and repair can tell it from a link of the same name an
+ * administrator made (symlinks cannot carry user.* attributes; trusted.* ones need privileges,
+ * which is the point). Never replaces. */
+#define TRANSACTION_LINK_MARK "trusted.portabled.link"
+int transaction_symlink_marked(Transaction *t, const char *path, const char *target);
+
+/* Whether path is a symlink carrying TRANSACTION_LINK_MARK. */
+bool symlink_is_marked(const char *path);
+
 /* Plans removing a file or symlink (records "unlink"). -ENOENT if it is not there, -EISDIR for a
  * directory. */
 int transaction_remove(Transaction *t, const char *path);
@@ -75,6 +87,18 @@ int transaction_lstat(Transaction *t, const char *path, struct stat *ret);
 /* Applies the plan as described above. On failure everything is undone, reterr says which file
  * and why. A transaction without steps does nothing, not even a journal. */
 int transaction_execute(Transaction *t, sd_bus_error *reterr);
+
+/* The same in two halves, for a caller that wants to see the new state at work before it keeps
+ * it (reattach with rollback): apply() takes the steps up to, not including, the commit point
+ * (the journal still says "applying": a crash meanwhile rolls back), then either commit() or
+ * abort(), which undoes everything as if nothing had been applied. */
+int transaction_apply(Transaction *t, sd_bus_error *reterr);
+int transaction_commit(Transaction *t, sd_bus_error *reterr);
+void transaction_abort(Transaction *t);
+
+/* What abort() would do to an applied transaction: "unlink" for what goes, "write" for what is
+ * put back, latest first. */
+int transaction_undo_changes(const Transaction *t, PortableChanges *ret);
 
 /* Ends a transaction the way every operation does: if r >= 0, executes it and hands the change
  * list to ret_changes; otherwise drops the plan (nothing was applied). Returns r or the execute

@@ -61,11 +61,14 @@ int verity_identity_from_fd(int image_fd, uint64_t data_offset, const uint8_t *r
         return 0;
 }
 
-static bool identity_equal(const VerityIdentity *a, const VerityIdentity *b) {
+static bool same_file(const VerityIdentity *a, const VerityIdentity *b) {
         return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
                 a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
-                a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec &&
-                a->data_offset == b->data_offset && a->root_hash_size == b->root_hash_size &&
+                a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+static bool identity_equal(const VerityIdentity *a, const VerityIdentity *b) {
+        return same_file(a, b) && a->data_offset == b->data_offset && a->root_hash_size == b->root_hash_size &&
                 a->root_hash_size <= VERITY_CACHE_HASH_MAX && memcmp(a->root_hash, b->root_hash, a->root_hash_size) == 0;
 }
 
@@ -88,6 +91,21 @@ int verity_cache_lookup(VerityCache *c, const VerityIdentity *id, uint64_t *ret_
         if (ret_covered)
                 *ret_covered = e->covered;
         return 1;
+}
+
+size_t verity_cache_lookup_file(VerityCache *c, const VerityIdentity *file, VerityIdentity *ret_ids,
+                                uint64_t *ret_covered, size_t max) {
+        size_t n = 0;
+
+        if (!c || !file)
+                return 0;
+        for (size_t i = 0; i < c->n && n < max; i++)
+                if (same_file(&c->entries[i].id, file)) {
+                        ret_ids[n] = c->entries[i].id;
+                        ret_covered[n] = c->entries[i].covered;
+                        n++;
+                }
+        return n;
 }
 
 int verity_cache_add(VerityCache *c, const VerityIdentity *id, uint64_t covered) {

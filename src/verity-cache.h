@@ -49,6 +49,12 @@ int verity_identity_from_fd(int image_fd, uint64_t data_offset, const uint8_t *r
 /* 1 and the number of bytes that were verified if id passed verification before, 0 otherwise. */
 int verity_cache_lookup(VerityCache *c, const VerityIdentity *id, uint64_t *ret_covered);
 
+/* The entries for the file that file identifies (its data_offset and root hash are ignored): at
+ * most max of them are copied to ret_ids and ret_covered. Returns how many. The image reader asks
+ * this before it knows which partitions and root hashes the image has. */
+size_t verity_cache_lookup_file(VerityCache *c, const VerityIdentity *file, VerityIdentity *ret_ids,
+                                uint64_t *ret_covered, size_t max);
+
 /* Records that id passed verification, covering covered bytes. */
 int verity_cache_add(VerityCache *c, const VerityIdentity *id, uint64_t covered);
 

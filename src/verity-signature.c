@@ -41,6 +41,13 @@ const char *verity_signature_result_to_string(VeritySignatureResult r) {
         return result_table[r];
 }
 
+VeritySignatureResult verity_signature_result_from_string(const char *s) {
+        for (VeritySignatureResult r = 0; s && r < _VERITY_SIGNATURE_RESULT_MAX; r++)
+                if (streq(s, result_table[r]))
+                        return r;
+        return _VERITY_SIGNATURE_RESULT_INVALID;
+}
+
 static void sk_X509_free_all(STACK_OF(X509) *sk) {
         sk_X509_pop_free(sk, X509_free);
 }

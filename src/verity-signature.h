@@ -28,6 +28,7 @@ typedef enum VeritySignatureResult {
 } VeritySignatureResult;
 
 const char *verity_signature_result_to_string(VeritySignatureResult r);
+VeritySignatureResult verity_signature_result_from_string(const char *s);
 
 /* Checks signature (NULL or size 0: unsigned) of root_hash. On success returns 0 and the verdict;
  * ret_detail (optional) gets a short human-readable reason ("signed by CN=..." / OpenSSL's error).

@@ -24,10 +24,11 @@
  *            image_policy_check()      refuse what the policy does not allow
  *            verity_target_verify()    the data against the root hash, in user space (once per
  *                                      image identity: see verity-cache.h)
- *            verity_activate()         in addition, where the kernel has device-mapper: a dm-verity
- *                                      device to mount, checked by the kernel at every read
- *            mount exactly the verified bytes (loop device limited to the covered size, or the
- *            dm-verity device)
+ *            mount exactly the verified bytes (loop device limited to the covered size)
+ *
+ * reader-raw.h is that reader. verity_activate() (a dm-verity device, checked by the kernel at
+ * every read, where the kernel has device-mapper) is not used by it yet: the daemon refuses an
+ * image file that changed while it was read instead (image-reader.h).
  *
  * User-space verification reads every data block once and checks it against the hash tree, and
  * the tree against the root hash: a single changed byte anywhere in the covered data, in the tree

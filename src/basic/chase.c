@@ -103,7 +103,8 @@ int chase_open_in_root_userspace(int root_fd, const char *path, int open_flags) 
                         _cleanup_free_ char *expanded = NULL;
                         ssize_t k;
 
-                        if (last && (open_flags & O_NOFOLLOW))
+                        /* "link/" names what the link points to, O_NOFOLLOW or not (open(2)). */
+                        if (last && !trailing_slash && (open_flags & O_NOFOLLOW))
                                 return -ELOOP;
                         if (++links > CHASE_SYMLINKS_MAX)
                                 return -ELOOP;
@@ -159,7 +160,11 @@ int chase_open_in_root(int root_fd, const char *path, int open_flags) {
                 if (fd != -EAGAIN)
                         break;
         }
-        if (fd != -ENOSYS && fd != -EAGAIN)
+        /* ELOOP is not always true either: for a chain of more than 20 symlinks the kernel now
+         * and then counts every link twice (a lookup that falls out of RCU mode restarts without
+         * resetting the count), in bursts that retrying does not outlast. The userspace walk
+         * counts once; it gives ELOOP for a real loop too. */
+        if (fd != -ENOSYS && fd != -EAGAIN && fd != -ELOOP)
                 return fd;
         return chase_open_in_root_userspace(root_fd, path, open_flags);
 }

@@ -60,14 +60,23 @@ assert_root_unchanged "runtime detach leaves the host root as it was" "$T/pristi
 
 # --- by path, symlink mode, persistent ------------------------------------------------------------
 
+# Under a profile other than "trusted" the unit files are copied all the same: a link would let
+# whoever can write the image change a unit after it was checked. The profile is linked.
 attach "$IMAGES/foo" symlink false >"$T/changes"
 assert_file_eq "attach path (symlink): change list" dir-symlink-persistent.changes "$T/changes"
-assert_attached_eq "attach path (symlink): unit files link into the image" dir-symlink-persistent.tree
+assert_attached_eq "attach path (symlink): unit files copied, profile linked" dir-symlink-persistent.tree
 assert_eq "symlink mode: the in-image symlink foo-link.service resolves to the in-image target" \
         "$(cat "$TEST_DATA/images/foo/opt/foo/foo-link.service")" \
         "$(cat "$ROOT/etc/systemd/system.attached/foo-link.service" 2>&1)"
 detach "$IMAGES/foo" false >/dev/null
 assert_root_unchanged "detach after symlink mode leaves the host root as it was" "$T/pristine"
+
+# Trusted units are linked into the image, as asked.
+mcall AttachImage sassbs "$IMAGES/foo" 1 foo trusted false symlink >/dev/null
+assert_eq "symlink mode, trusted profile: the unit file links into the image" \
+        "$IMAGES/foo/usr/lib/systemd/system/foo.service" "$(readlink "$ROOT/etc/systemd/system.attached/foo.service")"
+detach "$IMAGES/foo" false >/dev/null
+assert_root_unchanged "detach after trusted symlink mode leaves the host root as it was" "$T/pristine"
 
 # --- by path, auto mode, runtime; detach by name ------------------------------------------------
 

@@ -21,7 +21,10 @@ fi
 for fmt in $formats; do
         img=$IMAGES/foo_$fmt.raw
         build_raw "$fmt" "$TEST_DATA/images/foo" "$img"
-        subst=(IMAGE="$img" IMAGEFILE="${img##*/}")
+        fs=$fmt
+        [ "$fmt" = gpt ] && fs=ext4
+        # The drop-in pins what the reader found: the file system, nothing else present.
+        subst=(IMAGE="$img" IMAGEFILE="${img##*/}" POLICY="root=$fs:=absent")
 
         mjson GetImageMetadata sas "$img" 1 foo >"$T/meta.json"
         assert_eq "$fmt: GetImageMetadata finds the same units as in the tree" \
@@ -46,7 +49,7 @@ for fmt in $formats; do
 done
 
 img=$IMAGES/foo_squashfs.raw
-subst=(IMAGE="$img" IMAGEFILE="${img##*/}")
+subst=(IMAGE="$img" IMAGEFILE="${img##*/}" POLICY="root=squashfs:=absent")
 
 attach "$img" symlink true >/dev/null
 assert_attached_eq "squashfs: symlink mode copies unit files of raw images, /run/portables link" \

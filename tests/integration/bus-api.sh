@@ -50,6 +50,9 @@ RemoveImage method s -
 MarkImageReadOnly method sb -
 SetImageLimit method st -
 SetPoolLimit method t -
+GetImageMetadataWithOptions method sasasta{sv} saya{say}a{say}a{sv}
+AttachImageWithOptions method sasasssta{sv} a(sss)
+ReattachImageWithOptions method sasasssta{sv} a(sss)a(sss)
 PoolPath property s -
 PoolUsage property t -
 PoolLimit property t -

@@ -86,6 +86,9 @@ manager RemoveImage s foo
 manager MarkImageReadOnly sb foo true
 manager SetImageLimit st foo 1000000
 manager SetPoolLimit t 1000000
+manager GetImageMetadataWithOptions sasasta{sv} foo 0 0 0 0
+manager AttachImageWithOptions sasasssta{sv} foo 0 1 foo default "" 0 0
+manager ReattachImageWithOptions sasasssta{sv} foo 0 1 foo default "" 0 0
 image GetOSRelease
 image GetMetadata as 0
 image GetMetadataWithExtensions asast 0 0 0

@@ -568,9 +568,10 @@ name_owned() {
         [ "$(bus call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s "$1" 2>/dev/null)" = "b true" ]
 }
 
-# start_daemon [EXTRA_ARGS...]
+# start_daemon [EXTRA_ARGS...]: DAEMON_WRAPPER (words) is put in front of the command, e.g. strace.
 start_daemon() {
-        (cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$PORTABLED" --root="$ROOT" \
+        # shellcheck disable=SC2086 # the wrapper is a list of words
+        (cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec ${DAEMON_WRAPPER:-} "$PORTABLED" --root="$ROOT" \
                 --vendor-profile-dir="$PROFILES" --log-level=debug --exit-on-idle=0 "$@") >>"$T/log/portabled.log" 2>&1 &
         DAEMON_PID=$!
         local i

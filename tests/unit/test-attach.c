@@ -183,9 +183,23 @@ Test(attach, profile_copied_with_prefer_copy) {
         cr_assert(is_regular(ATTACHED "/foo.service"));
 }
 
-Test(attach, units_symlinked_with_prefer_symlink) {
+/* Linking into a directory image is for trusted units only: others are copied, so that the image
+ * cannot change a unit after it passed the confinement check. */
+Test(attach, units_copied_with_prefer_symlink_unless_trusted) {
         _cleanup_free_ char *changes = NULL;
         _cleanup_(image_freep) Image *image = attach_foo("default", PORTABLE_PREFER_SYMLINK, &changes);
+
+        cr_assert(is_regular(ATTACHED "/foo.service"));
+        cr_assert(is_regular(ATTACHED "/foo-shadow.service"));
+        cr_assert(not(zero(ptr, strstr(changes, "copy @ROOT@" ATTACHED "/foo.service @IMAGES@/foo/usr/lib/systemd/system/foo.service\n"))),
+                  "%s", changes);
+        /* The profile drop-in is still linked. */
+        cr_assert(is_symlink(ATTACHED "/foo.service.d/10-profile.conf"));
+}
+
+Test(attach, units_symlinked_with_prefer_symlink) {
+        _cleanup_free_ char *changes = NULL;
+        _cleanup_(image_freep) Image *image = attach_foo("trusted", PORTABLE_PREFER_SYMLINK, &changes);
         _cleanup_free_ char *t = link_target(ATTACHED "/foo.service"),
                             *e = unit_strf("%s/usr/lib/systemd/system/foo.service", image->path),
                             *ts = link_target(ATTACHED "/foo-shadow.service"),

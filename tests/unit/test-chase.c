@@ -2,8 +2,11 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chase.h"
@@ -171,6 +174,20 @@ CHASE_TEST(nofollow_refuses_final_symlink_only) {
         assert_str(a, "inside");
 }
 
+CHASE_TEST(nofollow_with_trailing_slash_follows) {
+        _cleanup_close_ int fd = chase_nofollow(root_fd, "/dirlink/", O_RDONLY | O_DIRECTORY);
+        _cleanup_close_ int etc = chase(root_fd, "/etc", O_RDONLY | O_DIRECTORY);
+        struct stat a, b;
+
+        /* As with open(2), "link/" is the directory the link points to. (Found by fuzz-chase: the
+         * userspace walk refused it with ELOOP where the kernel opened it.) */
+        cr_assert(fd >= 0, "%s", strerror(-fd));
+        cr_assert(etc >= 0);
+        cr_assert(eq(int, fstat(fd, &a), 0));
+        cr_assert(eq(int, fstat(etc, &b), 0));
+        cr_assert(eq(u64, (uint64_t) a.st_ino, (uint64_t) b.st_ino));
+}
+
 CHASE_TEST(cloexec_always) {
         _cleanup_close_ int fd = chase(root_fd, "/etc/os-release", O_RDONLY);
 
@@ -188,13 +205,11 @@ CHASE_TEST(magic_links_refused) {
         cr_assert(secret_fd >= 0);
 
         /* With /proc/self as the root, "fd/N" is a magic link to the host file: refused by the
-         * kernel; the userspace walk reads it as an ordinary link, resolved in the root, where the
-         * host path does not exist. Either way the host file is never opened. */
+         * kernel (ELOOP, which then has the userspace walk check the path, see chase.c); the
+         * userspace walk reads it as an ordinary link, resolved in the root, where the host path
+         * does not exist. Either way the host file is never opened. */
         fdpath = unit_strf("fd/%i", secret_fd);
-        if (userspace)
-                cr_assert(lt(int, chase(proc_fd, fdpath, O_RDONLY), 0));
-        else
-                cr_assert(eq(int, chase(proc_fd, fdpath, O_RDONLY), -ELOOP));
+        cr_assert(eq(int, chase(proc_fd, fdpath, O_RDONLY), -ENOENT));
 }
 
 CHASE_TEST(special_files_open_without_blocking) {
@@ -256,4 +271,41 @@ CHASE_TEST(symlink_chain_within_limit) {
         }
         data = read_fd(chase(root_fd, "/chain0", O_RDONLY));
         assert_str(data, "inside");
+}
+
+static uint64_t now_ms(void) {
+        struct timespec ts;
+
+        cr_assert(eq(int, clock_gettime(CLOCK_MONOTONIC, &ts), 0));
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+Test(chase, long_symlink_chain_answers_the_same_every_time) {
+        struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+        unsigned eloop = 0, other = 0;
+
+        /* Thirty links in a row, then a component below the file they lead to: ENOTDIR. The
+         * kernel now and then says ELOOP instead (it counts the links twice when the lookup
+         * falls out of RCU mode). Found by fuzz-chase, as a disagreement with the userspace walk;
+         * here about 4 in 10000 lookups, in bursts, so the test runs for two seconds rather than
+         * a number of times. Without openat2() (valgrind) there is nothing to check. */
+        if (syscall(SYS_openat2, root_fd, "", &how, sizeof(how)) < 0 && errno == ENOSYS)
+                cr_skip_test("no openat2()");
+
+        for (int i = 0; i < 30; i++) {
+                _cleanup_free_ char *name = unit_strf("%s/chain%d", root, i),
+                                    *target = i == 29 ? strdup("/etc/os-release") : unit_strf("chain%d", i + 1);
+                unit_symlink(target, name);
+        }
+        for (uint64_t end = now_ms() + 2000; now_ms() < end;) {
+                int r = chase_open_in_root(root_fd, "/chain0/x", O_RDONLY);
+
+                if (r == -ELOOP)
+                        eloop++;
+                else if (r != -ENOTDIR)
+                        other++;
+                safe_close(r);
+        }
+        cr_assert(eq(u32, eloop, 0));
+        cr_assert(eq(u32, other, 0));
 }

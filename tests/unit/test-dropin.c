@@ -34,7 +34,7 @@ static char *content_for(ImageType type, const char *path, const char *unit, con
         Image image = { .type = type, .name = (char *) "x", .path = (char *) path };
         char *content = NULL;
 
-        cr_assert(eq(int, dropin_portable_content(&image, unit, host_os_release, &content), 0), "%s", path);
+        cr_assert(eq(int, dropin_portable_content(&image, unit, host_os_release, NULL, &content), 0), "%s", path);
         cr_assert(not(zero(ptr, content)));
         return content;
 }
@@ -104,7 +104,7 @@ Test(dropin, unsafe_paths_refused_for_services) {
                 Image image = { .type = IMAGE_DIRECTORY, .name = (char *) "x", .path = (char *) unsafe_paths[i] };
                 char *content = NULL;
 
-                cr_assert(eq(int, dropin_portable_content(&image, "foo.service", "/etc/os-release", &content), -EINVAL),
+                cr_assert(eq(int, dropin_portable_content(&image, "foo.service", "/etc/os-release", NULL, &content), -EINVAL),
                           "case %zu", i);
                 cr_assert(zero(ptr, content));
         }
@@ -703,4 +703,50 @@ Test(dropin, goldens_accepted_by_systemd_analyze) {
                 /* Only complaints about our drop-in count: the host's own units are not ours. */
                 cr_assert(zero(ptr, strstr(out, "20-portable.conf")), "%s: %s", goldens[i], out);
         }
+}
+
+/* ---------------------------------------------------------------------- pinned image policies */
+
+Test(dropin, golden_raw_with_pinned_policy) {
+        Image image = { .type = IMAGE_RAW, .name = (char *) "foo_1.2", .path = (char *) "/var/lib/portables/foo_1.2.raw" };
+        _cleanup_free_ char *c = NULL, *socket = NULL, *g = unit_golden("dropin-raw-policy.service.conf"),
+                            *gs = unit_golden("dropin-raw.socket.conf");
+
+        cr_assert(eq(int, dropin_portable_content(&image, "foo.service", "/etc/os-release", "root=signed+squashfs:=absent",
+                                                  &c), 0));
+        assert_str(c, g);
+        /* Units other than services carry the marker alone. */
+        cr_assert(eq(int, dropin_portable_content(&image, "foo.socket", "/etc/os-release", "root=signed+squashfs:=absent",
+                                                  &socket), 0));
+        assert_str(socket, gs);
+}
+
+Test(dropin, no_policy_for_directories) {
+        Image image = { .type = IMAGE_DIRECTORY, .name = (char *) "foo", .path = (char *) "/var/lib/portables/foo" };
+        _cleanup_free_ char *c = NULL, *g = unit_golden("dropin-directory.service.conf");
+
+        cr_assert(eq(int, dropin_portable_content(&image, "foo.service", "/etc/os-release", "root=squashfs:=absent", &c), 0));
+        assert_str(c, g);
+}
+
+Test(dropin, unsafe_policy_refused) {
+        Image image = { .type = IMAGE_RAW, .name = (char *) "foo", .path = (char *) "/var/lib/portables/foo.raw" };
+        char *c = NULL;
+
+        cr_assert(eq(int, dropin_portable_content(&image, "foo.service", "/etc/os-release", "root=squashfs\nExecStart=/x", &c),
+                     -EINVAL));
+        cr_assert(zero(ptr, c));
+}
+
+Test(dropin, golden_extension_policy_on_raw_extensions_only) {
+        const DropinLayer ext[] = { { .image = &app0_dir }, { .image = &app1_raw } };
+        const DropinStack s = {
+                .root = { .image = &root_raw, .image_policy = "root=verity+squashfs:=absent" },
+                .extensions = ext, .n_extensions = 2,
+                .host_os_release = "/etc/os-release",
+                .extension_image_policy = "root=squashfs:usr=erofs:=absent",
+        };
+        _cleanup_free_ char *c = stack_content(&s, "app1.service", 2), *g = unit_golden("dropin-ext-policy.service.conf");
+
+        assert_str(c, g);
 }

@@ -70,6 +70,12 @@ static const struct derive_case prefix_cases[] = {
         { "foo:bar", NULL },
         { "f\xc3\xbc\xc3\x9f.raw", NULL },
         { "foo+1.raw", NULL },     /* '+' is outside the charset */
+        /* Versioned directories stand for the images in them. */
+        { "/srv/app.raw.v", "app" },
+        { "/srv/app.v", "app" },
+        { "/srv/app.v/", "app" },
+        { "app_1.v", "app" },
+        { ".v", NULL },
 };
 
 UNIT_TABLE_PARAMETERS(image_name, default_prefix, prefix_cases);
@@ -122,6 +128,12 @@ static const struct derive_case key_cases[] = {
         { ".raw", NULL },
         { "/x/.raw", NULL },
         { ".sysext.raw", NULL },
+        /* Versioned directories: the key of every version in them. */
+        { "/x/foo.raw.v", "foo" },
+        { "/x/foo.raw.v/", "foo" },
+        { "/x/foo.v", "foo" },
+        { "/x/foo.v/foo_2.raw", "foo" },
+        { "/x/.v", NULL },
 };
 
 UNIT_TABLE_PARAMETERS(image_name, marker_key, key_cases);

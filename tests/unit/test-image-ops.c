@@ -175,7 +175,8 @@ Test(image_ops, remove_never_crosses_mounts) {
         if (geteuid() != 0)
                 cr_skip_test("mounting needs root");
         cr_assert(eq(int, unshare(CLONE_NEWNS), 0));
-        cr_assert(eq(int, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0));
+        /* "none": valgrind takes a NULL type for an unreadable string. */
+        cr_assert(eq(int, mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0));
 
         put("/img/usr/lib/os-release", "ID=x\n");
         unit_mkdir_p(mnt, 0755);

@@ -312,6 +312,33 @@ Test(image_reader, missing_paths_reported) {
         cr_assert(unit_wait_no_loop(img, 3000));
 }
 
+/* What was verified must be what was read: a raw image file that changes after the daemon opened
+ * it is refused, however far the reader got. */
+Test(image_reader, image_modified_while_read) {
+        _cleanup_free_ char *tree = fixture("foo"), *img = build("squashfs", tree, "foo.raw");
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(image_reader_freep) ImageReader *reader = NULL;
+        _cleanup_(image_freep) Image *image = NULL;
+        PortableMetadata *m = NULL;
+        char *matches[] = { (char *) "foo", NULL };
+        const ImageReadRequest request = { .matches = matches };
+        struct timespec pause = { .tv_nsec = 20 * 1000 * 1000 };
+
+        cr_assert(eq(int, image_from_path(img, &image), 0));
+        cr_assert(eq(int, image_reader_start(image, &request, &reader, &error), 0), "%s", strna(error.message));
+        /* The change time moves (timestamps are coarse: wait a little first). */
+        (void) nanosleep(&pause, NULL);
+        cr_assert(eq(int, chmod(img, 0600), 0));
+        while (image_reader_process(reader) == 0)
+                (void) nanosleep(&pause, NULL);
+
+        cr_assert(eq(int, image_reader_result(reader, &m, &error), -ESTALE), "%s", strna(error.message));
+        cr_assert(zero(ptr, m));
+        cr_assert(not(zero(ptr, strstr(strempty(error.message), "was modified while it was being read"))), "%s",
+                  error.message);
+        cr_assert(unit_wait_no_loop(img, 3000));
+}
+
 /* ------------------------------------------------------ reader children that lie or fail */
 
 /* image_reader_adopt() takes over a child we fork ourselves: the "reader" below runs the given

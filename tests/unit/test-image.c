@@ -353,3 +353,76 @@ Test(image, free_and_list_done_accept_empty) {
         image_list_done(&empty);
         cr_assert(eq(sz, empty.n_images, 0));
 }
+
+/* ---------------------------------------------------------------------- versioned directories */
+
+Test(image, from_path_of_a_versioned_directory_is_its_newest_entry) {
+        _cleanup_free_ char *v = in_tmp("/images/app.raw.v"), *one = unit_strf("%s/app_1.9.raw", v),
+                            *two = unit_strf("%s/app_1.10.raw", v), *other = unit_strf("%s/other_9.raw", v),
+                            *dir_entry = unit_strf("%s/app_3.raw", v);
+        _cleanup_(image_freep) Image *image = NULL;
+
+        make_raw_image(one, 0644);
+        make_raw_image(two, 0644);
+        make_raw_image(other, 0644);
+        make_dir_image(dir_entry); /* a directory in a .raw.v/: not a candidate */
+        cr_assert(eq(int, image_from_path(v, &image), 0));
+        assert_str(image->path, two);
+        assert_str(image->name, "app_1.10");
+        cr_assert(eq(int, image->type, IMAGE_RAW));
+}
+
+Test(image, from_path_of_a_plain_versioned_directory_takes_directories_too) {
+        _cleanup_free_ char *v = in_tmp("/images/app.v"), *raw = unit_strf("%s/app_1.raw", v),
+                            *dir = unit_strf("%s/app_2", v);
+        _cleanup_(image_freep) Image *image = NULL;
+
+        make_raw_image(raw, 0644);
+        make_dir_image(dir);
+        cr_assert(eq(int, image_from_path(v, &image), 0));
+        assert_str(image->path, dir);
+        cr_assert(eq(int, image->type, IMAGE_DIRECTORY));
+}
+
+Test(image, from_path_of_an_empty_versioned_directory) {
+        _cleanup_free_ char *v = in_tmp("/images/app.raw.v"), *stray = unit_strf("%s/README", v);
+        Image *image = NULL;
+
+        unit_write(stray, "nothing to see\n");
+        cr_assert(eq(int, image_from_path(v, &image), -ENOENT));
+        cr_assert(zero(ptr, image));
+}
+
+Test(image, find_and_discover_versioned_directories) {
+        _cleanup_free_ char *v = in_root("/var/lib/portables/app.raw.v"), *one = unit_strf("%s/app_1.raw", v),
+                            *two = unit_strf("%s/app_2.raw", v), *plain = in_root("/usr/lib/portables/app.raw"),
+                            *empty = in_root("/var/lib/portables/none.v"), *dv = in_root("/usr/lib/portables/tree.v"),
+                            *tree = unit_strf("%s/tree_5", dv);
+        _cleanup_(image_freep) Image *image = NULL, *t = NULL;
+        _cleanup_(image_list_done) ImageList list = {};
+        Image *none = NULL;
+
+        make_raw_image(one, 0644);
+        make_raw_image(two, 0644);
+        make_raw_image(plain, 0644);
+        unit_mkdir_p(empty, 0755);
+        make_dir_image(tree);
+
+        /* By name: the newest version, named as asked, and it shadows later directories. */
+        cr_assert(eq(int, image_find(&host, "app", &image), 0));
+        assert_str(image->path, two);
+        assert_str(image->name, "app");
+        cr_assert(image->discoverable);
+        cr_assert(eq(int, image_is_in_search_path(&host, image), 1));
+        cr_assert(eq(int, image_find(&host, "tree", &t), 0));
+        assert_str(t->path, tree);
+        cr_assert(eq(int, image_find(&host, "none", &none), -ENOENT));
+
+        /* Listed once, as the directory's image. */
+        cr_assert(eq(int, image_discover(&host, &list), 0));
+        cr_assert(eq(sz, list.n_images, 2));
+        assert_str(list.images[0]->name, "app");
+        assert_str(list.images[0]->path, two);
+        assert_str(list.images[1]->name, "tree");
+        assert_str(list.images[1]->path, tree);
+}

@@ -69,6 +69,22 @@ Test(os_release, size_bounds_the_input) {
         cr_assert(zero(ptr, (void *) os_release_pairs_get(p, "VERSION_ID")));
 }
 
+Test(os_release, size_bounds_whitespace_skipping) {
+        static const char data[] = "ID=abc\nK=  \tX=1\n";
+        _cleanup_strv_free_ char **p = NULL;
+
+        /* Only "ID=abc\nK=": the blanks after the '=' lie beyond size. (Found by fuzz-os-release:
+         * skipping them ran past the end, and the value was then parsed from beyond it.) */
+        cr_assert(eq(int, os_release_parse(data, 9, &p), 0));
+        assert_str(os_release_pairs_get(p, "K"), "");
+        cr_assert(zero(ptr, (void *) os_release_pairs_get(p, "X")));
+        p = strv_free(p);
+
+        /* Only "ID=abc\n": the blank line after it lies beyond size. */
+        cr_assert(eq(int, os_release_parse("ID=abc\n  \n\nX=1", 7, &p), 0));
+        cr_assert(zero(ptr, (void *) os_release_pairs_get(p, "X")));
+}
+
 struct value_case {
         const char *line;
         const char *value; /* NULL: the key must be absent */

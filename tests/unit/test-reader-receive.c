@@ -16,7 +16,275 @@
 #include "strv.h"
 #include "unit-helpers.h"
 
-/* The daemon's side of the reader protocol, driven by a fake reader that lies: every test plays
+/* The daemon's side of the reader protocol, fed messages by hand as a subverted child could send
+ * them: the layout of raw images (P, V, L) must come first, complete and consistent, and nothing
+ * of it may come after L. */
+
+#define HASH "3f2b0c1d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff0"
+#define OTHER_HASH "0000000000000000000000000000000000000000000000000000000000000001"
+
+TestSuite(reader_receive);
+
+/* A message of type with the NUL-terminated fields (NULL-terminated list). */
+static int send_msg(ReaderReceiver *rr, char type, const char *const *fields, int fd, sd_bus_error *error) {
+        char buf[READER_MESSAGE_MAX];
+        size_t n = 1;
+
+        buf[0] = type;
+        for (const char *const *f = fields; f && *f; f++) {
+                size_t k = strlen(*f) + 1;
+
+                cr_assert(n + k <= sizeof(buf));
+                memcpy(buf + n, *f, k);
+                n += k;
+        }
+        return reader_receiver_handle(rr, buf, n, fd, error);
+}
+
+#define MSG(rr, type, error, ...) send_msg(rr, type, (const char *const[]) { __VA_ARGS__, NULL }, -EBADF, error)
+
+static int sealed_memfd(const char *text) {
+        int fd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+        cr_assert(fd >= 0);
+        cr_assert(eq(long, (long) write(fd, text, strlen(text)), (long) strlen(text)));
+        cr_assert(eq(int, fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL), 0));
+        return fd;
+}
+
+static int send_os_release(ReaderReceiver *rr, sd_bus_error *error) {
+        return send_msg(rr, READER_OS_RELEASE, (const char *const[]) { "/usr/lib/os-release", NULL },
+                        sealed_memfd("ID=test\n"), error);
+}
+
+static ReaderReceiver *raw_receiver(const VerityIdentity *cached, const uint64_t *covered, size_t n) {
+        ReaderReceiver *rr;
+
+        cr_assert(eq(int, reader_receiver_new("/x/img.raw", NULL, NULL, &rr), 0));
+        cr_assert(eq(int, reader_receiver_expect_layout(rr, 1024 * 1024, cached, covered, n), 0));
+        return rr;
+}
+
+/* Expects a violation of the protocol naming the image and containing needle. */
+static void assert_violation(int r, sd_bus_error *error, const char *needle) {
+        cr_assert(eq(int, r, -EBADMSG), "got %d (%s)", r, strna(error->message));
+        cr_assert(not(zero(ptr, strstr(strempty(error->message), "'/x/img.raw'"))), "%s", error->message);
+        cr_assert(not(zero(ptr, strstr(error->message, needle))), "'%s' not in: %s", needle, error->message);
+        sd_bus_error_free(error);
+}
+
+Test(reader_receive, good_sequence) {
+        _cleanup_(reader_receiver_freep) ReaderReceiver *rr = raw_receiver(NULL, NULL, 0);
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const ReaderVerified *v;
+        size_t n;
+
+        cr_assert(eq(int, MSG(rr, READER_PARTITION, &error, "root", "squashfs", "signed", "trusted", HASH), 0));
+        cr_assert(eq(int, MSG(rr, READER_PARTITION, &error, "usr", "erofs", "unprotected", "unsigned", ""), 0));
+        cr_assert(eq(int, MSG(rr, READER_VERIFIED, &error, "root", "4096", HASH, "8192", "checked"), 0), "%s",
+                  strna(error.message));
+        cr_assert(eq(int, MSG(rr, READER_LAYOUT, &error, "root=signed+squashfs:usr=erofs:=absent"), 0));
+        cr_assert(eq(int, send_os_release(rr, &error), 0), "%s", strna(error.message));
+        cr_assert(eq(int, MSG(rr, READER_DONE, &error, NULL), 1), "%s", strna(error.message));
+
+        v = reader_receiver_verified(rr, &n);
+        cr_assert(eq(sz, n, 1));
+        cr_assert(eq(int, v[0].designator, PARTITION_ROOT));
+        cr_assert(eq(u64, v[0].offset, 4096));
+        cr_assert(eq(u64, v[0].covered, 8192));
+        cr_assert(eq(sz, v[0].root_hash_size, 32));
+        cr_assert(not(v[0].cached));
+
+        m = reader_receiver_steal(rr);
+        cr_assert(not(zero(ptr, m)));
+        cr_assert(not(zero(ptr, m->layout)));
+        assert_str(m->layout->pinned_policy, "root=signed+squashfs:usr=erofs:=absent");
+        assert_str(m->layout->partitions[PARTITION_ROOT].root_hash, HASH);
+        cr_assert(m->layout->partitions[PARTITION_ROOT].verified);
+        cr_assert(eq(int, m->layout->partitions[PARTITION_ROOT].signature, VERITY_SIGNATURE_TRUSTED));
+        cr_assert(not(m->layout->partitions[PARTITION_USR].verified));
+        assert_str(m->layout->partitions[PARTITION_USR].fstype, "erofs");
+}
+
+Test(reader_receive, nothing_before_the_layout) {
+        _cleanup_(reader_receiver_freep) ReaderReceiver *rr = raw_receiver(NULL, NULL, 0);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        assert_violation(send_os_release(rr, &error), &error, "before it reported the image's layout");
+}
+
+Test(reader_receive, done_before_the_layout) {
+        _cleanup_(reader_receiver_freep) ReaderReceiver *rr = raw_receiver(NULL, NULL, 0);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        cr_assert(eq(int, MSG(rr, READER_PARTITION, &error, "root", "squashfs", "unprotected", "unsigned", ""), 0));
+        assert_violation(MSG(rr, READER_DONE, &error, NULL), &error, "before it reported the image's layout");
+}
+
+Test(reader_receive, nothing_of_the_layout_after_it) {
+        _cleanup_(reader_receiver_freep) ReaderReceiver *rr = raw_receiver(NULL, NULL, 0);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        cr_assert(eq(int, MSG(rr, READER_PARTITION, &error, "root", "squashfs", "verity", "unsigned", HASH), 0));
+        cr_assert(eq(int, MSG(rr, READER_VERIFIED, &error, "root", "0", HASH, "8192", "checked"), 0));
+        cr_assert(eq(int, MSG(rr, READER_LAYOUT, &error, "root=verity+squashfs:=absent"), 0));
+        /* What a child subverted by the file system it mounted might say. */
+        assert_violation(MSG(rr, READER_VERIFIED, &error, "usr", "0", HASH, "8192", "checked"), &error,
+                         "after it mounted the image");
+}
+
+Test(reader_receive, no_partition_after_the_layout) {
+        _cleanup_(reader_receiver_freep) ReaderReceiver *rr = raw_receiver(NULL, NULL, 0);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        cr_assert(eq(int, MSG(rr, READER_PARTITION, &error, "root", "squashfs", "unprotected", "unsigned", ""), 0));
+        cr_assert(eq(int, MSG(rr, READER_LAYOUT, &error, "root=squashfs:=absent"), 0));
+        assert_violation(MSG(rr, READER_PARTITION, &error, "usr", "squashfs", "unprotected", "unsigned", ""), &error,
+                         "after it mounted the image");
+}
+
+Test(reader_receive, protected_partitions_must_be_verified_before_mounting) {
+        _cleanup_(reader_receiver_freep) ReaderReceiver *rr = raw_receiver(NULL, NULL, 0);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        cr_assert(eq(int, MSG(rr, READER_PARTITION, &error, "root", "squashfs", "verity", "untrusted", HASH), 0));
+        assert_violation(MSG(rr, READER_LAYOUT, &error, "root=verity+squashfs:=absent"), &error,
+                         "did not verify the root partition");
+}
+
+Test(reader_receive, verification_only_of_what_was_announced) {
+        _cleanup_(reader_receiver_freep) ReaderReceiver *a = raw_receiver(NULL, NULL, 0), *b = raw_receiver(NULL, NULL, 0),
+                                         *c = raw_receiver(NULL, NULL, 0), *d = raw_receiver(NULL, NULL, 0);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        /* Not announced at all. */
+        assert_violation(MSG(a, READER_VERIFIED, &error, "root", "0", HASH, "8192", "checked"), &error, "not due");
+
+        /* Announced as unprotected. */
+        cr_assert(eq(int, MSG(b, READER_PARTITION, &error, "root", "squashfs", "unprotected", "unsigned", ""), 0));
+        assert_violation(MSG(b, READER_VERIFIED, &error, "root", "0", HASH, "8192", "checked"), &error, "not due");
+
+        /* Against another root hash. */
+        cr_assert(eq(int, MSG(c, READER_PARTITION, &error, "root", "squashfs", "verity", "unsigned", HASH), 0));
+        assert_violation(MSG(c, READER_VERIFIED, &error, "root", "0", OTHER_HASH, "8192", "checked"), &error,
+                         "another root hash");
+
+        /* Twice. */
+        cr_assert(eq(int, MSG(d, READER_PARTITION, &error, "root", "squashfs", "verity", "unsigned", HASH), 0));
+        cr_assert(eq(int, MSG(d, READER_VERIFIED, &error, "root", "0", HASH, "8192", "checked"), 0));
+        assert_violation(MSG(d, READER_VERIFIED, &error, "root", "0", HASH, "8192", "checked"), &error, "not due");
+}
+
+Test(reader_receive, verification_within_the_image) {
+        _cleanup_(reader_receiver_freep) ReaderReceiver *rr = raw_receiver(NULL, NULL, 0);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        cr_assert(eq(int, MSG(rr, READER_PARTITION, &error, "root", "squashfs", "verity", "unsigned", HASH), 0));
+        assert_violation(MSG(rr, READER_VERIFIED, &error, "root", "1044480", HASH, "8192", "checked"), &error,
+                         "outside the image");
+}
+
+Test(reader_receive, cached_only_if_the_daemon_said_so) {
+        VerityIdentity known = { .data_offset = 0, .root_hash_size = 32 };
+        uint64_t covered = 8192;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        for (size_t i = 0; i < 32; i++)
+                known.root_hash[i] = (uint8_t) strtoul((char[]) { HASH[2 * i], HASH[2 * i + 1], 0 }, NULL, 16);
+
+        {
+                _cleanup_(reader_receiver_freep) ReaderReceiver *rr = raw_receiver(NULL, NULL, 0);
+
+                cr_assert(eq(int, MSG(rr, READER_PARTITION, &error, "root", "squashfs", "verity", "unsigned", HASH), 0));
+                assert_violation(MSG(rr, READER_VERIFIED, &error, "root", "0", HASH, "8192", "cached"), &error,
+                                 "verified before, which it was not");
+        }
+        {
+                _cleanup_(reader_receiver_freep) ReaderReceiver *rr = raw_receiver(&known, &covered, 1);
+
+                cr_assert(eq(int, MSG(rr, READER_PARTITION, &error, "root", "squashfs", "verity", "unsigned", HASH), 0));
+                /* A covered size other than the one recorded is no longer what was verified. */
+                assert_violation(MSG(rr, READER_VERIFIED, &error, "root", "0", HASH, "4096", "cached"), &error,
+                                 "verified before, which it was not");
+        }
+        {
+                _cleanup_(reader_receiver_freep) ReaderReceiver *rr = raw_receiver(&known, &covered, 1);
+
+                cr_assert(eq(int, MSG(rr, READER_PARTITION, &error, "root", "squashfs", "verity", "unsigned", HASH), 0));
+                cr_assert(eq(int, MSG(rr, READER_VERIFIED, &error, "root", "0", HASH, "8192", "cached"), 0), "%s",
+                          strna(error.message));
+        }
+}
+
+Test(reader_receive, inconsistent_or_malformed_partitions) {
+        static const char *const bad[][5] = {
+                { "root", "squashfs", "signed", "untrusted", HASH },  /* signed needs a trusted signature */
+                { "root", "squashfs", "verity", "trusted", HASH },    /* trusted makes it signed */
+                { "root", "squashfs", "verity", "bad", HASH },        /* bad signatures end the read */
+                { "root", "squashfs", "unprotected", "unsigned", HASH }, /* no hash without protection */
+                { "root", "squashfs", "verity", "unsigned", "" },     /* no protection without a hash */
+                { "root", "squashfs", "verity", "unsigned", "xyz" },
+                { "root", "vfat", "unprotected", "unsigned", "" },    /* not a file system we mount */
+                { "esp", "squashfs", "unprotected", "unsigned", "" }, /* not a data partition */
+                { "root", "squashfs", "armoured", "unsigned", "" },
+        };
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_(reader_receiver_freep) ReaderReceiver *rr = raw_receiver(NULL, NULL, 0);
+                int r = MSG(rr, READER_PARTITION, &error, bad[i][0], bad[i][1], bad[i][2], bad[i][3], bad[i][4]);
+
+                cr_assert(eq(int, r, -EBADMSG), "row %zu accepted", i);
+                sd_bus_error_free(&error);
+        }
+
+        _cleanup_(reader_receiver_freep) ReaderReceiver *twice = raw_receiver(NULL, NULL, 0);
+        cr_assert(eq(int, MSG(twice, READER_PARTITION, &error, "usr", "squashfs", "unprotected", "unsigned", ""), 0));
+        assert_violation(MSG(twice, READER_PARTITION, &error, "usr", "squashfs", "unprotected", "unsigned", ""), &error,
+                         "twice");
+}
+
+Test(reader_receive, layout_must_name_a_valid_policy) {
+        _cleanup_(reader_receiver_freep) ReaderReceiver *rr = raw_receiver(NULL, NULL, 0), *none = raw_receiver(NULL, NULL, 0);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        cr_assert(eq(int, MSG(rr, READER_PARTITION, &error, "root", "squashfs", "unprotected", "unsigned", ""), 0));
+        assert_violation(MSG(rr, READER_LAYOUT, &error, "root=bogus"), &error, "malformed layout");
+        assert_violation(MSG(none, READER_LAYOUT, &error, "root=squashfs:=absent"), &error, "no partition to mount");
+}
+
+Test(reader_receive, directories_have_no_layout) {
+        _cleanup_(reader_receiver_freep) ReaderReceiver *rr = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        cr_assert(eq(int, reader_receiver_new("/x/img.raw", NULL, NULL, &rr), 0));
+        assert_violation(MSG(rr, READER_PARTITION, &error, "root", "squashfs", "unprotected", "unsigned", ""), &error,
+                         "has none");
+        assert_violation(MSG(rr, READER_LAYOUT, &error, "root=squashfs"), &error, "unexpected layout");
+
+        /* And the files come without one. */
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        _cleanup_(reader_receiver_freep) ReaderReceiver *dir = NULL;
+        cr_assert(eq(int, reader_receiver_new("/x/img.raw", NULL, NULL, &dir), 0));
+        cr_assert(eq(int, send_os_release(dir, &error), 0));
+        cr_assert(eq(int, MSG(dir, READER_DONE, &error, NULL), 1));
+        m = reader_receiver_steal(dir);
+        cr_assert(zero(ptr, m->layout));
+}
+
+Test(reader_receive, errors_pass_at_any_time) {
+        _cleanup_(reader_receiver_freep) ReaderReceiver *rr = raw_receiver(NULL, NULL, 0);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        cr_assert(eq(int, MSG(rr, READER_ERROR, &error, "74", "", "Image '/x/img.raw' failed verification: it is broken."),
+                     -EBADMSG));
+        assert_str(error.message, "Image '/x/img.raw' failed verification: it is broken.");
+}
+
+/* ======================================================================================= */
+
+/* The whole protocol over a socket, driven by a fake reader that lies: every test plays
  * the child on one end of a SOCK_SEQPACKET pair, with messages in the format of reader-protocol.h
  * (sent with the real reader_send() where the message is well formed, by hand where it is not),
  * and the receiver reads the other end exactly as image-reader.c does.
@@ -28,23 +296,23 @@
  * and reads to the end before it accepts a file. Pipes hold data and keep their write end open,
  * so a receiver that read one would block: the suite's timeout catches that. */
 
-#define LABEL "/srv/hostile_1.raw"
+#define LABEL "/srv/hostile_1"
 #define CANARY_OFFSET 1
 #define OS_RELEASE "ID=hostile\nPORTABLE_PREFIXES=foo\n"
 #define UNIT "[Service]\nExecStart=/bin/true\n"
 
 static int sock[2] = { -EBADF, -EBADF }; /* [0] the daemon's end, [1] the fake reader's */
-static ReaderReceiver *rr;
+static ReaderReceiver *receiver;
 static char *tmp;
-static sd_bus_error error = SD_BUS_ERROR_NULL;
+static sd_bus_error receive_error = SD_BUS_ERROR_NULL;
 
 static char *const matches[] = { (char *) "foo", NULL };
 static char *const check_paths[] = { (char *) "/proc", (char *) "/etc/machine-id", NULL };
 
 static void new_receiver(void) {
-        rr = reader_receiver_free(rr);
-        sd_bus_error_free(&error);
-        cr_assert(eq(int, reader_receiver_new(LABEL, matches, check_paths, &rr), 0));
+        receiver = reader_receiver_free(receiver);
+        sd_bus_error_free(&receive_error);
+        cr_assert(eq(int, reader_receiver_new(LABEL, matches, check_paths, &receiver), 0));
 }
 
 static void new_socket(void) {
@@ -60,8 +328,8 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-        rr = reader_receiver_free(rr);
-        sd_bus_error_free(&error);
+        receiver = reader_receiver_free(receiver);
+        sd_bus_error_free(&receive_error);
         sock[0] = safe_close(sock[0]);
         sock[1] = safe_close(sock[1]);
         unit_rm_rf(tmp);
@@ -69,7 +337,7 @@ static void teardown(void) {
 }
 
 /* Anything that blocks on a descriptor from the fake reader hangs the test: the timeout fails it. */
-TestSuite(reader_receive, .init = setup, .fini = teardown, .timeout = 20);
+TestSuite(reader_receive_socket, .init = setup, .fini = teardown, .timeout = 20);
 
 /* ------------------------------------------------------------------------ the fake reader */
 
@@ -98,7 +366,7 @@ static void send_raw(const void *buf, size_t size, const int *fds, size_t n_fds)
 }
 
 /* A well-formed message, through the real sender. */
-static void send_msg(ReaderMessageType type, const char *const *fields, int fd) {
+static void fake_send(ReaderMessageType type, const char *const *fields, int fd) {
         cr_assert(eq(int, reader_send(sock[1], type, fields, fd), 0));
 }
 
@@ -125,21 +393,21 @@ static int sealed(const char *data) {
         return memfd_with(data, strlen(data), ALL_SEALS);
 }
 
-static void send_os_release(void) {
+static void fake_os_release(void) {
         _cleanup_close_ int fd = sealed(OS_RELEASE);
-        send_msg(READER_OS_RELEASE, FIELDS("/usr/lib/os-release"), fd);
+        fake_send(READER_OS_RELEASE, FIELDS("/usr/lib/os-release"), fd);
 }
 
-static void send_unit(const char *name, const char *source) {
+static void fake_unit(const char *name, const char *source) {
         _cleanup_close_ int fd = sealed(UNIT);
-        send_msg(READER_UNIT, FIELDS(name, source), fd);
+        fake_send(READER_UNIT, FIELDS(name, source), fd);
 }
 
 /* ------------------------------------------------------------------------------- checks */
 
 /* Receives what is queued, as image-reader.c does. */
 static int receive(void) {
-        return reader_receiver_process(rr, sock[0], &error);
+        return reader_receiver_process(receiver, sock[0], &receive_error);
 }
 
 static bool contains(const char *haystack, const char *needle) {
@@ -148,11 +416,11 @@ static bool contains(const char *haystack, const char *needle) {
 
 /* Refused with -err, and the message says which image and what. */
 static void assert_refused(int r, int err, const char *what) {
-        cr_assert(eq(int, r, -err), "expected -%s, got %d (%s)", strerrorname_np(err), r, strna(error.message));
-        cr_assert(contains(error.message, "Image '" LABEL "'"), "the error does not name the image: %s",
-                  strna(error.message));
-        cr_assert(contains(error.message, what), "expected '%s' in: %s", what, strna(error.message));
-        cr_assert(zero(ptr, reader_receiver_steal(rr)), "a refused read handed out metadata");
+        cr_assert(eq(int, r, -err), "expected -%s, got %d (%s)", strerrorname_np(err), r, strna(receive_error.message));
+        cr_assert(contains(receive_error.message, "Image '" LABEL "'"), "the error does not name the image: %s",
+                  strna(receive_error.message));
+        cr_assert(contains(receive_error.message, what), "expected '%s' in: %s", what, strna(receive_error.message));
+        cr_assert(zero(ptr, reader_receiver_steal(receiver)), "a refused read handed out metadata");
 }
 
 /* Neither seeked nor read: the shared offset is where the fake reader left it. */
@@ -172,21 +440,21 @@ static bool pipe_closed_by_receiver(int pipe_fds[2]) {
 
 /* ----------------------------------------------------------------------------- baseline */
 
-Test(reader_receive, honest_reader_is_believed) {
+Test(reader_receive_socket, honest_reader_is_believed) {
         _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
         _cleanup_close_ int osrel = sealed(OS_RELEASE), unit = sealed(UNIT);
 
-        send_msg(READER_OS_RELEASE, FIELDS("/usr/lib/os-release"), osrel);
-        send_msg(READER_UNIT, FIELDS("foo.service", "usr/lib/systemd/system/foo.service"), unit);
-        send_unit("foo@.service", "");
-        send_unit("foo-bar.socket", "");
-        send_msg(READER_WARNING, FIELDS("Unit file 'x' is empty, ignoring."), -EBADF);
-        send_msg(READER_MISSING, FIELDS("/etc/machine-id"), -EBADF);
-        cr_assert(zero(ptr, reader_receiver_steal(rr)), "metadata before 'D'");
-        send_msg(READER_DONE, NULL, -EBADF);
+        fake_send(READER_OS_RELEASE, FIELDS("/usr/lib/os-release"), osrel);
+        fake_send(READER_UNIT, FIELDS("foo.service", "usr/lib/systemd/system/foo.service"), unit);
+        fake_unit("foo@.service", "");
+        fake_unit("foo-bar.socket", "");
+        fake_send(READER_WARNING, FIELDS("Unit file 'x' is empty, ignoring."), -EBADF);
+        fake_send(READER_MISSING, FIELDS("/etc/machine-id"), -EBADF);
+        cr_assert(zero(ptr, reader_receiver_steal(receiver)), "metadata before 'D'");
+        fake_send(READER_DONE, NULL, -EBADF);
 
-        cr_assert(eq(int, receive(), 1), "%s", strna(error.message));
-        m = reader_receiver_steal(rr);
+        cr_assert(eq(int, receive(), 1), "%s", strna(receive_error.message));
+        m = reader_receiver_steal(receiver);
         cr_assert(not(zero(ptr, m)));
         assert_str(m->os_release.name, "/usr/lib/os-release");
         assert_str(m->os_release.data, OS_RELEASE);
@@ -205,11 +473,11 @@ Test(reader_receive, honest_reader_is_believed) {
         cr_assert(eq(int, (int) lseek(unit, 0, SEEK_CUR), (int) strlen(UNIT)));
 }
 
-Test(reader_receive, nothing_queued_is_not_an_error) {
+Test(reader_receive_socket, nothing_queued_is_not_an_error) {
         cr_assert(eq(int, receive(), 0));
-        send_os_release();
+        fake_os_release();
         cr_assert(eq(int, receive(), 0));
-        cr_assert(holds(!sd_bus_error_is_set(&error)));
+        cr_assert(holds(!sd_bus_error_is_set(&receive_error)));
 }
 
 /* ------------------------------------------------------------------------------ unit names */
@@ -227,44 +495,44 @@ static const char *const bad_unit_names[] = {
         "",
 };
 
-Test(reader_receive, units_not_asked_for_are_refused_unread) {
+Test(reader_receive_socket, units_not_asked_for_are_refused_unread) {
         for (size_t i = 0; i < ELEMENTSOF(bad_unit_names); i++) {
                 _cleanup_close_ int fd = sealed(UNIT);
 
                 new_socket();
                 new_receiver();
-                send_os_release();
-                send_msg(READER_UNIT, FIELDS(bad_unit_names[i], ""), fd);
+                fake_os_release();
+                fake_send(READER_UNIT, FIELDS(bad_unit_names[i], ""), fd);
                 assert_refused(receive(), EBADMSG, "sent a unit that was not asked for");
                 assert_untouched(fd);
         }
 }
 
-Test(reader_receive, without_matches_every_portable_unit_is_asked_for) {
+Test(reader_receive_socket, without_matches_every_portable_unit_is_asked_for) {
         _cleanup_close_ int mount = sealed(UNIT);
 
-        rr = reader_receiver_free(rr);
-        cr_assert(eq(int, reader_receiver_new(LABEL, NULL, NULL, &rr), 0));
-        send_os_release();
-        send_unit("anything.service", "");
-        send_unit("other-name.timer", "");
-        cr_assert(eq(int, receive(), 0), "%s", strna(error.message));
+        receiver = reader_receiver_free(receiver);
+        cr_assert(eq(int, reader_receiver_new(LABEL, NULL, NULL, &receiver), 0));
+        fake_os_release();
+        fake_unit("anything.service", "");
+        fake_unit("other-name.timer", "");
+        cr_assert(eq(int, receive(), 0), "%s", strna(receive_error.message));
         /* Still only portable types. */
-        send_msg(READER_UNIT, FIELDS("anything.mount", ""), mount);
+        fake_send(READER_UNIT, FIELDS("anything.mount", ""), mount);
         assert_refused(receive(), EBADMSG, "not asked for");
         assert_untouched(mount);
 }
 
-Test(reader_receive, unit_twice_is_refused) {
+Test(reader_receive_socket, unit_twice_is_refused) {
         _cleanup_close_ int again = sealed(UNIT);
 
-        send_os_release();
-        send_unit("foo.service", "");
-        send_msg(READER_UNIT, FIELDS("foo.service", ""), again);
+        fake_os_release();
+        fake_unit("foo.service", "");
+        fake_send(READER_UNIT, FIELDS("foo.service", ""), again);
         assert_refused(receive(), EBADMSG, "sent unit 'foo.service' twice");
 }
 
-Test(reader_receive, bad_sources_are_refused_unread) {
+Test(reader_receive_socket, bad_sources_are_refused_unread) {
         static const char *const sources[] = {
                 "/usr/lib/systemd/system/foo.service", /* absolute: would name a host path */
                 "../../etc/shadow",
@@ -279,25 +547,25 @@ Test(reader_receive, bad_sources_are_refused_unread) {
 
                 new_socket();
                 new_receiver();
-                send_os_release();
-                send_msg(READER_UNIT, FIELDS("foo.service", sources[i]), fd);
+                fake_os_release();
+                fake_send(READER_UNIT, FIELDS("foo.service", sources[i]), fd);
                 assert_refused(receive(), EBADMSG, "sent an invalid source path for unit 'foo.service'");
                 assert_untouched(fd);
         }
 }
 
-Test(reader_receive, too_many_units) {
-        send_os_release();
+Test(reader_receive_socket, too_many_units) {
+        fake_os_release();
         cr_assert(eq(int, receive(), 0));
         for (unsigned i = 0; i < PORTABLE_UNITS_MAX; i++) {
                 _cleanup_free_ char *name = unit_strf("foo-%u.service", i);
 
-                send_unit(name, "");
-                cr_assert(eq(int, receive(), 0), "unit %u: %s", i, strna(error.message));
+                fake_unit(name, "");
+                cr_assert(eq(int, receive(), 0), "unit %u: %s", i, strna(receive_error.message));
         }
 
         _cleanup_close_ int fd = sealed(UNIT);
-        send_msg(READER_UNIT, FIELDS("foo-last.service", ""), fd);
+        fake_send(READER_UNIT, FIELDS("foo-last.service", ""), fd);
         assert_refused(receive(), E2BIG, "more than 1024 matching unit files");
         assert_untouched(fd);
 }
@@ -307,18 +575,18 @@ Test(reader_receive, too_many_units) {
 static void check_unit_fd_refused(int fd, const char *what) {
         new_socket();
         new_receiver();
-        send_os_release();
-        send_msg(READER_UNIT, FIELDS("foo.service", ""), fd);
+        fake_os_release();
+        fake_send(READER_UNIT, FIELDS("foo.service", ""), fd);
         assert_refused(receive(), EBADMSG, what);
 }
 
-Test(reader_receive, unit_without_contents) {
-        send_os_release();
-        send_msg(READER_UNIT, FIELDS("foo.service", ""), -EBADF);
+Test(reader_receive_socket, unit_without_contents) {
+        fake_os_release();
+        fake_send(READER_UNIT, FIELDS("foo.service", ""), -EBADF);
         assert_refused(receive(), EBADMSG, "sent foo.service without its contents");
 }
 
-Test(reader_receive, unsealed_or_writable_memfds_are_refused_unread) {
+Test(reader_receive_socket, unsealed_or_writable_memfds_are_refused_unread) {
         static const unsigned seal_sets[] = {
                 0,                                             /* nothing sealed */
                 F_SEAL_SEAL,                                   /* sealed against sealing only */
@@ -337,7 +605,7 @@ Test(reader_receive, unsealed_or_writable_memfds_are_refused_unread) {
         }
 }
 
-Test(reader_receive, other_files_are_refused_unread) {
+Test(reader_receive_socket, other_files_are_refused_unread) {
         _cleanup_free_ char *path = unit_strf("%s/f", tmp);
         _cleanup_close_ int regular = -EBADF, dir = -EBADF, zero = -EBADF, opath = -EBADF;
         _cleanup_close_pair_ int sp[2] = { -EBADF, -EBADF };
@@ -379,7 +647,7 @@ Test(reader_receive, other_files_are_refused_unread) {
         }
 }
 
-Test(reader_receive, pipe_is_refused_without_blocking) {
+Test(reader_receive_socket, pipe_is_refused_without_blocking) {
         _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
         char buf[16];
 
@@ -392,68 +660,68 @@ Test(reader_receive, pipe_is_refused_without_blocking) {
         cr_assert(pipe_closed_by_receiver(p));
 }
 
-Test(reader_receive, os_release_fd_is_checked_too) {
+Test(reader_receive_socket, os_release_fd_is_checked_too) {
         _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
         _cleanup_close_ int unsealed = memfd_with(OS_RELEASE, strlen(OS_RELEASE), 0);
 
         cr_assert(eq(int, pipe2(p, O_CLOEXEC), 0));
-        send_msg(READER_OS_RELEASE, FIELDS("/usr/lib/os-release"), p[0]);
+        fake_send(READER_OS_RELEASE, FIELDS("/usr/lib/os-release"), p[0]);
         assert_refused(receive(), EBADMSG, "sent /usr/lib/os-release as something other than a memory file");
 
         new_socket();
         new_receiver();
-        send_msg(READER_OS_RELEASE, FIELDS("/etc/os-release"), unsealed);
+        fake_send(READER_OS_RELEASE, FIELDS("/etc/os-release"), unsealed);
         assert_refused(receive(), EBADMSG, "sent /etc/os-release in a file that is not sealed");
         assert_untouched(unsealed);
 
         new_socket();
         new_receiver();
-        send_msg(READER_OS_RELEASE, FIELDS("/etc/os-release"), -EBADF);
+        fake_send(READER_OS_RELEASE, FIELDS("/etc/os-release"), -EBADF);
         assert_refused(receive(), EBADMSG, "sent /etc/os-release without its contents");
 }
 
 /* ------------------------------------------------------------------------------ sizes */
 
-Test(reader_receive, oversized_unit_is_refused_unread) {
+Test(reader_receive_socket, oversized_unit_is_refused_unread) {
         _cleanup_close_ int fd = memfd_with(UNIT, PORTABLE_SIZE_MAX_UNIT_FILE + 1, ALL_SEALS),
                             limit = memfd_with(UNIT, PORTABLE_SIZE_MAX_UNIT_FILE, ALL_SEALS);
 
-        send_os_release();
-        send_msg(READER_UNIT, FIELDS("foo.service", ""), limit);
-        cr_assert(eq(int, receive(), 0), "a unit of exactly the limit: %s", strna(error.message));
-        send_msg(READER_UNIT, FIELDS("foo-big.service", ""), fd);
+        fake_os_release();
+        fake_send(READER_UNIT, FIELDS("foo.service", ""), limit);
+        cr_assert(eq(int, receive(), 0), "a unit of exactly the limit: %s", strna(receive_error.message));
+        fake_send(READER_UNIT, FIELDS("foo-big.service", ""), fd);
         assert_refused(receive(), EFBIG, "foo-big.service is larger than 1048576 bytes");
         assert_untouched(fd);
 }
 
-Test(reader_receive, oversized_os_release_is_refused_unread) {
+Test(reader_receive_socket, oversized_os_release_is_refused_unread) {
         _cleanup_close_ int fd = memfd_with(OS_RELEASE, PORTABLE_SIZE_MAX_RELEASE_FILE + 1, ALL_SEALS);
 
-        send_msg(READER_OS_RELEASE, FIELDS("/usr/lib/os-release"), fd);
+        fake_send(READER_OS_RELEASE, FIELDS("/usr/lib/os-release"), fd);
         assert_refused(receive(), EFBIG, "/usr/lib/os-release is larger than 65536 bytes");
         assert_untouched(fd);
 }
 
-Test(reader_receive, oversized_total_is_refused_unread) {
+Test(reader_receive_socket, oversized_total_is_refused_unread) {
         size_t n = PORTABLE_SIZE_MAX_METADATA / PORTABLE_SIZE_MAX_UNIT_FILE;
 
-        send_os_release();
+        fake_os_release();
         /* n files of the largest size fill the budget but for the os-release bytes. */
         for (size_t i = 0; i + 1 < n; i++) {
                 _cleanup_free_ char *name = unit_strf("foo-%zu.service", i);
                 _cleanup_close_ int fd = memfd_with(UNIT, PORTABLE_SIZE_MAX_UNIT_FILE, ALL_SEALS);
 
-                send_msg(READER_UNIT, FIELDS(name, ""), fd);
-                cr_assert(eq(int, receive(), 0), "%s", strna(error.message));
+                fake_send(READER_UNIT, FIELDS(name, ""), fd);
+                cr_assert(eq(int, receive(), 0), "%s", strna(receive_error.message));
         }
 
         _cleanup_close_ int last = memfd_with(UNIT, PORTABLE_SIZE_MAX_UNIT_FILE, ALL_SEALS);
-        send_msg(READER_UNIT, FIELDS("foo-last.service", ""), last);
+        fake_send(READER_UNIT, FIELDS("foo-last.service", ""), last);
         assert_refused(receive(), EFBIG, "release and unit files together are larger than 8388608 bytes");
         assert_untouched(last);
 }
 
-Test(reader_receive, oversized_message_is_refused) {
+Test(reader_receive_socket, oversized_message_is_refused) {
         _cleanup_free_ char *big = malloc(READER_MESSAGE_MAX + 1);
         _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
 
@@ -471,7 +739,7 @@ Test(reader_receive, oversized_message_is_refused) {
         new_receiver();
         big[READER_MESSAGE_MAX - 1] = '\0';
         send_raw(big, READER_MESSAGE_MAX, NULL, 0);
-        cr_assert(eq(int, receive(), 0), "%s", strna(error.message));
+        cr_assert(eq(int, receive(), 0), "%s", strna(receive_error.message));
 }
 
 /* Every descriptor of a message with several is closed, also those beyond what the receiver
@@ -482,7 +750,7 @@ static void check_many_fds(size_t n) {
         cr_assert(le(sz, n, ELEMENTSOF(ends)));
         new_socket();
         new_receiver();
-        send_os_release();
+        fake_os_release();
         for (size_t i = 0; i < n; i++) {
                 cr_assert(eq(int, pipe2(pipes[i], O_CLOEXEC), 0));
                 ends[i] = pipes[i][0];
@@ -495,7 +763,7 @@ static void check_many_fds(size_t n) {
         }
 }
 
-Test(reader_receive, several_fds_are_refused_and_closed) {
+Test(reader_receive_socket, several_fds_are_refused_and_closed) {
         check_many_fds(2);
         check_many_fds(8);
         check_many_fds(16);
@@ -503,59 +771,59 @@ Test(reader_receive, several_fds_are_refused_and_closed) {
 
 /* ------------------------------------------------------------------------- release files */
 
-Test(reader_receive, unexpected_release_files) {
+Test(reader_receive_socket, unexpected_release_files) {
         _cleanup_close_ int passwd = sealed("root:x:0:0::/:/bin/sh\n"), again = sealed(OS_RELEASE);
 
-        send_msg(READER_OS_RELEASE, FIELDS("/etc/passwd"), passwd);
+        fake_send(READER_OS_RELEASE, FIELDS("/etc/passwd"), passwd);
         assert_refused(receive(), EBADMSG, "sent an unexpected release file");
         assert_untouched(passwd);
 
         new_socket();
         new_receiver();
-        send_os_release();
-        send_msg(READER_OS_RELEASE, FIELDS("/etc/os-release"), again);
+        fake_os_release();
+        fake_send(READER_OS_RELEASE, FIELDS("/etc/os-release"), again);
         assert_refused(receive(), EBADMSG, "sent an unexpected release file");
         assert_untouched(again);
 }
 
-Test(reader_receive, os_release_contents_are_checked) {
+Test(reader_receive_socket, os_release_contents_are_checked) {
         _cleanup_close_ int bad_utf8 = sealed("ID=x\nNAME=\"\xff\xfe\"\n"), quote = sealed("ID=\"x\n");
 
-        send_msg(READER_OS_RELEASE, FIELDS("/usr/lib/os-release"), bad_utf8);
+        fake_send(READER_OS_RELEASE, FIELDS("/usr/lib/os-release"), bad_utf8);
         assert_refused(receive(), EILSEQ, "the value of NAME in /usr/lib/os-release is not valid UTF-8");
 
         new_socket();
         new_receiver();
-        send_msg(READER_OS_RELEASE, FIELDS("/usr/lib/os-release"), quote);
+        fake_send(READER_OS_RELEASE, FIELDS("/usr/lib/os-release"), quote);
         assert_refused(receive(), EBADMSG, "/usr/lib/os-release is malformed");
 }
 
-Test(reader_receive, done_without_os_release) {
-        send_unit("foo.service", "");
-        send_msg(READER_DONE, NULL, -EBADF);
+Test(reader_receive_socket, done_without_os_release) {
+        fake_unit("foo.service", "");
+        fake_send(READER_DONE, NULL, -EBADF);
         assert_refused(receive(), EBADMSG, "sent no os-release");
 }
 
 /* ---------------------------------------------------------------------- missing paths */
 
-Test(reader_receive, missing_paths_not_asked_about) {
-        send_os_release();
-        send_msg(READER_MISSING, FIELDS("/etc/shadow"), -EBADF);
+Test(reader_receive_socket, missing_paths_not_asked_about) {
+        fake_os_release();
+        fake_send(READER_MISSING, FIELDS("/etc/shadow"), -EBADF);
         assert_refused(receive(), EBADMSG, "reported a path that was not asked about");
 
         new_socket();
         new_receiver();
-        send_os_release();
-        send_msg(READER_MISSING, FIELDS("/proc"), -EBADF);
-        send_msg(READER_MISSING, FIELDS("/proc"), -EBADF);
+        fake_os_release();
+        fake_send(READER_MISSING, FIELDS("/proc"), -EBADF);
+        fake_send(READER_MISSING, FIELDS("/proc"), -EBADF);
         assert_refused(receive(), EBADMSG, "reported a path that was not asked about");
 
         /* Without check paths, nothing may be reported missing. */
         new_socket();
-        rr = reader_receiver_free(rr);
-        cr_assert(eq(int, reader_receiver_new(LABEL, matches, NULL, &rr), 0));
-        send_os_release();
-        send_msg(READER_MISSING, FIELDS("/proc"), -EBADF);
+        receiver = reader_receiver_free(receiver);
+        cr_assert(eq(int, reader_receiver_new(LABEL, matches, NULL, &receiver), 0));
+        fake_os_release();
+        fake_send(READER_MISSING, FIELDS("/proc"), -EBADF);
         assert_refused(receive(), EBADMSG, "reported a path that was not asked about");
 }
 
@@ -591,36 +859,36 @@ static const Malformed malformed[] = {
         M("\0", EBADMSG, "sent an unknown message"),
 };
 
-Test(reader_receive, malformed_messages) {
+Test(reader_receive_socket, malformed_messages) {
         for (size_t i = 0; i < ELEMENTSOF(malformed); i++) {
                 const Malformed *c = &malformed[i];
 
                 new_socket();
                 new_receiver();
-                send_os_release();
+                fake_os_release();
                 send_raw(c->bytes, c->size, NULL, 0);
-                cr_assert(eq(int, receive(), -c->err), "message %zu: %s", i, strna(error.message));
-                cr_assert(contains(error.message, c->what), "message %zu: expected '%s' in %s", i, c->what,
-                          strna(error.message));
-                cr_assert(contains(error.message, LABEL), "message %zu: %s", i, strna(error.message));
+                cr_assert(eq(int, receive(), -c->err), "message %zu: %s", i, strna(receive_error.message));
+                cr_assert(contains(receive_error.message, c->what), "message %zu: expected '%s' in %s", i, c->what,
+                          strna(receive_error.message));
+                cr_assert(contains(receive_error.message, LABEL), "message %zu: %s", i, strna(receive_error.message));
         }
 }
 
-Test(reader_receive, empty_message_or_hangup_ends_the_read) {
+Test(reader_receive_socket, empty_message_or_hangup_ends_the_read) {
         /* On a SOCK_SEQPACKET socket an empty datagram reads like the end of the stream. */
-        send_os_release();
+        fake_os_release();
         send_raw("", 0, NULL, 0);
         assert_refused(receive(), EPIPE, "the image reader ended without finishing");
 
         new_socket();
         new_receiver();
-        send_os_release();
-        send_unit("foo.service", "");
+        fake_os_release();
+        fake_unit("foo.service", "");
         sock[1] = safe_close(sock[1]);
         assert_refused(receive(), EPIPE, "the image reader ended without finishing");
 }
 
-Test(reader_receive, files_where_none_is_due_are_refused_unread) {
+Test(reader_receive_socket, files_where_none_is_due_are_refused_unread) {
         static const ReaderMessageType types[] = { READER_WARNING, READER_MISSING, READER_ERROR, READER_DONE };
         static const char *const payloads[] = { "W" "text\0", "M" "/proc\0", "E" "5\0\0failed\0", "D" };
         static const size_t sizes[] = { 6, 7, 11, 1 };
@@ -632,7 +900,7 @@ Test(reader_receive, files_where_none_is_due_are_refused_unread) {
                 cr_assert(eq(int, payloads[i][0], (int) types[i]));
                 new_socket();
                 new_receiver();
-                send_os_release();
+                fake_os_release();
                 send_raw(payloads[i], sizes[i], &fd, 1);
                 assert_refused(receive(), EBADMSG, "sent a file where none was due");
                 assert_untouched(fd);
@@ -641,70 +909,70 @@ Test(reader_receive, files_where_none_is_due_are_refused_unread) {
                 cr_assert(eq(int, pipe2(p, O_CLOEXEC), 0));
                 new_socket();
                 new_receiver();
-                send_os_release();
+                fake_os_release();
                 send_raw(payloads[i], sizes[i], &p[0], 1);
                 assert_refused(receive(), EBADMSG, "sent a file where none was due");
                 cr_assert(pipe_closed_by_receiver(p), "message type '%c'", (char) types[i]);
         }
 }
 
-Test(reader_receive, hanging_up_after_done_is_the_end) {
-        send_os_release();
-        send_msg(READER_DONE, NULL, -EBADF);
+Test(reader_receive_socket, hanging_up_after_done_is_the_end) {
+        fake_os_release();
+        fake_send(READER_DONE, NULL, -EBADF);
         cr_assert(eq(int, receive(), 1));
         cr_assert(eq(int, receive(), 0), "nothing queued yet");
         sock[1] = safe_close(sock[1]);
-        cr_assert(eq(int, receive(), 1), "%s", strna(error.message));
-        cr_assert(holds(!sd_bus_error_is_set(&error)));
+        cr_assert(eq(int, receive(), 1), "%s", strna(receive_error.message));
+        cr_assert(holds(!sd_bus_error_is_set(&receive_error)));
 }
 
-Test(reader_receive, nothing_after_done) {
+Test(reader_receive_socket, nothing_after_done) {
         _cleanup_close_ int fd = sealed(UNIT);
 
-        send_os_release();
-        send_msg(READER_DONE, NULL, -EBADF);
+        fake_os_release();
+        fake_send(READER_DONE, NULL, -EBADF);
         cr_assert(eq(int, receive(), 1));
-        send_msg(READER_UNIT, FIELDS("foo.service", ""), fd);
+        fake_send(READER_UNIT, FIELDS("foo.service", ""), fd);
         cr_assert(eq(int, receive(), -EBADMSG));
-        cr_assert(contains(error.message, "Image '" LABEL "': the image reader sent more after it was done."), "%s",
-                  strna(error.message));
+        cr_assert(contains(receive_error.message, "Image '" LABEL "': the image reader sent more after it was done."), "%s",
+                  strna(receive_error.message));
         assert_untouched(fd);
 }
 
 /* ---------------------------------------------------------------------- warnings, errors */
 
-Test(reader_receive, warnings_are_capped) {
+Test(reader_receive_socket, warnings_are_capped) {
         _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
 
-        send_os_release();
+        fake_os_release();
         for (unsigned i = 0; i < PORTABLE_WARNINGS_MAX + 10; i++) {
                 _cleanup_free_ char *w = unit_strf("warning %u", i);
 
-                send_msg(READER_WARNING, FIELDS(w), -EBADF);
+                fake_send(READER_WARNING, FIELDS(w), -EBADF);
                 cr_assert(eq(int, receive(), 0));
         }
-        send_msg(READER_DONE, NULL, -EBADF);
+        fake_send(READER_DONE, NULL, -EBADF);
         cr_assert(eq(int, receive(), 1));
-        m = reader_receiver_steal(rr);
+        m = reader_receiver_steal(receiver);
         cr_assert(eq(sz, strv_length(m->warnings), PORTABLE_WARNINGS_MAX + 1));
         assert_str(m->warnings[PORTABLE_WARNINGS_MAX - 1], "warning 63");
         assert_str(m->warnings[PORTABLE_WARNINGS_MAX], "(further warnings left out)");
 }
 
-Test(reader_receive, errors_of_the_reader) {
+Test(reader_receive_socket, errors_of_the_reader) {
         /* The reader's own failure is passed on as it said it, with a sane errno. */
-        send_msg(READER_ERROR, FIELDS("2", "org.freedesktop.DBus.Error.InvalidArgs", "Image '" LABEL "': no os-release"),
+        fake_send(READER_ERROR, FIELDS("2", "org.freedesktop.DBus.Error.InvalidArgs", "Image '" LABEL "': no os-release"),
                  -EBADF);
         cr_assert(eq(int, receive(), -ENOENT));
-        assert_str(error.name, "org.freedesktop.DBus.Error.InvalidArgs");
-        assert_str(error.message, "Image '" LABEL "': no os-release");
+        assert_str(receive_error.name, "org.freedesktop.DBus.Error.InvalidArgs");
+        assert_str(receive_error.message, "Image '" LABEL "': no os-release");
 
         static const char *const bad_errnos[] = { "0", "-5", "4096", "99999999999999999999", "12abc", "" };
         for (size_t i = 0; i < ELEMENTSOF(bad_errnos); i++) {
                 new_socket();
                 new_receiver();
-                send_msg(READER_ERROR, FIELDS(bad_errnos[i], "", "failed"), -EBADF);
+                fake_send(READER_ERROR, FIELDS(bad_errnos[i], "", "failed"), -EBADF);
                 cr_assert(eq(int, receive(), -EIO), "errno '%s'", bad_errnos[i]);
-                assert_str(error.message, "failed");
+                assert_str(receive_error.message, "failed");
         }
 }

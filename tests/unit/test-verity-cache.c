@@ -146,3 +146,33 @@ Test(verity_cache, null_cache) {
         cr_assert(eq(sz, verity_cache_size(NULL), 0));
         cr_assert(zero(ptr, verity_cache_free(NULL)));
 }
+
+Test(verity_cache, lookup_file_lists_every_partition_of_that_file_only) {
+        _cleanup_(verity_cache_freep) VerityCache *c = verity_cache_new(0);
+        _cleanup_close_ int a = open_image("a.raw", "a"), b = open_image("b.raw", "b");
+        VerityIdentity a0 = identity(a, 0, hash_a), a1 = identity(a, 4096, hash_b), b0 = identity(b, 0, hash_a),
+                       probe = identity(a, 12345, hash_b), got[4];
+        uint64_t covered[4];
+        size_t n;
+
+        cr_assert(eq(int, verity_cache_add(c, &a0, 100), 0));
+        cr_assert(eq(int, verity_cache_add(c, &a1, 200), 0));
+        cr_assert(eq(int, verity_cache_add(c, &b0, 300), 0));
+
+        /* The offset and root hash of the question do not matter, the file does. */
+        n = verity_cache_lookup_file(c, &probe, got, covered, ELEMENTSOF(got));
+        cr_assert(eq(sz, n, 2));
+        for (size_t i = 0; i < n; i++) {
+                cr_assert(eq(u64, got[i].ino, a0.ino));
+                cr_assert(eq(u64, covered[i], got[i].data_offset == 0 ? 100 : 200));
+        }
+        cr_assert(eq(sz, verity_cache_lookup_file(c, &probe, got, covered, 1), 1));
+
+        /* A write to the file makes it another file (after a pause: time stamps are coarse). */
+        struct timespec pause = { .tv_nsec = 10 * 1000 * 1000 };
+        (void) nanosleep(&pause, NULL);
+        cr_assert(eq(long, (long) pwrite(a, "x", 1, 0), 1L));
+        probe = identity(a, 0, hash_a);
+        cr_assert(eq(sz, verity_cache_lookup_file(c, &probe, got, covered, ELEMENTSOF(got)), 0));
+        cr_assert(eq(sz, verity_cache_lookup_file(NULL, &probe, got, covered, ELEMENTSOF(got)), 0));
+}

@@ -224,6 +224,12 @@ int unit_run(const char *format, ...) {
         return WEXITSTATUS(status);
 }
 
+bool unit_running_on_valgrind(void) {
+        const char *preload = getenv("LD_PRELOAD");
+
+        return preload && strstr(preload, "/vgpreload_");
+}
+
 bool unit_have_program(const char *name) {
         return unit_run("command -v '%s' >/dev/null 2>&1", name) == 0;
 }

@@ -43,6 +43,9 @@ int unit_run(const char *format, ...) __attribute__((format(printf, 1, 2)));
 /* Whether a program is found in $PATH. */
 bool unit_have_program(const char *name);
 
+/* Whether the test runs under valgrind (which preloads its own library into every process). */
+bool unit_running_on_valgrind(void);
+
 /* cp -a src dst (dst must not exist). */
 void unit_copy_tree(const char *src, const char *dst);
 

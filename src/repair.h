@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+#include "change.h"
+#include "host.h"
+
+/* Finds what interrupted operations (of this daemon before it kept a journal, of systemd's
+ * portabled, of a crashed administrator's script) left behind, and removes it: only what is
+ * provably ours, never anything an administrator made.
+ *   - hidden files with our names (".#portabled-<id>-<n>", and the temporary files of older
+ *     versions, ".#portable<12 hex digits>") in the attached directories, their drop-in
+ *     directories and /etc|/run/portables, unless a transaction journal still claims them;
+ *   - drop-in directories in the attached directories whose unit file is gone and that hold only
+ *     our drop-ins (20-portable.conf with its marker, and 10-profile.conf);
+ *   - links in /etc|/run/portables that carry our mark (transaction.h) and that no attachment
+ *     refers to any more.
+ * Interrupted transactions are recovered from their journals first. With dry_run nothing is
+ * changed and ret_changes says what would be; otherwise the removal is one transaction. */
+int portable_repair(const Host *host, bool dry_run, PortableChanges *ret_changes, sd_bus_error *reterr);

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Crash safety, by force: the daemon is killed with SIGKILL before every file-system change it
+# makes during attach, detach and reattach (strace injects the signal at the Nth call of each
+# system call that changes something, for N = 1, 2, ... until the operation gets through
+# uninjured), then started again. After each kill the host must be exactly in the old or
+# exactly in the new state, nothing hidden left behind, no journal left over; and undoing the
+# operation must give the starting tree back byte for byte.
+#
+# Runs for a directory image and a raw image with several units, persistent and --runtime.
+# CRASH_SCENARIOS limits which scenarios run (a regular expression on their names).
+. "$(dirname "$0")/lib.sh"
+setup
+command -v strace >/dev/null || skip_all "strace not installed"
+
+# The system calls by which the daemon changes the file system, the journal and durability
+# included. Reads are not interesting: killed during a read, nothing has changed.
+SYSCALLS=(mkdir rmdir rename renameat renameat2 unlink unlinkat symlink fchmod fsync syncfs)
+SCENARIO_FILTER=${CRASH_SCENARIOS:-.}
+
+# Lock files of images (/run/systemd/nspawn/locks) coordinate readers and are not state: a
+# daemon killed while holding one leaves the file, which the next holder removes, exactly as
+# with systemd's own. They are left out of the comparison.
+snapshot() {
+        (
+                cd "$ROOT" || exit 1
+                find . -mindepth 1 -path ./run/systemd/nspawn/locks/'*' -prune -o -printf '%y %m %U:%G %p -> %l\n' | sort
+                find . -path ./run/systemd/nspawn/locks -prune -o -type f -exec md5sum {} + | sort -k 2
+        )
+}
+
+stage foo "$IMAGES/foo_1"
+stage foo_2 "$IMAGES/foo_2"
+build_raw squashfs "$TEST_DATA/images/foo" "$IMAGES/rawfoo_1.raw" || exit 1
+build_raw squashfs "$TEST_DATA/images/foo_2" "$IMAGES/rawfoo_2.raw" || exit 1
+snapshot >"$T/pristine"
+
+# Under strace, DAEMON_PID is strace's: stop the daemon itself (strace then exits with it).
+stop_any_daemon() {
+        [ -n "$DAEMON_PID" ] || return 0
+        pkill -KILL -P "$DAEMON_PID" 2>/dev/null
+        kill -KILL "$DAEMON_PID" 2>/dev/null
+        wait "$DAEMON_PID" 2>/dev/null
+        DAEMON_PID=
+        # The bus must have let go of the name before the next daemon asks for it.
+        local i
+        for i in $(seq 1 100); do
+                name_owned "$PORTABLE_DEST" || return 0
+                sleep 0.02
+        done
+}
+
+wait_for_exit() {
+        local i
+        for i in $(seq 1 100); do
+                kill -0 "$DAEMON_PID" 2>/dev/null || return 0
+                sleep 0.02
+        done
+        return 1
+}
+
+# Starts the daemon with injection into the Nth call of SYSCALL; returns 1 if it died during
+# start-up already (then it is not running).
+start_injected() {
+        DAEMON_WRAPPER="strace -o /dev/null -e inject=$1:signal=SIGKILL:when=$2" start_daemon 2>/dev/null && return 0
+        wait "$DAEMON_PID" 2>/dev/null
+        DAEMON_PID=
+        return 1
+}
+
+# call OP IMAGE RUNTIME: the D-Bus call of an operation.
+call() {
+        local op=$1 image=$2 runtime=$3
+        case "$op" in
+        attach) mcall AttachImage sassbs "$image" 1 foo default "$runtime" "" ;;
+        detach) mcall DetachImage sb "$image" "$runtime" ;;
+        reattach) mcall ReattachImage sassbs "$image" 1 foo default "$runtime" "" ;;
+        esac
+}
+
+# Scenario: name, the image to attach first (or - for none), the operation and its image, and
+# how to get from the new state back to the old one.
+run_scenario() {
+        local name=$1 before=$2 op=$3 image=$4 runtime=$5 undo_op=$6 undo_image=$7
+        local syscall n kills=0 ends=0 state
+
+        [[ "$name" =~ $SCENARIO_FILTER ]] || return 0
+
+        # The two acceptable outcomes, made once without injection.
+        [ "$before" = - ] || call attach "$before" "$runtime" >/dev/null
+        snapshot >"$T/old"
+        call "$op" "$image" "$runtime" >/dev/null || { fail "$name: the operation works without injection"; return; }
+        snapshot >"$T/new"
+        call "$undo_op" "$undo_image" "$runtime" >/dev/null
+        snapshot >"$T/undone"
+        if ! cmp -s "$T/old" "$T/undone"; then
+                fail "$name: undoing the operation gives the old tree back" "$(diff -u "$T/old" "$T/undone" | head -20)"
+                return
+        fi
+
+        for syscall in "${SYSCALLS[@]}"; do
+                for n in $(seq 1 500); do
+                        stop_any_daemon
+                        if start_injected "$syscall" "$n"; then
+                                call "$op" "$image" "$runtime" >/dev/null 2>&1
+                                if kill -0 "$DAEMON_PID" 2>/dev/null && name_owned "$PORTABLE_DEST"; then
+                                        # Got through: no more calls of this kind to kill at.
+                                        stop_any_daemon
+                                        start_daemon || exit 1
+                                        state=new
+                                        snapshot >"$T/now"
+                                        cmp -s "$T/now" "$T/new" ||
+                                                { fail "$name: $syscall #$n: uninjured run did not end in the new state" \
+                                                        "$(diff -u "$T/new" "$T/now" | head -20)"; return; }
+                                        call "$undo_op" "$undo_image" "$runtime" >/dev/null
+                                        ends=$((ends + 1))
+                                        break
+                                fi
+                                wait_for_exit
+                        fi
+                        stop_any_daemon
+                        kills=$((kills + 1))
+
+                        # Restart: recovery runs before the name is taken.
+                        start_daemon || exit 1
+                        snapshot >"$T/now"
+                        if cmp -s "$T/now" "$T/old"; then
+                                state=old
+                        elif cmp -s "$T/now" "$T/new"; then
+                                state=new
+                                call "$undo_op" "$undo_image" "$runtime" >/dev/null ||
+                                        { fail "$name: killed at $syscall #$n: undo after recovery failed"; return; }
+                        else
+                                fail "$name: killed at $syscall #$n: neither the old nor the new state after recovery" \
+                                        "against old:" "$(diff -u "$T/old" "$T/now" | tail -n +3 | head -20)" \
+                                        "against new:" "$(diff -u "$T/new" "$T/now" | tail -n +3 | head -20)"
+                                return
+                        fi
+                        snapshot >"$T/now"
+                        if ! cmp -s "$T/now" "$T/old"; then
+                                fail "$name: killed at $syscall #$n ($state): undoing did not give the old tree back" \
+                                        "$(diff -u "$T/old" "$T/now" | tail -n +3 | head -20)"
+                                return
+                        fi
+                done
+        done
+        [ "$before" = - ] || call detach "$before" "$runtime" >/dev/null
+        assert_root_unchanged "$name: killed $kills times, every time the old or the new state" "$T/pristine"
+        diag "$name: $kills kills over ${#SYSCALLS[@]} system calls"
+}
+
+run_scenario "directory, persistent: attach" - attach "$IMAGES/foo_1" false detach "$IMAGES/foo_1"
+run_scenario "directory, persistent: detach" "$IMAGES/foo_1" detach "$IMAGES/foo_1" false attach "$IMAGES/foo_1"
+run_scenario "directory, persistent: reattach" "$IMAGES/foo_1" reattach "$IMAGES/foo_2" false reattach "$IMAGES/foo_1"
+run_scenario "raw, runtime: attach" - attach "$IMAGES/rawfoo_1.raw" true detach "$IMAGES/rawfoo_1.raw"
+run_scenario "raw, runtime: detach" "$IMAGES/rawfoo_1.raw" detach "$IMAGES/rawfoo_1.raw" true attach "$IMAGES/rawfoo_1.raw"
+run_scenario "raw, runtime: reattach" "$IMAGES/rawfoo_1.raw" reattach "$IMAGES/rawfoo_2.raw" true reattach "$IMAGES/rawfoo_1.raw"
+
+finish

@@ -4,8 +4,9 @@
 # calls to the service manager (Reload, Enable/DisableUnitFilesWithFlags and their flags,
 # Start/Stop/RestartUnit), in order, captured from the private bus by `busctl monitor`. The
 # service manager is tests/integration/fake-systemd, whose jobs take as long as a test says:
-# --now must wait for them, --no-block must not, detach --now stops before it detaches. Also:
-# every verb refuses surplus and missing arguments without calling anything.
+# --now must wait for them (at most --timeout=), --no-block must not, detach --now stops before
+# it detaches, reattach --now --rollback puts the previous version back when the new one fails.
+# Also: every verb refuses surplus and missing arguments without calling anything.
 . "$(dirname "$0")/lib.sh"
 setup
 
@@ -70,6 +71,9 @@ def show(v):
         return "true" if v else "false"
     if isinstance(v, list):
         return "[" + ",".join(show(x) for x in v) + "]"
+    if isinstance(v, dict):  # a{sv}: {key=value,...}, the variants' values
+        return "{" + ",".join(f"{k}={show(x['data'] if isinstance(x, dict) and 'data' in x else x)}"
+                              for k, x in sorted(v.items())) + "}"
     if isinstance(v, str):
         return v.replace(root, "@ROOT@") if v else "''"
     return str(v)
@@ -139,8 +143,8 @@ prepare() {
         esac
 }
 
-# Flag values: RUNTIME=1 FORCE_ATTACH=2 (portable1); UNIT_FILE_RUNTIME=1 UNIT_FILE_PORTABLE=4
-# (systemd1). Auto copy mode is '' on the wire. Rows: ARGS | BEFORE | CALLS | AFTER, where
+# Flag values: RUNTIME=1 FORCE_ATTACH=2 KEEP_PREVIOUS=4294967296 (portable1);
+# UNIT_FILE_RUNTIME=1 UNIT_FILE_PORTABLE=4 (systemd1). Auto copy mode is '' on the wire. Rows: ARGS | BEFORE | CALLS | AFTER, where
 # BEFORE and AFTER say where flag.service is attached (none, etc, run).
 E=@ROOT@/etc/systemd/system.attached
 R=@ROOT@/run/systemd/system.attached
@@ -156,6 +160,8 @@ attach --force flag | none | AttachImageWithExtensions flag [] [flag] default ''
 attach --force --runtime flag | none | AttachImageWithExtensions flag [] [flag] default '' 3 ; Reload | run
 attach --runtime --force --copy=copy flag | none | AttachImageWithExtensions flag [] [flag] default copy 3 ; Reload | run
 attach --no-reload flag | none | AttachImage flag [flag] default false '' | etc
+attach --image-policy=root=verity+squashfs flag | none | AttachImageWithOptions flag [] [flag] default '' 0 {ImagePolicy=root=verity+squashfs} ; Reload | etc
+attach --image-policy=* --force --runtime --copy=copy flag | none | AttachImageWithOptions flag [] [flag] default copy 3 {ImagePolicy=*} ; Reload | run
 attach --no-reload --runtime --copy=symlink flag | none | AttachImage flag [flag] default true symlink | run
 attach --enable flag | none | AttachImage flag [flag] default false '' ; Reload ; EnableUnitFilesWithFlags [$E/flag.service] 4 ; EnableUnitFilesWithFlags [$E/flag@.service] 4 | etc
 attach --enable --runtime flag | none | AttachImage flag [flag] default true '' ; Reload ; EnableUnitFilesWithFlags [$R/flag.service] 5 ; EnableUnitFilesWithFlags [$R/flag@.service] 5 | run
@@ -177,6 +183,9 @@ reattach --runtime --copy=symlink flag | run | ReattachImage flag [flag] default
 reattach --force flag | etc | ReattachImageWithExtensions flag [] [flag] default '' 2 ; Reload | etc
 reattach --force --runtime --copy=copy --profile=strict flag | run | ReattachImageWithExtensions flag [] [flag] strict copy 3 ; Reload | run
 reattach --no-reload flag | etc | ReattachImage flag [flag] default false '' | etc
+reattach --image-policy=root=squashfs --runtime flag | run | ReattachImageWithOptions flag [] [flag] default '' 1 {ImagePolicy=root=squashfs} ; Reload | run
+reattach --now --rollback flag | etc | ReattachImageWithExtensions flag [] [flag] default '' 4294967296 ; Reload ; RestartUnit flag.service replace ; FinishReattach flag true | etc
+reattach --now --rollback --runtime --force --no-reload flag | run | ReattachImageWithExtensions flag [] [flag] default '' 4294967299 ; Reload ; RestartUnit flag.service replace ; FinishReattach flag true | run
 reattach --now flag | etc | ReattachImage flag [flag] default false '' ; Reload ; RestartUnit flag.service replace | etc
 reattach --enable --now --no-block --runtime flag | run | ReattachImage flag [flag] default true '' ; Reload ; EnableUnitFilesWithFlags [$R/flag.service] 5 ; RestartUnit flag.service replace ; EnableUnitFilesWithFlags [$R/flag@.service] 5 | run
 EOF
@@ -279,14 +288,40 @@ else
                 "DetachImage sent at $detach_sent, stop job removed at ${removed:-never}"
 fi
 
-# A job that fails is reported; the attach itself has happened and the exit status says so.
+# --timeout= bounds the wait: the client gives up on a job that takes longer, and says so.
+echo "flag.service 3000 done" >"$JOBS"
+prepare none
+timed attach --now --timeout=1 flag
+removed=$(job_removed_ms flag.service)
+assert_eq "attach --now --timeout=1 with a 3 s start: exit status 1" 1 "$RC"
+assert_contains "attach --now --timeout=1: says which unit did not come up" "$ERR" "Unit flag.service did not come up"
+if [ -n "$removed" ] && [ "$ENDED" -lt "$removed" ] && [ $((ENDED - STARTED)) -ge 900 ]; then
+        pass "attach --now --timeout=1 waits about 1 s, not for the job ($((ENDED - STARTED)) ms)"
+else
+        fail "attach --now --timeout=1 waits about 1 s, not for the job" \
+                "started at $STARTED, returned at $ENDED, job removed at ${removed:-never}"
+fi
+
+# A job that fails is reported, and the exit status says so; the attach itself has happened.
 echo "flag.service 0 failed" >"$JOBS"
 prepare none
 timed attach --now flag
-assert_eq "attach --now with a failing start: exit status 0 (the attach happened)" 0 "$RC"
+assert_eq "attach --now with a failing start: exit status 1" 1 "$RC"
 assert_contains "attach --now with a failing start: the failure is reported" "$ERR" \
-        "Job for flag.service (StartUnit) failed with result 'failed'."
-assert_eq "attach --now with a failing start: attached" etc "$(where_attached)"
+        "Job for flag.service (StartUnit) failed with result 'failed'." "Unit flag.service did not come up"
+assert_eq "attach --now with a failing start: attached all the same" etc "$(where_attached)"
+
+# reattach --now --rollback with a restart that fails: the daemon is told to put the previous
+# version back (FinishReattach keep=false), what it took away is stopped, and what it put back
+# is restarted.
+prepare etc
+mark rollback-begin
+timed reattach --now --rollback flag
+mark rollback-end
+assert_eq "reattach --now --rollback with a failing restart: exit status 1" 1 "$RC"
+assert_eq "reattach --now --rollback with a failing restart: the calls it makes" \
+        "ReattachImageWithExtensions flag [] [flag] default '' 4294967296 ; Reload ; RestartUnit flag.service replace ; GetUnit flag.service ; FinishReattach flag false ; StopUnit flag.service replace ; Reload ; RestartUnit flag.service replace" \
+        "$(calls rollback-begin rollback-end)"
 : >"$JOBS"
 prepare none
 
@@ -308,6 +343,10 @@ list extra | Too many arguments for 'list'.
 is-attached flag extra | Too many arguments for 'is-attached'.
 read-only flag yes extra | Too many arguments for 'read-only'.
 set-limit flag 1G extra | Too many arguments for 'set-limit'.
+repair extra | Too many arguments for 'repair'.
+attach --rollback flag | --rollback is for reattach --now, which waits for the units.
+reattach --rollback flag | --rollback is for reattach --now, which waits for the units.
+reattach --now --no-block --rollback flag | --rollback is for reattach --now, which waits for the units.
 attach | Too few arguments for 'attach'.
 detach | Too few arguments for 'detach'.
 reattach | Too few arguments for 'reattach'.

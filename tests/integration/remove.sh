@@ -46,14 +46,16 @@ assert_fails_with "the removed image is gone from the bus too" "org.freedesktop.
 
 # -------------------------------------------------------- a raw image and its side-car files
 
-mkdir -p "$T/src"
 build_raw squashfs "$TEST_DATA/images/foo" "$POOL/foo_1.raw"
+attach "$POOL/foo_1.raw" "" false foo >/dev/null
+assert_eq "raw: attached" 's "attached"' "$(mcall GetImageState s "$POOL/foo_1.raw")"
+# The side-car files appear after the attach: what matters is only that they go with the image
+# (the reader would try to use them otherwise).
 sidecars="foo_1.roothash foo_1.roothash.p7s foo_1.usrhash foo_1.usrhash.p7s foo_1.verity foo_1.nspawn"
 others="foo_2.roothash foo_1.raw.roothash foo_1.txt foo.verity"
 for f in $sidecars $others; do
         echo "$f" >"$POOL/$f"
 done
-attach "$POOL/foo_1.raw" "" false foo >/dev/null
 refused "raw, attached: RemoveImage is refused" foo_1 "$POOL/foo_1.raw"
 for f in $sidecars; do
         assert_present "raw, attached: side-car $f stays" "$POOL/$f"

@@ -729,3 +729,68 @@ Test(image_reader, killed_reader_is_reported_with_its_signal) {
         }
         cr_assert(caught, "the reader was never caught at work");
 }
+
+/* ----------------------------------------------------------------- images with many units */
+
+/* A directory image with n unit files many-<i>.service. */
+static char *many_units_tree(const char *name, unsigned n) {
+        char *tree = unit_strf("%s/%s", tmp, name);
+        _cleanup_free_ char *osrel = unit_strf("%s/usr/lib/os-release", tree);
+
+        unit_write(osrel, "ID=many\n");
+        for (unsigned i = 0; i < n; i++) {
+                _cleanup_free_ char *unit = unit_strf("%s/usr/lib/systemd/system/many-%u.service", tree, i);
+                unit_write(unit, "[Service]\nExecStart=/bin/true\n");
+        }
+        return tree;
+}
+
+/* As many unit files as an image may have: more than the reader may have open or in flight at
+ * once (its RLIMIT_NOFILE), and enough for qsort() to ask the kernel how much memory there is. */
+Test(image_reader, as_many_units_as_allowed) {
+        _cleanup_free_ char *tree = many_units_tree("many", PORTABLE_UNITS_MAX);
+        _cleanup_(image_freep) Image *image = NULL;
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        cr_assert(eq(int, image_from_path(tree, &image), 0));
+        cr_assert(eq(int, image_read_metadata(image, NULL, &m, &error), 0), "%s", strna(error.message));
+        cr_assert(eq(sz, m->n_units, PORTABLE_UNITS_MAX));
+        assert_str(m->units[0].name, "many-0.service");
+}
+
+/* Readers at work side by side: the files in flight count for all processes of the user
+ * together, so each must wait for its receiver rather than fail. */
+Test(image_reader, readers_side_by_side) {
+        _cleanup_free_ char *tree = many_units_tree("many", 200);
+        _cleanup_(image_freep) Image *image = NULL;
+        ImageReader *readers[4] = {};
+        bool done[ELEMENTSOF(readers)] = {};
+        const ImageReadRequest request = {};
+        uint64_t deadline = now_ms() + 20000;
+        size_t n_done = 0;
+
+        cr_assert(eq(int, image_from_path(tree, &image), 0));
+        for (size_t i = 0; i < ELEMENTSOF(readers); i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                cr_assert(eq(int, image_reader_start(image, &request, &readers[i], &error), 0), "%s", strna(error.message));
+        }
+        /* All four send at once; each is drained a little at a time. */
+        while (n_done < ELEMENTSOF(readers)) {
+                cr_assert(lt(u64, now_ms(), deadline), "the readers did not finish");
+                for (size_t i = 0; i < ELEMENTSOF(readers); i++)
+                        if (!done[i] && image_reader_process(readers[i]) > 0) {
+                                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                                _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+
+                                cr_assert(eq(int, image_reader_result(readers[i], &m, &error), 0), "reader %zu: %s", i,
+                                          strna(error.message));
+                                cr_assert(eq(sz, m->n_units, 200));
+                                readers[i] = image_reader_free(readers[i]);
+                                done[i] = true;
+                                n_done++;
+                        }
+                (void) usleep(1000);
+        }
+}
+

@@ -6,6 +6,7 @@
 #include <linux/reboot.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -97,6 +99,33 @@ static int check_memfd_works(void) {
 
 Test(reader_sandbox, memfds_still_work) {
         assert_exits_zero(check_memfd_works);
+}
+
+static int compare_ints(const void *a, const void *b) {
+        return *(const int *) a - *(const int *) b;
+}
+
+/* glibc's qsort() of more than 1 KiB asks the kernel how much memory there is (sysinfo()). */
+static int check_sorting_works(void) {
+        static int v[4096];
+
+        for (size_t i = 0; i < ELEMENTSOF(v); i++)
+                v[i] = (int) (ELEMENTSOF(v) - i);
+        qsort(v, ELEMENTSOF(v), sizeof(int), compare_ints);
+        return v[0] == 1 && v[ELEMENTSOF(v) - 1] == (int) ELEMENTSOF(v) ? 0 : 1;
+}
+
+Test(reader_sandbox, sorting_still_works) {
+        assert_exits_zero(check_sorting_works);
+}
+
+/* The reader waits for the daemon to take the files in flight (reader-protocol.c). */
+static int check_sleeping_works(void) {
+        return nanosleep(&(struct timespec) { .tv_nsec = 1000 * 1000 }, NULL) == 0 ? 0 : 1;
+}
+
+Test(reader_sandbox, sleeping_still_works) {
+        assert_exits_zero(check_sleeping_works);
 }
 
 static int check_openat2_reports_enosys(void) {

@@ -179,6 +179,11 @@ static const char *const allowed_syscalls[] = {
         "sysinfo",
         /* Waiting for the daemon to take the files in flight (reader-protocol.c). */
         "nanosleep", "clock_nanosleep",
+#if HAVE_ASAN
+        /* The AddressSanitizer runtime's own calls (tests/run-checks): the alternate signal
+         * stack it reports crashes on. */
+        "sigaltstack",
+#endif
 };
 
 static int add_filter_rules(scmp_filter_ctx ctx) {

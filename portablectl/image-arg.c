@@ -171,3 +171,21 @@ int image_arg_matches(const char *image_arg, char *const *prefixes, bool allow_a
         *ret = TAKE_PTR(matches);
         return 0;
 }
+
+int image_arg_resolve_extensions(bool allow_missing, char ***ret) {
+        _cleanup_strv_free_ char **resolved = NULL;
+        int r;
+
+        STRV_FOREACH(e, arg_extensions) {
+                char *p;
+
+                r = image_arg_resolve(*e, allow_missing, &p);
+                if (r < 0)
+                        return r;
+                if (strv_consume(&resolved, p) < 0)
+                        return log_oom();
+        }
+
+        *ret = TAKE_PTR(resolved);
+        return 0;
+}

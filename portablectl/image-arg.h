@@ -15,3 +15,6 @@ int image_arg_resolve(const char *arg, bool allow_missing, char **ret);
  * the raw image argument when none is given, all units ("-", only with allow_all), or the given
  * list. Reports the choice on stderr unless --quiet. */
 int image_arg_matches(const char *image_arg, char *const *prefixes, bool allow_all, char ***ret);
+
+/* --extension= values, each resolved as image_arg_resolve() does, in order. NULL if none. */
+int image_arg_resolve_extensions(bool allow_missing, char ***ret);

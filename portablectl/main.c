@@ -34,6 +34,7 @@ const char *arg_profile = "default";
 const char *arg_copy_mode = "";
 JsonFormat arg_json = JSON_FORMAT_OFF;
 const char *arg_image_policy = NULL;
+char **arg_extensions = NULL;
 
 #define VERB_ANY ((unsigned) -1)
 
@@ -88,14 +89,16 @@ static int help(void) {
                "                              attach/before detach\n"
                "     --no-block               Don't block waiting for attach --now to complete\n"
                "     --force                  Skip 'already active' check when attaching or\n"
-               "                              detaching an image\n"
+               "                              detaching an image, and accept an extension's\n"
+               "                              release file under another name\n"
                "     --timeout=SECONDS        How long --now waits for the units (default: 90)\n"
                "     --rollback               With reattach --now: if a unit of the new version does\n"
                "                              not come up, put the previous version back\n"
                "     --dry-run                Only show what repair would remove\n"
                "     --json=short|pretty|off  Print data as JSON (list, inspect, is-attached,\n"
                "                              attach, detach, reattach)\n"
-               "     --extension=PATH         Not supported yet: rejected with an error\n"
+               "     --extension=PATH         Extend the image with an additional extension image\n"
+               "                              (may be repeated; later ones on top)\n"
                "     --image-policy=POLICY    Refuse raw images this image policy does not allow\n"
                "                              (attach, reattach, inspect)\n"
                "\n"
@@ -301,7 +304,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 }
                 case ARG_EXTENSION:
-                        return log_error_errno(-EOPNOTSUPP, "--extension= is not supported yet.");
+                        if (strv_extend(&arg_extensions, optarg) < 0)
+                                return log_oom();
+                        break;
                 case ARG_IMAGE_POLICY: {
                         _cleanup_(image_policy_freep) ImagePolicy *p = NULL;
                         _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -381,11 +386,14 @@ int main(int argc, char *argv[]) {
         log_parse_environment();
 
         r = parse_argv(argc, argv);
-        if (r <= 0)
+        if (r <= 0) {
+                arg_extensions = strv_free(arg_extensions);
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        }
 
         r = dispatch_verb(argc - optind, argv + optind);
         polkit_agent_close();
+        arg_extensions = strv_free(arg_extensions);
         if (r < 0)
                 return EXIT_FAILURE;
         return r; /* is-attached: 1 when detached */

@@ -31,3 +31,5 @@ extern const char *arg_copy_mode;
 extern JsonFormat arg_json;
 /* --image-policy=: NULL unless given; then our *WithOptions methods carry it (portabled(8)). */
 extern const char *arg_image_policy;
+/* --extension=, in the order given, as the user wrote them (image_arg_resolve() them). */
+extern char **arg_extensions;

@@ -14,23 +14,31 @@
 #include "systemd-jobs.h"
 #include "verbs.h"
 
-/* The plain methods carry no flags, so --force and --rollback need the *WithExtensions variants
- * (with an empty extension list). Otherwise the plain methods are used, which every daemon
- * version knows and the system bus policy allows for unprivileged callers. */
-static uint64_t operation_flags(bool reattach) {
-        return (arg_runtime ? PORTABLE_FLAG_RUNTIME : 0) | (arg_force ? PORTABLE_FLAG_FORCE_ATTACH : 0) |
-                (reattach && arg_rollback ? PORTABLE_FLAG_KEEP_PREVIOUS : 0);
+/* The plain methods carry no flags and no extensions, so --force, --rollback and --extension need
+ * the *WithExtensions variants (with an empty extension list without --extension). Otherwise the
+ * plain methods are used, which every daemon version knows and the system bus policy allows for
+ * unprivileged callers. */
+static bool use_with_extensions(bool reattach, char **extensions) {
+        return arg_force || (reattach && arg_rollback) || !strv_isempty(extensions);
 }
 
-/* AttachImage/ReattachImage(s image, as matches, s profile, b runtime, s copy_mode), or with flags
- * (--force, --rollback) the *WithExtensions form (s image, as extensions, as matches, s profile,
- * s copy_mode, t flags), or with --image-policy= our own *WithOptions form, which adds "a{sv}
- * options" to that. Only our daemon knows the last: without the option, any daemon will do. */
-static int call_attach(sd_bus *bus, const char *base_method, bool reattach, const char *image, char **matches,
-                       sd_bus_message **ret_reply) {
+/* --force relaxes both the unit checks and how an extension's release file is found, as
+ * systemd's client does. */
+static uint64_t operation_flags(bool reattach) {
+        return (arg_runtime ? PORTABLE_FLAG_RUNTIME : 0) |
+               (arg_force ? PORTABLE_FLAG_FORCE_ATTACH | PORTABLE_FLAG_FORCE_EXTENSION : 0) |
+               (reattach && arg_rollback ? PORTABLE_FLAG_KEEP_PREVIOUS : 0);
+}
+
+/* AttachImage/ReattachImage(s image, as matches, s profile, b runtime, s copy_mode), or with
+ * --force, --rollback or --extension the *WithExtensions form (s image, as extensions, as matches,
+ * s profile, s copy_mode, t flags), or with --image-policy= our own *WithOptions form, which adds
+ * "a{sv} options" to that. Only our daemon knows the last: without the option, any daemon will do. */
+static int call_attach(sd_bus *bus, const char *base_method, bool reattach, const char *image, char **extensions,
+                       char **matches, sd_bus_message **ret_reply) {
         _cleanup_bus_message_ sd_bus_message *m = NULL;
         _cleanup_free_ char *method = NULL;
-        bool extended = arg_force || (reattach && arg_rollback) || arg_image_policy;
+        bool extended = use_with_extensions(reattach, extensions) || arg_image_policy;
         int r;
 
         if (asprintf(&method, "%s%s", base_method,
@@ -43,7 +51,7 @@ static int call_attach(sd_bus *bus, const char *base_method, bool reattach, cons
 
         r = sd_bus_message_append(m, "s", image);
         if (r >= 0 && extended)
-                r = sd_bus_message_append_strv(m, /* extensions= */ NULL);
+                r = sd_bus_message_append_strv(m, extensions);
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, matches);
         if (r >= 0)
@@ -222,7 +230,7 @@ static int attach_or_reattach(char *argv[], bool reattach) {
         _cleanup_bus_message_ sd_bus_message *reply = NULL;
         _cleanup_(service_manager_freep) ServiceManager *sm = NULL;
         _cleanup_free_ char *image = NULL;
-        _cleanup_strv_free_ char **matches = NULL;
+        _cleanup_strv_free_ char **matches = NULL, **extensions = NULL;
         ChangeList removed = {}, updated = {};
         bool rollback = reattach && arg_rollback;
         int r, k;
@@ -231,6 +239,9 @@ static int attach_or_reattach(char *argv[], bool reattach) {
                 return log_error_errno(-EINVAL, "--rollback is for reattach --now, which waits for the units.");
 
         r = image_arg_resolve(argv[1], /* allow_missing= */ false, &image);
+        if (r < 0)
+                return r;
+        r = image_arg_resolve_extensions(/* allow_missing= */ false, &extensions);
         if (r < 0)
                 return r;
         r = image_arg_matches(argv[1], argv + 2, /* allow_all= */ false, &matches);
@@ -245,7 +256,7 @@ static int attach_or_reattach(char *argv[], bool reattach) {
         if (r < 0)
                 return r;
 
-        r = call_attach(bus, reattach ? "ReattachImage" : "AttachImage", reattach, image, matches, &reply);
+        r = call_attach(bus, reattach ? "ReattachImage" : "AttachImage", reattach, image, extensions, matches, &reply);
         if (r < 0)
                 return r;
 
@@ -304,20 +315,26 @@ int verb_reattach(int argc, char *argv[]) {
         return attach_or_reattach(argv, /* reattach= */ true);
 }
 
-/* The unit names GetImageMetadata reports for the image and matches, or an error that the caller
- * only warns about: the image may well be gone already, and detaching must still work then. */
-static int image_unit_names(sd_bus *bus, const char *image, char **matches, char ***ret) {
+/* The unit names GetImageMetadata[WithExtensions] reports for the image (and extensions) and
+ * matches, or an error that the caller only warns about: the image may well be gone already, and
+ * detaching must still work then. */
+static int image_unit_names(sd_bus *bus, const char *image, char **extensions, char **matches, char ***ret) {
         _cleanup_bus_message_ sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_strv_free_ char **names = NULL;
+        bool with_extensions = !strv_isempty(extensions);
         int r;
 
-        r = portable_message_new(bus, "GetImageMetadata", &m);
+        r = portable_message_new(bus, with_extensions ? "GetImageMetadataWithExtensions" : "GetImageMetadata", &m);
         if (r < 0)
                 return r;
         r = sd_bus_message_append(m, "s", image);
+        if (r >= 0 && with_extensions)
+                r = sd_bus_message_append_strv(m, extensions);
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, matches);
+        if (r >= 0 && with_extensions)
+                r = sd_bus_message_append(m, "t", arg_force ? PORTABLE_FLAG_FORCE_EXTENSION : 0);
         if (r < 0)
                 return bus_log_create_error(r);
 
@@ -328,7 +345,7 @@ static int image_unit_names(sd_bus *bus, const char *image, char **matches, char
                 return r;
         }
 
-        r = sd_bus_message_skip(reply, "say");
+        r = sd_bus_message_skip(reply, with_extensions ? "saya{say}" : "say");
         if (r < 0)
                 return bus_log_parse_error(r);
         r = sd_bus_message_enter_container(reply, 'a', "{say}");
@@ -360,7 +377,7 @@ static int image_unit_names(sd_bus *bus, const char *image, char **matches, char
 
 /* detach --enable/--now: stop (always waiting, or the detach would find the units active) and
  * disable the image's units before the files go away. */
-static void stop_disable(sd_bus *bus, ServiceManager *sm, const char *image, char *argv[]) {
+static void stop_disable(sd_bus *bus, ServiceManager *sm, const char *image, char **extensions, char *argv[]) {
         _cleanup_strv_free_ char **matches = NULL, **units = NULL;
 
         if (!arg_enable && !arg_now)
@@ -368,7 +385,7 @@ static void stop_disable(sd_bus *bus, ServiceManager *sm, const char *image, cha
 
         if (image_arg_matches(argv[1], argv + 2, /* allow_all= */ true, &matches) < 0)
                 return;
-        if (image_unit_names(bus, image, matches, &units) < 0)
+        if (image_unit_names(bus, image, extensions, matches, &units) < 0)
                 return;
 
         if (arg_now) {
@@ -382,18 +399,19 @@ static void stop_disable(sd_bus *bus, ServiceManager *sm, const char *image, cha
                         (void) service_manager_enable_disable(sm, *u, /* enable= */ false);
 }
 
-static int call_detach(sd_bus *bus, const char *image, sd_bus_message **ret_reply) {
+static int call_detach(sd_bus *bus, const char *image, char **extensions, sd_bus_message **ret_reply) {
         _cleanup_bus_message_ sd_bus_message *m = NULL;
+        bool with_extensions = use_with_extensions(/* reattach= */ false, extensions);
         int r;
 
-        r = portable_message_new(bus, arg_force ? "DetachImageWithExtensions" : "DetachImage", &m);
+        r = portable_message_new(bus, with_extensions ? "DetachImageWithExtensions" : "DetachImage", &m);
         if (r < 0)
                 return r;
 
         r = sd_bus_message_append(m, "s", image);
         if (r >= 0) {
-                if (arg_force) {
-                        r = sd_bus_message_append_strv(m, /* extensions= */ NULL);
+                if (with_extensions) {
+                        r = sd_bus_message_append_strv(m, extensions);
                         if (r >= 0)
                                 r = sd_bus_message_append(m, "t", operation_flags(/* reattach= */ false));
                 } else
@@ -410,10 +428,15 @@ int verb_detach(int argc, char *argv[]) {
         _cleanup_bus_message_ sd_bus_message *reply = NULL;
         _cleanup_(service_manager_freep) ServiceManager *sm = NULL;
         _cleanup_free_ char *image = NULL;
+        _cleanup_strv_free_ char **extensions = NULL;
         ChangeList changes = {};
         int r;
 
+        /* The image and its extensions may be gone already: they only have to match the markers. */
         r = image_arg_resolve(argv[1], /* allow_missing= */ true, &image);
+        if (r < 0)
+                return r;
+        r = image_arg_resolve_extensions(/* allow_missing= */ true, &extensions);
         if (r < 0)
                 return r;
 
@@ -425,9 +448,9 @@ int verb_detach(int argc, char *argv[]) {
         if (r < 0)
                 return r;
 
-        stop_disable(bus, sm, image, argv);
+        stop_disable(bus, sm, image, extensions, argv);
 
-        r = call_detach(bus, image, &reply);
+        r = call_detach(bus, image, extensions, &reply);
         if (r < 0)
                 return r;
 

@@ -9,6 +9,7 @@
 #include "polkit-agent.h"
 #include "portable-types.h"
 #include "portablectl.h"
+#include "strv.h"
 #include "verbs.h"
 
 /* Unlike systemd's portablectl, the state shows in the exit status, so that scripts can write
@@ -17,21 +18,33 @@ int verb_is_attached(int argc, char *argv[]) {
         _cleanup_bus_ sd_bus *bus = NULL;
         _cleanup_bus_message_ sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_free_ char *image = NULL;
+        _cleanup_strv_free_ char **extensions = NULL;
+        bool with_extensions;
         const char *state;
         int r;
 
         r = image_arg_resolve(argv[1], /* allow_missing= */ true, &image);
         if (r < 0)
                 return r;
+        r = image_arg_resolve_extensions(/* allow_missing= */ true, &extensions);
+        if (r < 0)
+                return r;
+        with_extensions = !strv_isempty(extensions);
 
         r = portable_bus_connect(&bus);
         if (r < 0)
                 return r;
 
-        r = portable_message_new(bus, "GetImageState", &m);
+        /* With extensions, only an attachment of exactly that stack counts. State queries take
+         * no flags. */
+        r = portable_message_new(bus, with_extensions ? "GetImageStateWithExtensions" : "GetImageState", &m);
         if (r < 0)
                 return r;
         r = sd_bus_message_append(m, "s", image);
+        if (r >= 0 && with_extensions)
+                r = sd_bus_message_append_strv(m, extensions);
+        if (r >= 0 && with_extensions)
+                r = sd_bus_message_append(m, "t", UINT64_C(0));
         if (r < 0)
                 return bus_log_create_error(r);
         r = portable_call(bus, m, 0, &reply);
@@ -47,6 +60,14 @@ int verb_is_attached(int argc, char *argv[]) {
 
                 if (o) {
                         json_object_object_add(o, "image", json_object_new_string(image));
+                        if (with_extensions) {
+                                struct json_object *a = json_object_new_array();
+
+                                STRV_FOREACH(e, extensions)
+                                        if (a)
+                                                json_object_array_add(a, json_object_new_string(*e));
+                                json_object_object_add(o, "extensions", a);
+                        }
                         json_object_object_add(o, "state", json_object_new_string(state));
                 }
                 r = json_print_and_put(o);

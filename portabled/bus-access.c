@@ -2,6 +2,7 @@
 #include "bus-access.h"
 #include "bus-polkit.h"
 #include "image-name.h"
+#include "strv.h"
 
 int bus_image_authorize(Manager *m, sd_bus_message *msg, ImageAccess access, const char *name_or_path,
                         sd_bus_error *error) {
@@ -29,4 +30,13 @@ int bus_image_authorize(Manager *m, sd_bus_message *msg, ImageAccess access, con
         }
 
         return bus_verify_polkit_async(msg, action, name_or_path ? details : NULL, m->polkit_registry, error);
+}
+
+const char *bus_image_access_target(const char *name_or_path, char * const *extensions) {
+        if (!image_name_is_valid(name_or_path))
+                return name_or_path;
+        STRV_FOREACH(e, (char **) extensions)
+                if (!image_name_is_valid(*e))
+                        return *e;
+        return name_or_path;
 }

@@ -26,3 +26,8 @@ typedef enum ImageAccess {
  * with error set when refused. */
 int bus_image_authorize(Manager *m, sd_bus_message *msg, ImageAccess access, const char *name_or_path,
                         sd_bus_error *error);
+
+/* The image to ask about for a method that also takes extensions: name_or_path, unless it is a
+ * name and an extension is a path (reading that needs IMAGE_ACCESS_INSPECT's authorization as
+ * much as an image named by path does): then the first such extension. */
+const char *bus_image_access_target(const char *name_or_path, char * const *extensions);

@@ -9,85 +9,99 @@
 #include "image-ops.h"
 #include "log.h"
 #include "portable-bus.h"
+#include "portable-limits.h"
 #include "portable.h"
 #include "strv.h"
 
-/* Reads "as extensions" and refuses any: layering extension images is not implemented yet, and
- * silently ignoring them would attach something other than what was asked for. */
-static int read_extensions(sd_bus_message *msg, sd_bus_error *error) {
-        _cleanup_strv_free_ char **extensions = NULL;
+/* Before anything is read. On failure the extensions are freed. */
+static int check_distinct(const Image *image, Image **extensions, size_t n_extensions, sd_bus_error *error) {
+        const PortableStack stack = {
+                .image = image,
+                .extensions = (const Image * const *) extensions,
+                .n_extensions = n_extensions,
+        };
         int r;
 
-        r = sd_bus_message_read_strv(msg, &extensions);
-        if (r < 0)
-                return r;
-        if (strv_length(extensions) > 0) {
-                _cleanup_free_ char *list = strv_join(extensions, "', '");
-
-                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                         "Extension images are not supported yet, refusing '%s'.", strempty(list));
+        r = portable_stack_check_distinct(&stack, error);
+        if (r < 0) {
+                for (size_t i = 0; i < n_extensions; i++)
+                        image_free(extensions[i]);
+                free(extensions);
         }
-        return 0;
+        return r;
 }
 
 int bus_image_common_get_os_release(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
-        return image_operation_inspect(m, msg, image, NULL, /* os_release_only= */ true, false, /* options= */ NULL, error);
+        return image_operation_inspect(m, msg, image, NULL, 0, NULL, INSPECT_OS_RELEASE, 0, /* options= */ NULL, error);
 }
 
-/* with_options: also "a{sv} options" (bus-options.h), and the reply gets our "a{sv} details". */
-static int get_metadata(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions, bool with_options,
-                        sd_bus_error *error) {
-        _cleanup_strv_free_ char **matches = NULL;
+/* INSPECT_WITH_DETAILS: the *WithExtensions arguments, then "a{sv} options" (bus-options.h). */
+static int get_metadata(Manager *m, sd_bus_message *msg, Image *image, InspectReply reply, sd_bus_error *error) {
+        _cleanup_strv_free_ char **matches = NULL, **extensions = NULL;
         ImageCallOptions options = {};
-        PortableFlags flags;
+        Image **images = NULL;
+        size_t n_images = 0;
+        PortableFlags flags = 0;
         int r;
 
-        if (with_extensions) {
-                r = read_extensions(msg, error);
+        if (reply >= INSPECT_WITH_EXTENSIONS) {
+                r = bus_read_extensions(msg, &extensions, error);
                 if (r < 0)
                         return r;
         }
         r = sd_bus_message_read_strv(msg, &matches);
         if (r < 0)
                 return r;
-        if (with_extensions) {
-                /* Only FORCE_EXTENSION would matter here, and extensions are refused anyway. */
+        if (reply >= INSPECT_WITH_EXTENSIONS) {
+                /* Only FORCE_EXTENSION matters here; the other public flags are accepted. */
                 r = bus_read_flags(msg, PORTABLE_FLAGS_PUBLIC, &flags, error);
                 if (r < 0)
                         return r;
         }
 
-        if (with_options) {
+        if (reply == INSPECT_WITH_DETAILS) {
                 r = bus_read_call_options(msg, &options, error);
                 if (r < 0)
                         return r;
-                options.details = true;
         }
 
-        return image_operation_inspect(m, msg, image, TAKE_PTR(matches), false, with_extensions,
-                                       with_options ? &options : NULL, error);
+        r = bus_acquire_extensions(m, extensions, &images, &n_images, error);
+        if (r < 0)
+                return r;
+        r = check_distinct(image, images, n_images, error);
+        if (r < 0)
+                return r;
+
+        return image_operation_inspect(m, msg, image, images, n_images, TAKE_PTR(matches), reply,
+                                       flags & PORTABLE_FORCE_EXTENSION,
+                                       reply == INSPECT_WITH_DETAILS ? &options : NULL, error);
 }
 
 int bus_image_common_get_metadata(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions,
                                   sd_bus_error *error) {
-        return get_metadata(m, msg, image, with_extensions, /* with_options= */ false, error);
+        return get_metadata(m, msg, image, with_extensions ? INSPECT_WITH_EXTENSIONS : INSPECT_METADATA, error);
 }
 
 int bus_image_common_get_metadata_with_options(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
-        return get_metadata(m, msg, image, /* with_extensions= */ true, /* with_options= */ true, error);
+        return get_metadata(m, msg, image, INSPECT_WITH_DETAILS, error);
+}
+
+int bus_image_common_get_metadata_with_layers(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
+        return get_metadata(m, msg, image, INSPECT_WITH_LAYERS, error);
 }
 
 /* Reads the attach-style arguments: "as matches, s profile, b runtime, s copy_mode" or, for the
  * *WithExtensions variants, "as extensions, as matches, s profile, s copy_mode, t flags". */
-static int read_attach_arguments(sd_bus_message *msg, bool with_extensions, bool reattach, char ***ret_matches,
+static int read_attach_arguments(Manager *m, sd_bus_message *msg, bool with_extensions, bool reattach,
+                                 Image ***ret_extensions, size_t *ret_n_extensions, char ***ret_matches,
                                  const char **ret_profile, PortableFlags *ret_flags, sd_bus_error *error) {
-        _cleanup_strv_free_ char **matches = NULL;
+        _cleanup_strv_free_ char **matches = NULL, **extensions = NULL;
         const char *profile, *copy_mode;
         PortableFlags flags = 0, mode_flags;
         int r;
 
         if (with_extensions) {
-                r = read_extensions(msg, error);
+                r = bus_read_extensions(msg, &extensions, error);
                 if (r < 0)
                         return r;
         }
@@ -124,6 +138,11 @@ static int read_attach_arguments(sd_bus_message *msg, bool with_extensions, bool
                 if (!image_name_is_valid(*match))
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unit prefix '%s' is not valid.", *match);
 
+        /* Last: nothing to free on the way out above. */
+        r = bus_acquire_extensions(m, extensions, ret_extensions, ret_n_extensions, error);
+        if (r < 0)
+                return r;
+
         *ret_matches = TAKE_PTR(matches);
         *ret_profile = profile;
         *ret_flags = flags | mode_flags;
@@ -137,18 +156,28 @@ static int attach_or_reattach(Manager *m, sd_bus_message *msg, Image *image, boo
         ImageCallOptions options = {};
         const char *profile = NULL;
         PortableFlags flags = 0;
+        Image **extensions = NULL;
+        size_t n_extensions = 0;
         int r;
 
-        r = read_attach_arguments(msg, with_extensions || with_options, reattach, &matches, &profile, &flags, error);
+        r = read_attach_arguments(m, msg, with_extensions || with_options, reattach, &extensions, &n_extensions,
+                                  &matches, &profile, &flags, error);
+        if (r < 0)
+                return r;
+        r = check_distinct(image, extensions, n_extensions, error);
         if (r < 0)
                 return r;
         if (with_options) {
                 r = bus_read_call_options(msg, &options, error);
-                if (r < 0)
+                if (r < 0) {
+                        for (size_t i = 0; i < n_extensions; i++)
+                                image_free(extensions[i]);
+                        free(extensions);
                         return r;
+                }
         }
-        return image_operation_attach(m, msg, image, TAKE_PTR(matches), profile, flags, reattach,
-                                      with_options ? &options : NULL, error);
+        return image_operation_attach(m, msg, image, extensions, n_extensions, TAKE_PTR(matches), profile, flags,
+                                      reattach, with_options ? &options : NULL, error);
 }
 
 int bus_image_common_attach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions, sd_bus_error *error) {
@@ -170,11 +199,13 @@ int bus_image_common_reattach_with_options(Manager *m, sd_bus_message *msg, Imag
 
 int bus_common_detach(Manager *m, sd_bus_message *msg, const char *name_or_path, bool with_extensions,
                       sd_bus_error *error) {
+        _cleanup_strv_free_ char **extensions = NULL;
         PortableFlags flags = 0;
         int r;
 
         if (with_extensions) {
-                r = read_extensions(msg, error);
+                /* Names or paths: they need not exist any more, only match the markers. */
+                r = bus_read_extensions(msg, &extensions, error);
                 if (r < 0)
                         return r;
                 r = bus_read_flags(msg, PORTABLE_FLAGS_PUBLIC, &flags, error);
@@ -193,17 +224,18 @@ int bus_common_detach(Manager *m, sd_bus_message *msg, const char *name_or_path,
         if (r < 0)
                 return r;
 
-        return image_operation_detach(m, msg, name_or_path, flags, error);
+        return image_operation_detach(m, msg, name_or_path, TAKE_PTR(extensions), flags, error);
 }
 
 int bus_common_get_state(Manager *m, sd_bus_message *msg, const char *name_or_path, bool with_extensions,
                          sd_bus_error *error) {
+        _cleanup_strv_free_ char **extensions = NULL;
         int r;
 
         if (with_extensions) {
                 PortableFlags flags;
 
-                r = read_extensions(msg, error);
+                r = bus_read_extensions(msg, &extensions, error);
                 if (r < 0)
                         return r;
                 /* State queries take no flags at all. */
@@ -216,7 +248,7 @@ int bus_common_get_state(Manager *m, sd_bus_message *msg, const char *name_or_pa
         if (r < 0)
                 return r;
 
-        return image_operation_state(m, msg, name_or_path, error);
+        return image_operation_state(m, msg, name_or_path, TAKE_PTR(extensions), error);
 }
 
 int bus_image_common_remove(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
@@ -261,22 +293,40 @@ int bus_image_common_set_limit(Manager *m, sd_bus_message *msg, Image *image, sd
 /* Image object methods: userdata is the Image the find callback looked up. The object names the
  * image by its name, so reading it is open to everyone. */
 
-#define IMAGE_METHOD(fn, access, call)                                                                  \
+/* Reading an image by name is open to everyone, but extensions named by path are read as root
+ * too: for those, the caller needs the same authorization as for an image named by path. */
+static int image_authorize(Manager *m, sd_bus_message *msg, ImageAccess access, const Image *image,
+                           bool peek_extensions, sd_bus_error *error) {
+        _cleanup_strv_free_ char **extensions = NULL;
+        int r;
+
+        if (peek_extensions && access == IMAGE_ACCESS_INSPECT) {
+                r = bus_peek_extensions(msg, /* skip= */ NULL, &extensions);
+                if (r < 0)
+                        return r;
+        }
+        return bus_image_authorize(m, msg, access, bus_image_access_target(image->name, extensions), error);
+}
+
+#define IMAGE_METHOD_FULL(fn, access, peek_extensions, call)                                            \
         static int fn(sd_bus_message *msg, void *userdata, sd_bus_error *error) {                       \
                 Image *image = userdata;                                                                \
                 Manager *m = sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(msg)));              \
-                int r = bus_image_authorize(m, msg, access, image->name, error);                        \
+                int r = image_authorize(m, msg, access, image, peek_extensions, error);                 \
                 if (r <= 0) /* 0: polkit was asked, msg comes back */                                   \
                         return r < 0 ? r : 1;                                                           \
                 return call;                                                                            \
         }
+#define IMAGE_METHOD(fn, access, call) IMAGE_METHOD_FULL(fn, access, false, call)
 
 IMAGE_METHOD(method_get_os_release, IMAGE_ACCESS_INSPECT,
              bus_image_common_get_os_release(m, msg, image, error))
 IMAGE_METHOD(method_get_metadata, IMAGE_ACCESS_INSPECT,
              bus_image_common_get_metadata(m, msg, image, false, error))
-IMAGE_METHOD(method_get_metadata_with_extensions, IMAGE_ACCESS_INSPECT,
-             bus_image_common_get_metadata(m, msg, image, true, error))
+IMAGE_METHOD_FULL(method_get_metadata_with_extensions, IMAGE_ACCESS_INSPECT, true,
+                  bus_image_common_get_metadata(m, msg, image, true, error))
+IMAGE_METHOD_FULL(method_get_metadata_with_layers, IMAGE_ACCESS_INSPECT, true,
+                  bus_image_common_get_metadata_with_layers(m, msg, image, error))
 IMAGE_METHOD(method_get_state, IMAGE_ACCESS_ANY, bus_common_get_state(m, msg, image->path, false, error))
 IMAGE_METHOD(method_get_state_with_extensions, IMAGE_ACCESS_ANY,
              bus_common_get_state(m, msg, image->path, true, error))
@@ -331,6 +381,12 @@ static const sd_bus_vtable image_vtable[] = {
                                 SD_BUS_ARGS("as", extensions, "as", matches, "t", flags),
                                 SD_BUS_RESULT("s", image, "ay", os_release, "a{say}", extensions, "a{say}", units),
                                 method_get_metadata_with_extensions, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* Ours: GetMetadataWithExtensions, and which layer each unit came from. */
+        SD_BUS_METHOD_WITH_ARGS("GetMetadataWithLayers",
+                                SD_BUS_ARGS("as", extensions, "as", matches, "t", flags),
+                                SD_BUS_RESULT("s", image, "ay", os_release, "a{say}", extensions, "a{say}", units,
+                                              "a{ss}", unit_layers),
+                                method_get_metadata_with_layers, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetState", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", state),
                                 method_get_state, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetStateWithExtensions", SD_BUS_ARGS("as", extensions, "t", flags),

@@ -11,6 +11,8 @@
 int bus_image_common_get_os_release(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error);
 int bus_image_common_get_metadata(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions,
                                   sd_bus_error *error);
+/* Ours: GetMetadataWithExtensions and, for each unit, the path of the layer it came from. */
+int bus_image_common_get_metadata_with_layers(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error);
 int bus_image_common_attach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions, sd_bus_error *error);
 int bus_image_common_reattach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions,
                               sd_bus_error *error);

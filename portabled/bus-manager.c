@@ -21,15 +21,22 @@ typedef int (*ImageMethodVariant)(Manager *m, sd_bus_message *msg, Image *image,
 
 /* Returns 1 with the image, or 0 when the caller's authorization is being checked (see
  * bus-access.h: the handler returns 1, the message comes back). */
-static int read_and_acquire_image(sd_bus_message *msg, Manager *m, ImageAccess access, Image **ret,
-                                  sd_bus_error *error) {
+static int read_and_acquire_image(sd_bus_message *msg, Manager *m, ImageAccess access, bool peek_extensions,
+                                  Image **ret, sd_bus_error *error) {
+        _cleanup_strv_free_ char **extensions = NULL;
         const char *name_or_path;
         int r;
 
         r = sd_bus_message_read(msg, "s", &name_or_path);
         if (r < 0)
                 return r;
-        r = bus_image_authorize(m, msg, access, name_or_path, error);
+        /* Extensions named by path are read as root as much as an image named by path. */
+        if (peek_extensions && access == IMAGE_ACCESS_INSPECT) {
+                r = bus_peek_extensions(msg, "s", &extensions);
+                if (r < 0)
+                        return r;
+        }
+        r = bus_image_authorize(m, msg, access, bus_image_access_target(name_or_path, extensions), error);
         if (r <= 0)
                 return r;
         r = bus_image_acquire(m, name_or_path, ret, error);
@@ -43,7 +50,7 @@ static int call_with_image(sd_bus_message *msg, Manager *m, sd_bus_error *error,
         _cleanup_(image_freep) Image *image = NULL;
         int r;
 
-        r = read_and_acquire_image(msg, m, access, &image, error);
+        r = read_and_acquire_image(msg, m, access, with_extensions, &image, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         return fn(m, msg, image, with_extensions, error);
@@ -54,7 +61,7 @@ static int call_simple_with_image(sd_bus_message *msg, Manager *m, sd_bus_error 
         _cleanup_(image_freep) Image *image = NULL;
         int r;
 
-        r = read_and_acquire_image(msg, m, access, &image, error);
+        r = read_and_acquire_image(msg, m, access, /* peek_extensions= */ false, &image, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         return fn(m, msg, image, error);
@@ -96,6 +103,18 @@ static int method_get_image_metadata(sd_bus_message *msg, void *userdata, sd_bus
 
 static int method_get_image_metadata_with_extensions(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         return call_with_image(msg, userdata, error, IMAGE_ACCESS_INSPECT, bus_image_common_get_metadata, true);
+}
+
+/* Ours: GetImageMetadataWithExtensions, and which layer each unit came from. */
+static int method_get_image_metadata_with_layers(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(image_freep) Image *image = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = read_and_acquire_image(msg, m, IMAGE_ACCESS_INSPECT, /* peek_extensions= */ true, &image, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        return bus_image_common_get_metadata_with_layers(m, msg, image, error);
 }
 
 static int method_attach_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -287,6 +306,12 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "t", flags),
                                 SD_BUS_RESULT("s", image, "ay", os_release, "a{say}", extensions, "a{say}", units),
                                 method_get_image_metadata_with_extensions, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* Ours, not systemd's: which layer of the stack each unit came from, too. */
+        SD_BUS_METHOD_WITH_ARGS("GetImageMetadataWithLayers",
+                                SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "t", flags),
+                                SD_BUS_RESULT("s", image, "ay", os_release, "a{say}", extensions, "a{say}", units,
+                                              "a{ss}", unit_layers),
+                                method_get_image_metadata_with_layers, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetImageState", SD_BUS_ARGS("s", image), SD_BUS_RESULT("s", state),
                                 method_get_image_state, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetImageStateWithExtensions", SD_BUS_ARGS("s", image, "as", extensions, "t", flags),
@@ -331,7 +356,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("GetImageMetadataWithOptions",
                                 SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "t", flags, "a{sv}", options),
                                 SD_BUS_RESULT("s", image, "ay", os_release, "a{say}", extensions, "a{say}", units,
-                                              "a{sv}", details),
+                                              "a{ss}", unit_layers, "a{sv}", details),
                                 method_get_image_metadata_with_options, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AttachImageWithOptions",
                                 SD_BUS_ARGS("s", image, "as", extensions, "as", matches, "s", profile, "s", copy_mode,

@@ -4,6 +4,8 @@
 #include "path-util.h"
 #include "portable-bus.h"
 #include "portable-error.h"
+#include "portable-limits.h"
+#include "strv.h"
 
 int bus_image_acquire(Manager *m, const char *name_or_path, Image **ret, sd_bus_error *error) {
         int r;
@@ -39,6 +41,65 @@ int bus_validate_image_argument(const char *name_or_path, sd_bus_error *error) {
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Image path '%s' is not normalized.",
                                          name_or_path);
         return 0;
+}
+
+int bus_read_extensions(sd_bus_message *msg, char ***ret, sd_bus_error *error) {
+        _cleanup_strv_free_ char **extensions = NULL;
+        int r;
+
+        r = sd_bus_message_read_strv(msg, &extensions);
+        if (r < 0)
+                return r;
+        if (strv_length(extensions) > PORTABLE_EXTENSIONS_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Too many extension images (%zu), at most %u are supported.",
+                                         strv_length(extensions), PORTABLE_EXTENSIONS_MAX);
+        STRV_FOREACH(e, extensions) {
+                r = bus_validate_image_argument(*e, error);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(extensions);
+        return 0;
+}
+
+int bus_acquire_extensions(Manager *m, char * const *extensions, Image ***ret, size_t *ret_n, sd_bus_error *error) {
+        size_t n = strv_length((char **) extensions);
+        Image **images = NULL;
+        int r = 0;
+
+        if (n > 0) {
+                images = calloc(n, sizeof(Image *));
+                if (!images)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                r = bus_image_acquire(m, extensions[i], &images[i], error);
+                if (r < 0) {
+                        for (size_t k = 0; k < i; k++)
+                                image_free(images[k]);
+                        free(images);
+                        return r;
+                }
+        }
+        *ret = images;
+        *ret_n = n;
+        return 0;
+}
+
+int bus_peek_extensions(sd_bus_message *msg, const char *skip, char ***ret) {
+        int r;
+
+        r = sd_bus_message_read_strv(msg, ret);
+        if (r < 0)
+                return r;
+        /* Back to the start, and past the arguments before it again. */
+        r = sd_bus_message_rewind(msg, /* complete= */ true);
+        if (r >= 0 && skip)
+                r = sd_bus_message_skip(msg, skip);
+        if (r < 0)
+                *ret = strv_free(*ret);
+        return r;
 }
 
 int bus_append_changes(sd_bus_message *reply, const PortableChanges *changes) {

@@ -16,6 +16,17 @@ int bus_image_acquire(Manager *m, const char *name_or_path, Image **ret, sd_bus_
  * checked. */
 int bus_validate_image_argument(const char *name_or_path, sd_bus_error *error);
 
+/* Reads the "as extensions" argument: each a valid image name or a normalised absolute path (the
+ * same rules as bus_validate_image_argument()), at most PORTABLE_EXTENSIONS_MAX of them. */
+int bus_read_extensions(sd_bus_message *msg, char ***ret, sd_bus_error *error);
+
+/* Acquires every extension as bus_image_acquire() does the image: n of them in *ret. */
+int bus_acquire_extensions(Manager *m, char * const *extensions, Image ***ret, size_t *ret_n, sd_bus_error *error);
+
+/* Reads the "as extensions" argument that follows the arguments of types skip (NULL: none) without
+ * consuming it: the message is left right after those arguments, where it was. */
+int bus_peek_extensions(sd_bus_message *msg, const char *skip, char ***ret);
+
 int bus_append_changes(sd_bus_message *reply, const PortableChanges *changes);
 int bus_reply_changes(sd_bus_message *message, const PortableChanges *changes);
 

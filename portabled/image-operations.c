@@ -28,11 +28,10 @@ typedef struct ImageArguments {
         char **matches;
         char *profile;
         char *name_or_path;
+        char **extensions;         /* detach, state: as given */
         PortableFlags flags;
-        bool os_release_only;
-        bool with_extensions;
+        InspectReply reply;
         bool reattach;
-        bool details;              /* inspect: reply with the layout too */
         char **image_policies;     /* the daemon's and the caller's */
         int lock_fds[IMAGE_LOCKS]; /* exclusive locks of remove */
         struct stat removed_st;    /* remove: the image file, for the verity cache */
@@ -45,6 +44,7 @@ static void image_arguments_free(void *p) {
                 return;
         strv_free(a->matches);
         strv_free(a->image_policies);
+        strv_free(a->extensions);
         free(a->profile);
         free(a->name_or_path);
         for (size_t i = 0; i < IMAGE_LOCKS; i++)
@@ -75,48 +75,86 @@ static int collect_image_policies(Manager *m, ImageArguments *a, const ImageCall
                 if (r < 0)
                         return r;
         }
-        a->details = options && options->details;
         return 0;
 }
 
-/* Starts an operation, and turns the outcome into what a method handler returns. */
-static int start(Manager *m, sd_bus_message *msg, const OperationType *type, ImageArguments *a, const Image *image,
-                 const ImageReadRequest *read, sd_bus_error *error) {
-        ImageReadRequest request;
+static void images_free(Image **images, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                image_free(images[i]);
+        free(images);
+}
+
+/* What the daemon adds to every read: its cache, its policies, its host's keys. */
+static const ImageReadRequest *daemon_request(Manager *m, const ImageArguments *a, const ImageReadRequest *read,
+                                              ImageReadRequest *buffer) {
+        if (!read)
+                return NULL;
+        *buffer = *read;
+        buffer->image_policies = a->image_policies;
+        buffer->verity_cache = m->verity_cache;
+        buffer->trust_root = m->host.root;
+        return buffer;
+}
+
+/* Starts an operation, and turns the outcome into what a method handler returns. extensions are
+ * taken; the extensions are read with read_extension. */
+static int start_stack(Manager *m, sd_bus_message *msg, const OperationType *type, ImageArguments *a,
+                       const Image *image, Image **extensions, size_t n_extensions, const ImageReadRequest *read,
+                       const ImageReadRequest *read_extension, sd_bus_error *error) {
+        ImageReadRequest request, request_extension;
         Image *copy = NULL;
         int r;
 
-        if (read) {
-                /* What the daemon keeps for every read: its cache, its policy, its host's keys. */
-                request = *read;
-                request.image_policies = a->image_policies;
-                request.verity_cache = m->verity_cache;
-                request.trust_root = m->host.root;
-                read = &request;
-        }
+        read = daemon_request(m, a, read, &request);
+        read_extension = daemon_request(m, a, read_extension, &request_extension);
 
         if (image) {
                 r = image_copy(image, &copy);
                 if (r < 0) {
                         image_arguments_free(a);
+                        images_free(extensions, n_extensions);
                         return r;
                 }
         }
-        r = operation_start(m, msg, type, a, copy, read, error);
+        r = operation_start_stack(m, msg, type, a, copy, extensions, n_extensions, read, read_extension, error);
         if (r < 0)
                 return bus_error_from_errno(error, r, "Failed to start the operation");
         return 1;
 }
 
-/* The units of the attachment an argument names, in the directories flags select. */
-static int attached_units(Operation *o, const char *name_or_path, int runtime, char ***ret) {
+static int start(Manager *m, sd_bus_message *msg, const OperationType *type, ImageArguments *a, const Image *image,
+                 const ImageReadRequest *read, sd_bus_error *error) {
+        return start_stack(m, msg, type, a, image, NULL, 0, read, NULL, error);
+}
+
+/* "'/x/base.raw'" or "'/x/base.raw' and its extensions '/x/app.raw, /x/conf'", for messages. */
+static char *operation_label(const Operation *o, const char *joiner) {
+        _cleanup_free_ char *list = NULL;
+        char *label = NULL;
+
+        for (size_t i = 0; i < o->n_extensions; i++) {
+                char *joined = NULL;
+
+                if (asprintf(&joined, "%s%s%s", strempty(list), list ? ", " : "", o->extensions[i]->path) < 0)
+                        return NULL;
+                free_and_replace(list, joined);
+        }
+        if ((list ? asprintf(&label, "'%s' %s '%s'", o->image->path, joiner, list) :
+                    asprintf(&label, "'%s'", o->image->path)) < 0)
+                return NULL;
+        return label;
+}
+
+/* The units of the attachment an argument (with extensions) names, in the directories flags
+ * select. */
+static int attached_units(Operation *o, const char *name_or_path, char * const *extensions, int runtime, char ***ret) {
         _cleanup_(attached_index_done) AttachedIndex idx = {};
         int r;
 
         r = attached_index_load(&o->manager->host, &idx);
         if (r < 0)
                 return r;
-        return attached_index_units(&idx, name_or_path, /* extensions= */ NULL, runtime, ret);
+        return attached_index_units(&idx, name_or_path, extensions, runtime, ret);
 }
 
 /* --------------------------------------------------------------------------------- inspect */
@@ -196,18 +234,29 @@ static int append_details(sd_bus_message *reply, const ImageLayout *layout) {
         return sd_bus_message_close_container(reply);
 }
 
+/* The path of the layer a unit came from. */
+static const char *layer_path(const Operation *o, const PortableFile *unit) {
+        if (unit->layer == 0 || unit->layer > o->n_extensions)
+                return o->image->path;
+        return o->extensions[unit->layer - 1]->path;
+}
+
 static int inspect_finish(Operation *o, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         ImageArguments *a = o->data;
         const PortableMetadata *md = o->metadata;
+        const PortableMetadata *root = o->layers ? o->layers[0] : md;
         int r;
 
-        if (a->os_release_only)
+        if (a->reply == INSPECT_OS_RELEASE)
                 return reply_os_release(o);
 
-        if (md->n_units == 0)
+        if (md->n_units == 0) {
+                _cleanup_free_ char *label = operation_label(o, "or any of its extensions");
+
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Couldn't find any matching unit files in image '%s', refusing.", o->image->path);
+                                         "Couldn't find any matching unit files in image %s, refusing.", strna(label));
+        }
 
         r = sd_bus_message_new_method_return(o->request, &reply);
         if (r < 0)
@@ -215,11 +264,22 @@ static int inspect_finish(Operation *o, sd_bus_error *error) {
         r = sd_bus_message_append(reply, "s", o->image->path);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append_array(reply, 'y', md->os_release.data, md->os_release.size);
+        r = sd_bus_message_append_array(reply, 'y', root->os_release.data, root->os_release.size);
         if (r < 0)
                 return r;
-        if (a->with_extensions) {
-                r = sd_bus_message_append(reply, "a{say}", 0);
+        if (a->reply >= INSPECT_WITH_EXTENSIONS) {
+                /* Each extension's release file, in the order given. */
+                r = sd_bus_message_open_container(reply, 'a', "{say}");
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < o->n_extensions; i++) {
+                        const PortableFile *f = &o->layers[i + 1]->os_release;
+
+                        r = append_file_dict_entry(reply, o->extensions[i]->path, f->data, f->size);
+                        if (r < 0)
+                                return r;
+                }
+                r = sd_bus_message_close_container(reply);
                 if (r < 0)
                         return r;
         }
@@ -234,8 +294,21 @@ static int inspect_finish(Operation *o, sd_bus_error *error) {
         r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
-        if (a->details) {
-                r = append_details(reply, md->layout);
+        if (a->reply >= INSPECT_WITH_LAYERS) {
+                r = sd_bus_message_open_container(reply, 'a', "{ss}");
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < md->n_units; i++) {
+                        r = sd_bus_message_append(reply, "{ss}", md->units[i].name, layer_path(o, &md->units[i]));
+                        if (r < 0)
+                                return r;
+                }
+                r = sd_bus_message_close_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        if (a->reply == INSPECT_WITH_DETAILS) {
+                r = append_details(reply, root->layout);
                 if (r < 0)
                         return r;
         }
@@ -248,24 +321,32 @@ static const OperationType inspect_type = {
         .free_data = image_arguments_free,
 };
 
-int image_operation_inspect(Manager *m, sd_bus_message *msg, const Image *image, char **matches, bool os_release_only,
-                            bool with_extensions, const ImageCallOptions *options, sd_bus_error *error) {
+int image_operation_inspect(Manager *m, sd_bus_message *msg, const Image *image, Image **extensions,
+                            size_t n_extensions, char **matches, InspectReply reply, PortableFlags flags,
+                            const ImageCallOptions *options, sd_bus_error *error) {
         ImageArguments *a = image_arguments_new();
-        ImageReadRequest read;
+        ImageReadRequest read, read_extension;
 
         if (!a) {
                 strv_free(matches);
+                images_free(extensions, n_extensions);
                 return -ENOMEM;
         }
         a->matches = matches;
-        a->os_release_only = os_release_only;
-        a->with_extensions = with_extensions;
+        a->reply = reply;
+        a->flags = flags;
         if (collect_image_policies(m, a, options) < 0) {
                 image_arguments_free(a);
+                images_free(extensions, n_extensions);
                 return -ENOMEM;
         }
-        read = (ImageReadRequest) { .matches = os_release_only ? image_read_no_units : a->matches };
-        return start(m, msg, &inspect_type, a, image, &read, error);
+        read = (ImageReadRequest) { .matches = reply == INSPECT_OS_RELEASE ? image_read_no_units : a->matches };
+        read_extension = (ImageReadRequest) {
+                .matches = a->matches,
+                .extension = true,
+                .force_extension = flags & PORTABLE_FORCE_EXTENSION,
+        };
+        return start_stack(m, msg, &inspect_type, a, image, extensions, n_extensions, &read, &read_extension, error);
 }
 
 /* ------------------------------------------------------------------------ attach, reattach */
@@ -308,15 +389,15 @@ static int changed_units(const PortableChanges *c, char ***ret) {
 }
 
 /* Reattach that keeps the previous version until the client confirms (pending-upgrade.h). */
-static int reattach_keeping_previous(Operation *o, PortableChanges *removed, PortableChanges *updated,
-                                     sd_bus_error *error) {
+static int reattach_keeping_previous(Operation *o, const PortableStack *stack, PortableChanges *removed,
+                                     PortableChanges *updated, sd_bus_error *error) {
         _cleanup_(transaction_done) Transaction t = {};
         _cleanup_strv_free_ char **units = NULL;
         ImageArguments *a = o->data;
         int r;
 
-        r = portable_reattach_uncommitted(&t, &o->manager->host, o->image, o->metadata, a->matches, a->profile,
-                                          a->flags, removed, updated, error);
+        r = portable_reattach_stack_uncommitted(&t, &o->manager->host, stack, a->matches, a->profile, a->flags,
+                                                removed, updated, error);
         if (r < 0)
                 return r;
         r = changed_units(removed, &units);
@@ -343,8 +424,16 @@ static int refuse_if_upgrading(Manager *m, const char *name_or_path, sd_bus_erro
 static int attach_finish(Operation *o, sd_bus_error *error) {
         _cleanup_(portable_changes_done) PortableChanges removed = {}, updated = {};
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *label = NULL;
         ImageArguments *a = o->data;
         Host *host = &o->manager->host;
+        const PortableMetadata *single = o->metadata;
+        const PortableStack stack = {
+                .image = o->image,
+                .extensions = (const Image * const *) o->extensions,
+                .n_extensions = o->n_extensions,
+                .layers = o->layers ? (const PortableMetadata * const *) o->layers : &single,
+        };
         int r;
 
         r = refuse_if_upgrading(o->manager, o->image->path, error);
@@ -352,18 +441,18 @@ static int attach_finish(Operation *o, sd_bus_error *error) {
                 return r;
 
         if (a->reattach && (a->flags & PORTABLE_KEEP_PREVIOUS))
-                r = reattach_keeping_previous(o, &removed, &updated, error);
+                r = reattach_keeping_previous(o, &stack, &removed, &updated, error);
         else if (a->reattach)
-                r = portable_reattach(host, o->image, o->metadata, a->matches, a->profile, a->flags, &removed, &updated,
-                                      error);
+                r = portable_reattach_stack(host, &stack, a->matches, a->profile, a->flags, &removed, &updated, error);
         else
-                r = portable_attach(host, o->image, o->metadata, a->matches, a->profile, a->flags, &updated, error);
+                r = portable_attach_stack(host, &stack, a->matches, a->profile, a->flags, &updated, error);
         if (r == -EAGAIN)
                 return r; /* a unit not asked about yet: ask, then try again */
         if (r < 0)
                 return bus_error_from_errno(error, r, a->reattach ? "Failed to reattach image" : "Failed to attach image");
 
-        log_info("%s image '%s'%s%s%s.", a->reattach ? "Reattached" : "Attached", o->image->path,
+        label = operation_label(o, "and its extensions");
+        log_info("%s image %s%s%s%s.", a->reattach ? "Reattached" : "Attached", strna(label),
                  isempty(a->profile) ? "" : " with profile '", strempty(a->profile), isempty(a->profile) ? "" : "'");
 
         r = sd_bus_message_new_method_return(o->request, &reply);
@@ -383,15 +472,17 @@ static const OperationType attach_type = {
         .free_data = image_arguments_free,
 };
 
-int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, char **matches, const char *profile,
-                           PortableFlags flags, bool reattach, const ImageCallOptions *options, sd_bus_error *error) {
+int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, Image **extensions,
+                           size_t n_extensions, char **matches, const char *profile, PortableFlags flags,
+                           bool reattach, const ImageCallOptions *options, sd_bus_error *error) {
         _cleanup_strv_free_ char **check_paths = NULL;
         ImageArguments *a = image_arguments_new();
-        ImageReadRequest read;
+        ImageReadRequest read, read_extension;
         int r;
 
         if (!a) {
                 strv_free(matches);
+                images_free(extensions, n_extensions);
                 return -ENOMEM;
         }
         a->matches = matches;
@@ -400,6 +491,7 @@ int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, 
         a->profile = strdup(strempty(profile));
         if (!a->profile || collect_image_policies(m, a, options) < 0) {
                 image_arguments_free(a);
+                images_free(extensions, n_extensions);
                 return -ENOMEM;
         }
 
@@ -407,11 +499,18 @@ int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, 
         r = portable_attach_prepare(&m->host, a->profile, &check_paths, error);
         if (r < 0) {
                 image_arguments_free(a);
+                images_free(extensions, n_extensions);
                 return bus_error_from_errno(error, r, "Failed to attach image");
         }
 
         read = (ImageReadRequest) { .matches = a->matches, .check_paths = check_paths };
-        return start(m, msg, &attach_type, a, image, &read, error);
+        read_extension = (ImageReadRequest) {
+                .matches = a->matches,
+                .check_paths = check_paths,
+                .extension = true,
+                .force_extension = flags & PORTABLE_FORCE_EXTENSION,
+        };
+        return start_stack(m, msg, &attach_type, a, image, extensions, n_extensions, &read, &read_extension, error);
 }
 
 /* ---------------------------------------------------------------------------------- detach */
@@ -423,7 +522,7 @@ static int detach_units_needed(Operation *o, char ***ret) {
                 *ret = NULL;
                 return 0;
         }
-        return attached_units(o, a->name_or_path, !!(a->flags & PORTABLE_RUNTIME), ret);
+        return attached_units(o, a->name_or_path, a->extensions, !!(a->flags & PORTABLE_RUNTIME), ret);
 }
 
 static int detach_finish(Operation *o, sd_bus_error *error) {
@@ -435,13 +534,20 @@ static int detach_finish(Operation *o, sd_bus_error *error) {
         if (r < 0)
                 return r;
 
-        r = portable_detach(&o->manager->host, a->name_or_path, a->flags, &changes, error);
+        r = portable_detach_with_extensions(&o->manager->host, a->name_or_path, a->extensions, a->flags, &changes,
+                                            error);
         if (r == -EAGAIN)
                 return r;
         if (r < 0)
                 return bus_error_from_errno(error, r, "Failed to detach image");
 
-        log_info("Detached image '%s'.", a->name_or_path);
+        if (strv_isempty(a->extensions))
+                log_info("Detached image '%s'.", a->name_or_path);
+        else {
+                _cleanup_free_ char *list = strv_join(a->extensions, ", ");
+
+                log_info("Detached image '%s' and its extensions '%s'.", a->name_or_path, strna(list));
+        }
         r = bus_reply_changes(o->request, &changes);
         return r < 0 ? r : 0;
 }
@@ -453,12 +559,15 @@ static const OperationType detach_type = {
         .free_data = image_arguments_free,
 };
 
-int image_operation_detach(Manager *m, sd_bus_message *msg, const char *name_or_path, PortableFlags flags,
-                           sd_bus_error *error) {
+int image_operation_detach(Manager *m, sd_bus_message *msg, const char *name_or_path, char **extensions,
+                           PortableFlags flags, sd_bus_error *error) {
         ImageArguments *a = image_arguments_new();
 
-        if (!a)
+        if (!a) {
+                strv_free(extensions);
                 return -ENOMEM;
+        }
+        a->extensions = extensions;
         a->flags = flags;
         a->name_or_path = strdup(name_or_path);
         if (!a->name_or_path) {
@@ -473,7 +582,7 @@ int image_operation_detach(Manager *m, sd_bus_message *msg, const char *name_or_
 static int state_units_needed(Operation *o, char ***ret) {
         ImageArguments *a = o->data;
 
-        return attached_units(o, a->name_or_path, /* runtime= */ -1, ret);
+        return attached_units(o, a->name_or_path, a->extensions, /* runtime= */ -1, ret);
 }
 
 static int state_finish(Operation *o, sd_bus_error *error) {
@@ -481,7 +590,7 @@ static int state_finish(Operation *o, sd_bus_error *error) {
         PortableState state;
         int r;
 
-        r = portable_get_state(&o->manager->host, a->name_or_path, &state);
+        r = portable_get_state_with_extensions(&o->manager->host, a->name_or_path, a->extensions, &state);
         if (r == -EAGAIN)
                 return r;
         if (r < 0)
@@ -498,11 +607,16 @@ static const OperationType state_type = {
         .free_data = image_arguments_free,
 };
 
-int image_operation_state(Manager *m, sd_bus_message *msg, const char *name_or_path, sd_bus_error *error) {
+int image_operation_state(Manager *m, sd_bus_message *msg, const char *name_or_path, char **extensions,
+                          sd_bus_error *error) {
         ImageArguments *a = image_arguments_new();
 
-        if (!a)
+        if (!a) {
+                strv_free(extensions);
                 return -ENOMEM;
+        }
+        /* An empty list is no list: the image counts in any stack. */
+        a->extensions = strv_isempty(extensions) ? strv_free(extensions) : extensions;
         a->name_or_path = strdup(name_or_path);
         if (!a->name_or_path) {
                 image_arguments_free(a);
@@ -594,7 +708,7 @@ int image_operation_list(Manager *m, sd_bus_message *msg, sd_bus_error *error) {
 /* ---------------------------------------------------------------------------------- remove */
 
 static int remove_units_needed(Operation *o, char ***ret) {
-        return attached_units(o, o->image->path, /* runtime= */ -1, ret);
+        return attached_units(o, o->image->path, /* extensions= */ NULL, /* runtime= */ -1, ret);
 }
 
 static int remove_done(Operation *o, int status, sd_bus_error *error) {

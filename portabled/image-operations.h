@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <systemd/sd-bus.h>
 
 #include "image.h"
@@ -16,19 +17,34 @@
 /* What our own *WithOptions methods add (portabled(8), D-BUS INTERFACE); NULL: nothing. */
 typedef struct ImageCallOptions {
         const char *image_policy; /* the caller's image policy, checked in addition to the daemon's */
-        bool details;             /* inspect: reply with the a{sv} of details (the image's layout) */
 } ImageCallOptions;
 
-int image_operation_inspect(Manager *m, sd_bus_message *msg, const Image *image, char **matches, bool os_release_only,
-                            bool with_extensions, const ImageCallOptions *options, sd_bus_error *error);
+/* The shapes of the inspect replies. */
+typedef enum InspectReply {
+        INSPECT_OS_RELEASE,      /* a{ss} os_release */
+        INSPECT_METADATA,        /* s image, ay os_release, a{say} units */
+        INSPECT_WITH_EXTENSIONS, /* s image, ay os_release, a{say} extensions, a{say} units */
+        INSPECT_WITH_LAYERS,     /* the same, and a{ss} unit_layers: unit -> path of its layer */
+        INSPECT_WITH_DETAILS,    /* the same as WITH_LAYERS, and a{sv} details: the image's layout */
+} InspectReply;
 
-int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, char **matches, const char *profile,
-                           PortableFlags flags, bool reattach, const ImageCallOptions *options, sd_bus_error *error);
+/* extensions: the extension images stacked on image, bottom to top (taken, n_extensions of
+ * them; NULL for none). flags: PORTABLE_FORCE_EXTENSION relaxes how their release files are
+ * found. */
+int image_operation_inspect(Manager *m, sd_bus_message *msg, const Image *image, Image **extensions,
+                            size_t n_extensions, char **matches, InspectReply reply, PortableFlags flags,
+                            const ImageCallOptions *options, sd_bus_error *error);
 
-int image_operation_detach(Manager *m, sd_bus_message *msg, const char *name_or_path, PortableFlags flags,
-                           sd_bus_error *error);
+int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, Image **extensions,
+                           size_t n_extensions, char **matches, const char *profile, PortableFlags flags,
+                           bool reattach, const ImageCallOptions *options, sd_bus_error *error);
 
-int image_operation_state(Manager *m, sd_bus_message *msg, const char *name_or_path, sd_bus_error *error);
+/* extensions: names or paths, as given (taken; NULL for none). */
+int image_operation_detach(Manager *m, sd_bus_message *msg, const char *name_or_path, char **extensions,
+                           PortableFlags flags, sd_bus_error *error);
+
+int image_operation_state(Manager *m, sd_bus_message *msg, const char *name_or_path, char **extensions,
+                          sd_bus_error *error);
 
 int image_operation_list(Manager *m, sd_bus_message *msg, sd_bus_error *error);
 

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "extension-merge.h"
 #include "fd-util.h"
 #include "image-lock.h"
 #include "log.h"
@@ -34,13 +35,18 @@ static void operation_unlink(Operation *o) {
         manager_operations_changed(m);
 }
 
+static void read_stop(OperationRead *rd) {
+        rd->socket_source = sd_event_source_disable_unref(rd->socket_source);
+        rd->exit_source = sd_event_source_disable_unref(rd->exit_source);
+        rd->timeout_source = sd_event_source_disable_unref(rd->timeout_source);
+        rd->reader = image_reader_free(rd->reader);
+        for (size_t i = 0; i < ELEMENTSOF(rd->lock_fds); i++)
+                rd->lock_fds[i] = image_lock_release(rd->lock_fds[i]);
+}
+
 static void stop_reading(Operation *o) {
-        o->reader_socket_source = sd_event_source_disable_unref(o->reader_socket_source);
-        o->reader_exit_source = sd_event_source_disable_unref(o->reader_exit_source);
-        o->reader_timeout_source = sd_event_source_disable_unref(o->reader_timeout_source);
-        o->reader = image_reader_free(o->reader);
-        for (size_t i = 0; i < ELEMENTSOF(o->lock_fds); i++)
-                o->lock_fds[i] = image_lock_release(o->lock_fds[i]);
+        for (size_t i = 0; i < o->n_reads; i++)
+                read_stop(&o->reads[i]);
 }
 
 Operation *operation_free(Operation *o) {
@@ -53,8 +59,15 @@ Operation *operation_free(Operation *o) {
         o->query_defer = sd_event_source_disable_unref(o->query_defer);
         o->worker_source = sd_event_source_disable_unref(o->worker_source);
         unit_activity_done(&o->activity);
+        for (size_t i = 0; i < o->n_reads; i++)
+                portable_metadata_free(o->reads[i].metadata);
+        free(o->reads);
+        portable_metadata_free_many(o->layers, o->layers ? 1 + o->n_extensions : 0);
         portable_metadata_free(o->metadata);
         image_free(o->image);
+        for (size_t i = 0; i < o->n_extensions; i++)
+                image_free(o->extensions[i]);
+        free(o->extensions);
         if (o->type->free_data)
                 o->type->free_data(o->data);
         sd_bus_message_unref(o->request);
@@ -140,21 +153,56 @@ static void after_reading(Operation *o) {
                 operation_fail(o, r, &error);
 }
 
-static void reader_progress(Operation *o) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+/* Every layer is read: what finish() works with. An image alone is taken as it is; a stack is
+ * merged, and must stay within the limits of one image. */
+static int reading_done(Operation *o, sd_bus_error *error) {
+        size_t n = o->n_reads;
         int r;
 
-        if (image_reader_process(o->reader) == 0)
+        if (o->n_extensions == 0) {
+                o->metadata = TAKE_PTR(o->reads[0].metadata);
+                return 0;
+        }
+
+        o->layers = calloc(n, sizeof(PortableMetadata *));
+        if (!o->layers)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                o->layers[i] = TAKE_PTR(o->reads[i].metadata);
+
+        r = extension_merge_metadata((const PortableMetadata * const *) o->layers, n, &o->metadata);
+        if (r < 0)
+                return r;
+        return extension_merge_check_limits((const PortableMetadata * const *) o->layers, n, o->metadata,
+                                            o->image->path, error);
+}
+
+static void reader_progress(OperationRead *rd) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        Operation *o = rd->operation;
+        int r;
+
+        if (image_reader_process(rd->reader) == 0)
                 return;
 
-        r = image_reader_result(o->reader, &o->metadata, &error);
-        stop_reading(o);
+        r = image_reader_result(rd->reader, &rd->metadata, &error);
+        read_stop(rd);
+        if (r < 0) {
+                /* One layer failing is enough: the others are killed with the operation. */
+                operation_fail(o, r, &error);
+                return;
+        }
+        STRV_FOREACH(w, rd->metadata->warnings)
+                log_warning("Image '%s': %s", rd->image->path, *w);
+
+        if (++o->n_reads_done < o->n_reads)
+                return;
+
+        r = reading_done(o, &error);
         if (r < 0) {
                 operation_fail(o, r, &error);
                 return;
         }
-        STRV_FOREACH(w, o->metadata->warnings)
-                log_warning("Image '%s': %s", o->image->path, *w);
         after_reading(o);
 }
 
@@ -164,49 +212,60 @@ static int on_reader_event(sd_event_source *s, int fd, uint32_t revents, void *u
 }
 
 static int on_reader_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        Operation *o = userdata;
+        OperationRead *rd = userdata;
 
-        image_reader_kill(o->reader, "reading the image timed out");
-        reader_progress(o);
+        image_reader_kill(rd->reader, "reading the image timed out");
+        reader_progress(rd);
         return 0;
 }
 
-static int start_reading(Operation *o, const ImageReadRequest *request, sd_bus_error *error) {
+static int start_reading(Operation *o, OperationRead *rd, const Image *image, const ImageReadRequest *request,
+                         sd_bus_error *error) {
         sd_event *e = o->manager->event;
         uint64_t now;
         int r;
 
+        *rd = (OperationRead) {
+                .operation = o,
+                .image = image,
+                .lock_fds = { -EBADF, -EBADF },
+        };
+
         /* The same shared lock machined and nspawn take: they cannot remove the image or mark it
          * writable under the reader, nor can we read one they hold exclusively. */
-        r = image_lock_acquire(&o->manager->host, o->image->path, /* exclusive= */ false, o->lock_fds, error);
+        r = image_lock_acquire(&o->manager->host, image->path, /* exclusive= */ false, rd->lock_fds, error);
         if (r < 0)
                 return r;
 
-        r = image_reader_start(o->image, request, &o->reader, error);
+        r = image_reader_start(image, request, &rd->reader, error);
         if (r < 0)
                 return r;
 
-        r = sd_event_add_io(e, &o->reader_socket_source, image_reader_socket_fd(o->reader), EPOLLIN, on_reader_event, o);
+        r = sd_event_add_io(e, &rd->socket_source, image_reader_socket_fd(rd->reader), EPOLLIN, on_reader_event, rd);
         if (r >= 0)
-                r = sd_event_add_io(e, &o->reader_exit_source, image_reader_pidfd(o->reader), EPOLLIN, on_reader_event, o);
+                r = sd_event_add_io(e, &rd->exit_source, image_reader_pidfd(rd->reader), EPOLLIN, on_reader_event, rd);
         if (r >= 0)
                 r = sd_event_now(e, CLOCK_MONOTONIC, &now);
         if (r >= 0)
-                r = sd_event_add_time(e, &o->reader_timeout_source, CLOCK_MONOTONIC, now + PORTABLE_READ_TIMEOUT_USEC, 0,
-                                      on_reader_timeout, o);
+                r = sd_event_add_time(e, &rd->timeout_source, CLOCK_MONOTONIC, now + PORTABLE_READ_TIMEOUT_USEC, 0,
+                                      on_reader_timeout, rd);
         return r;
 }
 
-int operation_start(Manager *m, sd_bus_message *request, const OperationType *type, void *data, Image *image,
-                    const ImageReadRequest *read_request, sd_bus_error *error) {
+int operation_start_stack(Manager *m, sd_bus_message *request, const OperationType *type, void *data, Image *image,
+                          Image **extensions, size_t n_extensions, const ImageReadRequest *read_request,
+                          const ImageReadRequest *extension_read_request, sd_bus_error *error) {
         Operation *o;
-        int r;
+        int r = 0;
 
         o = calloc(1, sizeof(Operation));
         if (!o) {
                 if (type->free_data)
                         type->free_data(data);
                 image_free(image);
+                for (size_t i = 0; i < n_extensions; i++)
+                        image_free(extensions[i]);
+                free(extensions);
                 return -ENOMEM;
         }
         *o = (Operation) {
@@ -215,7 +274,8 @@ int operation_start(Manager *m, sd_bus_message *request, const OperationType *ty
                 .type = type,
                 .data = data,
                 .image = image,
-                .lock_fds = { -EBADF, -EBADF },
+                .extensions = extensions,
+                .n_extensions = n_extensions,
                 .next = m->operations,
         };
         if (m->operations)
@@ -224,9 +284,17 @@ int operation_start(Manager *m, sd_bus_message *request, const OperationType *ty
         m->n_operations++;
         manager_operations_changed(m);
 
-        if (image && read_request)
-                r = start_reading(o, read_request, error);
-        else {
+        if (image && read_request) {
+                /* Allocated once: the event sources point into it. */
+                o->reads = calloc(1 + n_extensions, sizeof(OperationRead));
+                if (!o->reads)
+                        r = -ENOMEM;
+                for (size_t i = 0; r >= 0 && i <= n_extensions; i++) {
+                        o->n_reads++;
+                        r = start_reading(o, &o->reads[i], i == 0 ? image : extensions[i - 1],
+                                          i == 0 ? read_request : extension_read_request, error);
+                }
+        } else {
                 /* Nothing to read: go straight on, but from the event loop, like every step. */
                 _cleanup_strv_free_ char **units = NULL;
 
@@ -239,6 +307,12 @@ int operation_start(Manager *m, sd_bus_message *request, const OperationType *ty
                 return r;
         }
         return 0;
+}
+
+int operation_start(Manager *m, sd_bus_message *request, const OperationType *type, void *data, Image *image,
+                    const ImageReadRequest *read_request, sd_bus_error *error) {
+        return operation_start_stack(m, request, type, data, image, /* extensions= */ NULL, 0, read_request, NULL,
+                                     error);
 }
 
 static int on_worker_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {

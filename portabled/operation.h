@@ -19,6 +19,16 @@
 
 typedef struct Operation Operation;
 
+/* One image being read for an operation: by its own confined reader, under a shared lock. */
+typedef struct OperationRead {
+        Operation *operation;
+        const Image *image;
+        ImageReader *reader;
+        sd_event_source *socket_source, *exit_source, *timeout_source;
+        int lock_fds[2];            /* shared image locks held while reading */
+        PortableMetadata *metadata; /* what the reader found, once done */
+} OperationRead;
+
 typedef struct OperationType {
         const char *name; /* for the logs */
 
@@ -42,12 +52,17 @@ struct Operation {
         void *data;
 
         Image *image;               /* the image read, may be NULL */
-        PortableMetadata *metadata; /* what the reader found */
+        Image **extensions;         /* the extension images stacked on it, bottom to top */
+        size_t n_extensions;
+        PortableMetadata *metadata; /* what the reader found; with extensions, all layers merged
+                                     * (extension_merge_metadata()) */
+        PortableMetadata **layers;  /* with extensions: what each layer's reader found, [0] the
+                                     * image, [i] the i-th extension (1 + n_extensions) */
         UnitActivity activity;      /* what the service manager said */
 
-        ImageReader *reader;
-        sd_event_source *reader_socket_source, *reader_exit_source, *reader_timeout_source;
-        int lock_fds[2];            /* shared image locks held while reading */
+        OperationRead *reads;       /* one per layer, all at once; units_needed() and finish()
+                                     * run only once every one is done */
+        size_t n_reads, n_reads_done;
 
         sd_bus_slot *query_slot;
         sd_event_source *query_defer;
@@ -64,6 +79,14 @@ struct Operation {
  * operation's own. On failure the request has not been answered, and data is freed. */
 int operation_start(Manager *m, sd_bus_message *request, const OperationType *type, void *data, Image *image,
                     const ImageReadRequest *read_request, sd_bus_error *error);
+
+/* The same for image stacked with extension images (taken: freed with image_free(), and the
+ * array with free(), also on failure): every layer is read by its own reader, at the same time,
+ * the image with read_request and each extension with extension_read_request (which should have
+ * .extension set). If any layer fails, the operation fails with its error. */
+int operation_start_stack(Manager *m, sd_bus_message *request, const OperationType *type, void *data, Image *image,
+                          Image **extensions, size_t n_extensions, const ImageReadRequest *read_request,
+                          const ImageReadRequest *extension_read_request, sd_bus_error *error);
 
 /* From finish(): waits for a worker process (pidfd taken) and calls done with its wait status
  * (as from waitpid()); done replies. Returns 0 or a negative errno. */

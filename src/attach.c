@@ -8,9 +8,12 @@
 
 #include "portable-limits.h"
 #include "dropin.h"
+#include "extension-compat.h"
+#include "extension-merge.h"
 #include "fd-util.h"
 #include "fileio.h"
 #include "image-metadata.h"
+#include "image-policy.h"
 #include "os-release.h"
 #include "path-util.h"
 #include "portable-bus.h"
@@ -22,21 +25,83 @@
 #include "unit-file-check.h"
 #include "unit-match.h"
 
-static int check_metadata(const Image *image, const PortableMetadata *m, char * const *matches, sd_bus_error *reterr) {
-        _cleanup_strv_free_ char **valid_prefixes = NULL;
-        const char *id, *prefixes;
+/* "'/x/base.raw'" or "'/x/base.raw' or any of its extensions '/x/app.raw, /x/conf'", for messages. */
+static char *stack_label(const PortableStack *stack) {
+        _cleanup_free_ char *list = NULL;
+        char *label = NULL;
+
+        for (size_t i = 0; i < stack->n_extensions; i++) {
+                char *joined = NULL;
+
+                if (asprintf(&joined, "%s%s%s", strempty(list), list ? ", " : "", stack->extensions[i]->path) < 0)
+                        return NULL;
+                free_and_replace(list, joined);
+        }
+        if (asprintf(&label, "'%s'%s%s%s", stack->image->path, list ? " or any of its extensions '" : "",
+                     strempty(list), list ? "'" : "") < 0)
+                return NULL;
+        return label;
+}
+
+int portable_stack_check_distinct(const PortableStack *stack, sd_bus_error *reterr) {
+        for (size_t i = 0; i < stack->n_extensions; i++) {
+                const char *path = stack->extensions[i]->path;
+
+                if (streq(path, stack->image->path))
+                        return portable_error(reterr, EINVAL, SD_BUS_ERROR_INVALID_ARGS,
+                                              "Image '%s' is given as its own extension, refusing.", path);
+                for (size_t k = 0; k < i; k++)
+                        if (streq(path, stack->extensions[k]->path))
+                                return portable_error(reterr, EINVAL, SD_BUS_ERROR_INVALID_ARGS,
+                                                      "Extension '%s' is given more than once, refusing.", path);
+        }
+        return 0;
+}
+
+/* Every extension's release file must suit the image's os-release, in the order given. */
+static int check_compatibility(const PortableStack *stack, const PortableMetadata * const *layers,
+                               sd_bus_error *reterr) {
         int r;
 
-        id = os_release_pairs_get(m->os_release_pairs, "ID");
-        if (isempty(id))
-                return portable_error(reterr, ESTALE, NULL, "Image %s os-release metadata lacks the ID field", image->path);
+        for (size_t i = 0; i < stack->n_extensions; i++) {
+                const PortableMetadata *ext = layers[i + 1];
 
-        prefixes = os_release_pairs_get(m->os_release_pairs, "PORTABLE_PREFIXES");
-        if (prefixes) {
-                r = strv_split(prefixes, " \t\n", &valid_prefixes);
+                if (!ext->extension)
+                        return portable_error(reterr, EINVAL, NULL, "Image '%s' was not read as an extension.",
+                                              stack->extensions[i]->path);
+                r = extension_compat_check(layers[0]->os_release_pairs, ext->os_release_pairs, ext->extension_class,
+                                           /* host_architecture= */ NULL, stack->image->path,
+                                           stack->extensions[i]->path, reterr);
                 if (r < 0)
                         return r;
         }
+        return 0;
+}
+
+static int check_metadata(const PortableStack *stack, const PortableMetadata * const *layers,
+                          const PortableMetadata *m, char * const *matches, sd_bus_error *reterr) {
+        _cleanup_strv_free_ char **valid_prefixes = NULL;
+        _cleanup_free_ char *label = NULL;
+        const char *id;
+        int r;
+
+        id = os_release_pairs_get(layers[0]->os_release_pairs, "ID");
+        if (isempty(id))
+                return portable_error(reterr, ESTALE, NULL, "Image %s os-release metadata lacks the ID field",
+                                      stack->image->path);
+
+        r = check_compatibility(stack, layers, reterr);
+        if (r < 0)
+                return r;
+
+        label = stack_label(stack);
+        if (!label)
+                return -ENOMEM;
+
+        /* PORTABLE_PREFIXES= of every layer together; none declared: any match goes. */
+        r = extension_merge_prefixes(layers, 1 + stack->n_extensions, &valid_prefixes);
+        if (r < 0)
+                return r;
         if (strv_length(valid_prefixes) > 0)
                 STRV_FOREACH(match, (char **) matches)
                         if (!strv_contains(valid_prefixes, *match)) {
@@ -44,13 +109,13 @@ static int check_metadata(const Image *image, const PortableMetadata *m, char * 
                                 _cleanup_free_ char *acceptable = strv_join(valid_prefixes, ", ");
 
                                 return portable_error(reterr, EINVAL, SD_BUS_ERROR_INVALID_ARGS,
-                                                      "Selected matches '%s' are not compatible with portable service image '%s', refusing. (Acceptable prefix matches are: %s)",
-                                                      strempty(requested), image->path, strempty(acceptable));
+                                                      "Selected matches '%s' are not compatible with portable service image %s, refusing. (Acceptable prefix matches are: %s)",
+                                                      strempty(requested), label, strempty(acceptable));
                         }
 
         if (m->n_units == 0)
                 return portable_error(reterr, ENOENT, SD_BUS_ERROR_INVALID_ARGS,
-                                      "Couldn't find any matching unit files in image '%s', refusing.", image->path);
+                                      "Couldn't find any matching unit files in image %s, refusing.", label);
         return 0;
 }
 
@@ -131,9 +196,8 @@ static int install_profile(Transaction *t, const Host *host, const char *profile
         return transaction_write_file(t, target, data, size, 0644, replace, PORTABLE_COPY, source);
 }
 
-static int install_unit(Transaction *t, const Host *host, const Image *image, const char *image_policy,
-                        const PortableFile *unit, const char *attached_dir, const char *profile, PortableFlags flags,
-                        sd_bus_error *reterr) {
+static int install_unit(Transaction *t, const Host *host, const DropinStack *stack, const PortableFile *unit,
+                        const char *attached_dir, const char *profile, PortableFlags flags, sd_bus_error *reterr) {
         _cleanup_free_ char *dropin_dir = NULL, *dropin = NULL, *content = NULL, *unit_path = NULL, *dir_name = NULL;
         bool replace = flags & (PORTABLE_FORCE_ATTACH | PORTABLE_REATTACH);
         int r;
@@ -146,11 +210,15 @@ static int install_unit(Transaction *t, const Host *host, const Image *image, co
         if (!dropin_dir || !dropin || !unit_path)
                 return -ENOMEM;
 
-        r = dropin_portable_content(image, unit->name, host_os_release_path(host), image_policy, &content);
-        if (r == -EINVAL)
+        r = dropin_portable_content_stack(stack, unit->name, unit->layer, &content);
+        if (r == -EINVAL && stack->n_extensions == 0)
                 return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                       "Image path '%s' contains whitespace, quotes or backslashes, which cannot be written into a unit file safely.",
-                                      image->path);
+                                      stack->root.image->path);
+        if (r == -EINVAL)
+                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
+                                      "The path of image '%s' or of one of its extensions contains whitespace, quotes or backslashes, or a raw extension's path contains ':', which cannot be written into a unit file safely.",
+                                      stack->root.image->path);
         if (r < 0)
                 return r;
 
@@ -301,26 +369,128 @@ int portable_attach_prepare(const Host *host, const char *profile, char ***ret_c
         return prepare(host, profile, NULL, ret_check_paths, reterr);
 }
 
-int portable_attach_in(Transaction *t, const Host *host, const Image *image, const PortableMetadata *metadata,
-                       char * const *matches, const char *profile, PortableFlags flags, sd_bus_error *reterr) {
-        _cleanup_(portable_metadata_freep) PortableMetadata *read = NULL;
+/* ExtensionImagePolicy= is one setting for all extension images: what any raw extension's pinned
+ * policy allows, so that none can be swapped for one with weaker protection than the weakest
+ * found. NULL when no extension is raw. */
+static int extensions_pinned_policy(const PortableMetadata * const *extension_layers, size_t n, char **ret) {
+        _cleanup_(image_policy_freep) ImagePolicy *all = NULL;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(image_policy_freep) ImagePolicy *one = NULL, *both = NULL;
+                const ImageLayout *layout = extension_layers[i]->layout;
+
+                if (!layout || !layout->pinned_policy)
+                        continue;
+                r = image_policy_from_string(layout->pinned_policy, &one, NULL);
+                if (r < 0)
+                        return r;
+                if (all) {
+                        r = image_policy_union(all, one, &both);
+                        if (r < 0)
+                                return r;
+                        image_policy_free(all);
+                        all = TAKE_PTR(both);
+                } else
+                        all = TAKE_PTR(one);
+        }
+
+        if (!all) {
+                *ret = NULL;
+                return 0;
+        }
+        return image_policy_to_string(all, /* simplify= */ true, ret);
+}
+
+/* The layers of a stack as the drop-ins describe them. */
+static int dropin_stack_new(const Host *host, const PortableStack *stack, const PortableMetadata * const *layers,
+                            PortableFlags flags, DropinStack *ret) {
+        DropinLayer *extensions = NULL;
+
+        if (stack->n_extensions > 0) {
+                extensions = calloc(stack->n_extensions, sizeof(DropinLayer));
+                if (!extensions)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < stack->n_extensions; i++) {
+                const PortableMetadata *ext = layers[i + 1];
+
+                extensions[i] = (DropinLayer) {
+                        .image = stack->extensions[i],
+                        .release = ext->os_release_pairs,
+                        .relax_release_check = ext->extension && extension_release_needs_relax(&(ExtensionRelease) {
+                                .match = ext->extension_match,
+                        }),
+                };
+        }
+
+        *ret = (DropinStack) {
+                /* An image alone keeps the drop-in it always had. */
+                .root = {
+                        .image = stack->image,
+                        .release = stack->n_extensions > 0 ? layers[0]->os_release_pairs : NULL,
+                        .image_policy = layers[0]->layout ? layers[0]->layout->pinned_policy : NULL,
+                },
+                .extensions = extensions,
+                .n_extensions = stack->n_extensions,
+                .force_extension = flags & PORTABLE_FORCE_EXTENSION,
+                .host_os_release = host_os_release_path(host),
+        };
+        return 0;
+}
+
+typedef struct ReadLayers {
+        PortableMetadata **layers;
+        size_t n;
+} ReadLayers;
+
+static void read_layers_done(ReadLayers *l) {
+        l->layers = portable_metadata_free_many(l->layers, l->n);
+}
+
+int portable_attach_stack_in(Transaction *t, const Host *host, const PortableStack *stack, char * const *matches,
+                             const char *profile, PortableFlags flags, sd_bus_error *reterr) {
+        _cleanup_(read_layers_done) ReadLayers read = {};
+        _cleanup_(portable_metadata_freep) PortableMetadata *merged = NULL;
         _cleanup_strv_free_ char **requirements = NULL, **check_paths = NULL;
         _cleanup_free_ char *attached_dir = NULL;
-        const PortableMetadata *m = metadata;
+        _cleanup_free_ DropinLayer *dropin_extensions = NULL;
+        _cleanup_free_ char *extension_policy = NULL;
+        const PortableMetadata * const *layers = stack->layers;
+        const Image *image = stack->image;
+        const PortableMetadata *m;
+        DropinStack dropin_stack;
         int r;
+
+        r = portable_stack_check_distinct(stack, reterr);
+        if (r < 0)
+                return r;
 
         r = prepare(host, profile, &requirements, &check_paths, reterr);
         if (r < 0)
                 return r;
 
-        if (!m) {
-                r = image_read_metadata_full(image, matches, check_paths, &read, reterr);
+        if (!layers) {
+                r = image_read_stack_metadata(image, stack->extensions, stack->n_extensions, matches, check_paths,
+                                              flags & PORTABLE_FORCE_EXTENSION, &read.layers, reterr);
                 if (r < 0)
                         return r;
-                m = read;
+                read.n = 1 + stack->n_extensions;
+                layers = (const PortableMetadata * const *) read.layers;
         }
 
-        r = check_metadata(image, m, matches, reterr);
+        m = layers[0];
+        if (stack->n_extensions > 0) {
+                r = extension_merge_metadata(layers, 1 + stack->n_extensions, &merged);
+                if (r < 0)
+                        return r;
+                r = extension_merge_check_limits(layers, 1 + stack->n_extensions, merged, image->path, reterr);
+                if (r < 0)
+                        return r;
+                m = merged;
+        }
+
+        r = check_metadata(stack, layers, m, matches, reterr);
         if (r < 0)
                 return r;
 
@@ -344,6 +514,15 @@ int portable_attach_in(Transaction *t, const Host *host, const Image *image, con
                         return r;
         }
 
+        r = dropin_stack_new(host, stack, layers, flags, &dropin_stack);
+        if (r < 0)
+                return r;
+        dropin_extensions = (DropinLayer *) dropin_stack.extensions;
+        r = extensions_pinned_policy(layers + 1, stack->n_extensions, &extension_policy);
+        if (r < 0)
+                return r;
+        dropin_stack.extension_image_policy = extension_policy;
+
         attached_dir = host_attached_dir(host, flags & PORTABLE_RUNTIME);
         if (!attached_dir)
                 return -ENOMEM;
@@ -353,27 +532,51 @@ int portable_attach_in(Transaction *t, const Host *host, const Image *image, con
                 return portable_error(reterr, r, NULL, "Failed to create %s: %m", attached_dir);
 
         for (size_t i = 0; i < m->n_units; i++) {
-                r = install_unit(t, host, image, m->layout ? m->layout->pinned_policy : NULL, &m->units[i],
-                                 attached_dir, profile, flags, reterr);
+                r = install_unit(t, host, &dropin_stack, &m->units[i], attached_dir, profile, flags, reterr);
                 if (r < 0)
                         return r;
         }
 
-        r = install_image_link(t, host, image, flags);
-        if (r < 0)
-                return portable_error(reterr, r, NULL, "Failed to link image '%s' into %s: %m", image->path,
-                                      flags & PORTABLE_RUNTIME ? "/run/portables" : "/etc/portables");
+        /* Extensions first, in order, then the image, as systemd does. */
+        for (size_t i = 0; i <= stack->n_extensions; i++) {
+                const Image *layer = i < stack->n_extensions ? stack->extensions[i] : image;
+
+                r = install_image_link(t, host, layer, flags);
+                if (r < 0)
+                        return portable_error(reterr, r, NULL, "Failed to link image '%s' into %s: %m", layer->path,
+                                              flags & PORTABLE_RUNTIME ? "/run/portables" : "/etc/portables");
+        }
         return 0;
+}
+
+int portable_attach_in(Transaction *t, const Host *host, const Image *image, const PortableMetadata *metadata,
+                       char * const *matches, const char *profile, PortableFlags flags, sd_bus_error *reterr) {
+        const PortableStack stack = {
+                .image = image,
+                .layers = metadata ? &metadata : NULL,
+        };
+
+        return portable_attach_stack_in(t, host, &stack, matches, profile, flags, reterr);
+}
+
+int portable_attach_stack(const Host *host, const PortableStack *stack, char * const *matches, const char *profile,
+                          PortableFlags flags, PortableChanges *ret_changes, sd_bus_error *reterr) {
+        _cleanup_(transaction_done) Transaction t = {};
+        int r;
+
+        r = portable_transaction_init(&t, host, flags, "attach", stack->image->path);
+        if (r < 0)
+                return r;
+        r = portable_attach_stack_in(&t, host, stack, matches, profile, flags, reterr);
+        return transaction_finish(&t, r, ret_changes, reterr);
 }
 
 int portable_attach(const Host *host, const Image *image, const PortableMetadata *metadata, char * const *matches,
                     const char *profile, PortableFlags flags, PortableChanges *ret_changes, sd_bus_error *reterr) {
-        _cleanup_(transaction_done) Transaction t = {};
-        int r;
+        const PortableStack stack = {
+                .image = image,
+                .layers = metadata ? &metadata : NULL,
+        };
 
-        r = portable_transaction_init(&t, host, flags, "attach", image->path);
-        if (r < 0)
-                return r;
-        r = portable_attach_in(&t, host, image, metadata, matches, profile, flags, reterr);
-        return transaction_finish(&t, r, ret_changes, reterr);
+        return portable_attach_stack(host, &stack, matches, profile, flags, ret_changes, reterr);
 }

@@ -91,20 +91,75 @@ static int remove_image_link(Transaction *t, const Host *host, const char *image
         return remove_if_present(t, link);
 }
 
-/* Whether the unit with this marker is one to remove: exactly the image named (see
- * attached-index.h), or, when reattaching, any version of it. */
-static bool marker_selects(char **marker, const char *name_or_path, PortableFlags flags) {
+/* Whether the unit with this marker is one to remove: exactly the image named, with exactly these
+ * extensions (see attached-index.h), or, when reattaching, any version of each. */
+static bool marker_selects(char **marker, const char *name_or_path, char * const *extensions, PortableFlags flags) {
         const AttachedUnit u = { .images = marker };
 
         if (flags & PORTABLE_REATTACH)
-                return dropin_marker_matches(marker, name_or_path, NULL, MARKER_MATCH_ALL);
-        return attached_unit_matches(&u, name_or_path, /* extensions= */ NULL);
+                return dropin_marker_matches(marker, name_or_path, extensions, MARKER_MATCH_ALL);
+        return attached_unit_matches(&u, name_or_path, extensions);
 }
 
-int portable_detach_in(Transaction *t, const Host *host, const char *name_or_path, PortableFlags flags,
-                       sd_bus_error *reterr) {
+/* A marker as one string, "base:ext1:ext2", to tell attachments apart in messages. */
+static char *marker_join(char **marker) {
+        return strv_join(marker, ":");
+}
+
+/* What was found while deciding: the units to remove, the stacks they were attached with, and
+ * the images that units staying behind still use (their links stay). */
+typedef struct DetachPlan {
+        char **units;
+        char **stacks;
+        char **image_paths;
+        char **still_used;
+        char *other_stack; /* an attachment of the image with other extensions, for the message */
+} DetachPlan;
+
+static void detach_plan_done(DetachPlan *p) {
+        strv_free(p->units);
+        strv_free(p->stacks);
+        strv_free(p->image_paths);
+        strv_free(p->still_used);
+        free(p->other_stack);
+}
+
+static int add_absolute_paths(char ***l, char **marker) {
+        STRV_FOREACH(p, marker)
+                if ((*p)[0] == '/') {
+                        int r = strv_extend_unique(l, *p);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+/* The error when nothing matched. If the image is attached, but with other extensions (or none,
+ * or some), say so: detaching the wrong combination must not look like "not attached at all". */
+static int no_such_unit(const DetachPlan *p, const char *name_or_path, char * const *extensions,
+                        sd_bus_error *reterr) {
+        _cleanup_free_ char *list = strv_join((char **) extensions, ", "), *hint = NULL;
+
+        if (!list)
+                return -ENOMEM;
+        if (p->other_stack && asprintf(&hint, " It is attached as '%s': give the same extensions, in the same order, to detach it.",
+                                       p->other_stack) < 0)
+                return -ENOMEM;
+
+        if (strv_isempty((char **) extensions))
+                return portable_error(reterr, ENOENT, SYSTEMD_ERROR_NO_SUCH_UNIT,
+                                      "No unit files associated with '%s' found attached to the system. Image not attached?%s",
+                                      name_or_path, strempty(hint));
+        return portable_error(reterr, ENOENT, SYSTEMD_ERROR_NO_SUCH_UNIT,
+                              "No unit files associated with '%s' or any of its extensions '%s' found attached to the system. Image not attached?%s",
+                              name_or_path, list, strempty(hint));
+}
+
+int portable_detach_with_extensions_in(Transaction *t, const Host *host, const char *name_or_path,
+                                       char * const *extensions, PortableFlags flags, sd_bus_error *reterr) {
         _cleanup_free_ char *attached_dir = host_attached_dir(host, flags & PORTABLE_RUNTIME);
-        _cleanup_strv_free_ char **names = NULL, **matched = NULL, **image_paths = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_(detach_plan_done) DetachPlan plan = {};
         _cleanup_close_ int dir_fd = -EBADF;
         int r;
 
@@ -124,12 +179,27 @@ int portable_detach_in(Transaction *t, const Host *host, const char *name_or_pat
         /* First decide everything: which units are ours, and whether any of them is running. */
         STRV_FOREACH(unit, names) {
                 _cleanup_strv_free_ char **marker = NULL;
+                _cleanup_free_ char *stack = NULL;
 
                 r = dropin_read_marker(dir_fd, *unit, &marker);
                 if (r < 0)
                         return portable_error(reterr, r, NULL, "Failed to read drop-in of unit '%s': %m", *unit);
-                if (r == 0 || !marker_selects(marker, name_or_path, flags))
+                if (r == 0)
                         continue;
+
+                stack = marker_join(marker);
+                if (!stack)
+                        return -ENOMEM;
+
+                if (!marker_selects(marker, name_or_path, extensions, flags)) {
+                        /* Someone else's: what it uses stays. */
+                        r = add_absolute_paths(&plan.still_used, marker);
+                        if (r < 0)
+                                return r;
+                        if (!plan.other_stack && attached_image_matches(marker[0], name_or_path))
+                                plan.other_stack = TAKE_PTR(stack);
+                        continue;
+                }
 
                 if (!(flags & (PORTABLE_FORCE_ATTACH | PORTABLE_REATTACH))) {
                         r = host_unit_is_active(host, *unit);
@@ -140,29 +210,29 @@ int portable_detach_in(Transaction *t, const Host *host, const char *name_or_pat
                                                       "Unit file '%s' is active, can't detach.", *unit);
                 }
 
-                r = strv_extend(&matched, *unit);
-                if (r >= 0 && marker[0][0] == '/')
-                        r = strv_extend_unique(&image_paths, marker[0]);
+                r = strv_extend(&plan.units, *unit);
+                if (r >= 0)
+                        r = strv_extend_unique(&plan.stacks, stack);
+                if (r >= 0)
+                        r = add_absolute_paths(&plan.image_paths, marker);
                 if (r < 0)
                         return r;
         }
 
-        if (strv_length(matched) == 0)
-                return portable_error(reterr, ENOENT, SYSTEMD_ERROR_NO_SUCH_UNIT,
-                                      "No unit files associated with '%s' found attached to the system. Image not attached?",
-                                      name_or_path);
+        if (strv_length(plan.units) == 0)
+                return no_such_unit(&plan, name_or_path, extensions, reterr);
 
         /* A bare name may stand for images in different places: detaching all of them is not
          * what anybody asked for. */
-        if (!(flags & PORTABLE_REATTACH) && strv_length(image_paths) > 1) {
-                _cleanup_free_ char *list = strv_join(image_paths, ", ");
+        if (!(flags & PORTABLE_REATTACH) && strv_length(plan.stacks) > 1) {
+                _cleanup_free_ char *list = strv_join(plan.stacks, ", ");
 
                 return portable_error(reterr, ENOTUNIQ, SD_BUS_ERROR_INVALID_ARGS,
                                       "Several images named '%s' are attached (%s): name the one to detach by its path.",
                                       name_or_path, strempty(list));
         }
 
-        STRV_FOREACH(unit, matched) {
+        STRV_FOREACH(unit, plan.units) {
                 _cleanup_free_ char *unit_path = path_join(attached_dir, *unit), *dropin_dir = NULL,
                                     *profile = NULL, *portable = NULL;
 
@@ -184,7 +254,11 @@ int portable_detach_in(Transaction *t, const Host *host, const char *name_or_pat
                         return portable_error(reterr, r, NULL, "Failed to detach unit '%s': %m", *unit);
         }
 
-        STRV_FOREACH(p, image_paths) {
+        /* The links of every image of the stack, unless an attachment that stays uses it too (two
+         * applications stacked on one base image). */
+        STRV_FOREACH(p, plan.image_paths) {
+                if (strv_contains(plan.still_used, *p))
+                        continue;
                 r = remove_image_link(t, host, *p, flags);
                 if (r < 0)
                         return portable_error(reterr, r, NULL, "Failed to remove link to image '%s': %m", *p);
@@ -193,14 +267,24 @@ int portable_detach_in(Transaction *t, const Host *host, const char *name_or_pat
         return transaction_remove_dir_if_empty(t, attached_dir);
 }
 
-int portable_detach(const Host *host, const char *name_or_path, PortableFlags flags, PortableChanges *ret_changes,
-                    sd_bus_error *reterr) {
+int portable_detach_in(Transaction *t, const Host *host, const char *name_or_path, PortableFlags flags,
+                       sd_bus_error *reterr) {
+        return portable_detach_with_extensions_in(t, host, name_or_path, /* extensions= */ NULL, flags, reterr);
+}
+
+int portable_detach_with_extensions(const Host *host, const char *name_or_path, char * const *extensions,
+                                    PortableFlags flags, PortableChanges *ret_changes, sd_bus_error *reterr) {
         _cleanup_(transaction_done) Transaction t = {};
         int r;
 
         r = portable_transaction_init(&t, host, flags, "detach", name_or_path);
         if (r < 0)
                 return r;
-        r = portable_detach_in(&t, host, name_or_path, flags, reterr);
+        r = portable_detach_with_extensions_in(&t, host, name_or_path, extensions, flags, reterr);
         return transaction_finish(&t, r, ret_changes, reterr);
+}
+
+int portable_detach(const Host *host, const char *name_or_path, PortableFlags flags, PortableChanges *ret_changes,
+                    sd_bus_error *reterr) {
+        return portable_detach_with_extensions(host, name_or_path, /* extensions= */ NULL, flags, ret_changes, reterr);
 }

@@ -3,6 +3,8 @@
 
 #include "extension-merge.h"
 #include "os-release.h"
+#include "portable-error.h"
+#include "portable-limits.h"
 #include "strv.h"
 
 static char *memdup_nul(const char *data, size_t size) {
@@ -118,5 +120,25 @@ int extension_merge_prefixes(const PortableMetadata * const *layers, size_t n_la
                 return r;
         strv_sort(prefixes);
         *ret = TAKE_PTR(prefixes);
+        return 0;
+}
+
+int extension_merge_check_limits(const PortableMetadata * const *layers, size_t n_layers, const PortableMetadata *merged,
+                                 const char *root_label, sd_bus_error *reterr) {
+        size_t total = 0;
+
+        if (merged->n_units > PORTABLE_UNITS_MAX)
+                return portable_error(reterr, E2BIG, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s' and its extensions: more than %u matching unit files, refusing.",
+                                      root_label, PORTABLE_UNITS_MAX);
+
+        for (size_t i = 0; i < n_layers; i++)
+                total += layers[i]->os_release.size;
+        for (size_t i = 0; i < merged->n_units; i++)
+                total += merged->units[i].size;
+        if (total > PORTABLE_SIZE_MAX_METADATA)
+                return portable_error(reterr, EFBIG, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s' and its extensions: their release and unit files together are larger than %u bytes, refusing.",
+                                      root_label, PORTABLE_SIZE_MAX_METADATA);
         return 0;
 }

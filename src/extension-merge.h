@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <systemd/sd-bus.h>
 
 #include "portable-metadata.h"
 
@@ -23,3 +24,10 @@ int extension_merge_metadata(const PortableMetadata * const *layers, size_t n_la
  * os-release or extension-release, sorted and deduplicated. An empty list means no layer
  * declared any, so that any match is allowed. */
 int extension_merge_prefixes(const PortableMetadata * const *layers, size_t n_layers, char ***ret);
+
+/* Whether a stack stays within the limits of one image (portable-limits.h), as one metadata reply
+ * carries it: at most PORTABLE_UNITS_MAX units in merged, and every layer's release file and
+ * merged's units together at most PORTABLE_SIZE_MAX_METADATA bytes. Each reader checks its own
+ * layer; this is for the sum. -E2BIG or -EFBIG with a message naming root_label. */
+int extension_merge_check_limits(const PortableMetadata * const *layers, size_t n_layers, const PortableMetadata *merged,
+                                 const char *root_label, sd_bus_error *reterr);

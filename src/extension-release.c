@@ -34,8 +34,38 @@ static const char *const class_names[_EXTENSION_CLASS_MAX] = {
         [EXTENSION_CONFEXT] = "confext",
 };
 
+static const char *const match_names[_EXTENSION_RELEASE_MATCH_MAX] = {
+        [EXTENSION_RELEASE_EXACT] = "exact",
+        [EXTENSION_RELEASE_XATTR] = "xattr",
+        [EXTENSION_RELEASE_STRIPPED] = "stripped",
+        [EXTENSION_RELEASE_FORCED] = "forced",
+};
+
 const char *extension_class_to_string(ExtensionClass c) {
         return c >= 0 && c < _EXTENSION_CLASS_MAX ? class_names[c] : NULL;
+}
+
+ExtensionClass extension_class_from_string(const char *s) {
+        for (ExtensionClass c = 0; s && c < _EXTENSION_CLASS_MAX; c++)
+                if (streq(s, class_names[c]))
+                        return c;
+        return _EXTENSION_CLASS_INVALID;
+}
+
+const char *extension_release_match_to_string(ExtensionReleaseMatch m) {
+        return m >= 0 && m < _EXTENSION_RELEASE_MATCH_MAX ? match_names[m] : NULL;
+}
+
+ExtensionReleaseMatch extension_release_match_from_string(const char *s) {
+        for (ExtensionReleaseMatch m = 0; s && m < _EXTENSION_RELEASE_MATCH_MAX; m++)
+                if (streq(s, match_names[m]))
+                        return m;
+        return _EXTENSION_RELEASE_MATCH_INVALID;
+}
+
+/* The directory the release files of class c are in ("/usr/lib/extension-release.d"). */
+const char *extension_class_release_dir(ExtensionClass c) {
+        return c >= 0 && c < _EXTENSION_CLASS_MAX ? class_dirs[c] : NULL;
 }
 
 ExtensionRelease *extension_release_free(ExtensionRelease *r) {

@@ -55,7 +55,14 @@ typedef struct ExtensionRelease {
 ExtensionRelease *extension_release_free(ExtensionRelease *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ExtensionRelease *, extension_release_free);
 
+/* "sysext", "confext"; "exact", "xattr", "stripped", "forced" (the reader protocol carries them). */
 const char *extension_class_to_string(ExtensionClass c);
+ExtensionClass extension_class_from_string(const char *s);
+const char *extension_release_match_to_string(ExtensionReleaseMatch m);
+ExtensionReleaseMatch extension_release_match_from_string(const char *s);
+
+/* Where the release files of a class are: "/usr/lib/extension-release.d", "/etc/extension-release.d". */
+const char *extension_class_release_dir(ExtensionClass c);
 
 /* Finds and reads the release file of the extension tree root_fd. image_name is the extension's
  * image name (Image.name: "app_1.0" for app_1.0.raw, the directory name for directories);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "chase.h"
+#include "extension-release.h"
 #include "fd-util.h"
 #include "fileio.h"
 #include "image-read.h"
@@ -311,6 +312,48 @@ int image_read_tree(int root_fd, const char *image_label, bool want_sources, cha
                 return r;
 
         /* Read in name order already: no sort needed, and duplicates are impossible. */
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int image_read_extension_tree(int root_fd, const char *image_name, const char *image_label, bool force,
+                              bool want_sources, char * const *matches, PortableMetadata **ret,
+                              sd_bus_error *reterr) {
+        _cleanup_(extension_release_freep) ExtensionRelease *release = NULL;
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        const char *bad_key;
+        int r;
+
+        r = portable_metadata_new(&m);
+        if (r < 0)
+                return r;
+
+        r = extension_release_read(root_fd, image_name, image_label, force, &release, reterr);
+        if (r < 0)
+                return r;
+
+        r = portable_metadata_set_os_release(m, release->path, TAKE_PTR(release->data), release->size);
+        if (r == -EBADMSG)
+                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s': %s is malformed (unterminated quote).", image_label, release->path);
+        if (r == -E2BIG)
+                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s': %s has too many fields.", image_label, release->path);
+        if (r < 0)
+                return r;
+        bad_key = os_release_pairs_find_invalid_utf8(m->os_release_pairs);
+        if (bad_key)
+                return portable_error(reterr, EILSEQ, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s': the value of %s in %s is not valid UTF-8, refusing.",
+                                      image_label, bad_key, release->path);
+        m->extension = true;
+        m->extension_class = release->class;
+        m->extension_match = release->match;
+
+        r = read_units(root_fd, image_label, want_sources, matches, m, reterr);
+        if (r < 0)
+                return r;
+
         *ret = TAKE_PTR(m);
         return 0;
 }

@@ -21,5 +21,13 @@ extern char * const image_read_no_units[];
 int image_read_tree(int root_fd, const char *image_label, bool want_sources, char * const *matches,
                     PortableMetadata **ret, sd_bus_error *reterr);
 
+/* The same for an extension layer: instead of the os-release, its extension-release file, found
+ * by extension_release_read() for the extension's image name (relaxed with force), goes into
+ * (*ret)->os_release, and (*ret)->extension, extension_class and extension_match say how it was
+ * found. An extension that carries /usr/lib/os-release is refused. */
+int image_read_extension_tree(int root_fd, const char *image_name, const char *image_label, bool force,
+                              bool want_sources, char * const *matches, PortableMetadata **ret,
+                              sd_bus_error *reterr);
+
 /* Adds to m->missing every path of paths that does not resolve to anything inside the tree. */
 int image_tree_find_missing(int root_fd, char * const *paths, PortableMetadata *m);

@@ -121,6 +121,11 @@ static int reader_new(const Image *image, const ImageReadRequest *request, Image
         k = reader_receiver_new(image->path, request->matches, request->check_paths, &r->receiver);
         if (k < 0)
                 return k;
+        if (request->extension) {
+                k = reader_receiver_expect_extension(r->receiver, image->name, request->force_extension);
+                if (k < 0)
+                        return k;
+        }
         *ret = TAKE_PTR(r);
         return 0;
 }
@@ -284,6 +289,8 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
                         .verified = raw.verified,
                         .verified_covered = raw.verified_covered,
                         .n_verified = raw.n_verified,
+                        .extension = request->extension,
+                        .force_extension = request->force_extension,
                 };
 
                 reader_child_main(&args);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
@@ -39,6 +40,9 @@ typedef struct ImageReadRequest {
         const char *trust_root;       /* trusted verity certificates are looked up below it; NULL: "/" */
         VerityCache *verity_cache;    /* what it holds for the unchanged file is not verified again, and
                                        * what the reader verified is added; NULL: verify every time */
+        bool extension;             /* an extension layer: read its extension-release (found for the
+                                     * image's name) instead of an os-release */
+        bool force_extension;       /* PORTABLE_FORCE_EXTENSION: relax how that file is found */
 } ImageReadRequest;
 
 int image_reader_start(const Image *image, const ImageReadRequest *request, ImageReader **ret, sd_bus_error *reterr);

@@ -21,5 +21,8 @@
 /* Warnings kept about one image (skipped files and the like); more are summarised. */
 #define PORTABLE_WARNINGS_MAX 64U
 
+/* Extension images stacked on one image: each is read by its own reader, at the same time. */
+#define PORTABLE_EXTENSIONS_MAX 32U
+
 /* How long reading one image may take, from fork to the last file. */
 #define PORTABLE_READ_TIMEOUT_USEC (120U * 1000U * 1000U)

@@ -30,6 +30,13 @@ PortableMetadata *portable_metadata_free(PortableMetadata *m) {
         return mfree(m);
 }
 
+PortableMetadata **portable_metadata_free_many(PortableMetadata **m, size_t n) {
+        for (size_t i = 0; m && i < n; i++)
+                portable_metadata_free(m[i]);
+        free(m);
+        return NULL;
+}
+
 int portable_metadata_new(PortableMetadata **ret) {
         PortableMetadata *m = calloc(1, sizeof(PortableMetadata));
 

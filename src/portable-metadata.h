@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "image-layout.h"
+#include "extension-release.h"
 #include "macro.h"
 
 /* What an image holds for us: its os-release and its matching unit files, copied out of the image
@@ -25,10 +27,19 @@ typedef struct PortableMetadata {
         char **warnings;     /* things skipped that the user may want to know about */
         char **missing;      /* requested paths that do not exist in the image */
         ImageLayout *layout; /* raw images and block devices: partitions, verity, the pinned policy */
+
+        /* An extension layer (ImageReadRequest.extension): os_release is then its
+         * extension-release file, found as extension-release.h describes. */
+        bool extension;
+        ExtensionClass extension_class;
+        ExtensionReleaseMatch extension_match;
 } PortableMetadata;
 
 PortableMetadata *portable_metadata_free(PortableMetadata *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PortableMetadata *, portable_metadata_free);
+
+/* Frees an array of n metadata and the array. */
+PortableMetadata **portable_metadata_free_many(PortableMetadata **m, size_t n);
 
 int portable_metadata_new(PortableMetadata **ret);
 

@@ -39,7 +39,12 @@ static int mount_directory_image(const Image *image, int tree_fd, sd_bus_error *
 static int send_results(int sock, const PortableMetadata *m) {
         int r;
 
-        r = reader_send_file(sock, READER_OS_RELEASE, m->os_release.name, NULL, m->os_release.data, m->os_release.size);
+        if (m->extension)
+                r = reader_send_extension_release(sock, m->os_release.name, m->extension_class, m->extension_match,
+                                                  m->os_release.data, m->os_release.size);
+        else
+                r = reader_send_file(sock, READER_OS_RELEASE, m->os_release.name, NULL, m->os_release.data,
+                                     m->os_release.size);
         for (size_t i = 0; r >= 0 && i < m->n_units; i++)
                 r = reader_send_file(sock, READER_UNIT, m->units[i].name, m->units[i].source, m->units[i].data,
                                      m->units[i].size);
@@ -136,7 +141,11 @@ static int reader_run(ReaderChildArgs *a, sd_bus_error *error) {
         if (r < 0)
                 return portable_error(error, r, NULL, "Image '%s': cannot lock down the reader: %m", a->image->path);
 
-        r = image_read_tree(root_fd, a->image->path, /* want_sources= */ directory, a->matches, &m, error);
+        if (a->extension)
+                r = image_read_extension_tree(root_fd, a->image->name, a->image->path, a->force_extension,
+                                              /* want_sources= */ directory, a->matches, &m, error);
+        else
+                r = image_read_tree(root_fd, a->image->path, /* want_sources= */ directory, a->matches, &m, error);
         if (r < 0)
                 return r;
         r = image_tree_find_missing(root_fd, a->check_paths, m);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
+
 #include "image.h"
 #include "macro.h"
 #include "verity-cache.h"
@@ -31,6 +33,8 @@ typedef struct ReaderChildArgs {
         const VerityIdentity *verified;   /* what the daemon's cache holds for this file */
         const uint64_t *verified_covered;
         size_t n_verified;
+        bool extension;           /* an extension layer: its extension-release instead of os-release */
+        bool force_extension;     /* relax how that file is found (extension-release.h) */
 } ReaderChildArgs;
 
 _noreturn_ void reader_child_main(ReaderChildArgs *a);

@@ -130,6 +130,19 @@ int reader_send_layout(int sock, const char *pinned_policy) {
         return reader_send(sock, READER_LAYOUT, (const char *const[]) { strempty(pinned_policy), NULL }, -EBADF);
 }
 
+int reader_send_extension_release(int sock, const char *path, ExtensionClass class, ExtensionReleaseMatch match,
+                                  const char *data, size_t size) {
+        _cleanup_close_ int fd = memfd_with_data("extension-release", data, size);
+        const char *fields[] = { path, extension_class_to_string(class), extension_release_match_to_string(match),
+                                 NULL };
+
+        if (fd < 0)
+                return fd;
+        if (!fields[1] || !fields[2])
+                return -EINVAL;
+        return reader_send(sock, READER_EXTENSION_RELEASE, fields, fd);
+}
+
 void reader_send_error(int sock, int r, const sd_bus_error *e) {
         char number[16], message[READER_MESSAGE_MAX / 2];
         const char *fields[] = { number, "", message, NULL };

@@ -8,6 +8,7 @@
 
 #include "image-dissect.h"
 #include "verity-signature.h"
+#include "extension-release.h"
 
 /* The one message format between the image reader child and the daemon: one datagram of a
  * SOCK_SEQPACKET socket per message, at most READER_MESSAGE_MAX bytes, carrying at most one file
@@ -17,6 +18,9 @@
  *   bytes 1..n    the payload: text fields, each terminated by NUL
  *
  *   'O' os-release  path inside the image                fd: sealed memfd with its bytes
+ *   'X' extension-release (instead of 'O', when the daemon asked for an extension layer)
+ *                   path inside the image, class ("sysext", "confext"), how it was found
+ *                   ("exact", "xattr", "stripped", "forced")   fd: sealed memfd with its bytes
  *   'U' unit        unit name, source                    fd: sealed memfd with its bytes
  *                   (source: the file's canonical path inside a directory image, when it is a
  *                   regular file reached without symlinks; empty otherwise)
@@ -44,6 +48,7 @@
 
 typedef enum ReaderMessageType {
         READER_OS_RELEASE = 'O',
+        READER_EXTENSION_RELEASE = 'X',
         READER_UNIT = 'U',
         READER_WARNING = 'W',
         READER_MISSING = 'M',
@@ -67,6 +72,9 @@ int reader_send_partition(int sock, PartitionDesignator d, const char *fstype, P
 int reader_send_verified(int sock, PartitionDesignator d, uint64_t offset, const char *root_hash_hex, uint64_t covered,
                          bool cached);
 int reader_send_layout(int sock, const char *pinned_policy);
+/* Sends an extension's release file (m->extension set): 'X' with its path, class and match. */
+int reader_send_extension_release(int sock, const char *path, ExtensionClass class, ExtensionReleaseMatch match,
+                                  const char *data, size_t size);
 
 /* Sends error r (negative errno) with the details in e, if any. */
 void reader_send_error(int sock, int r, const sd_bus_error *e);

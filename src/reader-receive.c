@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "fd-util.h"
+#include "extension-release.h"
 #include "fileio.h"
 #include "image-policy.h"
+#include "image-name.h"
 #include "os-release.h"
 #include "path-util.h"
 #include "portable-error.h"
@@ -38,6 +40,10 @@ struct ReaderReceiver {
         ImageLayout *layout;
         ReaderVerified verified[2];
         size_t n_verified;
+        bool extension;
+        bool force_extension;
+        char *extension_name; /* the extension's image name, and its version-insensitive key */
+        char *extension_key;
 };
 
 int reader_receiver_new(const char *image_label, char * const *matches, char * const *check_paths,
@@ -78,6 +84,8 @@ ReaderReceiver *reader_receiver_free(ReaderReceiver *rr) {
         free(rr->cached);
         free(rr->cached_covered);
         image_layout_free(rr->layout);
+        free(rr->extension_name);
+        free(rr->extension_key);
         return mfree(rr);
 }
 
@@ -103,6 +111,26 @@ int reader_receiver_expect_layout(ReaderReceiver *rr, uint64_t image_size, const
 const ReaderVerified *reader_receiver_verified(const ReaderReceiver *rr, size_t *ret_n) {
         *ret_n = rr->done ? rr->n_verified : 0;
         return rr->verified;
+}
+
+int reader_receiver_expect_extension(ReaderReceiver *rr, const char *image_name, bool force) {
+        _cleanup_free_ char *name = NULL, *key = NULL;
+        int r;
+
+        if (!image_name_is_valid(image_name))
+                return -EINVAL;
+        name = strdup(image_name);
+        if (!name)
+                return -ENOMEM;
+        r = image_name_marker_key(image_name, &key);
+        if (r < 0)
+                return r;
+
+        free_and_replace(rr->extension_name, name);
+        free_and_replace(rr->extension_key, key);
+        rr->extension = true;
+        rr->force_extension = force;
+        return 0;
 }
 
 PortableMetadata *reader_receiver_steal(ReaderReceiver *rr) {
@@ -158,7 +186,7 @@ static int handle_os_release(ReaderReceiver *rr, const char *name, int fd, sd_bu
         size_t size;
         int r;
 
-        if (!is_os_release_path(name) || m->os_release.name)
+        if (rr->extension || !is_os_release_path(name) || m->os_release.name)
                 return violation(rr, reterr, "sent an unexpected release file.");
 
         r = take_file(rr, fd, name, PORTABLE_SIZE_MAX_RELEASE_FILE, &data, &size, reterr);
@@ -180,6 +208,76 @@ static int handle_os_release(ReaderReceiver *rr, const char *name, int fd, sd_bu
                 return portable_error(reterr, EILSEQ, SD_BUS_ERROR_INVALID_ARGS,
                                       "Image '%s': the value of %s in %s is not valid UTF-8, refusing.",
                                       rr->image_label, bad_key, name);
+        return 0;
+}
+
+/* Whether the child may have found path for the extension the way it says: the file name must be
+ * what that way looks for (extension-release.h). */
+static bool extension_release_is_expected(ReaderReceiver *rr, const char *path, ExtensionClass class,
+                                          ExtensionReleaseMatch match) {
+        const char *dir = extension_class_release_dir(class), *suffix;
+        size_t n;
+
+        if (!dir || match < 0)
+                return false;
+        n = strlen(dir);
+        if (strncmp(path, dir, n) != 0 || !startswith(path + n, "/extension-release."))
+                return false;
+        suffix = path + n + strlen("/extension-release.");
+        if (!image_name_is_valid(suffix))
+                return false;
+
+        switch (match) {
+        case EXTENSION_RELEASE_EXACT:
+                return streq(suffix, rr->extension_name);
+        case EXTENSION_RELEASE_STRIPPED:
+                return streq(suffix, rr->extension_key) && !streq(suffix, rr->extension_name);
+        case EXTENSION_RELEASE_XATTR:
+                /* Cannot be checked from here: the xattr is in the child's mount. It only makes
+                 * a file stand in for the exact one, and the exact one must not be there. */
+                return !streq(suffix, rr->extension_name);
+        case EXTENSION_RELEASE_FORCED:
+                return rr->force_extension && !streq(suffix, rr->extension_name);
+        default:
+                return false;
+        }
+}
+
+static int handle_extension_release(ReaderReceiver *rr, char **fields, int fd, sd_bus_error *reterr) {
+        _cleanup_free_ char *data = NULL;
+        PortableMetadata *m = rr->metadata;
+        ExtensionClass class = extension_class_from_string(fields[1]);
+        ExtensionReleaseMatch match = extension_release_match_from_string(fields[2]);
+        const char *name = fields[0], *bad_key;
+        size_t size;
+        int r;
+
+        if (!rr->extension || m->os_release.name || !extension_release_is_expected(rr, name, class, match))
+                return violation(rr, reterr, "sent an unexpected release file.");
+
+        r = take_file(rr, fd, name, PORTABLE_SIZE_MAX_RELEASE_FILE, &data, &size, reterr);
+        if (r < 0)
+                return r;
+
+        r = portable_metadata_set_os_release(m, name, TAKE_PTR(data), size);
+        if (r == -EBADMSG)
+                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s': %s is malformed (unterminated quote).", rr->image_label, name);
+        if (r == -E2BIG)
+                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s': %s has too many fields.", rr->image_label, name);
+        if (r < 0)
+                return r;
+
+        bad_key = os_release_pairs_find_invalid_utf8(m->os_release_pairs);
+        if (bad_key)
+                return portable_error(reterr, EILSEQ, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Image '%s': the value of %s in %s is not valid UTF-8, refusing.",
+                                      rr->image_label, bad_key, name);
+
+        m->extension = true;
+        m->extension_class = class;
+        m->extension_match = match;
         return 0;
 }
 
@@ -426,7 +524,7 @@ int reader_receiver_handle(ReaderReceiver *rr, const char *buf, size_t size, int
                 return violation(rr, reterr, "sent an empty message.");
         if (split_fields(buf, size, &fields, &n) < 0)
                 return violation(rr, reterr, "sent a malformed message.");
-        if (fd >= 0 && buf[0] != READER_OS_RELEASE && buf[0] != READER_UNIT)
+        if (fd >= 0 && buf[0] != READER_OS_RELEASE && buf[0] != READER_EXTENSION_RELEASE && buf[0] != READER_UNIT)
                 return violation(rr, reterr, "sent a file where none was due.");
         if (rr->expect_layout && !rr->layout_done && !allowed_before_layout(buf[0]))
                 return violation(rr, reterr, "sent something before it reported the image's layout.");
@@ -445,6 +543,11 @@ int reader_receiver_handle(ReaderReceiver *rr, const char *buf, size_t size, int
                 if (n != 1)
                         return violation(rr, reterr, "sent a malformed release file message.");
                 return handle_os_release(rr, fields[0], fd, reterr);
+
+        case READER_EXTENSION_RELEASE:
+                if (n != 3)
+                        return violation(rr, reterr, "sent a malformed release file message.");
+                return handle_extension_release(rr, fields, fd, reterr);
 
         case READER_UNIT:
                 if (n != 2)
@@ -473,7 +576,7 @@ int reader_receiver_handle(ReaderReceiver *rr, const char *buf, size_t size, int
                 if (n != 0)
                         return violation(rr, reterr, "sent a malformed end message.");
                 if (!rr->metadata->os_release.name)
-                        return violation(rr, reterr, "sent no os-release.");
+                        return violation(rr, reterr, "sent no %s.", rr->extension ? "extension-release" : "os-release");
                 if (rr->expect_layout)
                         rr->metadata->layout = TAKE_PTR(rr->layout);
                 rr->done = true;

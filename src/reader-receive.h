@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <systemd/sd-bus.h>
 
@@ -14,7 +15,11 @@
  *   - a file descriptor only where a file is due, and only a sealed memfd (a pipe or socket could
  *     block the daemon, a writable file could change under it): F_GET_SEALS must show write, grow
  *     and shrink sealed, and its size must be within the limit before a byte is read;
- *   - os-release only from one of the known paths, once, valid UTF-8;
+ *   - os-release only from one of the known paths, once, valid UTF-8; for an extension layer
+ *     instead an extension-release ('X') only from its class's directory, once, valid UTF-8, and
+ *     under a name that the way it says it was found allows: the image's own name when exact,
+ *     the name without version when stripped, any valid name only by xattr or when force was
+ *     given;
  *   - units only with valid names of portable types that match the requested prefixes, each once,
  *     at most PORTABLE_UNITS_MAX, all files together within PORTABLE_SIZE_MAX_METADATA;
  *   - sources only as relative, normalised paths (the caller checks them against the image);
@@ -44,6 +49,10 @@ typedef struct ReaderReceiver ReaderReceiver;
 
 int reader_receiver_new(const char *image_label, char * const *matches, char * const *check_paths,
                         ReaderReceiver **ret);
+/* Expect an extension layer: an 'X' message instead of 'O'. image_name is the extension's image
+ * name (Image.name), force whether PORTABLE_FORCE_EXTENSION was given. */
+int reader_receiver_expect_extension(ReaderReceiver *rr, const char *image_name, bool force);
+
 ReaderReceiver *reader_receiver_free(ReaderReceiver *rr);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ReaderReceiver *, reader_receiver_free);
 

@@ -3,6 +3,7 @@
 
 #include "path-util.h"
 #include "portable.h"
+#include "strv.h"
 
 static bool last_component_in(const PortableChanges *c, size_t begin, size_t end, const char *path) {
         const char *last = path_last_component(path);
@@ -38,36 +39,55 @@ static int split_changes(const Transaction *t, size_t attach_begin, size_t attac
         return 0;
 }
 
-/* Plans both halves in t. One plan: if the new version cannot be attached, nothing of the old
- * one was ever touched. */
-static int plan(Transaction *t, const Host *host, const Image *image, const PortableMetadata *metadata,
-                char * const *matches, const char *profile, PortableFlags flags, size_t *ret_begin, size_t *ret_end,
-                sd_bus_error *reterr) {
+/* The paths of the extensions of a stack, for matching markers. */
+static int extension_paths(const PortableStack *stack, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
         int r;
 
-        r = portable_detach_in(t, host, image->path, flags | PORTABLE_REATTACH, reterr);
+        for (size_t i = 0; i < stack->n_extensions; i++) {
+                r = strv_extend(&l, stack->extensions[i]->path);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* Plans both halves in t. One plan: if the new version cannot be attached, nothing of the old
+ * one was ever touched. The old stack is the one with the same image and extensions, by key. */
+static int plan(Transaction *t, const Host *host, const PortableStack *stack, char * const *matches,
+                const char *profile, PortableFlags flags, size_t *ret_begin, size_t *ret_end, sd_bus_error *reterr) {
+        _cleanup_strv_free_ char **extensions = NULL;
+        int r;
+
+        r = extension_paths(stack, &extensions);
+        if (r < 0)
+                return r;
+
+        r = portable_detach_with_extensions_in(t, host, stack->image->path, extensions, flags | PORTABLE_REATTACH,
+                                               reterr);
         if (r < 0)
                 return r;
 
         *ret_begin = t->changes.n;
-        r = portable_attach_in(t, host, image, metadata, matches, profile, flags | PORTABLE_REATTACH, reterr);
+        r = portable_attach_stack_in(t, host, stack, matches, profile, flags | PORTABLE_REATTACH, reterr);
         if (r < 0)
                 return r;
         *ret_end = t->changes.n;
         return 0;
 }
 
-int portable_reattach(const Host *host, const Image *image, const PortableMetadata *metadata, char * const *matches,
-                      const char *profile, PortableFlags flags, PortableChanges *ret_removed,
-                      PortableChanges *ret_updated, sd_bus_error *reterr) {
+int portable_reattach_stack(const Host *host, const PortableStack *stack, char * const *matches, const char *profile,
+                            PortableFlags flags, PortableChanges *ret_removed, PortableChanges *ret_updated,
+                            sd_bus_error *reterr) {
         _cleanup_(transaction_done) Transaction t = {};
         size_t begin = 0, end = 0;
         int r;
 
-        r = portable_transaction_init(&t, host, flags, "reattach", image->path);
+        r = portable_transaction_init(&t, host, flags, "reattach", stack->image->path);
         if (r < 0)
                 return r;
-        r = plan(&t, host, image, metadata, matches, profile, flags, &begin, &end, reterr);
+        r = plan(&t, host, stack, matches, profile, flags, &begin, &end, reterr);
         if (r < 0)
                 return r;
         r = transaction_execute(&t, reterr);
@@ -76,17 +96,28 @@ int portable_reattach(const Host *host, const Image *image, const PortableMetada
         return split_changes(&t, begin, end, ret_removed, ret_updated);
 }
 
-int portable_reattach_uncommitted(Transaction *t, const Host *host, const Image *image,
-                                  const PortableMetadata *metadata, char * const *matches, const char *profile,
-                                  PortableFlags flags, PortableChanges *ret_removed, PortableChanges *ret_updated,
-                                  sd_bus_error *reterr) {
+int portable_reattach(const Host *host, const Image *image, const PortableMetadata *metadata, char * const *matches,
+                      const char *profile, PortableFlags flags, PortableChanges *ret_removed,
+                      PortableChanges *ret_updated, sd_bus_error *reterr) {
+        const PortableStack stack = {
+                .image = image,
+                .layers = metadata ? &metadata : NULL,
+        };
+
+        return portable_reattach_stack(host, &stack, matches, profile, flags, ret_removed, ret_updated, reterr);
+}
+
+int portable_reattach_stack_uncommitted(Transaction *t, const Host *host, const PortableStack *stack,
+                                        char * const *matches, const char *profile, PortableFlags flags,
+                                        PortableChanges *ret_removed, PortableChanges *ret_updated,
+                                        sd_bus_error *reterr) {
         size_t begin = 0, end = 0;
         int r;
 
-        r = portable_transaction_init(t, host, flags, "reattach", image->path);
+        r = portable_transaction_init(t, host, flags, "reattach", stack->image->path);
         if (r < 0)
                 return r;
-        r = plan(t, host, image, metadata, matches, profile, flags, &begin, &end, reterr);
+        r = plan(t, host, stack, matches, profile, flags, &begin, &end, reterr);
         if (r >= 0)
                 r = transaction_apply(t, reterr);
         if (r >= 0)

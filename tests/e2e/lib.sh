@@ -23,6 +23,9 @@
 #   E2E_EXEC_TIMEOUT   default time limit for one e2e_exec command (default 300)
 #   E2E_LOOP_NODES     how many /dev/loopN nodes to provide inside (default 64)
 #   E2E_REQUIRE_BOOT=1 a container that cannot boot is a failure, not a skip
+#   E2E_NSPAWN_ARGS    more systemd-nspawn arguments, space-separated (e.g. --overlay=/usr:/usr
+#                      makes /usr writable inside, on a tmpfs over the host's: see
+#                      tests/e2e/e2e-debian-package.sh)
 
 # Several helper files may source this; define everything once.
 [[ -n "${E2E_LIB_LOADED:-}" ]] && return 0
@@ -173,6 +176,10 @@ e2e__nspawn_args() {
         for ((i = 0; i < E2E_LOOP_NODES; i++)); do
                 _args+=(--bind="$E2E_TMP/dev/loop$i:/dev/loop$i")
         done
+        # shellcheck disable=SC2206 # split on purpose
+        if [[ -n "${E2E_NSPAWN_ARGS:-}" ]]; then
+                _args+=($E2E_NSPAWN_ARGS)
+        fi
         # Our build and sources at the same paths as on the host, read-only.
         for d in "${SOURCE_ROOT:-}" "${BUILD_ROOT:-}"; do
                 [[ -n "$d" && -d "$d" ]] && _args+=(--bind-ro="$d")

@@ -38,6 +38,7 @@ ListImages method - a(ssbtttso)
 GetImageOSRelease method s a{ss}
 GetImageMetadata method sas saya{say}
 GetImageMetadataWithExtensions method sasast saya{say}a{say}
+GetImageMetadataWithLayers method sasast saya{say}a{say}a{ss}
 GetImageState method s s
 GetImageStateWithExtensions method sast s
 AttachImage method sassbs a(sss)
@@ -50,7 +51,7 @@ RemoveImage method s -
 MarkImageReadOnly method sb -
 SetImageLimit method st -
 SetPoolLimit method t -
-GetImageMetadataWithOptions method sasasta{sv} saya{say}a{say}a{sv}
+GetImageMetadataWithOptions method sasasta{sv} saya{say}a{say}a{ss}a{sv}
 AttachImageWithOptions method sasasssta{sv} a(sss)
 ReattachImageWithOptions method sasasssta{sv} a(sss)a(sss)
 PoolPath property s -
@@ -63,6 +64,7 @@ check_members "$IMAGE_IFACE" "$PORTABLE_PATH/image/foo" <<'EOF'
 GetOSRelease method - a{ss}
 GetMetadata method as saya{say}
 GetMetadataWithExtensions method asast saya{say}a{say}
+GetMetadataWithLayers method asast saya{say}a{say}a{ss}
 GetState method - s
 GetStateWithExtensions method ast s
 Attach method assbs a(sss)

@@ -74,6 +74,7 @@ manager ListImages
 manager GetImageOSRelease s foo
 manager GetImageMetadata sas foo 0
 manager GetImageMetadataWithExtensions sasast foo 0 0 0
+manager GetImageMetadataWithLayers sasast foo 0 0 0
 manager GetImageState s foo
 manager GetImageStateWithExtensions sast foo 0 0
 manager AttachImage sassbs foo 1 foo default true ""
@@ -92,6 +93,7 @@ manager ReattachImageWithOptions sasasssta{sv} foo 0 1 foo default "" 0 0
 image GetOSRelease
 image GetMetadata as 0
 image GetMetadataWithExtensions asast 0 0 0
+image GetMetadataWithLayers asast 0 0 0
 image GetState
 image GetStateWithExtensions ast 0 0
 image Attach assbs 1 foo default true ""

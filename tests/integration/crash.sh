@@ -68,6 +68,20 @@ start_injected() {
         return 1
 }
 
+# After a failed scenario, the next one starts from the pristine tree again.
+reset_root() {
+        local image runtime
+        snapshot >"$T/now"
+        cmp -s "$T/now" "$T/pristine" && return 0
+        stop_any_daemon
+        start_daemon || exit 1
+        for image in "$IMAGES/foo_1" "$IMAGES/foo_2" "$IMAGES/rawfoo_1.raw" "$IMAGES/rawfoo_2.raw"; do
+                for runtime in false true; do
+                        mcall DetachImage sb "$image" "$runtime" >/dev/null 2>&1
+                done
+        done
+}
+
 # call OP IMAGE RUNTIME: the D-Bus call of an operation.
 call() {
         local op=$1 image=$2 runtime=$3
@@ -85,11 +99,13 @@ run_scenario() {
         local syscall n kills=0 ends=0 state
 
         [[ "$name" =~ $SCENARIO_FILTER ]] || return 0
+        reset_root
 
         # The two acceptable outcomes, made once without injection.
         [ "$before" = - ] || call attach "$before" "$runtime" >/dev/null
         snapshot >"$T/old"
-        call "$op" "$image" "$runtime" >/dev/null || { fail "$name: the operation works without injection"; return; }
+        call "$op" "$image" "$runtime" >/dev/null 2>"$T/op.err" ||
+                { fail "$name: the operation works without injection" "$(cat "$T/op.err")"; return; }
         snapshot >"$T/new"
         call "$undo_op" "$undo_image" "$runtime" >/dev/null
         snapshot >"$T/undone"
@@ -128,8 +144,9 @@ run_scenario() {
                                 state=old
                         elif cmp -s "$T/now" "$T/new"; then
                                 state=new
-                                call "$undo_op" "$undo_image" "$runtime" >/dev/null ||
-                                        { fail "$name: killed at $syscall #$n: undo after recovery failed"; return; }
+                                call "$undo_op" "$undo_image" "$runtime" >/dev/null 2>"$T/undo.err" ||
+                                        { fail "$name: killed at $syscall #$n: undo after recovery failed" \
+                                                "$(cat "$T/undo.err")"; return; }
                         else
                                 fail "$name: killed at $syscall #$n: neither the old nor the new state after recovery" \
                                         "against old:" "$(diff -u "$T/old" "$T/now" | tail -n +3 | head -20)" \

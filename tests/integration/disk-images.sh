@@ -141,8 +141,8 @@ check_layout() {
 
         mjson GetImageMetadataWithOptions 'sasasta{sv}' "$img" 0 1 disk 0 0 >"$T/meta.json"
         assert_eq "$name: the partitions found and how they are protected" "$parts" \
-                "$(pyjson '" ".join(":".join([p[0], p[1], p[2], p[3], str(p[5]).lower()]) for p in d[4]["Partitions"]["data"])' <"$T/meta.json")"
-        assert_eq "$name: the pinned image policy" "$policy" "$(pyjson 'd[4]["PinnedImagePolicy"]["data"]' <"$T/meta.json")"
+                "$(pyjson '" ".join(":".join([p[0], p[1], p[2], p[3], str(p[5]).lower()]) for p in d[5]["Partitions"]["data"])' <"$T/meta.json")"
+        assert_eq "$name: the pinned image policy" "$policy" "$(pyjson 'd[5]["PinnedImagePolicy"]["data"]' <"$T/meta.json")"
         assert_eq "$name: the right partition was read" "disk image" \
                 "$(pyjson '[l.split("=", 1)[1].strip(chr(34)) for l in s(d[1]).splitlines() if l.startswith("PORTABLE_PRETTY_NAME=")][0]' <"$T/meta.json")"
         assert_ok "$name: portablectl inspect" run_ours inspect "$img" disk
@@ -185,7 +185,7 @@ assert_eq "inspect --json: partitions and policy" "root signed trusted True root
 # checked again.
 cp "$L/signed.raw" "$IMAGES/cached.raw"
 cached_of() {
-        mjson GetImageMetadataWithOptions 'sasasta{sv}' "$1" 0 1 disk 0 0 | pyjson 'd[4]["Partitions"]["data"][0][6]'
+        mjson GetImageMetadataWithOptions 'sasasta{sv}' "$1" 0 1 disk 0 0 | pyjson 'd[5]["Partitions"]["data"][0][6]'
 }
 first=$(cached_of "$IMAGES/cached.raw")
 second=$(cached_of "$IMAGES/cached.raw")
@@ -235,7 +235,7 @@ refused "a truncated hash tree" "$T_/short-tree.raw" "failed verification"
 repart "$T_/stranger.raw" stranger "$(data_part root "$TREE" r)" "$(hash_part root r)" "$(sig_part root r)" >/dev/null
 mjson GetImageMetadataWithOptions 'sasasta{sv}' "$T_/stranger.raw" 0 1 disk 0 0 >"$T/meta.json"
 assert_eq "signed by an untrusted key: verity, signature untrusted, verified" "verity untrusted true" \
-        "$(pyjson '" ".join([d[4]["Partitions"]["data"][0][2], d[4]["Partitions"]["data"][0][3], str(d[4]["Partitions"]["data"][0][5]).lower()])' <"$T/meta.json")"
+        "$(pyjson '" ".join([d[5]["Partitions"]["data"][0][2], d[5]["Partitions"]["data"][0][3], str(d[5]["Partitions"]["data"][0][5]).lower()])' <"$T/meta.json")"
 assert_fails_with "signed by an untrusted key, policy 'signed': refused naming the rule" "$T_/stranger.raw" \
         "partition 'root'" "not trusted" "root=signed" -- \
         mcall AttachImageWithOptions 'sasasssta{sv}' "$T_/stranger.raw" 0 1 disk default "" 0 1 ImagePolicy s "root=signed:=absent"

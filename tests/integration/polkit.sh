@@ -51,6 +51,7 @@ PKLOG=$T/polkit.log
 POOL=$ROOT/var/lib/portables
 stage foo "$POOL/foo"
 stage foo "$IMAGES/foo"
+stage app0 "$IMAGES/app0"
 # The bus socket and the clients' working directory live below the private test directory.
 chmod o+x "$T" "$T/bus"
 : >"$RULES"
@@ -214,6 +215,13 @@ check_refused "GetImageMetadata by path" $INSPECT "$IMAGES/foo" -- umcall $BOB G
 check_refused "GetImageMetadataWithExtensions by path" $INSPECT "$IMAGES/foo" -- \
         umcall $BOB GetImageMetadataWithExtensions sasast "$IMAGES/foo" 0 0 0
 check_refused "GetImageOSRelease by path" $INSPECT "$IMAGES/foo" -- umcall $BOB GetImageOSRelease s "$IMAGES/foo"
+# An image by name is open to everyone, but an extension by path is read as root just the same.
+check_refused "GetImageMetadataWithExtensions with an extension by path" $INSPECT "$IMAGES/app0" -- \
+        umcall $BOB GetImageMetadataWithExtensions sasast foo 1 "$IMAGES/app0" 1 foo 0
+check_refused "GetImageMetadataWithLayers with an extension by path" $INSPECT "$IMAGES/app0" -- \
+        umcall $BOB GetImageMetadataWithLayers sasast foo 1 "$IMAGES/app0" 1 foo 0
+check_refused "Image.GetMetadataWithExtensions with an extension by path" $INSPECT "$IMAGES/app0" -- \
+        uicall $BOB GetMetadataWithExtensions asast 1 "$IMAGES/app0" 1 foo 0
 check_refused Image.Attach $ATTACH foo -- uicall $BOB Attach assbs 1 foo default false ""
 check_refused Image.AttachWithExtensions $ATTACH foo -- uicall $BOB AttachWithExtensions asassst 0 1 foo default "" 0
 check_refused Image.Detach $ATTACH foo -- uicall $BOB Detach b false
@@ -237,6 +245,7 @@ assert_ok "bob: GetImageState" umcall $BOB GetImageState s foo
 assert_ok "bob: GetImageStateWithExtensions" umcall $BOB GetImageStateWithExtensions sast foo 0 0
 assert_ok "bob: GetImageMetadata by name" umcall $BOB GetImageMetadata sas foo 0
 assert_ok "bob: GetImageOSRelease by name" umcall $BOB GetImageOSRelease s foo
+assert_ok "bob: GetImageMetadataWithLayers by name" umcall $BOB GetImageMetadataWithLayers sasast foo 0 1 foo 0
 assert_ok "bob: Image.GetMetadata" uicall $BOB GetMetadata as 0
 assert_ok "bob: Image.GetOSRelease" uicall $BOB GetOSRelease
 assert_ok "bob: Image.GetState" uicall $BOB GetState

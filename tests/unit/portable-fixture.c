@@ -26,6 +26,7 @@ static int fake_unit_is_active(void *userdata, const char *unit) {
 
 void fixture_setup(const char *tag) {
         fx = (PortableFixture) {};
+        unit_skip_reader_tests_under_valgrind();
         fx.tmp = unit_mkdtemp(tag);
         fx.root = unit_strf("%s/root", fx.tmp);
         fx.images = unit_strf("%s/images", fx.tmp);

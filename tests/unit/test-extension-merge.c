@@ -5,6 +5,7 @@
 
 #include "extension-merge.h"
 #include "os-release.h"
+#include "portable-limits.h"
 #include "strv.h"
 #include "unit-helpers.h"
 
@@ -150,4 +151,34 @@ Test(extension_merge, prefixes_from_an_extension_only) {
         cr_assert(eq(int, extension_merge_prefixes(layers, 1, &none), 0));
         cr_assert(not(zero(ptr, none)));
         cr_assert(eq(sz, strv_length(none), 0));
+}
+
+/* --- limits ------------------------------------------------------------------------------------- */
+
+Test(extension_merge, limits_of_a_stack) {
+        static const char *const units[] = { "a.service", "xxxx", NULL };
+        PortableMetadata *root = layer("/usr/lib/os-release", "ID=debian\n", units, NULL);
+        PortableMetadata *ext = layer("/usr/lib/extension-release.d/extension-release.e", "ID=debian\n", NULL, NULL);
+        const PortableMetadata *layers[] = { root, ext };
+        _cleanup_(portable_metadata_freep) PortableMetadata *merged = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        cr_assert(eq(int, extension_merge_metadata(layers, 2, &merged), 0));
+        cr_assert(eq(int, extension_merge_check_limits(layers, 2, merged, "/images/root", &error), 0));
+
+        /* Each reader checked its own layer; together they may still be too much for one reply. */
+        ext->os_release.size = PORTABLE_SIZE_MAX_METADATA - 10 - 4;
+        cr_assert(eq(int, extension_merge_check_limits(layers, 2, merged, "/images/root", &error), 0));
+        ext->os_release.size++;
+        cr_assert(eq(int, extension_merge_check_limits(layers, 2, merged, "/images/root", &error), -EFBIG));
+        cr_assert(strstr(error.message, "'/images/root' and its extensions") != NULL, "%s", error.message);
+        sd_bus_error_free(&error);
+        ext->os_release.size = 0;
+
+        merged->n_units = PORTABLE_UNITS_MAX + 1; /* only counted: the array is not read past n */
+        cr_assert(eq(int, extension_merge_check_limits(layers, 2, merged, "/images/root", &error), -E2BIG));
+        merged->n_units = 1;
+
+        portable_metadata_free(root);
+        portable_metadata_free(ext);
 }

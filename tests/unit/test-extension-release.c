@@ -430,6 +430,8 @@ Test(extension_release, works_in_the_reader_sandbox) {
         int status;
         pid_t pid;
 
+        unit_skip_reader_tests_under_valgrind();
+
         put(SYSEXT_DIR "extension-release.app2", "ID=debian\n");
         set_strict(SYSEXT_DIR "extension-release.app2", "false");
 
@@ -447,4 +449,18 @@ Test(extension_release, works_in_the_reader_sandbox) {
         cr_assert(eq(int, waitpid(pid, &status, 0), pid));
         cr_assert(holds(WIFEXITED(status)), "killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
         cr_assert(eq(int, WEXITSTATUS(status), 0));
+}
+
+/* ------------------------------------------------------------------------------ string tables */
+
+Test(extension_release, string_tables_round_trip) {
+        for (ExtensionClass c = 0; c < _EXTENSION_CLASS_MAX; c++)
+                cr_assert(eq(int, extension_class_from_string(extension_class_to_string(c)), c));
+        for (ExtensionReleaseMatch m = 0; m < _EXTENSION_RELEASE_MATCH_MAX; m++)
+                cr_assert(eq(int, extension_release_match_from_string(extension_release_match_to_string(m)), m));
+        assert_str(extension_release_match_to_string(EXTENSION_RELEASE_STRIPPED), "stripped");
+        assert_str(extension_class_release_dir(EXTENSION_CONFEXT), "/etc/extension-release.d");
+        cr_assert(eq(int, extension_class_from_string("sysextx"), _EXTENSION_CLASS_INVALID));
+        cr_assert(eq(int, extension_release_match_from_string(NULL), _EXTENSION_RELEASE_MATCH_INVALID));
+        cr_assert(zero(ptr, (void *) extension_release_match_to_string(_EXTENSION_RELEASE_MATCH_MAX)));
 }

@@ -12,6 +12,7 @@
 static char *tmp;
 
 static void setup(void) {
+        unit_skip_reader_tests_under_valgrind();
         tmp = unit_mkdtemp("image-metadata");
 }
 
@@ -107,4 +108,79 @@ Test(image_metadata, no_check_paths_no_missing) {
 
         cr_assert(eq(int, image_read_metadata(image, NULL, &m, NULL), 0));
         cr_assert(zero(ptr, m->missing));
+}
+
+/* --- stacks ------------------------------------------------------------------------------------ */
+
+static void layers_free(PortableMetadata **l, size_t n) {
+        portable_metadata_free_many(l, n);
+}
+
+Test(image_metadata, stack_of_directory_and_raw_extensions) {
+        _cleanup_free_ char *root = unit_strf("%s/images/foo", unit_test_data());
+        _cleanup_free_ char *app0 = unit_strf("%s/images/app0", unit_test_data());
+        _cleanup_free_ char *app1_tree = unit_strf("%s/images/app1", unit_test_data());
+        _cleanup_free_ char *app1 = unit_strf("%s/app1_2.raw", tmp);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        char *matches[] = { (char *) "foo", (char *) "app0", (char *) "app1", NULL };
+        PortableMetadata **layers = NULL;
+
+        if (geteuid() != 0)
+                cr_skip_test("mounting images needs root");
+        unit_make_fs_image("squashfs", app1_tree, app1);
+
+        _cleanup_(image_freep) Image *image = image_at(root);
+        _cleanup_(image_freep) Image *e0 = image_at(app0);
+        _cleanup_(image_freep) Image *e1 = image_at(app1);
+        const Image *extensions[] = { e0, e1 };
+
+        cr_assert(eq(int, image_read_stack_metadata(image, extensions, 2, matches, NULL, false, &layers, &error), 0),
+                  "%s", strna(error.message));
+        cr_assert(not(layers[0]->extension));
+        assert_str(os_release_pairs_get(layers[0]->os_release_pairs, "ID"), "portabletest");
+        cr_assert(eq(sz, layers[0]->n_units, 8));
+
+        cr_assert(layers[1]->extension);
+        cr_assert(eq(int, layers[1]->extension_match, EXTENSION_RELEASE_EXACT));
+        cr_assert(eq(sz, layers[1]->n_units, 2));
+        /* Directory extensions know where their units are, for --copy=symlink. */
+        _cleanup_free_ char *src = unit_strf("%s/usr/lib/systemd/system/app0.service", app0);
+        assert_str(layers[1]->units[0].source, src);
+
+        cr_assert(layers[2]->extension);
+        cr_assert(eq(int, layers[2]->extension_match, EXTENSION_RELEASE_STRIPPED));
+        assert_str(layers[2]->os_release.name, "/usr/lib/extension-release.d/extension-release.app1");
+        cr_assert(eq(sz, layers[2]->n_units, 2));
+        cr_assert(zero(ptr, layers[2]->units[0].source));
+
+        layers_free(layers, 3);
+        cr_assert(unit_wait_no_loop(app1, 3000));
+}
+
+Test(image_metadata, stack_error_is_the_lowest_layers) {
+        _cleanup_free_ char *root = unit_strf("%s/images/foo", unit_test_data());
+        _cleanup_free_ char *noosrel = unit_strf("%s/images/noosrel", unit_test_data());
+        _cleanup_free_ char *evil = unit_strf("%s/images/evil-rel", unit_test_data());
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(image_freep) Image *image = image_at(root);
+        _cleanup_(image_freep) Image *e0 = image_at(noosrel);
+        _cleanup_(image_freep) Image *e1 = image_at(evil);
+        const Image *extensions[] = { e0, e1 };
+        PortableMetadata **layers = NULL;
+
+        /* Both extensions lack a release file: the first one is reported, however fast each was. */
+        cr_assert(eq(int, image_read_stack_metadata(image, extensions, 2, NULL, NULL, true, &layers, &error), -ENOENT));
+        cr_assert(zero(ptr, layers));
+        cr_assert(strstr(error.message, noosrel) != NULL, "%s", error.message);
+}
+
+Test(image_metadata, stack_root_is_read_as_a_root) {
+        _cleanup_free_ char *app0 = unit_strf("%s/images/app0", unit_test_data());
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(image_freep) Image *image = image_at(app0);
+        PortableMetadata **layers = NULL;
+
+        /* An extension given as the root has no os-release. */
+        cr_assert(eq(int, image_read_stack_metadata(image, NULL, 0, NULL, NULL, false, &layers, &error), -ENOENT));
+        cr_assert(strstr(error.message, "no os-release") != NULL, "%s", error.message);
 }

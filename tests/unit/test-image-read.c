@@ -537,3 +537,86 @@ Test(image_read, find_missing_never_looks_outside) {
         cr_assert(eq(int, image_tree_find_missing(fd, paths, m), 0));
         cr_assert(eq(sz, strv_length(m->missing), 2));
 }
+
+/* --- extension layers ------------------------------------------------------------------------ */
+
+static struct read_result read_extension(const char *dir, const char *name, bool force, char * const *matches) {
+        struct read_result res = { .error = SD_BUS_ERROR_NULL };
+        _cleanup_close_ int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        cr_assert(fd >= 0, "open(%s)", dir);
+        res.r = image_read_extension_tree(fd, name, dir, force, /* want_sources= */ true, matches, &res.m, &res.error);
+        if (res.r < 0)
+                cr_assert(zero(ptr, res.m));
+        else
+                cr_assert(not(zero(ptr, res.m)));
+        return res;
+}
+
+Test(image_read, extension_release_and_units) {
+        _cleanup_free_ char *dir = fixture("app0");
+        char *matches[] = { (char *) "app0", (char *) "foo", NULL };
+        _cleanup_(read_result_done) struct read_result res = read_extension(dir, "app0", false, matches);
+
+        cr_assert(eq(int, res.r, 0), "%s", strna(res.error.message));
+        cr_assert(res.m->extension);
+        cr_assert(eq(int, res.m->extension_class, EXTENSION_SYSEXT));
+        cr_assert(eq(int, res.m->extension_match, EXTENSION_RELEASE_EXACT));
+        assert_str(res.m->os_release.name, "/usr/lib/extension-release.d/extension-release.app0");
+        assert_str(os_release_pairs_get(res.m->os_release_pairs, "SYSEXT_IMAGE_ID"), "app");
+        cr_assert(eq(sz, res.m->n_units, 2));
+        assert_str(res.m->units[0].name, "app0.service");
+        assert_str(res.m->units[0].source, "usr/lib/systemd/system/app0.service");
+        assert_str(res.m->units[1].name, "foo.target");
+}
+
+Test(image_read, extension_release_by_stripped_name) {
+        _cleanup_free_ char *dir = fixture("app1");
+        _cleanup_(read_result_done) struct read_result res = read_extension(dir, "app1_2", false, NULL);
+
+        cr_assert(eq(int, res.r, 0), "%s", strna(res.error.message));
+        cr_assert(eq(int, res.m->extension_match, EXTENSION_RELEASE_STRIPPED));
+        cr_assert(eq(sz, res.m->n_units, 2));
+}
+
+Test(image_read, extension_ignores_an_os_release_lookup) {
+        /* An extension has no os-release, and reading it as one must not want one. */
+        _cleanup_free_ char *dir = fixture_copy("app0");
+        _cleanup_(read_result_done) struct read_result plain = read_tree(dir, NULL, false);
+
+        cr_assert(eq(int, plain.r, -ENOENT));
+}
+
+Test(image_read, extension_without_release_refused) {
+        _cleanup_free_ char *dir = make_tree("noext");
+        _cleanup_(read_result_done) struct read_result res = read_extension(dir, "noext", true, NULL);
+
+        cr_assert(eq(int, res.r, -ENOENT), "%s", strna(res.error.message));
+        cr_assert(strstr(res.error.message, dir) != NULL, "%s", res.error.message);
+}
+
+Test(image_read, extension_with_os_release_refused) {
+        _cleanup_free_ char *dir = make_tree("withos");
+        _cleanup_(read_result_done) struct read_result res = { .error = SD_BUS_ERROR_NULL };
+
+        put(dir, "/usr/lib/extension-release.d/extension-release.withos", "ID=test\n");
+        res = read_extension(dir, "withos", false, NULL);
+        cr_assert(eq(int, res.r, -EMEDIUMTYPE), "%s", strna(res.error.message));
+}
+
+Test(image_read, extension_release_linked_out_of_the_image) {
+        _cleanup_free_ char *dir = fixture("evil-rel");
+        _cleanup_(read_result_done) struct read_result res = read_extension(dir, "evil-rel", true, NULL);
+
+        cr_assert(eq(int, res.r, -ENOENT), "%s", strna(res.error.message));
+        cr_assert(strstr(res.error.message, "lacks extension-release data") != NULL, "%s", res.error.message);
+}
+
+Test(image_read, extension_units_linked_out_of_the_image) {
+        _cleanup_free_ char *dir = fixture("evil-units");
+        _cleanup_(read_result_done) struct read_result res = read_extension(dir, "evil-units", false, NULL);
+
+        cr_assert(eq(int, res.r, 0), "%s", strna(res.error.message));
+        cr_assert(eq(sz, res.m->n_units, 0), "no host file is read as a unit");
+        cr_assert(eq(sz, strv_length(res.m->warnings), 2));
+}

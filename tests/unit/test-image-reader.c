@@ -37,6 +37,7 @@
 static char *tmp;
 
 static void setup(void) {
+        unit_skip_reader_tests_under_valgrind();
         if (geteuid() != 0)
                 cr_skip_test("mounting images needs root");
         tmp = unit_mkdtemp("image-reader");

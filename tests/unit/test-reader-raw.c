@@ -26,6 +26,7 @@
 static char *tmp, *tree, *root_tree, *trust_root;
 
 static void setup(void) {
+        unit_skip_reader_tests_under_valgrind();
         vf_require("systemd-repart", "mksquashfs", "veritysetup", "openssl", NULL);
         if (!vf_have_loop())
                 cr_skip_test("needs root and /dev/loop-control");
@@ -123,8 +124,12 @@ static void sidecar(const char *image, const char *suffix, const char *content) 
 /* NAME.raw (squashfs of src) with NAME.verity and NAME<hash_suffix>, signed by key if given. */
 static char *naked_of(const char *src, const char *name, const char *hash_suffix, const char *key) {
         char *img = unit_strf("%s/%s", tmp, name);
-        _cleanup_free_ char *hash_file = unit_strf("%.*s.verity", (int) (strlen(img) - 4), img),
-                            *hex = vf_make_naked_verity(src, img, hash_file);
+        _cleanup_free_ char *stem = unit_strf("%s", img);
+        _cleanup_free_ char *hash_file = NULL, *hex = NULL;
+
+        stem[strlen(stem) - strlen(".raw")] = '\0';
+        hash_file = unit_strf("%s.verity", stem);
+        hex = vf_make_naked_verity(src, img, hash_file);
 
         sidecar(img, hash_suffix, hex);
         if (key) {

@@ -28,6 +28,7 @@
 #endif
 
 static void setup(void) {
+        unit_skip_reader_tests_under_valgrind();
         if (geteuid() != 0)
                 cr_skip_test("dropping capabilities is only meaningful as root");
 }

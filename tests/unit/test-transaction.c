@@ -440,14 +440,15 @@ Test(transaction, write_then_remove_same_file) {
 
 Test(transaction, failure_while_applying_rolls_back) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *before = NULL, *after = NULL, *late = p("/etc/portables/foo"), *dir = p("/etc/portables");
+        _cleanup_free_ char *before = NULL, *after = NULL, *late = p("/etc/portables/foo"),
+                            *late_dir = p("/etc/portables");
 
         populate();
         plan_reattach_like(&t);
         /* Someone takes a path the plan creates after the plan was made: the last step fails,
          * and everything before it must be undone. */
         before = snapshot();
-        unit_mkdir_p(dir, 0755);
+        unit_mkdir_p(late_dir, 0755);
         unit_write(late, "someone else's\n");
         free(before);
         before = snapshot();

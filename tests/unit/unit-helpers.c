@@ -230,6 +230,11 @@ bool unit_running_on_valgrind(void) {
         return preload && strstr(preload, "/vgpreload_");
 }
 
+void unit_skip_reader_tests_under_valgrind(void) {
+        if (unit_running_on_valgrind())
+                cr_skip_test("runs the image reader, which cannot run under valgrind (see unit-helpers.h)");
+}
+
 bool unit_have_program(const char *name) {
         return unit_run("command -v '%s' >/dev/null 2>&1", name) == 0;
 }

@@ -855,7 +855,7 @@ static const Malformed malformed[] = {
         M("E" "2\0\0", EBADMSG, "sent a garbled error"),
         M("E" "2\0not a bus name\0message\0", EBADMSG, "sent a garbled error"),
         M("E" "2\0\0\xff\0", EBADMSG, "sent a garbled error"),
-        M("X" "whatever\0", EBADMSG, "sent an unknown message"),
+        M("Q" "whatever\0", EBADMSG, "sent an unknown message"),
         M("\0", EBADMSG, "sent an unknown message"),
 };
 

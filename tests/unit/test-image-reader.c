@@ -350,7 +350,11 @@ Test(image_reader, image_modified_while_read) {
 
 #define FAKE_IMAGE "/srv/fake_1.raw"
 
-TestSuite(image_reader_adopted, .timeout = 60);
+static void adopted_setup(void) {
+        unit_skip_reader_tests_under_valgrind(); /* pidfd_open() */
+}
+
+TestSuite(image_reader_adopted, .init = adopted_setup, .timeout = 60);
 
 typedef void (*FakeReader)(int sock);
 

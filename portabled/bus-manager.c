@@ -209,8 +209,9 @@ static int method_set_pool_limit(sd_bus_message *msg, void *userdata, sd_bus_err
 /* Ours: keeps or abandons the new version a reattach with PORTABLE_FLAG_KEEP_PREVIOUS applied. */
 static int method_finish_reattach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(portable_changes_done) PortableChanges changes = {};
+        _cleanup_(image_freep) Image *found = NULL;
         Manager *m = userdata;
-        const char *image;
+        const char *image, *path;
         int keep, r;
 
         r = sd_bus_message_read(msg, "sb", &image, &keep);
@@ -220,7 +221,13 @@ static int method_finish_reattach(sd_bus_message *msg, void *userdata, sd_bus_er
         if (r <= 0)
                 return r < 0 ? r : 1;
 
-        r = pending_upgrade_finish(m, image, keep, &changes, error);
+        /* The upgrade waits under the path of the image; the client names the image as it did
+         * for ReattachImage, which may be by name. */
+        path = image;
+        if (image_name_is_valid(image) && image_acquire(&m->host, image, &found) >= 0)
+                path = found->path;
+
+        r = pending_upgrade_finish(m, path, keep, &changes, error);
         if (r < 0)
                 return bus_error_from_errno(error, r, "Failed to finish the upgrade");
         return bus_reply_changes(msg, &changes);

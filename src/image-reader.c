@@ -46,6 +46,7 @@ struct ImageReader {
 
         bool exited;
         siginfo_t exit_info;
+        bool end_checked;  /* nothing was queued after 'D' */
 
         char *kill_reason;
 };
@@ -317,8 +318,10 @@ int image_reader_process(ImageReader *r) {
                         r->received = true;
                         r->receive_r = k < 0 ? k : 0;
                         /* A child that broke the protocol, or reported its failure, has nothing
-                         * more to say. */
-                        if (k < 0)
+                         * more to say. One that hung up is on its way out: how it ends (killed by
+                         * the seccomp filter, say) is what the caller needs to hear, and the
+                         * process in between passes that on a moment later. */
+                        if (k < 0 && k != -EPIPE)
                                 image_reader_kill(r, NULL);
                 }
         }
@@ -330,6 +333,14 @@ int image_reader_process(ImageReader *r) {
 
                 r->received = true;
                 r->receive_r = k < 0 ? k : k == 1 ? 0 : -EPIPE;
+        }
+        if (r->exited && r->received && r->receive_r == 0 && !r->end_checked) {
+                /* 'D' is the last word: whatever the child queued after it is refused too. */
+                int k = reader_receiver_process(r->receiver, r->sock, &r->receive_error);
+
+                r->end_checked = true;
+                if (k < 0)
+                        r->receive_r = k;
         }
         return r->exited && r->received;
 }

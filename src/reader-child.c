@@ -152,7 +152,11 @@ static int reader_run(ReaderChildArgs *a, sd_bus_error *error) {
         if (r < 0)
                 return portable_error(error, r, NULL, "Image '%s': cannot check paths: %m", a->image->path);
 
-        return send_results(a->sock, m);
+        r = send_results(a->sock, m);
+        if (r < 0)
+                return portable_error(error, r, NULL, "Image '%s': cannot send what was read to the daemon: %m",
+                                      a->image->path);
+        return 0;
 }
 
 /* The second child: pid 1 of its own PID namespace. */

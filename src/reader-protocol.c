@@ -5,11 +5,15 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fd-util.h"
 #include "image-layout.h"
 #include "reader-protocol.h"
+
+/* How long a message with a file may wait for the receiving side to take the files in flight. */
+#define READER_SEND_WAIT_MAX_MS (100U * 1000U)
 
 int reader_send(int sock, ReaderMessageType type, const char *const *fields, int fd) {
         char buf[READER_MESSAGE_MAX];
@@ -45,9 +49,19 @@ int reader_send(int sock, ReaderMessageType type, const char *const *fields, int
                 memcpy(CMSG_DATA(c), &fd, sizeof(int));
         }
 
-        if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
-                return -errno;
-        return 0;
+        /* The kernel refuses to pass a file descriptor while more of them sent by processes of
+         * our uid (root: not just us) are in flight than our RLIMIT_NOFILE, which the sandbox
+         * keeps small. An image with more unit files than that, or readers at work side by side,
+         * get there: wait for the receivers to catch up (the daemon bounds how long a read may
+         * take as a whole). */
+        for (unsigned waited_ms = 0;;) {
+                if (sendmsg(sock, &mh, MSG_NOSIGNAL) >= 0)
+                        return 0;
+                if (errno != ETOOMANYREFS || waited_ms >= READER_SEND_WAIT_MAX_MS)
+                        return -errno;
+                (void) nanosleep(&(struct timespec) { .tv_nsec = 2 * 1000 * 1000 }, NULL);
+                waited_ms += 2;
+        }
 }
 
 static int memfd_with_data(const char *name, const char *data, size_t size) {

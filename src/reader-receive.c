@@ -631,9 +631,12 @@ int reader_receiver_process(ReaderReceiver *rr, int sock, sd_bus_error *reterr) 
                         }
                 }
 
-                if (n == 0)
+                if (n == 0) {
+                        if (rr->done)
+                                return 1; /* hung up after 'D', as it should */
                         return portable_error(reterr, EPIPE, NULL, "Image '%s': the image reader ended without finishing.",
                                               rr->image_label);
+                }
                 if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC) || extra_fds)
                         return violation(rr, reterr, "sent an oversized message.");
 

@@ -82,7 +82,8 @@ const ReaderVerified *reader_receiver_verified(const ReaderReceiver *rr, size_t 
 int reader_receiver_handle(ReaderReceiver *rr, const char *buf, size_t size, int fd, sd_bus_error *reterr);
 
 /* Receives and handles what is queued on sock without blocking. Returns as above; 0 also when
- * nothing is queued; -EPIPE (reterr set) if the child hung up without 'D'. */
+ * nothing is queued; -EPIPE (reterr set) if the child hung up without 'D'. Called again after 'D',
+ * it returns 1 if the child hung up and an error if it sent anything more. */
 int reader_receiver_process(ReaderReceiver *rr, int sock, sd_bus_error *reterr);
 
 /* After 1 was returned: the metadata, sorted, with the layout of a raw image. */

@@ -290,6 +290,43 @@ Test(attach, portable_prefixes) {
         cr_assert(not(fixture_exists(ATTACHED "/pfx-c.service")));
 }
 
+/* One declared prefix is a list of one, not "no list": it is enforced just the same. Quoted or
+ * not, with blanks around it or not. */
+Test(attach, portable_prefixes_single) {
+        static const char *const declarations[] = {
+                "PORTABLE_PREFIXES=pfx-a\n",
+                "PORTABLE_PREFIXES=\"pfx-a\"\n",
+                "PORTABLE_PREFIXES=\" pfx-a\t\"\n",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(declarations); i++) {
+                _cleanup_free_ char *dest = unit_strf("pfx%zu", i), *path = fixture_copy_image("pfx", dest, false),
+                                    *osrel = unit_strf("%s/usr/lib/os-release", path),
+                                    *text = unit_strf("ID=portabletest\nVERSION_ID=1\n%s", declarations[i]);
+                _cleanup_(image_freep) Image *image = NULL;
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(portable_changes_done) PortableChanges changes = {}, detached = {};
+                char *other[] = { (char *) "pfx-b", NULL };
+                char *both[] = { (char *) "pfx-a", (char *) "pfx-b", NULL };
+                char *shorter[] = { (char *) "pfx", NULL };
+                char *good[] = { (char *) "pfx-a", NULL };
+
+                unit_write(osrel, text);
+                image = fixture_image(path);
+
+                attach_must_fail(image, other, "default", 0, -EINVAL, SD_BUS_ERROR_INVALID_ARGS);
+                attach_must_fail(image, both, "default", 0, -EINVAL, SD_BUS_ERROR_INVALID_ARGS);
+                attach_must_fail(image, shorter, "default", 0, -EINVAL, SD_BUS_ERROR_INVALID_ARGS);
+
+                cr_assert(eq(int, fixture_attach(image, good, "default", 0, &changes, &error), 0), "%s",
+                          strna(error.message));
+                cr_assert(is_regular(ATTACHED "/pfx-a.service"));
+                cr_assert(not(fixture_exists(ATTACHED "/pfx-b.service")));
+                cr_assert(eq(int, portable_detach(&fx.host, image->path, 0, &detached, &error), 0), "%s",
+                          strna(error.message));
+        }
+}
+
 Test(attach, portable_prefixes_error_message) {
         _cleanup_free_ char *path = fixture_copy_image("pfx", "pfx", false);
         _cleanup_(image_freep) Image *image = fixture_image(path);

@@ -2,8 +2,14 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,8 +20,15 @@
 #include "image-read.h"
 #include "image.h"
 #include "os-release.h"
+#include "portable-error.h"
+#include "reader-protocol.h"
+#include "reader-sandbox.h"
 #include "strv.h"
 #include "unit-helpers.h"
+
+#if HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
 
 /* Raw images are built at test time from the fixture trees into the test's private directory.
  * After every read, no loop device may remain bound to the image file and nothing may stay
@@ -326,3 +339,464 @@ Test(image_reader, image_modified_while_read) {
                   error.message);
         cr_assert(unit_wait_no_loop(img, 3000));
 }
+
+/* ------------------------------------------------------ reader children that lie or fail */
+
+/* image_reader_adopt() takes over a child we fork ourselves: the "reader" below runs the given
+ * function instead of reading an image, and the ImageReader is driven exactly as the daemon
+ * drives it (poll the socket and the pidfd, image_reader_process(), image_reader_result()).
+ * What the daemon must make of each: the result, an error naming the image, and an end within
+ * a few seconds whatever the child does (children that misbehave and then hang are killed). */
+
+#define FAKE_IMAGE "/srv/fake_1.raw"
+
+static void adopted_setup(void) {
+        unit_skip_reader_tests_under_valgrind(); /* pidfd_open() */
+}
+
+TestSuite(image_reader_adopted, .init = adopted_setup, .timeout = 60);
+
+typedef void (*FakeReader)(int sock);
+
+static ImageReader *adopt(FakeReader fake) {
+        static const Image image = { .type = IMAGE_RAW, .name = (char *) "fake_1", .path = (char *) FAKE_IMAGE };
+        static char *const matches[] = { (char *) "foo", NULL };
+        const ImageReadRequest request = { .matches = matches };
+        ImageReader *r = NULL;
+        int pair[2], pidfd;
+        pid_t pid;
+
+        cr_assert(eq(int, socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0));
+        pid = fork();
+        cr_assert(ge(int, pid, 0));
+        if (pid == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                close(pair[0]);
+                fake(pair[1]);
+                _exit(EXIT_SUCCESS);
+        }
+        close(pair[1]);
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        cr_assert(ge(int, pidfd, 0));
+        cr_assert(eq(int, image_reader_adopt(&image, &request, pid, pidfd, pair[0], &r), 0));
+        return r;
+}
+
+static uint64_t now_ms(void) {
+        struct timespec ts;
+
+        cr_assert(eq(int, clock_gettime(CLOCK_MONOTONIC, &ts), 0));
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+/* Drives the read as the daemon's event loop does, for at most timeout_ms; false if it did not
+ * end by then. */
+static bool drive(ImageReader *r, unsigned timeout_ms) {
+        uint64_t deadline = now_ms() + timeout_ms;
+
+        for (;;) {
+                struct pollfd p[2] = {
+                        { .fd = image_reader_socket_fd(r), .events = POLLIN },
+                        { .fd = image_reader_pidfd(r), .events = POLLIN },
+                };
+                uint64_t now = now_ms();
+
+                if (image_reader_process(r) > 0)
+                        return true;
+                if (now >= deadline)
+                        return false;
+                cr_assert(ge(int, poll(p, 2, (int) (deadline - now)), 0));
+        }
+}
+
+typedef struct AdoptedResult {
+        int r;
+        PortableMetadata *m;
+        sd_bus_error error;
+} AdoptedResult;
+
+static void adopted_result_done(AdoptedResult *res) {
+        res->m = portable_metadata_free(res->m);
+        sd_bus_error_free(&res->error);
+}
+
+/* Runs a fake reader to its end, which must come within 5 s. */
+static AdoptedResult run_fake(FakeReader fake) {
+        _cleanup_(image_reader_freep) ImageReader *r = adopt(fake);
+        AdoptedResult res = { .error = SD_BUS_ERROR_NULL };
+
+        cr_assert(drive(r, 5000), "the read did not end: the daemon would wait for a child that lies");
+        res.r = image_reader_result(r, &res.m, &res.error);
+        if (res.r < 0)
+                cr_assert(zero(ptr, res.m));
+        return res;
+}
+
+static void assert_failed(const AdoptedResult *res, int err, const char *message) {
+        cr_assert(eq(int, res->r, -err), "expected -%s, got %d (%s)", strerrorname_np(err), res->r,
+                  strna(res->error.message));
+        cr_assert(not(zero(ptr, strstr(strempty(res->error.message), message))), "expected '%s' in: %s", message,
+                  strna(res->error.message));
+        cr_assert(not(zero(ptr, strstr(strempty(res->error.message), "Image '" FAKE_IMAGE "'"))),
+                  "the error does not name the image: %s", strna(res->error.message));
+}
+
+static void send_os_release(int sock) {
+        static const char data[] = "ID=fake\n";
+
+        if (reader_send_file(sock, READER_OS_RELEASE, "/usr/lib/os-release", NULL, data, strlen(data)) < 0)
+                _exit(EXIT_FAILURE);
+}
+
+static void send_unit(int sock, const char *name, const char *source) {
+        static const char data[] = "[Service]\nExecStart=/bin/true\n";
+
+        if (reader_send_file(sock, READER_UNIT, name, source, data, strlen(data)) < 0)
+                _exit(EXIT_FAILURE);
+}
+
+static void send_done(int sock) {
+        if (reader_send(sock, READER_DONE, NULL, -EBADF) < 0)
+                _exit(EXIT_FAILURE);
+}
+
+_noreturn_ static void hang(void) {
+        for (;;)
+                pause();
+}
+
+static void honest(int sock) {
+        send_os_release(sock);
+        send_unit(sock, "foo.service", "usr/lib/systemd/system/foo.service");
+        send_done(sock);
+}
+
+Test(image_reader_adopted, honest_child) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(honest);
+
+        cr_assert(eq(int, res.r, 0), "%s", strna(res.error.message));
+        assert_str(res.m->os_release.data, "ID=fake\n");
+        cr_assert(eq(sz, res.m->n_units, 1));
+        assert_str(res.m->units[0].name, "foo.service");
+        /* A source is only believed once it is found in a directory image we opened ourselves. */
+        cr_assert(zero(ptr, res.m->units[0].source));
+}
+
+static void lies_about_units(int sock) {
+        send_os_release(sock);
+        send_unit(sock, "bar.service", "");
+        send_done(sock);
+        hang();
+}
+
+Test(image_reader_adopted, child_sending_units_not_asked_for) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(lies_about_units);
+
+        assert_failed(&res, EBADMSG, "the image reader sent a unit that was not asked for");
+}
+
+static void sends_pipe(int sock) {
+        int p[2];
+
+        /* The write end stays open here: a daemon that read the pipe would wait for ever. */
+        if (pipe2(p, O_CLOEXEC) < 0 || write(p[1], "[Service]\n", 10) != 10)
+                _exit(EXIT_FAILURE);
+        send_os_release(sock);
+        if (reader_send(sock, READER_UNIT, (const char *const[]) { "foo.service", "", NULL }, p[0]) < 0)
+                _exit(EXIT_FAILURE);
+        send_done(sock);
+        hang();
+}
+
+Test(image_reader_adopted, child_sending_a_pipe) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(sends_pipe);
+
+        assert_failed(&res, EBADMSG, "sent foo.service as something other than a memory file");
+}
+
+static void sends_writable_memfd(int sock) {
+        int fd = memfd_create("foo.service", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+        /* Sealed against growing and shrinking, but writable: it could change after the check. */
+        if (fd < 0 || write(fd, "[Service]\n", 10) != 10 || fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK) < 0)
+                _exit(EXIT_FAILURE);
+        send_os_release(sock);
+        if (reader_send(sock, READER_UNIT, (const char *const[]) { "foo.service", "", NULL }, fd) < 0)
+                _exit(EXIT_FAILURE);
+        send_done(sock);
+        hang();
+}
+
+Test(image_reader_adopted, child_sending_a_writable_file) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(sends_writable_memfd);
+
+        assert_failed(&res, EBADMSG, "sent foo.service in a file that is not sealed");
+}
+
+static void reports_missing_paths_not_asked_about(int sock) {
+        send_os_release(sock);
+        if (reader_send(sock, READER_MISSING, (const char *const[]) { "/etc/machine-id", NULL }, -EBADF) < 0)
+                _exit(EXIT_FAILURE);
+        send_done(sock);
+}
+
+Test(image_reader_adopted, child_reporting_paths_not_asked_about) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(reports_missing_paths_not_asked_about);
+
+        assert_failed(&res, EBADMSG, "reported a path that was not asked about");
+}
+
+static void says_more_after_done(int sock) {
+        send_os_release(sock);
+        send_done(sock);
+        send_unit(sock, "foo.service", "");
+}
+
+Test(image_reader_adopted, child_sending_more_after_done) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(says_more_after_done);
+
+        assert_failed(&res, EBADMSG, "sent more after it was done");
+}
+
+static void breaks_the_sandbox(int sock) {
+        if (reader_sandbox_lock_down() < 0)
+                _exit(100);
+        /* Not on the allow-list: the filter kills the process. */
+        (void) socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        send_os_release(sock);
+        send_done(sock);
+}
+
+Test(image_reader_adopted, child_killed_by_the_seccomp_filter) {
+        if (geteuid() != 0)
+                cr_skip_test("the lock-down drops capabilities only root has");
+#if HAVE_VALGRIND_VALGRIND_H
+        if (RUNNING_ON_VALGRIND)
+                cr_skip_test("the seccomp filter is not installed under valgrind");
+#endif
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(breaks_the_sandbox);
+
+        assert_failed(&res, ECHILD, "the image reader was killed by signal SIGSYS");
+        cr_assert(not(zero(ptr, strstr(res.error.message, "system call the reader may not make"))), "%s",
+                  res.error.message);
+}
+
+static void crashes(int sock) {
+        send_os_release(sock);
+        /* SIGABRT rather than SIGSEGV, which AddressSanitizer would turn into its own report. */
+        (void) raise(SIGABRT);
+}
+
+Test(image_reader_adopted, child_crashing) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(crashes);
+
+        assert_failed(&res, ECHILD, "the image reader was killed by signal SIGABRT (it crashed)");
+}
+
+static void quits_without_done(int sock) {
+        send_os_release(sock);
+        send_unit(sock, "foo.service", "");
+}
+
+Test(image_reader_adopted, child_exiting_without_done) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(quits_without_done);
+
+        assert_failed(&res, EPIPE, "the image reader failed without saying why (exit status 0)");
+}
+
+static void done_but_failing(int sock) {
+        send_os_release(sock);
+        send_done(sock);
+        _exit(3);
+}
+
+Test(image_reader_adopted, child_saying_done_but_failing) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(done_but_failing);
+
+        assert_failed(&res, EPIPE, "the image reader failed without saying why (exit status 3)");
+}
+
+static void hangs_up_and_lingers(int sock) {
+        send_os_release(sock);
+        close(sock);
+        hang();
+}
+
+/* A child that hung up is left to end by itself (its end is what it has to say); one that does
+ * not end is the caller's timeout to deal with. */
+Test(image_reader_adopted, child_hanging_up_and_lingering) {
+        _cleanup_(image_reader_freep) ImageReader *r = adopt(hangs_up_and_lingers);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        PortableMetadata *m = NULL;
+
+        cr_assert(not(drive(r, 300)));
+        image_reader_kill(r, "reading took longer than 0.3 s");
+        cr_assert(drive(r, 5000));
+        cr_assert(eq(int, image_reader_result(r, &m, &error), -ETIMEDOUT));
+        assert_str(error.message, "Image '" FAKE_IMAGE "': reading took longer than 0.3 s.");
+}
+
+static void hangs_up_and_dies(int sock) {
+        send_os_release(sock);
+        close(sock);
+        usleep(200 * 1000);
+        (void) raise(SIGXCPU);
+}
+
+Test(image_reader_adopted, child_hanging_up_then_killed_by_a_signal) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(hangs_up_and_dies);
+
+        assert_failed(&res, ECHILD, "the image reader was killed by signal SIGXCPU (it used too much CPU time)");
+}
+
+static void reports_an_error(int sock) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+
+        send_os_release(sock);
+        reader_send_error(sock, portable_error(&e, ENOENT, SD_BUS_ERROR_INVALID_ARGS,
+                                               "Image '%s': no os-release found.", FAKE_IMAGE), &e);
+        hang();
+}
+
+Test(image_reader_adopted, child_reporting_an_error) {
+        _cleanup_(adopted_result_done) AdoptedResult res = run_fake(reports_an_error);
+
+        assert_failed(&res, ENOENT, "no os-release found.");
+        assert_str(res.error.name, SD_BUS_ERROR_INVALID_ARGS);
+}
+
+static void hangs_silently(int sock) {
+        hang();
+}
+
+Test(image_reader_adopted, child_hanging_is_killed_with_the_reason) {
+        _cleanup_(image_reader_freep) ImageReader *r = adopt(hangs_silently);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        PortableMetadata *m = NULL;
+
+        cr_assert(not(drive(r, 200)));
+        cr_assert(eq(int, image_reader_result(r, &m, &error), -EBUSY), "a result before the child is gone");
+        image_reader_kill(r, "reading took longer than 0.2 s");
+        cr_assert(drive(r, 5000));
+        cr_assert(eq(int, image_reader_result(r, &m, &error), -ETIMEDOUT));
+        assert_str(error.message, "Image '" FAKE_IMAGE "': reading took longer than 0.2 s.");
+        cr_assert(zero(ptr, m));
+}
+
+/* ------------------------------------------------------------- the real reader, killed */
+
+/* The pid behind a pidfd, from its fdinfo. */
+static pid_t pid_of_pidfd(int pidfd) {
+        _cleanup_free_ char *path = unit_strf("/proc/self/fdinfo/%i", pidfd), *info = unit_read(path);
+        const char *p = info ? strstr(info, "\nPid:\t") : NULL;
+
+        cr_assert(not(zero(ptr, (void *) p)), "no Pid: in %s", path);
+        return (pid_t) atoi(p + strlen("\nPid:\t"));
+}
+
+/* The reader proper is the child of the process the daemon forked, and pid 1 of its own PID
+ * namespace; when it is killed by a signal, the daemon must hear of that signal (the process in
+ * between dies the same way), not of an exit status. From outside its namespace only SIGKILL
+ * reaches it. It is caught while it works, which may take a few tries. */
+Test(image_reader, killed_reader_is_reported_with_its_signal) {
+        _cleanup_free_ char *tree = fixture("foo");
+        _cleanup_(image_freep) Image *image = NULL;
+        bool caught = false;
+
+        cr_assert(eq(int, image_from_path(tree, &image), 0));
+        for (int attempt = 0; attempt < 50 && !caught; attempt++) {
+                _cleanup_(image_reader_freep) ImageReader *r = NULL;
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+                const ImageReadRequest request = {};
+                _cleanup_free_ char *children_path = NULL;
+                pid_t pid, inner = 0;
+
+                cr_assert(eq(int, image_reader_start(image, &request, &r, &error), 0), "%s", strna(error.message));
+                pid = pid_of_pidfd(image_reader_pidfd(r));
+                children_path = unit_strf("/proc/%i/task/%i/children", (int) pid, (int) pid);
+                for (int i = 0; i < 100000 && inner <= 0; i++) {
+                        _cleanup_free_ char *children = unit_read(children_path);
+
+                        if (!children)
+                                break; /* gone already */
+                        inner = (pid_t) atoi(children);
+                }
+                if (inner > 0)
+                        (void) kill(inner, SIGKILL);
+
+                cr_assert(drive(r, 10000));
+                if (image_reader_result(r, &m, &error) >= 0)
+                        continue; /* it was done before we got to it */
+                cr_assert(not(zero(ptr, strstr(strempty(error.message), "the image reader was killed by signal SIGKILL"))),
+                          "%s", strna(error.message));
+                cr_assert(not(zero(ptr, strstr(error.message, tree))), "%s", error.message);
+                caught = true;
+        }
+        cr_assert(caught, "the reader was never caught at work");
+}
+
+/* ----------------------------------------------------------------- images with many units */
+
+/* A directory image with n unit files many-<i>.service. */
+static char *many_units_tree(const char *name, unsigned n) {
+        char *tree = unit_strf("%s/%s", tmp, name);
+        _cleanup_free_ char *osrel = unit_strf("%s/usr/lib/os-release", tree);
+
+        unit_write(osrel, "ID=many\n");
+        for (unsigned i = 0; i < n; i++) {
+                _cleanup_free_ char *unit = unit_strf("%s/usr/lib/systemd/system/many-%u.service", tree, i);
+                unit_write(unit, "[Service]\nExecStart=/bin/true\n");
+        }
+        return tree;
+}
+
+/* As many unit files as an image may have: more than the reader may have open or in flight at
+ * once (its RLIMIT_NOFILE), and enough for qsort() to ask the kernel how much memory there is. */
+Test(image_reader, as_many_units_as_allowed) {
+        _cleanup_free_ char *tree = many_units_tree("many", PORTABLE_UNITS_MAX);
+        _cleanup_(image_freep) Image *image = NULL;
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        cr_assert(eq(int, image_from_path(tree, &image), 0));
+        cr_assert(eq(int, image_read_metadata(image, NULL, &m, &error), 0), "%s", strna(error.message));
+        cr_assert(eq(sz, m->n_units, PORTABLE_UNITS_MAX));
+        assert_str(m->units[0].name, "many-0.service");
+}
+
+/* Readers at work side by side: the files in flight count for all processes of the user
+ * together, so each must wait for its receiver rather than fail. */
+Test(image_reader, readers_side_by_side) {
+        _cleanup_free_ char *tree = many_units_tree("many", 200);
+        _cleanup_(image_freep) Image *image = NULL;
+        ImageReader *readers[4] = {};
+        bool done[ELEMENTSOF(readers)] = {};
+        const ImageReadRequest request = {};
+        uint64_t deadline = now_ms() + 20000;
+        size_t n_done = 0;
+
+        cr_assert(eq(int, image_from_path(tree, &image), 0));
+        for (size_t i = 0; i < ELEMENTSOF(readers); i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                cr_assert(eq(int, image_reader_start(image, &request, &readers[i], &error), 0), "%s", strna(error.message));
+        }
+        /* All four send at once; each is drained a little at a time. */
+        while (n_done < ELEMENTSOF(readers)) {
+                cr_assert(lt(u64, now_ms(), deadline), "the readers did not finish");
+                for (size_t i = 0; i < ELEMENTSOF(readers); i++)
+                        if (!done[i] && image_reader_process(readers[i]) > 0) {
+                                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                                _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+
+                                cr_assert(eq(int, image_reader_result(readers[i], &m, &error), 0), "reader %zu: %s", i,
+                                          strna(error.message));
+                                cr_assert(eq(sz, m->n_units, 200));
+                                readers[i] = image_reader_free(readers[i]);
+                                done[i] = true;
+                                n_done++;
+                        }
+                (void) usleep(1000);
+        }
+}
+

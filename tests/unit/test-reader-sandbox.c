@@ -6,6 +6,7 @@
 #include <linux/reboot.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -98,6 +100,33 @@ static int check_memfd_works(void) {
 
 Test(reader_sandbox, memfds_still_work) {
         assert_exits_zero(check_memfd_works);
+}
+
+static int compare_ints(const void *a, const void *b) {
+        return *(const int *) a - *(const int *) b;
+}
+
+/* glibc's qsort() of more than 1 KiB asks the kernel how much memory there is (sysinfo()). */
+static int check_sorting_works(void) {
+        static int v[4096];
+
+        for (size_t i = 0; i < ELEMENTSOF(v); i++)
+                v[i] = (int) (ELEMENTSOF(v) - i);
+        qsort(v, ELEMENTSOF(v), sizeof(int), compare_ints);
+        return v[0] == 1 && v[ELEMENTSOF(v) - 1] == (int) ELEMENTSOF(v) ? 0 : 1;
+}
+
+Test(reader_sandbox, sorting_still_works) {
+        assert_exits_zero(check_sorting_works);
+}
+
+/* The reader waits for the daemon to take the files in flight (reader-protocol.c). */
+static int check_sleeping_works(void) {
+        return nanosleep(&(struct timespec) { .tv_nsec = 1000 * 1000 }, NULL) == 0 ? 0 : 1;
+}
+
+Test(reader_sandbox, sleeping_still_works) {
+        assert_exits_zero(check_sleeping_works);
 }
 
 static int check_openat2_reports_enosys(void) {
@@ -193,6 +222,17 @@ static int try_write_file(void) {
         return 0;
 }
 
+/* An existing file, without O_CREAT: the access mode alone must be enough to be refused. */
+static int try_open_write_only(void) {
+        (void) open("/dev/null", O_WRONLY | O_CLOEXEC);
+        return 0;
+}
+
+static int try_open_read_write(void) {
+        (void) open("/dev/null", O_RDWR | O_CLOEXEC);
+        return 0;
+}
+
 static int try_exec_memory(void) {
         (void) mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         return 0;
@@ -236,6 +276,11 @@ Test(reader_sandbox, opening_for_writing_kills) {
 
         assert_killed(try_write_file);
         cr_assert(lt(int, lstat("/tmp/portabled-sandbox-test", &st), 0), "the file must not have been created");
+}
+
+Test(reader_sandbox, opening_an_existing_file_for_writing_kills) {
+        assert_killed(try_open_write_only);
+        assert_killed(try_open_read_write);
 }
 
 Test(reader_sandbox, executable_memory_kills) {

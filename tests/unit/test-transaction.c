@@ -2,8 +2,12 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -600,6 +604,76 @@ Test(transaction, crash_after_commit_point_completes) {
                 _cleanup_free_ char *after = snapshot();
                 assert_str(after, expected);
         }
+        cr_assert(eq(sz, journal_files(), 0));
+}
+
+/* Barriers 2 and 4 of transaction_execute() are the only syncfs() calls of a transaction: this
+ * definition takes the place of the C library's for the library under test, so that a test can
+ * change the disk exactly between applying the steps and deleting the backups (after the first
+ * barrier the steps are all applied, the commit point is next). */
+static char *immutable_at_barrier;
+
+static void set_immutable(const char *path, bool on) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        unsigned attrs = 0;
+
+        cr_assert(fd >= 0, "%s", path);
+        cr_assert(eq(int, ioctl(fd, FS_IOC_GETFLAGS, &attrs), 0));
+        SET_FLAG(attrs, FS_IMMUTABLE_FL, on);
+        cr_assert(eq(int, ioctl(fd, FS_IOC_SETFLAGS, &attrs), 0), "chattr %ci %s: %m", on ? '+' : '-', path);
+}
+
+int syncfs(int fd) {
+        if (immutable_at_barrier) {
+                set_immutable(immutable_at_barrier, true);
+                immutable_at_barrier = mfree(immutable_at_barrier);
+        }
+        return (int) syscall(SYS_syncfs, fd);
+}
+
+/* The commit point is passed, but a backup cannot be deleted (its directory became immutable):
+ * the caller is told, not "success"; the journal stays, and the next start's recovery deletes
+ * the leftovers once it can, to exactly the state a clean run leaves. */
+Test(transaction, failed_cleanup_after_commit_is_reported_and_recovered) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *expected = NULL, *after = NULL, *dir = p("/etc/systemd/system.attached"), *c = NULL;
+        _cleanup_strv_free_ char **log = NULL;
+        PortableChanges out = {};
+        Transaction clean;
+
+        if (geteuid() != 0)
+                cr_skip_test("the immutable attribute needs CAP_LINUX_IMMUTABLE");
+
+        populate();
+        cr_assert(eq(int, transaction_init(&clean, journal, "reference"), 0));
+        plan_reattach_like(&clean);
+        cr_assert(eq(int, transaction_execute(&clean, NULL), 0));
+        expected = snapshot();
+        transaction_done(&clean);
+        unit_rm_rf(root);
+        unit_mkdir_p(host, 0755);
+
+        populate();
+        plan_reattach_like(&t);
+        immutable_at_barrier = strdup(dir);
+        cr_assert(eq(int, transaction_finish(&t, 0, &out, &error), -EPERM));
+        cr_assert(zero(ptr, immutable_at_barrier), "the barrier was not reached");
+        cr_assert(not(zero(ptr, strstr(strempty(error.message), "applied, but a hidden backup file could not be removed"))),
+                  "%s", strna(error.message));
+        cr_assert(eq(sz, out.n, 0), "a failed operation hands out no change list");
+
+        /* The new state is in place; what is left is the backups and the journal. */
+        c = get("/etc/systemd/system.attached/bar.service");
+        assert_str(c, "[Service]\nExecStart=/bar2\n");
+        cr_assert(exists("/etc/portables/foo"));
+        cr_assert(has_leftovers());
+        cr_assert(eq(sz, journal_files(), 1), "the journal must stay for the recovery");
+
+        set_immutable(dir, false);
+        cr_assert(eq(int, transaction_recover(journal, &log), 1));
+        cr_assert(not(zero(ptr, strstr(strempty(log ? log[0] : NULL), "had been applied: finished removing its backups"))));
+        after = snapshot();
+        assert_str(after, expected);
         cr_assert(eq(sz, journal_files(), 0));
 }
 

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# RemoveImage (portabled/image-operations.c): refused while the image is attached in any way,
+# persistent or runtime, whether the attachment names it by the same path, through a link, or
+# the caller names it by a link; allowed once it is detached, and then the image goes with its
+# verity side-car files (and nothing else). Attachments of another image of the same name do
+# not count: RemoveImage names one file, and attachments are matched by path (attached-index.h).
+. "$(dirname "$0")/lib.sh"
+setup
+
+command -v mksquashfs >/dev/null || skip_all "mksquashfs not installed"
+
+POOL=$ROOT/var/lib/portables
+
+# present NAME PATH: the file or directory PATH still exists.
+assert_present() {
+        if [ -e "$2" ] || [ -L "$2" ]; then pass "$1"; else fail "$1" "$2 is gone"; fi
+}
+assert_absent() {
+        if [ -e "$2" ] || [ -L "$2" ]; then fail "$1" "$2 is still there"; else pass "$1"; fi
+}
+
+refused() {
+        assert_fails_with "$1" "Image '$3' is not detached, refusing." -- mcall RemoveImage s "$2"
+}
+
+# ------------------------------------------------------------------- a directory in the pool
+
+stage foo "$POOL/foo"
+attach foo "" false >/dev/null
+refused "attached (persistent): RemoveImage by name is refused" foo "$POOL/foo"
+refused "attached (persistent): RemoveImage by path is refused" "$POOL/foo" "$POOL/foo"
+assert_present "the refused image is still there" "$POOL/foo/usr/lib/os-release"
+detach foo false >/dev/null
+
+attach foo "" true >/dev/null
+refused "attached (runtime): RemoveImage is refused" foo "$POOL/foo"
+assert_fails_with "portablectl remove of an attached image fails and says why" \
+        "Image '$POOL/foo' is not detached, refusing." -- run_ours remove foo
+assert_present "the refused image is still there" "$POOL/foo/usr/lib/os-release"
+detach foo true >/dev/null
+
+assert_ok "detached: RemoveImage succeeds" mcall RemoveImage s foo
+assert_absent "detached: the directory is gone" "$POOL/foo"
+assert_fails_with "the removed image is gone from the bus too" "org.freedesktop.portable1.NoSuchImage" -- \
+        mcall GetImage s foo
+
+# -------------------------------------------------------- a raw image and its side-car files
+
+build_raw squashfs "$TEST_DATA/images/foo" "$POOL/foo_1.raw"
+attach "$POOL/foo_1.raw" "" false foo >/dev/null
+assert_eq "raw: attached" 's "attached"' "$(mcall GetImageState s "$POOL/foo_1.raw")"
+# The side-car files appear after the attach: what matters is only that they go with the image
+# (the reader would try to use them otherwise).
+sidecars="foo_1.roothash foo_1.roothash.p7s foo_1.usrhash foo_1.usrhash.p7s foo_1.verity foo_1.nspawn"
+others="foo_2.roothash foo_1.raw.roothash foo_1.txt foo.verity"
+for f in $sidecars $others; do
+        echo "$f" >"$POOL/$f"
+done
+refused "raw, attached: RemoveImage is refused" foo_1 "$POOL/foo_1.raw"
+for f in $sidecars; do
+        assert_present "raw, attached: side-car $f stays" "$POOL/$f"
+done
+detach "$POOL/foo_1.raw" false >/dev/null
+
+assert_ok "raw, detached: portablectl remove succeeds" run_ours remove foo_1
+assert_absent "raw, detached: the image is gone" "$POOL/foo_1.raw"
+for f in $sidecars; do
+        assert_absent "raw, detached: side-car $f is removed with the image" "$POOL/$f"
+done
+for f in $others; do
+        assert_present "raw, detached: $f is not a side-car of foo_1.raw and stays" "$POOL/$f"
+        rm -f "$POOL/$f"
+done
+assert_no_leaks "nothing left mapped or mounted" "$POOL/foo_1.raw"
+
+# ----------------------------------------------------- which attachment names which image
+
+# Two images named foo: the attached one outside the pool, by path (attach links it in as
+# /etc/portables/foo, which shadows the pool); the one in the pool is not attached and may go.
+stage foo "$IMAGES/foo"
+stage foo "$POOL/foo"
+attach "$IMAGES/foo" "" false >/dev/null
+assert_ok "another image of the same name is attached: RemoveImage of this one succeeds" \
+        mcall RemoveImage s "$POOL/foo"
+assert_absent "the image in the pool is gone" "$POOL/foo"
+refused "the attached one, by name, is refused" foo "$ROOT/etc/portables/foo"
+refused "the attached one, by path, is refused" "$IMAGES/foo" "$IMAGES/foo"
+assert_present "the attached image is still there" "$IMAGES/foo/usr/lib/os-release"
+detach "$IMAGES/foo" false >/dev/null
+rm -rf "$IMAGES/foo"
+
+# Attached through a link in /etc/portables, removed by the link's target, or the other way
+# round: the same file, so refused.
+stage foo "$IMAGES/bar"
+ln -s "$IMAGES/bar" "$ROOT/etc/portables/bar"
+attach bar "" false foo >/dev/null
+assert_contains "the attachment records the link" "$(cat "$ROOT/etc/systemd/system.attached/foo.service.d/20-portable.conf")" \
+        "$ROOT/etc/portables/bar"
+refused "attached through a link: RemoveImage by the link's target is refused" "$IMAGES/bar" "$IMAGES/bar"
+refused "attached through a link: RemoveImage by name is refused" bar "$ROOT/etc/portables/bar"
+assert_present "the link's target is still there" "$IMAGES/bar/usr/lib/os-release"
+detach bar false >/dev/null
+
+# Attached by path, which links it in as /etc/portables/baz; removed by that link's name.
+stage foo "$IMAGES/baz"
+attach "$IMAGES/baz" "" false foo >/dev/null
+assert_eq "attach linked the image in" "$IMAGES/baz" "$(readlink "$ROOT/etc/portables/baz")"
+refused "attached by path: RemoveImage through a link to it is refused" baz "$ROOT/etc/portables/baz"
+assert_present "the image is still there" "$IMAGES/baz/usr/lib/os-release"
+detach "$IMAGES/baz" false >/dev/null
+ln -s "$IMAGES/baz" "$ROOT/etc/portables/baz"
+assert_ok "detached: removing through the link succeeds" mcall RemoveImage s baz
+assert_absent "a link is removed as a link" "$ROOT/etc/portables/baz"
+assert_present "... and what it points to stays" "$IMAGES/baz/usr/lib/os-release"
+
+finish

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -45,9 +46,16 @@ int reader_send(int sock, ReaderMessageType type, const char *const *fields, int
                 memcpy(CMSG_DATA(c), &fd, sizeof(int));
         }
 
-        if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
-                return -errno;
-        return 0;
+        for (struct timespec pause = { .tv_nsec = 1000000 };;) {
+                if (sendmsg(sock, &mh, MSG_NOSIGNAL) >= 0)
+                        return 0;
+                if (errno != ETOOMANYREFS)
+                        return -errno;
+                /* 1 ms, doubling up to 64 ms: concurrent readers drain within a few. */
+                (void) nanosleep(&pause, NULL);
+                if (pause.tv_nsec < 64000000)
+                        pause.tv_nsec *= 2;
+        }
 }
 
 static int memfd_with_data(const char *name, const char *data, size_t size) {

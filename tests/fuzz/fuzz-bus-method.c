@@ -261,9 +261,11 @@ static void make_host(void) {
                      "run/systemd/system", "run/systemd/nspawn/locks", "var/lib/portabled", "run/portabled")
                 fuzz_mkdir_p(g.root, *d);
         fuzz_write_file(g.root, "var/lib/portables/foo/usr/lib/os-release", "ID=foo\n");
-        fuzz_write_file(g.root, "var/lib/portables/foo/usr/lib/systemd/system/foo.service", "[Service]\nExecStart=/x\n");
+        fuzz_write_file(g.root, "var/lib/portables/foo/usr/lib/systemd/system/foo.service",
+                        "[Service]\nExecStart=/x\n");
         fuzz_write_file(g.root, "var/lib/portables/bar.raw", "not a file system");
-        fuzz_write_file(g.root, "var/lib/portables/ext/usr/lib/extension-release.d/extension-release.ext", "ID=_any\n");
+        fuzz_write_file(g.root, "var/lib/portables/ext/usr/lib/extension-release.d/extension-release.ext",
+                        "ID=_any\n");
         fuzz_write_file(g.root, "var/lib/portables/app.v/app_1.raw", "one");
         fuzz_write_file(g.root, "var/lib/portables/app.v/app_2.raw", "two");
         fuzz_write_file(g.root, "usr/lib/portables/vendor/usr/lib/os-release", "ID=vendor\n");
@@ -568,7 +570,7 @@ static void parse_caller(const char *line) {
 static int build_call(char **lines, Generator *gen, bool *ret_interactive, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *what = strdup(lines[0]), *path = NULL, *interface = NULL;
-        const char *member, *signature, *space, *dot;
+        const char *member, *signature, *space, *dot, *own_interface;
         ObjectKind object = OBJECT_MANAGER;
 
         FUZZ_CHECK(what);
@@ -598,10 +600,10 @@ static int build_call(char **lines, Generator *gen, bool *ret_interactive, sd_bu
                 FUZZ_CHECK(path);
         }
 
+        own_interface = object == OBJECT_IMAGE ? PORTABLE_BUS_IMAGE_INTERFACE : PORTABLE_BUS_MANAGER_INTERFACE;
         gen->method = method_find(object, member);
         if (gen->method) {
-                interface = strdup(gen->method->interface ?: object == OBJECT_IMAGE ? PORTABLE_BUS_IMAGE_INTERFACE :
-                                                                                       PORTABLE_BUS_MANAGER_INTERFACE);
+                interface = strdup(gen->method->interface ?: own_interface);
                 member = gen->method->member;
                 signature = signature ?: gen->method->signature;
         } else if ((dot = strrchr(member, '.'))) {
@@ -609,7 +611,7 @@ static int build_call(char **lines, Generator *gen, bool *ret_interactive, sd_bu
                 interface = strndup(member, dot - member);
                 member = dot + 1;
         } else
-                interface = strdup(object == OBJECT_IMAGE ? PORTABLE_BUS_IMAGE_INTERFACE : PORTABLE_BUS_MANAGER_INTERFACE);
+                interface = strdup(own_interface);
         FUZZ_CHECK(interface);
 
         if (sd_bus_message_new_method_call(g.client, &m, PORTABLE_BUS_NAME, path, interface, member) < 0)

@@ -133,9 +133,17 @@ static int method_reattach_image_with_extensions(sd_bus_message *msg, void *user
         return call_with_image(msg, userdata, error, IMAGE_ACCESS_ATTACH, bus_image_common_reattach, true);
 }
 
-/* Our extensions: the *WithExtensions arguments and "a{sv} options" (bus-options.h). */
+/* Our extensions: the *WithExtensions arguments and "a{sv} options" (bus-options.h). Extensions
+ * named by path are peeked at: they are read as root as much as an image named by path. */
 static int method_get_image_metadata_with_options(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_simple_with_image(msg, userdata, error, IMAGE_ACCESS_INSPECT, bus_image_common_get_metadata_with_options);
+        _cleanup_(image_freep) Image *image = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = read_and_acquire_image(msg, m, IMAGE_ACCESS_INSPECT, /* peek_extensions= */ true, &image, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        return bus_image_common_get_metadata_with_options(m, msg, image, error);
 }
 
 static int method_attach_image_with_options(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

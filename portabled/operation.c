@@ -252,21 +252,66 @@ static int start_reading(Operation *o, OperationRead *rd, const Image *image, co
         return r;
 }
 
+/* The user ID of the caller of request, as the bus says (one synchronous query of the bus
+ * driver, as for a privilege check). */
+static int caller_uid(sd_bus_message *request, uid_t *ret) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        int r;
+
+        r = sd_bus_query_sender_creds(request, SD_BUS_CREDS_EUID, &creds);
+        if (r < 0)
+                return r;
+        return sd_bus_creds_get_euid(creds, ret);
+}
+
+/* Whether one more operation for request fits the limits of portable-limits.h. The caller's
+ * operations are counted by walking the list, which the total limit keeps short. */
+static int operation_admit(Manager *m, sd_bus_message *request, uid_t *ret_uid, sd_bus_error *error) {
+        unsigned n_user = 0;
+        uid_t uid;
+        int r;
+
+        if (m->n_operations >= PORTABLE_OPERATIONS_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Too many operations in flight (at most %u at once); try again later.",
+                                         PORTABLE_OPERATIONS_MAX);
+
+        r = caller_uid(request, &uid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to determine the user of the caller: %m");
+
+        for (Operation *o = m->operations; uid != 0 && o; o = o->next)
+                if (o->caller_uid == uid)
+                        n_user++;
+        if (n_user >= PORTABLE_OPERATIONS_PER_USER_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Too many operations of user %u in flight (at most %u at once); try again later.",
+                                         (unsigned) uid, PORTABLE_OPERATIONS_PER_USER_MAX);
+        *ret_uid = uid;
+        return 0;
+}
+
 int operation_start_stack(Manager *m, sd_bus_message *request, const OperationType *type, void *data, Image *image,
                           Image **extensions, size_t n_extensions, const ImageReadRequest *read_request,
                           const ImageReadRequest *extension_read_request, sd_bus_error *error) {
-        Operation *o;
-        int r = 0;
+        Operation *o = NULL;
+        uid_t uid = 0;
+        int r;
 
-        o = calloc(1, sizeof(Operation));
-        if (!o) {
+        r = operation_admit(m, request, &uid, error);
+        if (r >= 0) {
+                o = calloc(1, sizeof(Operation));
+                if (!o)
+                        r = -ENOMEM;
+        }
+        if (r < 0) {
                 if (type->free_data)
                         type->free_data(data);
                 image_free(image);
                 for (size_t i = 0; i < n_extensions; i++)
                         image_free(extensions[i]);
                 free(extensions);
-                return -ENOMEM;
+                return r;
         }
         *o = (Operation) {
                 .manager = m,
@@ -276,6 +321,7 @@ int operation_start_stack(Manager *m, sd_bus_message *request, const OperationTy
                 .image = image,
                 .extensions = extensions,
                 .n_extensions = n_extensions,
+                .caller_uid = uid,
                 .next = m->operations,
         };
         if (m->operations)

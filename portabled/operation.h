@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <sys/types.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
@@ -71,12 +72,17 @@ struct Operation {
         sd_event_source *worker_source;
         int (*worker_done)(Operation *o, int status, sd_bus_error *error);
 
+        uid_t caller_uid;           /* counted against PORTABLE_OPERATIONS_PER_USER_MAX; 0 (root):
+                                     * only in the total */
+
         Operation *next, *prev;
 };
 
 /* Starts an operation answering request. image (taken; NULL if nothing is read) is read with
  * read_request, under a shared image lock; data (taken, freed with type->free_data) is the
- * operation's own. On failure the request has not been answered, and data is freed. */
+ * operation's own. On failure the request has not been answered, and data is freed. Beyond
+ * PORTABLE_OPERATIONS_MAX operations in flight, or PORTABLE_OPERATIONS_PER_USER_MAX of the
+ * caller's user, it fails with SD_BUS_ERROR_LIMITS_EXCEEDED before anything is started. */
 int operation_start(Manager *m, sd_bus_message *request, const OperationType *type, void *data, Image *image,
                     const ImageReadRequest *read_request, sd_bus_error *error);
 

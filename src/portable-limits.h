@@ -26,3 +26,11 @@
 
 /* How long reading one image may take, from fork to the last file. */
 #define PORTABLE_READ_TIMEOUT_USEC (120U * 1000U * 1000U)
+
+/* Operations of the daemon in flight at once (method calls waiting for an image read, the service
+ * manager or a worker; each may hold reader processes, a loop device and a mount): in all, and
+ * per user ID of the callers (root's calls count only in all). A call beyond either is refused at
+ * once with org.freedesktop.DBus.Error.LimitsExceeded, so that no caller can make the daemon hold
+ * an unbounded number of readers, and no single user all of them. */
+#define PORTABLE_OPERATIONS_MAX 64U
+#define PORTABLE_OPERATIONS_PER_USER_MAX 16U

@@ -59,7 +59,11 @@ typedef enum ReaderMessageType {
         READER_LAYOUT = 'L',
 } ReaderMessageType;
 
-/* Sends one message made of the NUL-terminated fields (NULL-terminated list) and fd (or -1). */
+/* Sends one message made of the NUL-terminated fields (NULL-terminated list) and fd (or -1).
+ * While the kernel refuses to pass fd because too many descriptors of the user are in flight
+ * (ETOOMANYREFS: readers without capabilities are held to their RLIMIT_NOFILE, counted over every
+ * process of the user, and all readers run as root), it waits and tries again: the count drops as
+ * the daemon receives, and the daemon's read timeout bounds the wait. */
 int reader_send(int sock, ReaderMessageType type, const char *const *fields, int fd);
 
 /* Sends a file as a sealed memfd holding a copy of data, so that the daemon gets the bytes and

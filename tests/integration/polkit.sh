@@ -220,6 +220,8 @@ check_refused "GetImageMetadataWithExtensions with an extension by path" $INSPEC
         umcall $BOB GetImageMetadataWithExtensions sasast foo 1 "$IMAGES/app0" 1 foo 0
 check_refused "GetImageMetadataWithLayers with an extension by path" $INSPECT "$IMAGES/app0" -- \
         umcall $BOB GetImageMetadataWithLayers sasast foo 1 "$IMAGES/app0" 1 foo 0
+check_refused "GetImageMetadataWithOptions with an extension by path" $INSPECT "$IMAGES/app0" -- \
+        umcall $BOB GetImageMetadataWithOptions 'sasasta{sv}' foo 1 "$IMAGES/app0" 1 foo 0 0
 check_refused "Image.GetMetadataWithExtensions with an extension by path" $INSPECT "$IMAGES/app0" -- \
         uicall $BOB GetMetadataWithExtensions asast 1 "$IMAGES/app0" 1 foo 0
 check_refused Image.Attach $ATTACH foo -- uicall $BOB Attach assbs 1 foo default false ""

@@ -111,7 +111,8 @@ static int read_attach_arguments(Manager *m, sd_bus_message *msg, bool with_exte
                 return r;
 
         if (with_extensions) {
-                uint64_t wire_flags, allowed = PORTABLE_FLAGS_PUBLIC | (reattach ? PORTABLE_FLAG_KEEP_PREVIOUS : 0);
+                uint64_t wire_flags, allowed = PORTABLE_FLAGS_PUBLIC | PORTABLE_FLAG_DRY_RUN |
+                                               (reattach ? PORTABLE_FLAG_KEEP_PREVIOUS : 0);
 
                 r = sd_bus_message_read(msg, "sst", &profile, &copy_mode, &wire_flags);
                 if (r < 0)
@@ -121,6 +122,10 @@ static int read_attach_arguments(Manager *m, sd_bus_message *msg, bool with_exte
                                                  (unsigned long long) wire_flags);
                 flags = (PortableFlags) (wire_flags & PORTABLE_FLAGS_PUBLIC);
                 SET_FLAG(flags, PORTABLE_KEEP_PREVIOUS, wire_flags & PORTABLE_FLAG_KEEP_PREVIOUS);
+                SET_FLAG(flags, PORTABLE_DRY_RUN, wire_flags & PORTABLE_FLAG_DRY_RUN);
+                if ((flags & PORTABLE_KEEP_PREVIOUS) && (flags & PORTABLE_DRY_RUN))
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                "A dry run keeps nothing: PORTABLE_FLAG_KEEP_PREVIOUS and PORTABLE_FLAG_DRY_RUN exclude each other.");
         } else {
                 int runtime;
 
@@ -208,7 +213,7 @@ int bus_common_detach(Manager *m, sd_bus_message *msg, const char *name_or_path,
                 r = bus_read_extensions(msg, &extensions, error);
                 if (r < 0)
                         return r;
-                r = bus_read_flags(msg, PORTABLE_FLAGS_PUBLIC, &flags, error);
+                r = bus_read_flags(msg, PORTABLE_FLAGS_PUBLIC | PORTABLE_FLAG_DRY_RUN, &flags, error);
                 if (r < 0)
                         return r;
         } else {

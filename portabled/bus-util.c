@@ -152,7 +152,7 @@ int bus_read_flags(sd_bus_message *msg, uint64_t allowed, PortableFlags *ret, sd
         if (flags & ~allowed)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid 'flags' parameter '%llu'",
                                          (unsigned long long) flags);
-        *ret = (PortableFlags) flags;
+        *ret = (PortableFlags) (flags & PORTABLE_FLAGS_PUBLIC) | (flags & PORTABLE_FLAG_DRY_RUN ? PORTABLE_DRY_RUN : 0);
         return 0;
 }
 

@@ -452,7 +452,10 @@ static int attach_finish(Operation *o, sd_bus_error *error) {
                 return bus_error_from_errno(error, r, a->reattach ? "Failed to reattach image" : "Failed to attach image");
 
         label = operation_label(o, "and its extensions");
-        log_info("%s image %s%s%s%s.", a->reattach ? "Reattached" : "Attached", strna(label),
+        (void) log_internal(a->flags & PORTABLE_DRY_RUN ? LOG_DEBUG : LOG_INFO, 0, "%s%s image %s%s%s%s.",
+                 a->flags & PORTABLE_DRY_RUN ? "Dry run: planned to " : "",
+                 a->flags & PORTABLE_DRY_RUN ? (a->reattach ? "reattach" : "attach") : (a->reattach ? "Reattached" : "Attached"),
+                 strna(label),
                  isempty(a->profile) ? "" : " with profile '", strempty(a->profile), isempty(a->profile) ? "" : "'");
 
         r = sd_bus_message_new_method_return(o->request, &reply);
@@ -541,7 +544,9 @@ static int detach_finish(Operation *o, sd_bus_error *error) {
         if (r < 0)
                 return bus_error_from_errno(error, r, "Failed to detach image");
 
-        if (strv_isempty(a->extensions))
+        if (a->flags & PORTABLE_DRY_RUN)
+                log_debug("Dry run: planned to detach image '%s'.", a->name_or_path);
+        else if (strv_isempty(a->extensions))
                 log_info("Detached image '%s'.", a->name_or_path);
         else {
                 _cleanup_free_ char *list = strv_join(a->extensions, ", ");

@@ -142,27 +142,43 @@ static int check_profile(const Host *host, const char *profile, sd_bus_error *re
                               isempty(list) ? "none" : list);
 }
 
-static int check_conflicts(const Host *host, const PortableMetadata *m, sd_bus_error *reterr) {
-        int r;
+/* Returns 0 if nothing is in the way. In a dry run, every conflict is added to the plan as a
+ * PORTABLE_CONFLICT change and the number of them is returned; otherwise the first one fails. */
+static int check_conflicts(Transaction *t, const Host *host, const PortableMetadata *m, PortableFlags flags,
+                           sd_bus_error *reterr) {
+        int r, n = 0;
 
         for (size_t i = 0; i < m->n_units; i++) {
-                const char *unit = m->units[i].name;
+                const char *unit = m->units[i].name, *conflict = NULL;
 
                 r = host_unit_file_exists(host, unit);
                 if (r < 0)
                         return portable_error(reterr, r, NULL, "Failed to check whether unit file '%s' exists: %m", unit);
-                if (r > 0)
-                        return portable_error(reterr, EEXIST, SYSTEMD_ERROR_UNIT_EXISTS,
-                                              "Unit file '%s' exists on the host already, refusing.", unit);
+                if (r > 0) {
+                        if (!(flags & PORTABLE_DRY_RUN))
+                                return portable_error(reterr, EEXIST, SYSTEMD_ERROR_UNIT_EXISTS,
+                                                      "Unit file '%s' exists on the host already, refusing.", unit);
+                        conflict = "exists";
+                }
 
                 r = host_unit_is_active(host, unit);
                 if (r < 0)
                         return portable_error(reterr, r, NULL, "Failed to check whether unit '%s' is active: %m", unit);
-                if (r > 0)
-                        return portable_error(reterr, EBUSY, SYSTEMD_ERROR_UNIT_EXISTS,
-                                              "Unit file '%s' is active already, refusing.", unit);
+                if (r > 0) {
+                        if (!(flags & PORTABLE_DRY_RUN))
+                                return portable_error(reterr, EBUSY, SYSTEMD_ERROR_UNIT_EXISTS,
+                                                      "Unit file '%s' is active already, refusing.", unit);
+                        conflict = "active";
+                }
+
+                if (conflict) {
+                        r = portable_changes_add(&t->changes, PORTABLE_CONFLICT, unit, conflict);
+                        if (r < 0)
+                                return r;
+                        n++;
+                }
         }
-        return 0;
+        return n;
 }
 
 static int install_profile(Transaction *t, const Host *host, const char *profile, const char *unit,
@@ -474,9 +490,9 @@ int portable_attach_stack_in(Transaction *t, const Host *host, const PortableSta
         }
 
         if (!(flags & (PORTABLE_FORCE_ATTACH | PORTABLE_REATTACH))) {
-                r = check_conflicts(host, m, reterr);
-                if (r < 0)
-                        return r;
+                r = check_conflicts(t, host, m, flags, reterr);
+                if (r != 0)
+                        return r < 0 ? r : 0; /* a dry run that found conflicts: they are its answer */
         }
 
         r = dropin_stack_new(host, stack, layers, flags, &dropin_stack);
@@ -529,7 +545,7 @@ int portable_attach_stack(const Host *host, const PortableStack *stack, char * c
         if (r < 0)
                 return r;
         r = portable_attach_stack_in(&t, host, stack, matches, profile, flags, reterr);
-        return transaction_finish(&t, r, ret_changes, reterr);
+        return portable_transaction_finish(&t, r, flags, ret_changes, reterr);
 }
 
 int portable_attach(const Host *host, const Image *image, const PortableMetadata *metadata, char * const *matches,

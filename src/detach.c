@@ -161,6 +161,7 @@ int portable_detach_with_extensions_in(Transaction *t, const Host *host, const c
         _cleanup_strv_free_ char **names = NULL;
         _cleanup_(detach_plan_done) DetachPlan plan = {};
         _cleanup_close_ int dir_fd = -EBADF;
+        size_t n_conflicts = 0;
         int r;
 
         if (!attached_dir)
@@ -205,9 +206,16 @@ int portable_detach_with_extensions_in(Transaction *t, const Host *host, const c
                         r = host_unit_is_active(host, *unit);
                         if (r < 0)
                                 return portable_error(reterr, r, NULL, "Failed to check whether unit '%s' is active: %m", *unit);
-                        if (r > 0)
+                        if (r > 0 && !(flags & PORTABLE_DRY_RUN))
                                 return portable_error(reterr, EBUSY, SYSTEMD_ERROR_UNIT_EXISTS,
                                                       "Unit file '%s' is active, can't detach.", *unit);
+                        if (r > 0) {
+                                /* A dry run lists every unit in the way. */
+                                r = portable_changes_add(&t->changes, PORTABLE_CONFLICT, *unit, "active");
+                                if (r < 0)
+                                        return r;
+                                n_conflicts++;
+                        }
                 }
 
                 r = strv_extend(&plan.units, *unit);
@@ -221,6 +229,8 @@ int portable_detach_with_extensions_in(Transaction *t, const Host *host, const c
 
         if (strv_length(plan.units) == 0)
                 return no_such_unit(&plan, name_or_path, extensions, reterr);
+        if (n_conflicts > 0)
+                return 0; /* a dry run: the conflicts are its answer */
 
         /* A bare name may stand for images in different places: detaching all of them is not
          * what anybody asked for. */
@@ -281,7 +291,7 @@ int portable_detach_with_extensions(const Host *host, const char *name_or_path, 
         if (r < 0)
                 return r;
         r = portable_detach_with_extensions_in(&t, host, name_or_path, extensions, flags, reterr);
-        return transaction_finish(&t, r, ret_changes, reterr);
+        return portable_transaction_finish(&t, r, flags, ret_changes, reterr);
 }
 
 int portable_detach(const Host *host, const char *name_or_path, PortableFlags flags, PortableChanges *ret_changes,

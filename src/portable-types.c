@@ -18,6 +18,7 @@ static const char *const portable_change_type_table[_PORTABLE_CHANGE_TYPE_MAX] =
         [PORTABLE_UNLINK] = "unlink",
         [PORTABLE_WRITE] = "write",
         [PORTABLE_MKDIR] = "mkdir",
+        [PORTABLE_CONFLICT] = "conflict",
 };
 
 static const char *const portable_copy_mode_table[_PORTABLE_COPY_MODE_MAX] = {

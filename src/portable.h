@@ -100,6 +100,19 @@ int portable_get_state_with_extensions(const Host *host, const char *name_or_pat
 int portable_transaction_init(Transaction *t, const Host *host, PortableFlags flags, const char *verb,
                               const char *image);
 
+/* Ends an operation's transaction: as transaction_finish(), except that with PORTABLE_DRY_RUN in
+ * flags (and r >= 0) nothing is applied and ret_changes gets the plan. Every operation takes
+ * PORTABLE_DRY_RUN: it then checks and plans exactly as it would, and conflicts that would refuse
+ * it (a unit file that exists on the host, a unit that is active) are listed, all of them, as
+ * PORTABLE_CONFLICT changes (path: the unit, source: "exists" or "active") instead of failing on
+ * the first; nothing else is planned then. */
+int portable_transaction_finish(Transaction *t, int r, PortableFlags flags, PortableChanges *ret_changes,
+                                sd_bus_error *reterr);
+
+/* For a plan that is not executed: adds the "unlink" changes executing would report for the
+ * directories it removes at commit because they end up empty. */
+int portable_transaction_plan_rmdirs(Transaction *t);
+
 /* The steps, usable inside a caller's transaction. */
 int portable_attach_in(Transaction *t, const Host *host, const Image *image, const PortableMetadata *metadata,
                        char * const *matches, const char *profile, PortableFlags flags, sd_bus_error *reterr);

@@ -90,7 +90,11 @@ int portable_reattach_stack(const Host *host, const PortableStack *stack, char *
         r = plan(&t, host, stack, matches, profile, flags, &begin, &end, reterr);
         if (r < 0)
                 return r;
-        r = transaction_execute(&t, reterr);
+        /* A dry run: the plan, split as the changes would be. */
+        if (flags & PORTABLE_DRY_RUN)
+                r = portable_transaction_plan_rmdirs(&t);
+        else
+                r = transaction_execute(&t, reterr);
         if (r < 0)
                 return r;
         return split_changes(&t, begin, end, ret_removed, ret_updated);

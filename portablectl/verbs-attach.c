@@ -97,7 +97,7 @@ static int attach_all(sd_bus *bus, const Batch *b, bool reattach, JobResult *res
                                 return log_error_errno(-EOPNOTSUPP,
                                                        "--dry-run needs portabled: the daemon on the bus refused the "
                                                        "dry-run flag (systemd-portabled has none). Nothing was changed.");
-                        return log_error_errno(r, "%s of '%s' failed: %s", reattach ? "Reattaching" : "Attaching",
+                        return log_error_errno(r, "%s '%s' failed: %s", reattach ? "Reattaching" : "Attaching",
                                                b->jobs[i].image, bus_error_message(&error, r));
                 }
 

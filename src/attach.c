@@ -127,6 +127,12 @@ static int check_profile(const Host *host, const char *profile, sd_bus_error *re
         if (isempty(profile))
                 return 0;
 
+        if (profile_is_path(profile)) {
+                r = profile_path_check(profile, reterr);
+                if (r < 0)
+                        return r;
+        }
+
         r = profile_find_dropin(host, profile, "check.service", &path);
         if (r >= 0)
                 return 0;
@@ -197,7 +203,8 @@ static int install_profile(Transaction *t, const Host *host, const char *profile
         if (!target)
                 return -ENOMEM;
 
-        if (!(flags & PORTABLE_PREFER_COPY))
+        /* A profile given by path is copied: what was checked is what the service gets. */
+        if (!(flags & PORTABLE_PREFER_COPY) && !profile_is_path(profile))
                 return transaction_symlink(t, target, source, replace);
 
         _cleanup_close_ int fd = open(source, O_RDONLY | O_CLOEXEC | O_NOCTTY);

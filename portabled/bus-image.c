@@ -38,7 +38,7 @@ int bus_image_common_get_os_release(Manager *m, sd_bus_message *msg, Image *imag
 /* INSPECT_WITH_DETAILS: the *WithExtensions arguments, then "a{sv} options" (bus-options.h). */
 static int get_metadata(Manager *m, sd_bus_message *msg, Image *image, InspectReply reply, sd_bus_error *error) {
         _cleanup_strv_free_ char **matches = NULL, **extensions = NULL;
-        ImageCallOptions options = {};
+        _cleanup_(image_call_options_done) ImageCallOptions options = {};
         Image **images = NULL;
         size_t n_images = 0;
         PortableFlags flags = 0;
@@ -60,7 +60,7 @@ static int get_metadata(Manager *m, sd_bus_message *msg, Image *image, InspectRe
         }
 
         if (reply == INSPECT_WITH_DETAILS) {
-                r = bus_read_call_options(msg, &options, error);
+                r = bus_read_call_options(msg, /* inspect= */ true, &options, error);
                 if (r < 0)
                         return r;
         }
@@ -158,7 +158,7 @@ static int read_attach_arguments(Manager *m, sd_bus_message *msg, bool with_exte
 static int attach_or_reattach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions, bool with_options,
                               bool reattach, sd_bus_error *error) {
         _cleanup_strv_free_ char **matches = NULL;
-        ImageCallOptions options = {};
+        _cleanup_(image_call_options_done) ImageCallOptions options = {};
         const char *profile = NULL;
         PortableFlags flags = 0;
         Image **extensions = NULL;
@@ -173,7 +173,7 @@ static int attach_or_reattach(Manager *m, sd_bus_message *msg, Image *image, boo
         if (r < 0)
                 return r;
         if (with_options) {
-                r = bus_read_call_options(msg, &options, error);
+                r = bus_read_call_options(msg, /* inspect= */ false, &options, error);
                 if (r < 0) {
                         for (size_t i = 0; i < n_extensions; i++)
                                 image_free(extensions[i]);

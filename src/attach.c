@@ -387,8 +387,9 @@ static int prepare(const Host *host, const char *profile, char ***ret_requiremen
         return 0;
 }
 
-int portable_attach_prepare(const Host *host, const char *profile, char ***ret_check_paths, sd_bus_error *reterr) {
-        return prepare(host, profile, NULL, ret_check_paths, reterr);
+int portable_attach_prepare(const Host *host, const char *profile, char ***ret_requirements, char ***ret_check_paths,
+                            sd_bus_error *reterr) {
+        return prepare(host, profile, ret_requirements, ret_check_paths, reterr);
 }
 
 /* The layers of a stack as the drop-ins describe them. */

@@ -26,3 +26,7 @@
 
 /* How long reading one image may take, from fork to the last file. */
 #define PORTABLE_READ_TIMEOUT_USEC (120U * 1000U * 1000U)
+
+/* Paths a caller may ask an image read to look for (GetImageMetadataWithOptions "CheckPaths":
+ * the commands of the units, for portablectl check). */
+#define PORTABLE_CHECK_PATHS_MAX 1024U

@@ -48,8 +48,10 @@ int portable_attach_stack(const Host *host, const PortableStack *stack, char * c
                           PortableFlags flags, PortableChanges *ret_changes, sd_bus_error *reterr);
 
 /* Checks the profile, and returns the paths inside the image its service drop-in binds or mounts
- * over: the image reader reports which of them the image lacks. */
-int portable_attach_prepare(const Host *host, const char *profile, char ***ret_check_paths, sd_bus_error *reterr);
+ * over: the image reader reports which of them the image lacks. ret_requirements (may be NULL):
+ * the same as (path, setting) pairs (profile-requirements.h). */
+int portable_attach_prepare(const Host *host, const char *profile, char ***ret_requirements, char ***ret_check_paths,
+                            sd_bus_error *reterr);
 
 /* Removes every unit whose marker names name_or_path (see attached-index.h for which image an
  * argument names), their drop-ins, and the /etc|/run/portables link attach made. The image

@@ -137,7 +137,7 @@ int bus_parse_copy_mode(const char *s, PortableFlags *ret, sd_bus_error *error) 
 
         if (mode < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown copy mode '%s' (valid modes: \"\" or auto, copy, symlink).", s);
+                                         "Unknown copy mode '%s' (valid modes: \"\" or auto, copy, symlink, mixed).", s);
         *ret = portable_copy_mode_to_flags(mode);
         return 0;
 }

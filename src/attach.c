@@ -12,6 +12,7 @@
 #include "extension-merge.h"
 #include "fd-util.h"
 #include "fileio.h"
+#include "image-copy.h"
 #include "image-metadata.h"
 #include "os-release.h"
 #include "path-util.h"
@@ -553,7 +554,23 @@ int portable_attach_stack(const Host *host, const PortableStack *stack, char * c
         if (r < 0)
                 return r;
         r = portable_attach_stack_in(&t, host, stack, matches, profile, flags, reterr);
-        return portable_transaction_finish(&t, r, flags, ret_changes, reterr);
+        r = portable_transaction_finish(&t, r, flags, ret_changes, reterr);
+        if (r >= 0 && (flags & PORTABLE_MIXED_COPY))
+                r = portable_copy_images(host, stack, flags, ret_changes);
+        return r;
+}
+
+int portable_copy_images(const Host *host, const PortableStack *stack, PortableFlags flags, PortableChanges *changes) {
+        _cleanup_free_ char *dir = host_image_link_dir(host, flags & PORTABLE_RUNTIME);
+        _cleanup_strv_free_ char **images = NULL;
+
+        if (!dir)
+                return -ENOMEM;
+        for (size_t i = 0; i <= stack->n_extensions; i++)
+                if (strv_extend(&images, i < stack->n_extensions ? stack->extensions[i]->path : stack->image->path) < 0)
+                        return -ENOMEM;
+        image_copy_after_attach(dir, images, flags & PORTABLE_DRY_RUN, changes);
+        return 0;
 }
 
 int portable_attach(const Host *host, const Image *image, const PortableMetadata *metadata, char * const *matches,

@@ -10,6 +10,7 @@
 #include "attached-index.h"
 #include "dropin.h"
 #include "fd-util.h"
+#include "image-copy.h"
 #include "path-util.h"
 #include "portable-bus.h"
 #include "portable-error.h"
@@ -78,6 +79,16 @@ static int remove_image_link(Transaction *t, const Host *host, const char *image
         link = path_join(dir, path_last_component(image_path));
         if (!link)
                 return -ENOMEM;
+
+        /* A copy --copy=mixed made: a file goes with the transaction, a tree once it is
+         * committed (image-copy.h). */
+        if (image_copy_is_ours(link, image_path)) {
+                struct stat st;
+
+                if (lstat(link, &st) >= 0 && S_ISDIR(st.st_mode))
+                        return portable_changes_add(&t->changes, PORTABLE_UNLINK, link, NULL);
+                return remove_if_present(t, link);
+        }
 
         n = readlink(link, target, sizeof(target) - 1);
         if (n < 0)
@@ -291,7 +302,10 @@ int portable_detach_with_extensions(const Host *host, const char *name_or_path, 
         if (r < 0)
                 return r;
         r = portable_detach_with_extensions_in(&t, host, name_or_path, extensions, flags, reterr);
-        return portable_transaction_finish(&t, r, flags, ret_changes, reterr);
+        r = portable_transaction_finish(&t, r, flags, ret_changes, reterr);
+        if (r >= 0 && !(flags & PORTABLE_DRY_RUN))
+                image_copy_after_detach(ret_changes);
+        return r;
 }
 
 int portable_detach(const Host *host, const char *name_or_path, PortableFlags flags, PortableChanges *ret_changes,

@@ -7,6 +7,7 @@
 #include "fd-util.h"
 #include "path-util.h"
 #include "portable.h"
+#include "strv.h"
 #include "transaction-step.h"
 
 int portable_transaction_init(Transaction *t, const Host *host, PortableFlags flags, const char *verb,
@@ -19,9 +20,10 @@ int portable_transaction_init(Transaction *t, const Host *host, PortableFlags fl
 }
 
 /* Whether dir would be empty at the commit point of the plan: nothing planned to be created below
- * it, and everything in it now planned away. Hidden files of transactions do not count: they are
- * gone by then. */
-static int dir_would_be_empty(Transaction *t, const char *dir) {
+ * it, and everything in it now planned away, or a directory found to go before it (removed, an
+ * earlier RMDIR step of the plan). Hidden files of transactions do not count: they are gone by
+ * then. */
+static int dir_would_be_empty(Transaction *t, const char *dir, char * const *removed) {
         _cleanup_closedir_ DIR *d = NULL;
         size_t len = strlen(dir);
         struct dirent *de;
@@ -46,25 +48,29 @@ static int dir_would_be_empty(Transaction *t, const char *dir) {
                 p = path_join(dir, de->d_name);
                 if (!p)
                         return -ENOMEM;
-                if (transaction_lstat(t, p, &st) != -ENOENT)
+                if (transaction_lstat(t, p, &st) != -ENOENT && !strv_contains(removed, p))
                         return false;
         }
         return true;
 }
 
 int portable_transaction_plan_rmdirs(Transaction *t) {
+        _cleanup_strv_free_ char **removed = NULL;
         int r;
 
+        /* In the order commit removes them: a directory's emptied subdirectories first. */
         for (size_t i = 0; i < t->n_steps; i++) {
                 const TransactionStep *s = &t->steps[i];
 
                 if (s->kind != STEP_RMDIR)
                         continue;
-                r = dir_would_be_empty(t, s->path);
+                r = dir_would_be_empty(t, s->path, removed);
                 if (r < 0)
                         return r;
                 if (r > 0) {
                         r = portable_changes_add(&t->changes, PORTABLE_UNLINK, s->path, NULL);
+                        if (r >= 0)
+                                r = strv_extend(&removed, s->path);
                         if (r < 0)
                                 return r;
                 }

@@ -34,6 +34,7 @@ typedef enum PortableCopyMode {
         PORTABLE_COPY_AUTO,
         PORTABLE_COPY_COPY,
         PORTABLE_COPY_SYMLINK,
+        PORTABLE_COPY_MIXED,   /* newest upstream's: units copied, profiles linked, the image copied */
         _PORTABLE_COPY_MODE_MAX,
         _PORTABLE_COPY_MODE_INVALID = -EINVAL,
 } PortableCopyMode;
@@ -57,6 +58,7 @@ typedef enum PortableFlags {
         PORTABLE_REATTACH = 1 << 5,
         PORTABLE_KEEP_PREVIOUS = 1 << 6, /* reattach: keep the previous version until confirmed */
         PORTABLE_DRY_RUN = 1 << 7,       /* plan only: report the changes, apply none */
+        PORTABLE_MIXED_COPY = 1 << 8,    /* --copy=mixed: the image entry is a copy (image-copy.h) */
 } PortableFlags;
 
 const char *portable_state_to_string(PortableState s);

@@ -115,6 +115,10 @@ int portable_transaction_finish(Transaction *t, int r, PortableFlags flags, Port
  * directories it removes at commit because they end up empty. */
 int portable_transaction_plan_rmdirs(Transaction *t);
 
+/* --copy=mixed, once the transaction is committed (or planned, for a dry run): replaces the
+ * links made to the images of stack by copies of them (image-copy.h), and says so in changes. */
+int portable_copy_images(const Host *host, const PortableStack *stack, PortableFlags flags, PortableChanges *changes);
+
 /* The steps, usable inside a caller's transaction. */
 int portable_attach_in(Transaction *t, const Host *host, const Image *image, const PortableMetadata *metadata,
                        char * const *matches, const char *profile, PortableFlags flags, sd_bus_error *reterr);

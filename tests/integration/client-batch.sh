@@ -242,6 +242,29 @@ run run_ours attach
 assert_eq "attach without any image fails" 1 "$RC"
 assert_contains "and says what is missing" "$ERR" "No image given"
 
+# ---- --copy=mixed: the image entry is a copy -------------------------------------------------
+
+build_raw squashfs "$IMAGES/beta" "$IMAGES/zeta.raw" || exit 1
+assert_ok "attach --copy=mixed a directory and a raw image" run_ours attach --copy=mixed "$IMAGES/alpha" "$IMAGES/zeta.raw" beta
+[ -d "$ROOT/etc/portables/alpha" ] && [ ! -L "$ROOT/etc/portables/alpha" ] &&
+        diff -r "$IMAGES/alpha" "$ROOT/etc/portables/alpha" >/dev/null && pass "mixed: the directory image is copied" ||
+        fail "mixed: the directory image is copied" "$(ls -la "$ROOT/etc/portables")"
+[ -f "$ROOT/etc/portables/zeta.raw" ] && [ ! -L "$ROOT/etc/portables/zeta.raw" ] &&
+        cmp -s "$IMAGES/zeta.raw" "$ROOT/etc/portables/zeta.raw" && pass "mixed: the raw image is copied" ||
+        fail "mixed: the raw image is copied" "$(ls -la "$ROOT/etc/portables")"
+[ -L "$ROOT/etc/systemd/system.attached/alpha.service.d/10-profile.conf" ] && pass "mixed: the profile is linked" ||
+        fail "mixed: the profile is linked"
+assert_contains "mixed: the drop-in names the original" \
+        "$(cat "$ROOT/etc/systemd/system.attached/alpha.service.d/20-portable.conf")" "RootDirectory=$IMAGES/alpha"
+assert_contains "mixed: the change list says copied" "$ERR" "Copied $IMAGES/alpha → $ROOT/etc/portables/alpha." \
+        "Copied $IMAGES/zeta.raw → $ROOT/etc/portables/zeta.raw."
+assert_eq "mixed: no hidden file left" "" "$(find "$ROOT" -name '.#portabled*')"
+assert_ok "detach the mixed images" run_ours detach "$IMAGES/alpha" "$IMAGES/zeta.raw"
+assert_root_unchanged "detaching removes the copies" "$T/pristine"
+assert_ok "attach --copy=mixed --dry-run" run_ours attach --copy=mixed --dry-run "$IMAGES/alpha"
+assert_contains "the plan says the image would be copied" "$OUT" "Would copy $IMAGES/alpha → $ROOT/etc/portables/alpha."
+assert_root_unchanged "a mixed dry run changes nothing" "$T/pristine"
+
 # ---- a batch that fails half-way ---------------------------------------------------------------
 
 assert_ok "attach beta alone" run_ours attach --no-reload "$IMAGES/beta"

@@ -97,6 +97,12 @@ static int attach_all(sd_bus *bus, const Batch *b, bool reattach, JobResult *res
                                 return log_error_errno(-EOPNOTSUPP,
                                                        "--dry-run needs portabled: the daemon on the bus refused the "
                                                        "dry-run flag (systemd-portabled has none). Nothing was changed.");
+                        if (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD))
+                                return log_error_errno(-EOPNOTSUPP,
+                                                       "Attaching '%s' needs portabled: a profile path and --image-policy= "
+                                                       "go through its %sImageWithOptions, which the daemon on the bus does "
+                                                       "not have (systemd-portabled has none). Nothing was changed.",
+                                                       b->jobs[i].image, reattach ? "Reattach" : "Attach");
                         return log_error_errno(r, "%s '%s' failed: %s", reattach ? "Reattaching" : "Attaching",
                                                b->jobs[i].image, bus_error_message(&error, r));
                 }

@@ -15,6 +15,9 @@
 #    multi-user.target wants the service (upstream issue 39320); systemd's portablectl reloads
 #    first and PID 1 does not know it until the next reload, which shows that the check can fail.
 #  - several images in one attach --now and detach --now: one reload at most.
+#  - our client on systemd's daemon: --dry-run, check and --profile=PATH need ours and say so
+#    without changing anything; detach --now still stops the units.
+#  - check of the sample image finds no error.
 set -euo pipefail
 
 SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -184,6 +187,31 @@ check_systemd_client_leaves_target_stale() {
         assert_clean
 }
 
+# Our client on systemd's daemon: what needs ours says so and changes nothing; detach --now finds
+# the units through the image's metadata instead of the daemon's plan.
+check_our_client_on_systemd_daemon() {
+        pctl_fail attach --dry-run "$E2E_IMAGES/sample_1.raw"
+        output_has "--dry-run needs portabled"
+        pctl_fail check "$E2E_IMAGES/sample_1.raw"
+        output_has "check needs portabled"
+        e2e_sh "printf '[Service]\nPrivateTmp=yes\n' >/run/tight.conf && chmod 0644 /run/tight.conf"
+        pctl_fail attach --profile=/run/tight.conf "$E2E_IMAGES/sample_1.raw"
+        output_has "AttachImageWithOptions"
+        assert_clean
+        pctl_ok attach --now "$E2E_IMAGES/sample_1.raw"
+        assert_running sample.service "sample.service: version 1 started"
+        pctl_ok detach --now "$E2E_IMAGES/sample_1.raw"
+        assert_inactive sample.service
+        assert_clean
+}
+
+# check of the sample image: everything a service needs is there.
+check_sample_passes_check() {
+        pctl_ok check "$E2E_IMAGES/sample_1.raw"
+        output_has "sample.service: 1 command present and executable in the image."
+        output_has "0 errors"
+}
+
 # How often PID 1 reloaded since boot: it says "Reloading." each time.
 reload_count() {
         e2e_sh "journalctl -b --no-pager -o cat _PID=1 | grep -cx 'Reloading.'" || true
@@ -231,8 +259,11 @@ t_check "attach --enable: enablement before the one reload (issue 39320)" check_
 stop_our_daemon
 start_systemd_daemon
 t_check "systemd's client leaves multi-user.target without the new dependency" check_systemd_client_leaves_target_stale
+t_check "our client on systemd's daemon: dry runs, check and profile paths refused, detach --now works" \
+        check_our_client_on_systemd_daemon
 stop_systemd_daemon
 start_our_daemon
 t_check "two images, attach --now and detach --now: one reload at most" check_batch_one_reload
+t_check "check finds nothing wrong with the sample image" check_sample_passes_check
 t_cleanup
 t_done

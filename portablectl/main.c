@@ -66,7 +66,8 @@ static int help(void) {
                "                              Detach the specified portable service images\n"
                "  reattach NAME|PATH [PREFIX...] [PATH|GLOB [PREFIX...]...]\n"
                "                              Reattach the specified portable service images\n"
-               "  check NAME|PATH [PREFIX...]  Check an image before attaching it, and say what\n"
+               "  check NAME|PATH [PREFIX...]\n"
+               "                              Check an image before attaching it: say what\n"
                "                              would go wrong and how to fix it\n"
                "  inspect NAME|PATH [PREFIX...]\n"
                "                              Show details of the specified portable service image\n"
@@ -119,7 +120,7 @@ static int help(void) {
                "     --extension=PATH         Extend the image with an additional extension image\n"
                "                              (may be repeated; later ones on top)\n"
                "     --image-policy=POLICY    Refuse raw images this image policy does not allow\n"
-               "                              (attach, reattach, inspect)\n"
+               "                              (attach, reattach, inspect, check)\n"
                "\n"
                "See the portablectl(1) man page for details.\n",
                program_invocation_short_name);

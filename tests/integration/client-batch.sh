@@ -45,7 +45,7 @@ snapshot >"$T/pristine"
 reset_calls
 assert_ok "attach three images at once" run_ours attach "$IMAGES/alpha" "$IMAGES/beta" "$IMAGES/gamma_1"
 for u in alpha.service beta.service gamma.service gamma-helper.socket; do
-        [ -f "$ROOT/etc/systemd/system.attached/$u" ] || fail "attach three images: $u is attached"
+        assert_ok "attach three images: $u is attached" test -f "$ROOT/etc/systemd/system.attached/$u"
 done
 assert_contains "each image gets its own prefix" "$ERR" "prefix 'alpha'" "prefix 'beta'" "prefix 'gamma'"
 assert_eq "no unit held by PID 1: no reload" 0 "$(reloads)"
@@ -222,8 +222,7 @@ assert_eq "alpha: runtime, copied strict profile" \
         "$PROFILES/strict/service.conf" \
         "$(cmp -s "$ROOT/run/systemd/system.attached/alpha.service.d/10-profile.conf" "$PROFILES/strict/service.conf" && echo "$PROFILES/strict/service.conf")"
 assert_eq "alpha: the profile is a copy" "" "$(find "$ROOT/run/systemd/system.attached/alpha.service.d/10-profile.conf" -type l)"
-[ -f "$ROOT/etc/systemd/system.attached/beta.service" ] && pass "beta: persistent, as no setting says otherwise" ||
-        fail "beta: persistent, as no setting says otherwise"
+assert_ok "beta: persistent, as no setting says otherwise" test -f "$ROOT/etc/systemd/system.attached/beta.service"
 assert_eq "only alpha is enabled (in runtime mode), then one reload" \
         "EnableUnitFilesWithFlags $ROOT/run/systemd/system.attached/alpha-helper.socket;EnableUnitFilesWithFlags $ROOT/run/systemd/system.attached/alpha.service;Reload;" \
         "$(actions)"
@@ -246,14 +245,13 @@ assert_contains "and says what is missing" "$ERR" "No image given"
 
 build_raw squashfs "$IMAGES/beta" "$IMAGES/zeta.raw" || exit 1
 assert_ok "attach --copy=mixed a directory and a raw image" run_ours attach --copy=mixed "$IMAGES/alpha" "$IMAGES/zeta.raw" beta
-[ -d "$ROOT/etc/portables/alpha" ] && [ ! -L "$ROOT/etc/portables/alpha" ] &&
-        diff -r "$IMAGES/alpha" "$ROOT/etc/portables/alpha" >/dev/null && pass "mixed: the directory image is copied" ||
-        fail "mixed: the directory image is copied" "$(ls -la "$ROOT/etc/portables")"
-[ -f "$ROOT/etc/portables/zeta.raw" ] && [ ! -L "$ROOT/etc/portables/zeta.raw" ] &&
-        cmp -s "$IMAGES/zeta.raw" "$ROOT/etc/portables/zeta.raw" && pass "mixed: the raw image is copied" ||
-        fail "mixed: the raw image is copied" "$(ls -la "$ROOT/etc/portables")"
-[ -L "$ROOT/etc/systemd/system.attached/alpha.service.d/10-profile.conf" ] && pass "mixed: the profile is linked" ||
-        fail "mixed: the profile is linked"
+# is_copy_of ORIGINAL COPY: COPY is a file or directory (no link) with the same contents.
+is_copy_of() {
+        [ ! -L "$2" ] && [ -e "$2" ] && diff -r "$1" "$2" >/dev/null
+}
+assert_ok "mixed: the directory image is copied" is_copy_of "$IMAGES/alpha" "$ROOT/etc/portables/alpha"
+assert_ok "mixed: the raw image is copied" is_copy_of "$IMAGES/zeta.raw" "$ROOT/etc/portables/zeta.raw"
+assert_ok "mixed: the profile is linked" test -L "$ROOT/etc/systemd/system.attached/alpha.service.d/10-profile.conf"
 assert_contains "mixed: the drop-in names the original" \
         "$(cat "$ROOT/etc/systemd/system.attached/alpha.service.d/20-portable.conf")" "RootDirectory=$IMAGES/alpha"
 assert_contains "mixed: the change list says copied" "$ERR" "Copied $IMAGES/alpha → $ROOT/etc/portables/alpha." \
@@ -271,10 +269,8 @@ assert_ok "attach beta alone" run_ours attach --no-reload "$IMAGES/beta"
 run run_ours attach "$IMAGES/alpha" "$IMAGES/beta" "$IMAGES/gamma_1"
 assert_eq "a batch with an image that is attached already fails" 1 "$RC"
 assert_contains "naming the image" "$ERR" "Attaching '$IMAGES/beta' failed"
-[ -f "$ROOT/etc/systemd/system.attached/alpha.service" ] && pass "what came before it stays attached" ||
-        fail "what came before it stays attached"
-[ ! -e "$ROOT/etc/systemd/system.attached/gamma.service" ] && pass "what came after it was not tried" ||
-        fail "what came after it was not tried"
+assert_ok "what came before it stays attached" test -f "$ROOT/etc/systemd/system.attached/alpha.service"
+assert_ok "what came after it was not tried" test ! -e "$ROOT/etc/systemd/system.attached/gamma.service"
 assert_ok "detach alpha and beta" run_ours detach "$IMAGES/alpha" "$IMAGES/beta"
 assert_root_unchanged "the half batch detaches cleanly" "$T/pristine"
 

@@ -143,9 +143,12 @@ assert_ok "attach --dry-run --profile=PATH" run_ours attach --dry-run --profile=
 assert_contains "the plan copies the profile" "$OUT" \
         "Would copy $T/profiles.local/tight.conf → $ROOT/etc/systemd/system.attached/good.service.d/10-profile.conf."
 assert_ok "attach --profile=PATH" run_ours attach --no-reload --profile="$T/profiles.local/tight.conf" "$IMAGES/good_2"
-p=$ROOT/etc/systemd/system.attached/good.service.d/10-profile.conf
-[ -f "$p" ] && [ ! -L "$p" ] && cmp -s "$p" "$T/profiles.local/tight.conf" && pass "the profile is copied, not linked" ||
-        fail "the profile is copied, not linked" "$(ls -l "$p")"
+# copied FILE COPY: COPY is a regular file, not a link, with FILE's contents.
+copied() {
+        [ -f "$2" ] && [ ! -L "$2" ] && cmp -s "$1" "$2"
+}
+assert_ok "the profile is copied, not linked" copied "$T/profiles.local/tight.conf" \
+        "$ROOT/etc/systemd/system.attached/good.service.d/10-profile.conf"
 assert_ok "detach" run_ours detach --no-reload "$IMAGES/good_2"
 assert_root_unchanged "attach and detach with a profile path" "$T/pristine"
 

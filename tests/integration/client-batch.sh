@@ -44,10 +44,10 @@ snapshot >"$T/pristine"
 
 reset_calls
 assert_ok "attach three images at once" run_ours attach "$IMAGES/alpha" "$IMAGES/beta" "$IMAGES/gamma_1"
+assert_contains "each image gets its own prefix" "$ERR" "prefix 'alpha'" "prefix 'beta'" "prefix 'gamma'"
 for u in alpha.service beta.service gamma.service gamma-helper.socket; do
         assert_ok "attach three images: $u is attached" test -f "$ROOT/etc/systemd/system.attached/$u"
 done
-assert_contains "each image gets its own prefix" "$ERR" "prefix 'alpha'" "prefix 'beta'" "prefix 'gamma'"
 assert_eq "no unit held by PID 1: no reload" 0 "$(reloads)"
 assert_contains "PID 1 is asked about the units of all three, once" "$(calls)" \
         "ListUnitsByPatterns [] [alpha-helper.socket alpha.service beta-helper.socket beta.service gamma-helper.socket gamma.service]"
@@ -245,6 +245,8 @@ assert_contains "and says what is missing" "$ERR" "No image given"
 
 build_raw squashfs "$IMAGES/beta" "$IMAGES/zeta.raw" || exit 1
 assert_ok "attach --copy=mixed a directory and a raw image" run_ours attach --copy=mixed "$IMAGES/alpha" "$IMAGES/zeta.raw" beta
+assert_contains "mixed: the change list says copied" "$ERR" "Copied $IMAGES/alpha → $ROOT/etc/portables/alpha." \
+        "Copied $IMAGES/zeta.raw → $ROOT/etc/portables/zeta.raw."
 # is_copy_of ORIGINAL COPY: COPY is a file or directory (no link) with the same contents.
 is_copy_of() {
         [ ! -L "$2" ] && [ -e "$2" ] && diff -r "$1" "$2" >/dev/null
@@ -254,8 +256,6 @@ assert_ok "mixed: the raw image is copied" is_copy_of "$IMAGES/zeta.raw" "$ROOT/
 assert_ok "mixed: the profile is linked" test -L "$ROOT/etc/systemd/system.attached/alpha.service.d/10-profile.conf"
 assert_contains "mixed: the drop-in names the original" \
         "$(cat "$ROOT/etc/systemd/system.attached/alpha.service.d/20-portable.conf")" "RootDirectory=$IMAGES/alpha"
-assert_contains "mixed: the change list says copied" "$ERR" "Copied $IMAGES/alpha → $ROOT/etc/portables/alpha." \
-        "Copied $IMAGES/zeta.raw → $ROOT/etc/portables/zeta.raw."
 assert_eq "mixed: no hidden file left" "" "$(find "$ROOT" -name '.#portabled*')"
 assert_ok "detach the mixed images" run_ours detach "$IMAGES/alpha" "$IMAGES/zeta.raw"
 assert_root_unchanged "detaching removes the copies" "$T/pristine"

@@ -63,8 +63,9 @@ Test(image_copy, directory_tree) {
 
         unit_write_data(unit, "[Service]\n", 10, 0644);
         unit_symlink("../usr/lib/os-release", rel);
-        unit_write(at("images/app_2/usr/lib/os-release"), "ID=x\n");
-        unit_mkdir_p(at("images/app_2/proc"), 0555);
+        _cleanup_free_ char *os = at("images/app_2/usr/lib/os-release"), *image_proc = at("images/app_2/proc");
+        unit_write(os, "ID=x\n");
+        unit_mkdir_p(image_proc, 0555);
         unit_symlink(image, link);
 
         cr_assert(eq(int, image_copy_replace_link(image, link), 1));

@@ -11,18 +11,10 @@
 #include "unit-file.h"
 #include "unit-file-check.h"
 #include "unit-match.h"
-
-/* Where systemd looks for a command given without a path. */
-static const char *const command_search_path[] = {
-        "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", NULL,
-};
+#include "unit-summary.h"
 
 /* MountAPIVFS= mounts these over the image's directories; PrivateTmp= the last two. */
 const char *const image_check_api_mount_points[] = { "/proc", "/sys", "/dev", "/run", "/tmp", "/var/tmp", NULL };
-
-static const char *const exec_keys[] = {
-        "ExecCondition", "ExecStartPre", "ExecStart", "ExecStartPost", "ExecReload", "ExecStop", "ExecStopPost", NULL,
-};
 
 static const char *const severity_table[_CHECK_SEVERITY_MAX] = {
         [CHECK_OK] = "ok",
@@ -79,151 +71,19 @@ static int add(CheckFindings *f, CheckSeverity severity, const char *check, cons
         return 0;
 }
 
-/* ------------------------------------------------------------------------- reading the units */
-
-/* What one unit file says that the checks need. Settings that take lists accumulate; an empty
- * assignment resets, as in systemd. */
+/* A unit's settings, and its name. */
 typedef struct UnitInfo {
         const char *name;
-        const CheckUnit *unit;
-        char **commands;          /* "Key\tvalue" of every Exec*= line */
-        char **directories;       /* "State\tX", "Logs\tX", "Cache\tX", "Runtime\tX" */
-        char **read_write_paths;
-        char **other_paths;       /* PIDFile=, WorkingDirectory= */
-        int private_tmp, dynamic_user; /* -1: not set */
-        char *protect_system;
+        UnitSummary s;
 } UnitInfo;
 
 static void unit_info_done(UnitInfo *u) {
-        strv_free(u->commands);
-        strv_free(u->directories);
-        strv_free(u->read_write_paths);
-        strv_free(u->other_paths);
-        free(u->protect_system);
-}
-
-static int parse_bool(const char *v) {
-        static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
-        static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
-
-        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
-                if (strcasecmp(v, yes[i]) == 0)
-                        return 1;
-                if (strcasecmp(v, no[i]) == 0)
-                        return 0;
-        }
-        return -1;
-}
-
-/* Removes the entries of l that start with prefix (a reset of that key). */
-static void strv_remove_prefixed(char **l, const char *prefix) {
-        char **w = l;
-
-        for (char **s = l; s && *s; s++) {
-                if (startswith(*s, prefix))
-                        free(*s);
-                else
-                        *w++ = *s;
-        }
-        if (w)
-                *w = NULL;
-}
-
-static int add_words(char ***l, const char *tag, const char *value) {
-        const char *p = value;
-        int r;
-
-        for (;;) {
-                _cleanup_free_ char *word = NULL;
-                char *entry;
-
-                r = unit_file_extract_word(&p, &word);
-                if (r <= 0)
-                        return r;
-                /* "-/path": a path that may be missing; ":" separates a source from its target. */
-                if (asprintf(&entry, "%s%s", strempty(tag), word[0] == '-' ? word + 1 : word) < 0)
-                        return -ENOMEM;
-                r = strv_consume(l, entry);
-                if (r < 0)
-                        return r;
-        }
-}
-
-static int on_assignment(const char *section, const char *key, const char *value, unsigned line, void *userdata) {
-        static const char *const dirs[] = { "StateDirectory", "LogsDirectory", "CacheDirectory", "RuntimeDirectory",
-                                            "ConfigurationDirectory" };
-        UnitInfo *u = userdata;
-        int r;
-
-        if (!streq(section, "Service") && !streq(section, "Socket"))
-                return 0;
-
-        for (size_t i = 0; exec_keys[i]; i++)
-                if (streq(key, exec_keys[i])) {
-                        _cleanup_free_ char *prefix = NULL, *entry = NULL;
-
-                        if (asprintf(&prefix, "%s\t", key) < 0)
-                                return -ENOMEM;
-                        if (isempty(value)) {
-                                strv_remove_prefixed(u->commands, prefix);
-                                return 0;
-                        }
-                        if (asprintf(&entry, "%s%s", prefix, value) < 0)
-                                return -ENOMEM;
-                        return strv_consume(&u->commands, TAKE_PTR(entry));
-                }
-
-        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
-                if (streq(key, dirs[i])) {
-                        _cleanup_free_ char *tag = NULL;
-
-                        if (asprintf(&tag, "%.*s\t", (int) (strlen(dirs[i]) - STRLEN("Directory")), dirs[i]) < 0)
-                                return -ENOMEM;
-                        if (isempty(value)) {
-                                strv_remove_prefixed(u->directories, tag);
-                                return 0;
-                        }
-                        return add_words(&u->directories, tag, value);
-                }
-
-        if (streq(key, "ReadWritePaths")) {
-                if (isempty(value)) {
-                        u->read_write_paths = strv_free(u->read_write_paths);
-                        return 0;
-                }
-                return add_words(&u->read_write_paths, NULL, value);
-        }
-        if (streq(key, "PIDFile") || streq(key, "WorkingDirectory")) {
-                if (isempty(value) || value[0] == '~')
-                        return 0;
-                r = strv_extend(&u->other_paths, value[0] == '-' ? value + 1 : value);
-                return r;
-        }
-        if (streq(key, "PrivateTmp"))
-                u->private_tmp = parse_bool(value);
-        else if (streq(key, "DynamicUser"))
-                u->dynamic_user = parse_bool(value);
-        else if (streq(key, "ProtectSystem")) {
-                char *copy = strdup(value);
-
-                if (!copy)
-                        return -ENOMEM;
-                free_and_replace(u->protect_system, copy);
-        }
-        return 0;
+        unit_summary_done(&u->s);
 }
 
 static int unit_info_parse(const CheckUnit *unit, UnitInfo *ret) {
-        UnitInfo u = { .name = unit->name, .unit = unit, .private_tmp = -1, .dynamic_user = -1 };
-        int r;
-
-        r = unit_file_parse(unit->data, unit->size, on_assignment, &u, NULL);
-        if (r < 0) {
-                unit_info_done(&u);
-                return r;
-        }
-        *ret = u;
-        return 0;
+        ret->name = unit->name;
+        return unit_summary_parse(unit->data, unit->size, &ret->s);
 }
 
 /* The profile's settings as far as they matter here, read like a unit's. */
@@ -231,105 +91,6 @@ static int profile_info_parse(const char *data, UnitInfo *ret) {
         const CheckUnit unit = { .name = "profile", .data = data, .size = data ? strlen(data) : 0 };
 
         return unit_info_parse(&unit, ret);
-}
-
-/* --------------------------------------------------------------------------- the commands */
-
-typedef struct Command {
-        char *key;      /* ExecStart */
-        char *path;     /* the executable as written, prefixes removed */
-        bool ignore_failure; /* '-' */
-        bool unsandboxed;    /* '+': runs on the host, outside the image */
-        char **args;
-} Command;
-
-static void command_done(Command *c) {
-        free(c->key);
-        free(c->path);
-        strv_free(c->args);
-}
-
-/* The commands of one Exec*= line: systemd separates them by a lone ";". */
-static int parse_commands(const char *entry, Command **ret, size_t *ret_n) {
-        const char *tab = strchr(entry, '\t'), *p = tab + 1;
-        Command *list = NULL;
-        size_t n = 0;
-        bool expect_command = true;
-        int r;
-
-        for (;;) {
-                _cleanup_free_ char *word = NULL;
-
-                r = unit_file_extract_word(&p, &word);
-                if (r < 0)
-                        goto fail;
-                if (r == 0)
-                        break;
-                if (streq(word, ";")) {
-                        expect_command = true;
-                        continue;
-                }
-                if (!expect_command) {
-                        r = strv_extend(&list[n - 1].args, word);
-                        if (r < 0)
-                                goto fail;
-                        continue;
-                }
-                expect_command = false;
-
-                Command *grown = reallocarray(list, n + 1, sizeof(Command));
-                if (!grown) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
-                list = grown;
-                list[n] = (Command) { .key = strndup(entry, tab - entry) };
-                const char *w = word;
-                for (; *w && strchr("-@:+!|", *w); w++) {
-                        list[n].ignore_failure = list[n].ignore_failure || *w == '-';
-                        list[n].unsandboxed = list[n].unsandboxed || *w == '+';
-                }
-                list[n].path = strdup(w);
-                n++;
-                if (!list[n - 1].key || !list[n - 1].path) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
-        }
-
-        *ret = list;
-        *ret_n = n;
-        return 0;
-
-fail:
-        for (size_t i = 0; i < n; i++)
-                command_done(&list[i]);
-        free(list);
-        return r;
-}
-
-static bool command_is_checkable(const Command *c) {
-        return !c->unsandboxed && !isempty(c->path) && !strpbrk(c->path, "%$");
-}
-
-static int command_candidates(const Command *c, char ***ret) {
-        _cleanup_strv_free_ char **l = NULL;
-        int r;
-
-        if (c->path[0] == '/')
-                r = strv_extend(&l, c->path);
-        else if (strchr(c->path, '/'))
-                r = 0; /* relative with a directory: systemd refuses it; attach's check says so */
-        else
-                for (size_t i = 0; command_search_path[i]; i++) {
-                        r = strv_consume(&l, path_join(command_search_path[i], c->path));
-                        if (r < 0)
-                                break;
-                }
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(l);
-        return 0;
 }
 
 /* ----------------------------------------------------------------------------- the image */
@@ -380,16 +141,16 @@ int image_check_exec_paths(const ImageCheckInput *in, char ***ret) {
                 if (unit_info_parse(&in->units[i], &u) < 0)
                         continue; /* reported by the checks */
 
-                STRV_FOREACH(e, u.commands) {
-                        Command *cmds = NULL;
+                STRV_FOREACH(e, u.s.commands) {
+                        UnitCommand *cmds = NULL;
                         size_t n = 0;
 
-                        r = parse_commands(*e, &cmds, &n);
+                        r = unit_commands_parse(*e, &cmds, &n);
                         for (size_t k = 0; r >= 0 && k < n; k++) {
                                 _cleanup_strv_free_ char **candidates = NULL;
 
-                                if (command_is_checkable(&cmds[k]))
-                                        r = command_candidates(&cmds[k], &candidates);
+                                if (unit_command_is_checkable(&cmds[k]))
+                                        r = unit_command_candidates(&cmds[k], &candidates);
                                 STRV_FOREACH(c, candidates) {
                                         char *x = NULL;
 
@@ -403,9 +164,7 @@ int image_check_exec_paths(const ImageCheckInput *in, char ***ret) {
                                                 break;
                                 }
                         }
-                        for (size_t k = 0; k < n; k++)
-                                command_done(&cmds[k]);
-                        free(cmds);
+                        unit_commands_free(cmds, n);
                         if (r < 0) {
                                 unit_info_done(&u);
                                 return r;
@@ -532,8 +291,8 @@ static int check_confinement(const ImageCheckInput *in, CheckFindings *f) {
 /* PrivateTmp= or DynamicUser= (which implies it) in the profile or the unit; the profile's
  * drop-in is read after the unit file. */
 static bool private_tmp(const UnitInfo *unit, const UnitInfo *profile) {
-        int p = profile->private_tmp >= 0 ? profile->private_tmp : unit->private_tmp;
-        int d = profile->dynamic_user >= 0 ? profile->dynamic_user : unit->dynamic_user;
+        int p = profile->s.private_tmp >= 0 ? profile->s.private_tmp : unit->s.private_tmp;
+        int d = profile->s.dynamic_user >= 0 ? profile->s.dynamic_user : unit->s.dynamic_user;
 
         return p > 0 || d > 0;
 }
@@ -633,13 +392,13 @@ static int check_commands(const ImageCheckInput *in, CheckFindings *f) {
                         continue;
                 }
 
-                STRV_FOREACH(e, u.commands) {
-                        Command *cmds = NULL;
+                STRV_FOREACH(e, u.s.commands) {
+                        UnitCommand *cmds = NULL;
                         size_t n = 0;
 
-                        r = parse_commands(*e, &cmds, &n);
+                        r = unit_commands_parse(*e, &cmds, &n);
                         for (size_t k = 0; r >= 0 && k < n; k++) {
-                                const Command *c = &cmds[k];
+                                const UnitCommand *c = &cmds[k];
                                 _cleanup_strv_free_ char **candidates = NULL;
                                 bool found = false, present = false;
 
@@ -648,13 +407,13 @@ static int check_commands(const ImageCheckInput *in, CheckFindings *f) {
                                                 u.name, c->key, c->path);
                                         continue;
                                 }
-                                if (!command_is_checkable(c)) {
+                                if (!unit_command_is_checkable(c)) {
                                         r = add(f, CHECK_INFO, "exec",
                                                 "%s: %s=%s uses specifiers or variables and is only known when it runs.",
                                                 u.name, c->key, c->path);
                                         continue;
                                 }
-                                r = command_candidates(c, &candidates);
+                                r = unit_command_candidates(c, &candidates);
                                 if (r < 0)
                                         break;
                                 if (strv_isempty(candidates)) {
@@ -688,9 +447,7 @@ static int check_commands(const ImageCheckInput *in, CheckFindings *f) {
                                                 c->path[0] == '/' ? "" : " (searched /usr/local/sbin, /usr/local/bin, "
                                                 "/usr/sbin, /usr/bin, /sbin, /bin)");
                         }
-                        for (size_t k = 0; k < n; k++)
-                                command_done(&cmds[k]);
-                        free(cmds);
+                        unit_commands_free(cmds, n);
                         if (r < 0)
                                 break;
                 }
@@ -719,10 +476,10 @@ static bool covered(const UnitInfo *u, const UnitInfo *profile, const char *kind
 
         if (asprintf(&entry, "%s\t%s", kind, name) < 0)
                 return true;
-        STRV_FOREACH(d, u->directories)
+        STRV_FOREACH(d, u->s.directories)
                 if (streq(*d, entry) || (startswith(*d, entry) && (*d)[strlen(entry)] == '/'))
                         return true;
-        char * const *lists[] = { u->read_write_paths, profile->read_write_paths };
+        char * const *lists[] = { u->s.read_write_paths, profile->s.read_write_paths };
         for (size_t i = 0; i < ELEMENTSOF(lists); i++)
                 STRV_FOREACH(p, (char **) lists[i]) {
                         size_t len = strlen(*p);
@@ -750,9 +507,9 @@ static int check_writable(const ImageCheckInput *in, const UnitInfo *profile, Ch
                 if (unit_info_parse(&in->units[i], &u) < 0)
                         continue;
 
-                protect = profile->protect_system ?: u.protect_system;
+                protect = profile->s.protect_system ?: u.s.protect_system;
                 ro_root = image_read_only(in) || streq_ptr(protect, "strict") ||
-                          (profile->dynamic_user >= 0 ? profile->dynamic_user : u.dynamic_user) > 0;
+                          (profile->s.dynamic_user >= 0 ? profile->s.dynamic_user : u.s.dynamic_user) > 0;
 
                 if (ro_root && image_read_only(in) && !private_tmp(&u, profile)) {
                         r = add(f, CHECK_WARNING, "writable",
@@ -762,14 +519,14 @@ static int check_writable(const ImageCheckInput *in, const UnitInfo *profile, Ch
                                 goto fail;
                 }
 
-                r = strv_extend_strv(&paths, u.other_paths);
-                STRV_FOREACH(e, u.commands) {
-                        Command *cmds = NULL;
+                r = strv_extend_strv(&paths, u.s.other_paths);
+                STRV_FOREACH(e, u.s.commands) {
+                        UnitCommand *cmds = NULL;
                         size_t n = 0;
 
                         if (r < 0)
                                 break;
-                        r = parse_commands(*e, &cmds, &n);
+                        r = unit_commands_parse(*e, &cmds, &n);
                         for (size_t k = 0; r >= 0 && k < n; k++)
                                 STRV_FOREACH(a, cmds[k].args) {
                                         /* "--log=/var/log/x.log" names a path too. */
@@ -780,9 +537,7 @@ static int check_writable(const ImageCheckInput *in, const UnitInfo *profile, Ch
                                         if (r < 0)
                                                 break;
                                 }
-                        for (size_t k = 0; k < n; k++)
-                                command_done(&cmds[k]);
-                        free(cmds);
+                        unit_commands_free(cmds, n);
                 }
                 if (r < 0)
                         goto fail;

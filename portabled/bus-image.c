@@ -11,6 +11,7 @@
 #include "portable-bus.h"
 #include "portable-limits.h"
 #include "portable.h"
+#include "profile.h"
 #include "strv.h"
 
 /* Before anything is read. On failure the extensions are freed. */
@@ -172,6 +173,16 @@ static int attach_or_reattach(Manager *m, sd_bus_message *msg, Image *image, boo
         r = check_distinct(image, extensions, n_extensions, error);
         if (r < 0)
                 return r;
+        /* The methods systemd's daemon has too take profile names only, as systemd's do: a client
+         * that can send a path must know it is talking to us. */
+        if (!with_options && profile_is_path(profile)) {
+                for (size_t i = 0; i < n_extensions; i++)
+                        image_free(extensions[i]);
+                free(extensions);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Profile '%s' is not a profile name (a profile path is only accepted by "
+                                         "AttachImageWithOptions and ReattachImageWithOptions).", profile);
+        }
         if (with_options) {
                 r = bus_read_call_options(msg, /* inspect= */ false, &options, error);
                 if (r < 0) {

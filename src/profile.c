@@ -59,14 +59,26 @@ static int check_trusted(const char *path, bool directory, sd_bus_error *reterr)
 }
 
 int profile_path_check(const char *path, sd_bus_error *reterr) {
+        _cleanup_free_ char *service = NULL;
         struct stat st;
+        int r;
 
         if (!path_is_normalized_absolute(path))
                 return portable_error(reterr, EINVAL, SD_BUS_ERROR_INVALID_ARGS,
                                       "Profile path '%s' is not absolute and normalised.", path);
         if (lstat(path, &st) < 0)
                 return portable_error(reterr, errno, NULL, "Profile '%s' cannot be used: %m", path);
-        return check_trusted(path, S_ISDIR(st.st_mode), reterr);
+        r = check_trusted(path, S_ISDIR(st.st_mode), reterr);
+        if (r < 0 || !S_ISDIR(st.st_mode))
+                return r;
+
+        /* A directory that is no profile (say /etc/systemd) would attach services without one. */
+        if (asprintf(&service, "%s/service.conf", path) < 0)
+                return -ENOMEM;
+        if (lstat(service, &st) < 0)
+                return portable_error(reterr, errno == ENOENT ? ENOENT : errno, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Profile directory '%s' has no service.conf: it is not a profile.", path);
+        return check_trusted(service, /* directory= */ false, reterr);
 }
 
 /* A profile by path: the file itself for services, or <type>.conf in the directory. */

@@ -10,7 +10,8 @@
  *
  * Ours, not systemd's (upstream issue 10235): a profile may also be given as an absolute path,
  * either of one file (the drop-in for services; other unit types get none, as with the shipped
- * profiles) or of a directory of <unit type>.conf files like a named profile's. The daemon reads
+ * profiles) or of a directory of <unit type>.conf files like a named profile's, which must have a
+ * service.conf (or it would attach services without a profile). The daemon reads
  * it as root for a caller who need not be root, so it must be a file (and directory) owned by
  * root, writable by nobody else, and readable by everyone: it can then tell the caller nothing
  * they could not read themselves, and nobody but root can have changed it. The host's root

@@ -287,6 +287,20 @@ Test(profile, path_to_a_directory_has_a_file_per_type) {
         cr_assert(zero(ptr, find(dir, "foo.timer", 0)));
 }
 
+Test(profile, path_to_a_directory_without_service_conf_is_no_profile) {
+        _cleanup_free_ char *dir = unit_strf("%s/notaprofile", tmp), *sock = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+
+        /* Or any directory of root's would attach services without a profile. */
+        unit_mkdir_p(dir, 0755);
+        cr_assert(eq(int, chmod(dir, 0755), 0));
+        sock = profile_file("notaprofile/socket.conf", "[Socket]\n", 0644);
+        cr_assert(zero(ptr, find(dir, "foo.service", -ENOENT)));
+        cr_assert(zero(ptr, find(dir, "foo.socket", -ENOENT)));
+        cr_assert(eq(int, profile_path_check(dir, &e), -ENOENT));
+        cr_assert(not(zero(ptr, strstr(e.message, "has no service.conf"))), "%s", e.message);
+}
+
 Test(profile, path_rules) {
         _cleanup_free_ char *writable = profile_file("w.conf", "[Service]\n", 0664),
                             *secret = profile_file("s.conf", "[Service]\n", 0640),

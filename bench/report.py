@@ -113,6 +113,30 @@ def table_ops(samples, fs):
     return lines
 
 
+def table_end_to_end(samples, fs):
+    """What a user who switches both pieces sees: our portablectl on our daemon against systemd's
+    portablectl on systemd's daemon, for the operations where the client's own work (reloading
+    the service manager, starting and stopping units) dominates."""
+    by = defaultdict(list)
+    for s in samples:
+        if s["fs"] == fs and s["ok"] and s["client"] == s["daemon"]:
+            by[(s["op"], s["client"])].append(s["ms"])
+    lines = ["| operation | systemd's client and daemon, median / p90 (ms) | ours, median / p90 (ms) | ours/systemd | target | |",
+             "|---|---:|---:|---:|---:|---|"]
+    for op in op_order([s for s in samples if s["fs"] == fs]):
+        if "reload" not in op and "--now" not in op:
+            continue
+        a, b = by.get((op, "systemd")), by.get((op, "ours"))
+        if not a or not b:
+            continue
+        ratio = statistics.median(b) / statistics.median(a)
+        target = TARGETS.get(op, DEFAULT_TARGET)
+        lines.append(f"| {op} | {fmt_ms(statistics.median(a))} / {fmt_ms(p90(a))} | "
+                     f"{fmt_ms(statistics.median(b))} / {fmt_ms(p90(b))} | {ratio:.2f} | ≤ {target} | "
+                     f"{'met' if ratio <= target else '**missed**'} |")
+    return lines
+
+
 def table_daemon(samples, fs):
     lines = ["| measure | systemd | ours | ours/systemd |", "|---|---:|---:|---:|"]
     by = defaultdict(list)
@@ -157,6 +181,9 @@ def main():
                  else "ext4 on a loop file on the host's disk")
         out += [f"### Attached directories on {where}", ""]
         out += table_ops(samples, fs) + [""]
+        end_to_end = table_end_to_end(samples, fs)
+        if len(end_to_end) > 2:
+            out += ["End to end (each client on its own daemon):", ""] + end_to_end + [""]
         daemon = table_daemon(samples, fs)
         if len(daemon) > 2:
             out += daemon + [""]

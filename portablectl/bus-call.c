@@ -10,9 +10,16 @@ int portable_bus_connect(sd_bus **ret) {
         sd_bus *bus = NULL;
         int r;
 
-        r = sd_bus_open_system(&bus);
+        if (arg_host)
+                r = sd_bus_open_system_remote(&bus, arg_host);
+        else if (arg_machine)
+                r = sd_bus_open_system_machine(&bus, arg_machine);
+        else
+                r = sd_bus_open_system(&bus);
         if (r < 0)
-                return log_error_errno(r, "Failed to connect to the system bus: %m");
+                return log_error_errno(r, "Failed to connect to the system bus%s%s: %m",
+                                       arg_host ? " of host " : arg_machine ? " of container " : "",
+                                       arg_host ?: arg_machine ?: "");
 
         /* Every call we make from now on carries ALLOW_INTERACTIVE_AUTHORIZATION unless
          * --no-ask-password: polkit may then ask for a password through the session's agent or
@@ -48,12 +55,12 @@ int portable_call(sd_bus *bus, sd_bus_message *m, uint64_t timeout_usec, sd_bus_
         return 0;
 }
 
-int portable_append_options(sd_bus_message *m) {
+int portable_append_options(sd_bus_message *m, const char *image_policy) {
         int r;
 
         r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r >= 0 && arg_image_policy)
-                r = sd_bus_message_append(m, "{sv}", "ImagePolicy", "s", arg_image_policy);
+        if (r >= 0 && image_policy)
+                r = sd_bus_message_append(m, "{sv}", "ImagePolicy", "s", image_policy);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         return r < 0 ? bus_log_create_error(r) : 0;

@@ -98,7 +98,7 @@ int image_arg_resolve(const char *arg, bool allow_missing, char **ret) {
         if (image_name_is_valid(arg)) {
                 struct stat st;
 
-                if (!arg_quiet && fstatat(AT_FDCWD, arg, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                if (!arg_quiet && !arg_transport_remote && fstatat(AT_FDCWD, arg, &st, AT_SYMLINK_NOFOLLOW) == 0)
                         log_warning("Ambiguous invocation: current working directory contains file matching "
                                     "non-path argument '%s', ignoring. Prefix argument with './' to force "
                                     "reference to file in current working directory.", arg);
@@ -106,6 +106,11 @@ int image_arg_resolve(const char *arg, bool allow_missing, char **ret) {
                 *ret = strdup(arg);
                 return *ret ? 0 : log_oom();
         }
+
+        /* A path of this machine means nothing to another one's daemon. */
+        if (arg_transport_remote)
+                return log_error_errno(-EOPNOTSUPP,
+                                       "Operations on images by path not supported when connecting to remote systems.");
 
         abs = make_absolute(arg);
         if (!abs)

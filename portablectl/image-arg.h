@@ -8,7 +8,8 @@
 /* A valid image name is passed on verbatim (the daemon searches its image path); anything else is
  * a path, made absolute with all symlinks resolved, because the daemon only accepts normalized
  * absolute paths and records them in the drop-ins. allow_missing lets the tail of the path not
- * exist (detach and is-attached must work for images that have been deleted meanwhile). */
+ * exist (detach and is-attached must work for images that have been deleted meanwhile). With -H/-M
+ * only names are accepted. */
 int image_arg_resolve(const char *arg, bool allow_missing, char **ret);
 
 /* The unit-name prefixes ("matches") for IMAGE and the PREFIX arguments: the prefix derived from

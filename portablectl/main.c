@@ -28,10 +28,18 @@ bool arg_no_block = false;
 bool arg_force = false;
 bool arg_dry_run = false;
 bool arg_rollback = false;
+bool arg_clean = false;
 /* How long --now waits for the units to come up. */
 uint64_t arg_timeout_usec = 90 * UINT64_C(1000000);
 const char *arg_profile = "default";
+bool arg_profile_set = false;
 const char *arg_copy_mode = "";
+bool arg_copy_mode_set = false;
+char **arg_manifests = NULL;
+bool arg_transport_remote = false;
+const char *arg_host = NULL;
+const char *arg_machine = NULL;
+static char *arg_profile_path = NULL;
 JsonFormat arg_json = JSON_FORMAT_OFF;
 const char *arg_image_policy = NULL;
 char **arg_extensions = NULL;
@@ -52,12 +60,15 @@ static int help(void) {
                "\n"
                "Commands:\n"
                "  list                        List available portable service images (default)\n"
-               "  attach NAME|PATH [PREFIX...]\n"
-               "                              Attach the specified portable service image\n"
-               "  detach NAME|PATH [PREFIX...]\n"
-               "                              Detach the specified portable service image\n"
-               "  reattach NAME|PATH [PREFIX...]\n"
-               "                              Reattach the specified portable service image\n"
+               "  attach NAME|PATH [PREFIX...] [PATH|GLOB [PREFIX...]...]\n"
+               "                              Attach the specified portable service images\n"
+               "  detach NAME|PATH [PREFIX...] [PATH|GLOB [PREFIX...]...]\n"
+               "                              Detach the specified portable service images\n"
+               "  reattach NAME|PATH [PREFIX...] [PATH|GLOB [PREFIX...]...]\n"
+               "                              Reattach the specified portable service images\n"
+               "  check NAME|PATH [PREFIX...]\n"
+               "                              Check an image before attaching it: say what\n"
+               "                              would go wrong and how to fix it\n"
                "  inspect NAME|PATH [PREFIX...]\n"
                "                              Show details of the specified portable service image\n"
                "  is-attached NAME|PATH       Query if the portable service image is attached\n"
@@ -75,10 +86,14 @@ static int help(void) {
                "     --no-pager               Accepted for compatibility; output is never paged\n"
                "     --no-legend              Do not show the headers and footers\n"
                "     --no-ask-password        Do not ask for system passwords\n"
+               "  -H --host=[USER@]HOST       Operate on remote host\n"
+               "  -M --machine=CONTAINER      Operate on local container\n"
                "  -q --quiet                  Suppress informational messages\n"
-               "  -p --profile=PROFILE        Pick security profile for portable service\n"
+               "  -p --profile=PROFILE|PATH   Pick security profile for portable service, by name\n"
+               "                              or as the path of a profile file or directory\n"
                "                              (default: \"default\"; \"help\" lists the profiles)\n"
-               "     --copy=auto|copy|symlink Pick copying or symlinking of resources\n"
+               "     --copy=auto|copy|symlink|mixed\n"
+               "                              Pick copying or symlinking of resources\n"
                "     --runtime                Attach portable service until next reboot only\n"
                "     --no-reload              Don't reload the system and service manager\n"
                "     --cat                    When inspecting include unit and os-release file\n"
@@ -94,13 +109,18 @@ static int help(void) {
                "     --timeout=SECONDS        How long --now waits for the units (default: 90)\n"
                "     --rollback               With reattach --now: if a unit of the new version does\n"
                "                              not come up, put the previous version back\n"
-               "     --dry-run                Only show what repair would remove\n"
+               "     --dry-run                Only show what attach, detach, reattach or repair\n"
+               "                              would change, and what would be in the way\n"
+               "     --clean                  When detaching, also remove the units' state, cache,\n"
+               "                              logs, runtime directories and fd store\n"
+               "     --manifest=FILE          Attach, detach or reattach the service a .portable\n"
+               "                              manifest describes (may be repeated)\n"
                "     --json=short|pretty|off  Print data as JSON (list, inspect, is-attached,\n"
-               "                              attach, detach, reattach)\n"
+               "                              attach, detach, reattach, check, repair)\n"
                "     --extension=PATH         Extend the image with an additional extension image\n"
                "                              (may be repeated; later ones on top)\n"
                "     --image-policy=POLICY    Refuse raw images this image policy does not allow\n"
-               "                              (attach, reattach, inspect)\n"
+               "                              (attach, reattach, inspect, check)\n"
                "\n"
                "See the portablectl(1) man page for details.\n",
                program_invocation_short_name);
@@ -199,6 +219,8 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_ROLLBACK,
                 ARG_TIMEOUT,
                 ARG_IMAGE_POLICY,
+                ARG_CLEAN,
+                ARG_MANIFEST,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -222,12 +244,16 @@ static int parse_argv(int argc, char *argv[]) {
                 { "rollback",        no_argument,       NULL, ARG_ROLLBACK        },
                 { "timeout",         required_argument, NULL, ARG_TIMEOUT         },
                 { "image-policy",    required_argument, NULL, ARG_IMAGE_POLICY    },
+                { "clean",           no_argument,       NULL, ARG_CLEAN           },
+                { "manifest",        required_argument, NULL, ARG_MANIFEST        },
+                { "host",            required_argument, NULL, 'H'                 },
+                { "machine",         required_argument, NULL, 'M'                 },
                 {}
         };
         bool list_profiles = false;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "hqp:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "hH:M:qp:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         return help();
@@ -251,6 +277,16 @@ static int parse_argv(int argc, char *argv[]) {
                                 list_profiles = true;
                                 break;
                         }
+                        arg_profile_set = true;
+                        if (strchr(optarg, '/')) {
+                                /* A profile of this machine, read by the daemon: made absolute here. */
+                                free(arg_profile_path);
+                                arg_profile_path = realpath(optarg, NULL);
+                                if (!arg_profile_path)
+                                        return log_error_errno(negative_errno(), "Cannot use profile '%s': %m", optarg);
+                                arg_profile = arg_profile_path;
+                                break;
+                        }
                         if (!filename_is_valid(optarg))
                                 return log_error_errno(-EINVAL, "Unit profile name not valid: %s", optarg);
                         arg_profile = optarg;
@@ -259,6 +295,7 @@ static int parse_argv(int argc, char *argv[]) {
                         r = parse_copy_mode(optarg);
                         if (r <= 0)
                                 return r;
+                        arg_copy_mode_set = true;
                         break;
                 case ARG_RUNTIME:
                         arg_runtime = true;
@@ -319,6 +356,23 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_image_policy = optarg;
                         break;
                 }
+                case ARG_CLEAN:
+                        arg_clean = true;
+                        break;
+                case ARG_MANIFEST:
+                        if (strv_extend(&arg_manifests, optarg) < 0)
+                                return log_oom();
+                        break;
+                case 'H':
+                        arg_host = optarg;
+                        arg_machine = NULL;
+                        arg_transport_remote = true;
+                        break;
+                case 'M':
+                        arg_machine = optarg;
+                        arg_host = NULL;
+                        arg_transport_remote = true;
+                        break;
                 case '?':
                         /* getopt_long() has already said what was wrong. */
                         return -EINVAL;
@@ -337,9 +391,11 @@ static int parse_argv(int argc, char *argv[]) {
 static const Verb verbs[] = {
         { "help",        1,        VERB_ANY, false, verb_help        },
         { "list",        1,        1,        true,  verb_list        },
-        { "attach",      2,        VERB_ANY, false, verb_attach      },
-        { "detach",      2,        VERB_ANY, false, verb_detach      },
-        { "reattach",    2,        VERB_ANY, false, verb_reattach    },
+        /* One argument less with --manifest=: batch.h says when there is no image at all. */
+        { "attach",      1,        VERB_ANY, false, verb_attach      },
+        { "detach",      1,        VERB_ANY, false, verb_detach      },
+        { "reattach",    1,        VERB_ANY, false, verb_reattach    },
+        { "check",       2,        VERB_ANY, false, verb_check       },
         { "inspect",     2,        VERB_ANY, false, verb_inspect     },
         { "is-attached", 2,        2,        false, verb_is_attached },
         { "read-only",   2,        3,        false, verb_read_only   },
@@ -386,14 +442,12 @@ int main(int argc, char *argv[]) {
         log_parse_environment();
 
         r = parse_argv(argc, argv);
-        if (r <= 0) {
-                arg_extensions = strv_free(arg_extensions);
-                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-        }
-
-        r = dispatch_verb(argc - optind, argv + optind);
+        if (r > 0)
+                r = dispatch_verb(argc - optind, argv + optind);
         polkit_agent_close();
         arg_extensions = strv_free(arg_extensions);
+        arg_manifests = strv_free(arg_manifests);
+        arg_profile_path = mfree(arg_profile_path);
         if (r < 0)
                 return EXIT_FAILURE;
         return r; /* is-attached: 1 when detached */

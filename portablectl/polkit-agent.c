@@ -35,7 +35,7 @@ int polkit_agent_open_if_enabled(void) {
         pid_t parent = getpid(), pid;
         char c;
 
-        if (!arg_ask_password || agent_pid > 0 || geteuid() == 0 || !isatty(STDIN_FILENO) ||
+        if (!arg_ask_password || arg_transport_remote || agent_pid > 0 || geteuid() == 0 || !isatty(STDIN_FILENO) ||
             access(PKTTYAGENT_PATH, X_OK) < 0)
                 return 0;
 

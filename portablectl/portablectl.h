@@ -24,8 +24,20 @@ extern bool arg_no_block;
 extern bool arg_force;
 extern bool arg_dry_run;
 extern bool arg_rollback;
+/* detach --clean: the units' state, cache, logs and fd store go too. */
+extern bool arg_clean;
 extern uint64_t arg_timeout_usec;
+/* A profile name, or (ours only) an absolute path to a profile. */
 extern const char *arg_profile;
+/* Whether --profile= / --copy= were given: they then override what a manifest says. */
+extern bool arg_profile_set;
+extern bool arg_copy_mode_set;
+/* --manifest=, in order: each adds an image with its settings (batch.h). */
+extern char **arg_manifests;
+/* -H/-M: the bus is another machine's; image paths mean nothing there. */
+extern bool arg_transport_remote;
+extern const char *arg_host;
+extern const char *arg_machine;
 /* What goes on the wire as "s copy_mode": "" for auto. */
 extern const char *arg_copy_mode;
 extern JsonFormat arg_json;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -105,10 +106,10 @@ void service_manager_reload(ServiceManager *m) {
                 log_warning("Failed to reload daemon: %s", bus_error_message(&error, r));
 }
 
-int service_manager_enable_disable(ServiceManager *m, const char *unit, bool enable) {
+int service_manager_enable_disable(ServiceManager *m, const char *unit, bool enable, bool runtime) {
         _cleanup_bus_message_ sd_bus_message *msg = NULL, *reply = NULL;
         _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
-        uint64_t flags = SYSTEMD_UNIT_FILE_PORTABLE | (arg_runtime ? SYSTEMD_UNIT_FILE_RUNTIME : 0);
+        uint64_t flags = SYSTEMD_UNIT_FILE_PORTABLE | (runtime ? SYSTEMD_UNIT_FILE_RUNTIME : 0);
         const char *files[] = { unit, NULL };
         ChangeList changes = {};
         int r;
@@ -149,8 +150,118 @@ int service_manager_enable_disable(ServiceManager *m, const char *unit, bool ena
         if (r < 0)
                 return r;
         change_list_print_systemd(&changes);
+        r = (int) MIN(changes.n, (size_t) INT_MAX);
         change_list_done(&changes);
-        return 0;
+        return r;
+}
+
+/* What ListUnitsByPatterns() takes for a unit name: the name itself (PID 1 matches without
+ * escapes, and unit names cannot hold the other special characters of fnmatch()), or for a
+ * template every instance of it. */
+static char *unit_pattern(const char *name) {
+        const char *at = strchr(name, '@');
+        char *p;
+
+        if (at && at[1] == '.') {
+                if (asprintf(&p, "%.*s*%s", (int) (at - name + 1), name, at + 1) < 0)
+                        return NULL;
+                return p;
+        }
+        return strdup(name);
+}
+
+int service_manager_loaded_unit(ServiceManager *m, char * const *units, char **ret_name) {
+        _cleanup_bus_message_ sd_bus_message *msg = NULL, *reply = NULL;
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_strv_free_ char **patterns = NULL;
+        const char *name, *load_state;
+        int r;
+
+        *ret_name = NULL;
+        if (m->absent || strv_isempty((char **) units))
+                return 0;
+
+        STRV_FOREACH(u, (char **) units)
+                if (strv_consume(&patterns, unit_pattern(*u)) < 0)
+                        return log_oom();
+
+        r = method_new(m, "ListUnitsByPatterns", &msg);
+        if (r < 0)
+                return r;
+        /* No states: every unit PID 1 holds in memory, whatever its load state, "not-found"
+         * included (a name something referred to): those need a reload to see the new files. */
+        r = sd_bus_message_append_strv(msg, NULL);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(msg, patterns);
+        if (r < 0)
+                return bus_log_create_error(r);
+
+        r = sd_bus_call(m->bus, msg, 0, &error, &reply);
+        if (r < 0) {
+                if (check_absent(m, &error, "asking which units are loaded"))
+                        return 0;
+                return log_debug_errno(r, "Failed to ask which units are loaded: %s", bus_error_message(&error, r));
+        }
+
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
+        if (r < 0)
+                return bus_log_parse_error(r);
+        r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, &load_state, NULL, NULL, NULL, NULL, NULL,
+                                NULL, NULL);
+        if (r < 0)
+                return bus_log_parse_error(r);
+        if (r == 0)
+                return 0;
+
+        if (asprintf(ret_name, "%s (%s)", name, load_state) < 0)
+                return log_oom();
+        return 1;
+}
+
+void service_manager_clean(ServiceManager *m, const char *unit) {
+        static const char *const all_fdstore[] = { "all", "fdstore", NULL }, *const all[] = { "all", NULL };
+        const char *const *what = all_fdstore;
+        _cleanup_free_ char *name = NULL;
+        int r;
+
+        if (m->absent)
+                return;
+
+        name = strdup(path_last_component(unit));
+        if (!name) {
+                (void) log_oom();
+                return;
+        }
+
+        for (;;) {
+                _cleanup_bus_message_ sd_bus_message *msg = NULL;
+                _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                if (method_new(m, "CleanUnit", &msg) < 0)
+                        return;
+                r = sd_bus_message_append(msg, "s", name);
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(msg, (char **) what);
+                if (r < 0) {
+                        (void) bus_log_create_error(r);
+                        return;
+                }
+
+                r = sd_bus_call(m->bus, msg, 0, &error, NULL);
+                if (r >= 0) {
+                        if (!arg_quiet)
+                                log_info("Cleaned the state, cache, logs and runtime data of %s.", name);
+                        return;
+                }
+                /* systemd before 254 knows no "fdstore". */
+                if (what == all_fdstore && sd_bus_error_has_name(&error, SD_BUS_ERROR_INVALID_ARGS)) {
+                        what = all;
+                        continue;
+                }
+                if (!check_absent(m, &error, "cleaning units"))
+                        log_warning("Failed to clean %s: %s", name, bus_error_message(&error, r));
+                return;
+        }
 }
 
 static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {

@@ -24,9 +24,22 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ServiceManager *, service_manager_free);
 void service_manager_reload(ServiceManager *m);
 
 /* EnableUnitFilesWithFlags/DisableUnitFilesWithFlags for one unit file (a path when enabling an
- * attached file, a unit name when disabling), with UNIT_FILE_PORTABLE and, with --runtime,
- * UNIT_FILE_RUNTIME. Prints systemd's changes unless --quiet. */
-int service_manager_enable_disable(ServiceManager *m, const char *unit, bool enable);
+ * attached file, a unit name when disabling), with UNIT_FILE_PORTABLE and, with runtime,
+ * UNIT_FILE_RUNTIME. Prints systemd's changes unless --quiet. Returns how many links systemd
+ * created or removed (0: the enablement did not change), or a negative errno. */
+int service_manager_enable_disable(ServiceManager *m, const char *unit, bool enable, bool runtime);
+
+/* Whether PID 1 holds any of units (names; a template stands for all of its instances) in memory,
+ * in any load state: 1 and "name (load state)" of the first in *ret_name, 0 if none is (or there
+ * is no service manager), or a negative errno. A unit it does not hold is loaded from the unit
+ * files as they are when it is first needed, without a reload: systemd notices that its unit
+ * directories changed. One it holds keeps what it read until the next reload. */
+int service_manager_loaded_unit(ServiceManager *m, char * const *units, char **ret_name);
+
+/* CleanUnit(name, ["all", "fdstore"]) (or ["all"] for systemd before 254, which refuses
+ * "fdstore"): removes the unit's state, cache, logs and runtime directories and its file
+ * descriptor store. Logged, never fatal. */
+void service_manager_clean(ServiceManager *m, const char *unit);
 
 /* Queues StartUnit/StopUnit/RestartUnit(name, "replace") for the basename of unit and remembers the
  * job for service_manager_wait(). */

@@ -472,7 +472,7 @@ static int new_metadata_call(sd_bus *bus, const char *method, const char *image,
         if (r < 0)
                 return bus_log_create_error(r);
         if (streq(method, "GetImageMetadataWithOptions")) {
-                r = portable_append_options(m);
+                r = portable_append_options(m, arg_image_policy);
                 if (r < 0)
                         return r;
         }

@@ -15,3 +15,4 @@ int verb_read_only(int argc, char *argv[]);
 int verb_remove(int argc, char *argv[]);
 int verb_set_limit(int argc, char *argv[]);
 int verb_repair(int argc, char *argv[]);
+int verb_check(int argc, char *argv[]);

@@ -11,6 +11,7 @@
 #include "portable-bus.h"
 #include "portable-limits.h"
 #include "portable.h"
+#include "profile.h"
 #include "strv.h"
 
 /* Before anything is read. On failure the extensions are freed. */
@@ -38,7 +39,7 @@ int bus_image_common_get_os_release(Manager *m, sd_bus_message *msg, Image *imag
 /* INSPECT_WITH_DETAILS: the *WithExtensions arguments, then "a{sv} options" (bus-options.h). */
 static int get_metadata(Manager *m, sd_bus_message *msg, Image *image, InspectReply reply, sd_bus_error *error) {
         _cleanup_strv_free_ char **matches = NULL, **extensions = NULL;
-        ImageCallOptions options = {};
+        _cleanup_(image_call_options_done) ImageCallOptions options = {};
         Image **images = NULL;
         size_t n_images = 0;
         PortableFlags flags = 0;
@@ -60,7 +61,7 @@ static int get_metadata(Manager *m, sd_bus_message *msg, Image *image, InspectRe
         }
 
         if (reply == INSPECT_WITH_DETAILS) {
-                r = bus_read_call_options(msg, &options, error);
+                r = bus_read_call_options(msg, /* inspect= */ true, &options, error);
                 if (r < 0)
                         return r;
         }
@@ -111,7 +112,8 @@ static int read_attach_arguments(Manager *m, sd_bus_message *msg, bool with_exte
                 return r;
 
         if (with_extensions) {
-                uint64_t wire_flags, allowed = PORTABLE_FLAGS_PUBLIC | (reattach ? PORTABLE_FLAG_KEEP_PREVIOUS : 0);
+                uint64_t wire_flags, allowed = PORTABLE_FLAGS_PUBLIC | PORTABLE_FLAG_DRY_RUN |
+                                               (reattach ? PORTABLE_FLAG_KEEP_PREVIOUS : 0);
 
                 r = sd_bus_message_read(msg, "sst", &profile, &copy_mode, &wire_flags);
                 if (r < 0)
@@ -121,6 +123,10 @@ static int read_attach_arguments(Manager *m, sd_bus_message *msg, bool with_exte
                                                  (unsigned long long) wire_flags);
                 flags = (PortableFlags) (wire_flags & PORTABLE_FLAGS_PUBLIC);
                 SET_FLAG(flags, PORTABLE_KEEP_PREVIOUS, wire_flags & PORTABLE_FLAG_KEEP_PREVIOUS);
+                SET_FLAG(flags, PORTABLE_DRY_RUN, wire_flags & PORTABLE_FLAG_DRY_RUN);
+                if ((flags & PORTABLE_KEEP_PREVIOUS) && (flags & PORTABLE_DRY_RUN))
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                "A dry run keeps nothing: PORTABLE_FLAG_KEEP_PREVIOUS and PORTABLE_FLAG_DRY_RUN exclude each other.");
         } else {
                 int runtime;
 
@@ -153,7 +159,7 @@ static int read_attach_arguments(Manager *m, sd_bus_message *msg, bool with_exte
 static int attach_or_reattach(Manager *m, sd_bus_message *msg, Image *image, bool with_extensions, bool with_options,
                               bool reattach, sd_bus_error *error) {
         _cleanup_strv_free_ char **matches = NULL;
-        ImageCallOptions options = {};
+        _cleanup_(image_call_options_done) ImageCallOptions options = {};
         const char *profile = NULL;
         PortableFlags flags = 0;
         Image **extensions = NULL;
@@ -167,8 +173,18 @@ static int attach_or_reattach(Manager *m, sd_bus_message *msg, Image *image, boo
         r = check_distinct(image, extensions, n_extensions, error);
         if (r < 0)
                 return r;
+        /* The methods systemd's daemon has too take profile names only, as systemd's do: a client
+         * that can send a path must know it is talking to us. */
+        if (!with_options && profile_is_path(profile)) {
+                for (size_t i = 0; i < n_extensions; i++)
+                        image_free(extensions[i]);
+                free(extensions);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Profile '%s' is not a profile name (a profile path is only accepted by "
+                                         "AttachImageWithOptions and ReattachImageWithOptions).", profile);
+        }
         if (with_options) {
-                r = bus_read_call_options(msg, &options, error);
+                r = bus_read_call_options(msg, /* inspect= */ false, &options, error);
                 if (r < 0) {
                         for (size_t i = 0; i < n_extensions; i++)
                                 image_free(extensions[i]);
@@ -208,7 +224,7 @@ int bus_common_detach(Manager *m, sd_bus_message *msg, const char *name_or_path,
                 r = bus_read_extensions(msg, &extensions, error);
                 if (r < 0)
                         return r;
-                r = bus_read_flags(msg, PORTABLE_FLAGS_PUBLIC, &flags, error);
+                r = bus_read_flags(msg, PORTABLE_FLAGS_PUBLIC | PORTABLE_FLAG_DRY_RUN, &flags, error);
                 if (r < 0)
                         return r;
         } else {

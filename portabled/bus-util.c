@@ -137,7 +137,7 @@ int bus_parse_copy_mode(const char *s, PortableFlags *ret, sd_bus_error *error) 
 
         if (mode < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown copy mode '%s' (valid modes: \"\" or auto, copy, symlink).", s);
+                                         "Unknown copy mode '%s' (valid modes: \"\" or auto, copy, symlink, mixed).", s);
         *ret = portable_copy_mode_to_flags(mode);
         return 0;
 }
@@ -152,7 +152,7 @@ int bus_read_flags(sd_bus_message *msg, uint64_t allowed, PortableFlags *ret, sd
         if (flags & ~allowed)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid 'flags' parameter '%llu'",
                                          (unsigned long long) flags);
-        *ret = (PortableFlags) flags;
+        *ret = (PortableFlags) (flags & PORTABLE_FLAGS_PUBLIC) | (flags & PORTABLE_FLAG_DRY_RUN ? PORTABLE_DRY_RUN : 0);
         return 0;
 }
 

@@ -33,7 +33,8 @@ int bus_reply_changes(sd_bus_message *message, const PortableChanges *changes);
 /* Reads "s copy_mode" and turns it into flags. */
 int bus_parse_copy_mode(const char *s, PortableFlags *ret, sd_bus_error *error);
 
-/* Reads the "t flags" argument of the *WithExtensions methods and refuses bits outside allowed. */
+/* Reads the "t flags" argument of the *WithExtensions methods and refuses bits outside allowed.
+ * The public bits are passed on as they are, PORTABLE_FLAG_DRY_RUN as PORTABLE_DRY_RUN. */
 int bus_read_flags(sd_bus_message *msg, uint64_t allowed, PortableFlags *ret, sd_bus_error *error);
 
 int bus_image_object_path(const char *name, char **ret);

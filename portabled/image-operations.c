@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -12,13 +13,16 @@
 #include "image-lock.h"
 #include "image-ops.h"
 #include "image-operations.h"
+#include "fileio.h"
 #include "image-policy.h"
 #include "image-read.h"
 #include "log.h"
 #include "operation.h"
 #include "pending-upgrade.h"
 #include "path-util.h"
+#include "portable-limits.h"
 #include "portable.h"
+#include "profile.h"
 #include "unit-match.h"
 #include "strv.h"
 
@@ -33,6 +37,9 @@ typedef struct ImageArguments {
         InspectReply reply;
         bool reattach;
         char **image_policies;     /* the daemon's and the caller's */
+        char **check_paths;        /* inspect: the profile's and the caller's */
+        char **requirements;       /* inspect with a profile: (path, setting) pairs */
+        char *profile_service;     /* inspect with a profile: its drop-in for services */
         int lock_fds[IMAGE_LOCKS]; /* exclusive locks of remove */
         struct stat removed_st;    /* remove: the image file, for the verity cache */
 } ImageArguments;
@@ -44,6 +51,9 @@ static void image_arguments_free(void *p) {
                 return;
         strv_free(a->matches);
         strv_free(a->image_policies);
+        strv_free(a->check_paths);
+        strv_free(a->requirements);
+        free(a->profile_service);
         strv_free(a->extensions);
         free(a->profile);
         free(a->name_or_path);
@@ -196,13 +206,25 @@ static int reply_os_release(Operation *o) {
         return sd_bus_send(NULL, reply, NULL);
 }
 
-/* Our a{sv} of details (portabled(8)): for raw images the partitions and the pinned policy. */
-static int append_details(sd_bus_message *reply, const ImageLayout *layout) {
+static int append_strv_detail(sd_bus_message *reply, const char *key, char **l) {
         int r;
 
-        r = sd_bus_message_open_container(reply, 'a', "{sv}");
-        if (r < 0 || !layout)
-                return r < 0 ? r : sd_bus_message_close_container(reply);
+        r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(reply, l);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+static int append_partitions(sd_bus_message *reply, const ImageLayout *layout) {
+        int r;
 
         r = sd_bus_message_open_container(reply, 'e', "sv");
         if (r >= 0)
@@ -229,6 +251,58 @@ static int append_details(sd_bus_message *reply, const ImageLayout *layout) {
                 r = sd_bus_message_close_container(reply);
         if (r >= 0)
                 r = sd_bus_message_append(reply, "{sv}", "PinnedImagePolicy", "s", strempty(layout->pinned_policy));
+        return r;
+}
+
+static int append_requirements(sd_bus_message *reply, char **pairs) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "ProfileRequirements");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "a(ss)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ss)");
+        for (size_t i = 0; r >= 0 && pairs && pairs[i] && pairs[i + 1]; i += 2)
+                r = sd_bus_message_append(reply, "(ss)", pairs[i], pairs[i + 1]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+/* Our a{sv} of details (portabled(8)): the image's type and whether it is read-only, what the
+ * reader skipped; for raw images the partitions and the pinned policy; what was looked for and
+ * is missing; with a profile, what it needs and its drop-in for services. */
+static int append_details(sd_bus_message *reply, const Operation *o, const ImageArguments *a) {
+        _cleanup_strv_free_ char **warnings = NULL;
+        const PortableMetadata *root = o->layers ? o->layers[0] : o->metadata;
+        int r;
+
+        for (size_t i = 0; i < (o->layers ? 1 + o->n_extensions : 1); i++)
+                if (strv_extend_strv(&warnings, (o->layers ? o->layers[i] : o->metadata)->warnings) < 0)
+                        return -ENOMEM;
+
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "{sv}", "ImageType", "s", image_type_to_string(o->image->type));
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "{sv}", "ReadOnly", "b", (int) o->image->read_only);
+        if (r >= 0)
+                r = append_strv_detail(reply, "Warnings", warnings);
+        if (r >= 0 && root->layout)
+                r = append_partitions(reply, root->layout);
+        if (r >= 0 && a->check_paths)
+                r = append_strv_detail(reply, "MissingPaths", o->metadata->missing);
+        if (r >= 0 && !isempty(a->profile)) {
+                r = append_requirements(reply, a->requirements);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "{sv}", "ProfileServiceDropin", "s", strempty(a->profile_service));
+        }
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(reply);
@@ -308,7 +382,7 @@ static int inspect_finish(Operation *o, sd_bus_error *error) {
                         return r;
         }
         if (a->reply == INSPECT_WITH_DETAILS) {
-                r = append_details(reply, root->layout);
+                r = append_details(reply, o, a);
                 if (r < 0)
                         return r;
         }
@@ -321,11 +395,45 @@ static const OperationType inspect_type = {
         .free_data = image_arguments_free,
 };
 
+/* portablectl check: the profile is checked as attach checks it, its mount points and the
+ * caller's paths are looked for, and what the profile needs is kept for the details. */
+static int inspect_check_setup(Manager *m, ImageArguments *a, const ImageCallOptions *options, sd_bus_error *error) {
+        _cleanup_free_ char *dropin = NULL;
+        int r;
+
+        if (options->profile) {
+                a->profile = strdup(options->profile);
+                if (!a->profile)
+                        return -ENOMEM;
+                r = portable_attach_prepare(&m->host, a->profile, &a->requirements, &a->check_paths, error);
+                if (r < 0)
+                        return bus_error_from_errno(error, r, "Failed to check the profile");
+                r = profile_find_dropin(&m->host, a->profile, "check.service", &dropin);
+                if (r > 0) {
+                        _cleanup_close_ int fd = open(dropin, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                        size_t size;
+
+                        r = fd < 0 ? -errno : read_full_fd(fd, PORTABLE_SIZE_MAX_UNIT_FILE, &a->profile_service, &size);
+                }
+                if (r < 0)
+                        return sd_bus_error_set_errnof(error, r, "Failed to read profile '%s': %m", a->profile);
+        }
+        if (!options->profile && !options->check_paths)
+                return 0;
+        /* Each once: the reader reports each path it was asked about at most once. */
+        STRV_FOREACH(p, options->check_paths)
+                if (strv_extend_unique(&a->check_paths, *p) < 0)
+                        return -ENOMEM;
+        /* Asked for, even if empty: the details then say what is missing. */
+        return strv_ensure(&a->check_paths);
+}
+
 int image_operation_inspect(Manager *m, sd_bus_message *msg, const Image *image, Image **extensions,
                             size_t n_extensions, char **matches, InspectReply reply, PortableFlags flags,
                             const ImageCallOptions *options, sd_bus_error *error) {
         ImageArguments *a = image_arguments_new();
         ImageReadRequest read, read_extension;
+        int r;
 
         if (!a) {
                 strv_free(matches);
@@ -340,9 +448,21 @@ int image_operation_inspect(Manager *m, sd_bus_message *msg, const Image *image,
                 images_free(extensions, n_extensions);
                 return -ENOMEM;
         }
-        read = (ImageReadRequest) { .matches = reply == INSPECT_OS_RELEASE ? image_read_no_units : a->matches };
+        if (options) {
+                r = inspect_check_setup(m, a, options, error);
+                if (r < 0) {
+                        image_arguments_free(a);
+                        images_free(extensions, n_extensions);
+                        return r;
+                }
+        }
+        read = (ImageReadRequest) {
+                .matches = reply == INSPECT_OS_RELEASE ? image_read_no_units : a->matches,
+                .check_paths = a->check_paths,
+        };
         read_extension = (ImageReadRequest) {
                 .matches = a->matches,
+                .check_paths = a->check_paths,
                 .extension = true,
                 .force_extension = flags & PORTABLE_FORCE_EXTENSION,
         };
@@ -452,7 +572,10 @@ static int attach_finish(Operation *o, sd_bus_error *error) {
                 return bus_error_from_errno(error, r, a->reattach ? "Failed to reattach image" : "Failed to attach image");
 
         label = operation_label(o, "and its extensions");
-        log_info("%s image %s%s%s%s.", a->reattach ? "Reattached" : "Attached", strna(label),
+        (void) log_internal(a->flags & PORTABLE_DRY_RUN ? LOG_DEBUG : LOG_INFO, 0, "%s%s image %s%s%s%s.",
+                 a->flags & PORTABLE_DRY_RUN ? "Dry run: planned to " : "",
+                 a->flags & PORTABLE_DRY_RUN ? (a->reattach ? "reattach" : "attach") : (a->reattach ? "Reattached" : "Attached"),
+                 strna(label),
                  isempty(a->profile) ? "" : " with profile '", strempty(a->profile), isempty(a->profile) ? "" : "'");
 
         r = sd_bus_message_new_method_return(o->request, &reply);
@@ -496,7 +619,7 @@ int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, 
         }
 
         /* The profile is checked before the image is read, and says which paths to look for. */
-        r = portable_attach_prepare(&m->host, a->profile, &check_paths, error);
+        r = portable_attach_prepare(&m->host, a->profile, /* ret_requirements= */ NULL, &check_paths, error);
         if (r < 0) {
                 image_arguments_free(a);
                 images_free(extensions, n_extensions);
@@ -541,7 +664,9 @@ static int detach_finish(Operation *o, sd_bus_error *error) {
         if (r < 0)
                 return bus_error_from_errno(error, r, "Failed to detach image");
 
-        if (strv_isempty(a->extensions))
+        if (a->flags & PORTABLE_DRY_RUN)
+                log_debug("Dry run: planned to detach image '%s'.", a->name_or_path);
+        else if (strv_isempty(a->extensions))
                 log_info("Detached image '%s'.", a->name_or_path);
         else {
                 _cleanup_free_ char *list = strv_join(a->extensions, ", ");

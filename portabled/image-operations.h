@@ -14,10 +14,15 @@
  * under way (the handler returns that, without replying), or a negative errno with error set
  * (the handler returns that, and sd-bus replies with the error). image is copied, lists taken. */
 
-/* What our own *WithOptions methods add (portabled(8), D-BUS INTERFACE); NULL: nothing. */
+/* What our own *WithOptions methods add (portabled(8), D-BUS INTERFACE); NULL: nothing. Strings
+ * point into the message; check_paths is owned (image_call_options_done()). */
 typedef struct ImageCallOptions {
         const char *image_policy; /* the caller's image policy, checked in addition to the daemon's */
+        const char *profile;      /* inspect: check the image against this profile (a name or path) */
+        char **check_paths;       /* inspect: more paths to report if the image lacks them */
 } ImageCallOptions;
+
+void image_call_options_done(ImageCallOptions *o);
 
 /* The shapes of the inspect replies. */
 typedef enum InspectReply {

@@ -12,6 +12,7 @@
 #include "extension-merge.h"
 #include "fd-util.h"
 #include "fileio.h"
+#include "image-copy.h"
 #include "image-metadata.h"
 #include "image-policy.h"
 #include "os-release.h"
@@ -128,6 +129,12 @@ static int check_profile(const Host *host, const char *profile, sd_bus_error *re
         if (isempty(profile))
                 return 0;
 
+        if (profile_is_path(profile)) {
+                r = profile_path_check(profile, reterr);
+                if (r < 0)
+                        return r;
+        }
+
         r = profile_find_dropin(host, profile, "check.service", &path);
         if (r >= 0)
                 return 0;
@@ -143,27 +150,43 @@ static int check_profile(const Host *host, const char *profile, sd_bus_error *re
                               isempty(list) ? "none" : list);
 }
 
-static int check_conflicts(const Host *host, const PortableMetadata *m, sd_bus_error *reterr) {
-        int r;
+/* Returns 0 if nothing is in the way. In a dry run, every conflict is added to the plan as a
+ * PORTABLE_CONFLICT change and the number of them is returned; otherwise the first one fails. */
+static int check_conflicts(Transaction *t, const Host *host, const PortableMetadata *m, PortableFlags flags,
+                           sd_bus_error *reterr) {
+        int r, n = 0;
 
         for (size_t i = 0; i < m->n_units; i++) {
-                const char *unit = m->units[i].name;
+                const char *unit = m->units[i].name, *conflict = NULL;
 
                 r = host_unit_file_exists(host, unit);
                 if (r < 0)
                         return portable_error(reterr, r, NULL, "Failed to check whether unit file '%s' exists: %m", unit);
-                if (r > 0)
-                        return portable_error(reterr, EEXIST, SYSTEMD_ERROR_UNIT_EXISTS,
-                                              "Unit file '%s' exists on the host already, refusing.", unit);
+                if (r > 0) {
+                        if (!(flags & PORTABLE_DRY_RUN))
+                                return portable_error(reterr, EEXIST, SYSTEMD_ERROR_UNIT_EXISTS,
+                                                      "Unit file '%s' exists on the host already, refusing.", unit);
+                        conflict = "exists";
+                }
 
                 r = host_unit_is_active(host, unit);
                 if (r < 0)
                         return portable_error(reterr, r, NULL, "Failed to check whether unit '%s' is active: %m", unit);
-                if (r > 0)
-                        return portable_error(reterr, EBUSY, SYSTEMD_ERROR_UNIT_EXISTS,
-                                              "Unit file '%s' is active already, refusing.", unit);
+                if (r > 0) {
+                        if (!(flags & PORTABLE_DRY_RUN))
+                                return portable_error(reterr, EBUSY, SYSTEMD_ERROR_UNIT_EXISTS,
+                                                      "Unit file '%s' is active already, refusing.", unit);
+                        conflict = "active";
+                }
+
+                if (conflict) {
+                        r = portable_changes_add(&t->changes, PORTABLE_CONFLICT, unit, conflict);
+                        if (r < 0)
+                                return r;
+                        n++;
+                }
         }
-        return 0;
+        return n;
 }
 
 static int install_profile(Transaction *t, const Host *host, const char *profile, const char *unit,
@@ -182,7 +205,8 @@ static int install_profile(Transaction *t, const Host *host, const char *profile
         if (!target)
                 return -ENOMEM;
 
-        if (!(flags & PORTABLE_PREFER_COPY))
+        /* A profile given by path is copied: what was checked is what the service gets. */
+        if (!(flags & PORTABLE_PREFER_COPY) && !profile_is_path(profile))
                 return transaction_symlink(t, target, source, replace);
 
         _cleanup_close_ int fd = open(source, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -365,8 +389,9 @@ static int prepare(const Host *host, const char *profile, char ***ret_requiremen
         return 0;
 }
 
-int portable_attach_prepare(const Host *host, const char *profile, char ***ret_check_paths, sd_bus_error *reterr) {
-        return prepare(host, profile, NULL, ret_check_paths, reterr);
+int portable_attach_prepare(const Host *host, const char *profile, char ***ret_requirements, char ***ret_check_paths,
+                            sd_bus_error *reterr) {
+        return prepare(host, profile, ret_requirements, ret_check_paths, reterr);
 }
 
 /* ExtensionImagePolicy= is one setting for all extension images: what any raw extension's pinned
@@ -509,9 +534,9 @@ int portable_attach_stack_in(Transaction *t, const Host *host, const PortableSta
         }
 
         if (!(flags & (PORTABLE_FORCE_ATTACH | PORTABLE_REATTACH))) {
-                r = check_conflicts(host, m, reterr);
-                if (r < 0)
-                        return r;
+                r = check_conflicts(t, host, m, flags, reterr);
+                if (r != 0)
+                        return r < 0 ? r : 0; /* a dry run that found conflicts: they are its answer */
         }
 
         r = dropin_stack_new(host, stack, layers, flags, &dropin_stack);
@@ -568,7 +593,23 @@ int portable_attach_stack(const Host *host, const PortableStack *stack, char * c
         if (r < 0)
                 return r;
         r = portable_attach_stack_in(&t, host, stack, matches, profile, flags, reterr);
-        return transaction_finish(&t, r, ret_changes, reterr);
+        r = portable_transaction_finish(&t, r, flags, ret_changes, reterr);
+        if (r >= 0 && (flags & PORTABLE_MIXED_COPY))
+                r = portable_copy_images(host, stack, flags, ret_changes);
+        return r;
+}
+
+int portable_copy_images(const Host *host, const PortableStack *stack, PortableFlags flags, PortableChanges *changes) {
+        _cleanup_free_ char *dir = host_image_link_dir(host, flags & PORTABLE_RUNTIME);
+        _cleanup_strv_free_ char **images = NULL;
+
+        if (!dir)
+                return -ENOMEM;
+        for (size_t i = 0; i <= stack->n_extensions; i++)
+                if (strv_extend(&images, i < stack->n_extensions ? stack->extensions[i]->path : stack->image->path) < 0)
+                        return -ENOMEM;
+        image_copy_after_attach(dir, images, flags & PORTABLE_DRY_RUN, changes);
+        return 0;
 }
 
 int portable_attach(const Host *host, const Image *image, const PortableMetadata *metadata, char * const *matches,

@@ -10,6 +10,7 @@
 #include "attached-index.h"
 #include "dropin.h"
 #include "fd-util.h"
+#include "image-copy.h"
 #include "path-util.h"
 #include "portable-bus.h"
 #include "portable-error.h"
@@ -78,6 +79,16 @@ static int remove_image_link(Transaction *t, const Host *host, const char *image
         link = path_join(dir, path_last_component(image_path));
         if (!link)
                 return -ENOMEM;
+
+        /* A copy --copy=mixed made: a file goes with the transaction, a tree once it is
+         * committed (image-copy.h). */
+        if (image_copy_is_ours(link, image_path)) {
+                struct stat st;
+
+                if (lstat(link, &st) >= 0 && S_ISDIR(st.st_mode))
+                        return portable_changes_add(&t->changes, PORTABLE_UNLINK, link, NULL);
+                return remove_if_present(t, link);
+        }
 
         n = readlink(link, target, sizeof(target) - 1);
         if (n < 0)
@@ -161,6 +172,7 @@ int portable_detach_with_extensions_in(Transaction *t, const Host *host, const c
         _cleanup_strv_free_ char **names = NULL;
         _cleanup_(detach_plan_done) DetachPlan plan = {};
         _cleanup_close_ int dir_fd = -EBADF;
+        size_t n_conflicts = 0;
         int r;
 
         if (!attached_dir)
@@ -205,9 +217,16 @@ int portable_detach_with_extensions_in(Transaction *t, const Host *host, const c
                         r = host_unit_is_active(host, *unit);
                         if (r < 0)
                                 return portable_error(reterr, r, NULL, "Failed to check whether unit '%s' is active: %m", *unit);
-                        if (r > 0)
+                        if (r > 0 && !(flags & PORTABLE_DRY_RUN))
                                 return portable_error(reterr, EBUSY, SYSTEMD_ERROR_UNIT_EXISTS,
                                                       "Unit file '%s' is active, can't detach.", *unit);
+                        if (r > 0) {
+                                /* A dry run lists every unit in the way. */
+                                r = portable_changes_add(&t->changes, PORTABLE_CONFLICT, *unit, "active");
+                                if (r < 0)
+                                        return r;
+                                n_conflicts++;
+                        }
                 }
 
                 r = strv_extend(&plan.units, *unit);
@@ -221,6 +240,8 @@ int portable_detach_with_extensions_in(Transaction *t, const Host *host, const c
 
         if (strv_length(plan.units) == 0)
                 return no_such_unit(&plan, name_or_path, extensions, reterr);
+        if (n_conflicts > 0)
+                return 0; /* a dry run: the conflicts are its answer */
 
         /* A bare name may stand for images in different places: detaching all of them is not
          * what anybody asked for. */
@@ -281,7 +302,10 @@ int portable_detach_with_extensions(const Host *host, const char *name_or_path, 
         if (r < 0)
                 return r;
         r = portable_detach_with_extensions_in(&t, host, name_or_path, extensions, flags, reterr);
-        return transaction_finish(&t, r, ret_changes, reterr);
+        r = portable_transaction_finish(&t, r, flags, ret_changes, reterr);
+        if (r >= 0 && !(flags & PORTABLE_DRY_RUN))
+                image_copy_after_detach(ret_changes);
+        return r;
 }
 
 int portable_detach(const Host *host, const char *name_or_path, PortableFlags flags, PortableChanges *ret_changes,

@@ -360,12 +360,16 @@ int image_read_extension_tree(int root_fd, const char *image_name, const char *i
 
 int image_tree_find_missing(int root_fd, char * const *paths, PortableMetadata *m) {
         STRV_FOREACH(p, (char **) paths) {
-                _cleanup_close_ int fd = chase_open_in_root(root_fd, *p, O_PATH);
+                /* IMAGE_CHECK_EXECUTABLE: an executable regular file is asked for. */
+                bool exec = startswith(*p, IMAGE_CHECK_EXECUTABLE);
+                _cleanup_close_ int fd = chase_open_in_root(root_fd, exec ? *p + STRLEN(IMAGE_CHECK_EXECUTABLE) : *p,
+                                                            O_PATH);
+                struct stat st;
                 int r;
 
-                if (fd >= 0)
+                if (fd >= 0 && (!exec || (fstat(fd, &st) >= 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))))
                         continue;
-                if (fd != -ENOENT && fd != -ENOTDIR)
+                if (fd < 0 && fd != -ENOENT && fd != -ENOTDIR)
                         return fd;
                 r = strv_extend(&m->missing, *p);
                 if (r < 0)

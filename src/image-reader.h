@@ -32,7 +32,8 @@ typedef struct ImageReader ImageReader;
 
 typedef struct ImageReadRequest {
         char * const *matches;      /* unit prefixes; NULL: every portable unit; image_read_no_units */
-        char * const *check_paths;  /* paths to report as missing if the image lacks them */
+        char * const *check_paths;  /* paths to report as missing if the image lacks them; see
+                                     * IMAGE_CHECK_EXECUTABLE (portable-metadata.h) */
 
         /* Raw images and block devices: */
         char * const *image_policies; /* each must allow the image (image-policy.h syntax), checked

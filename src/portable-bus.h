@@ -35,6 +35,12 @@
  * the bit as unknown. */
 #define PORTABLE_FLAG_KEEP_PREVIOUS (UINT64_C(1) << 32)
 
+/* Ours, on Attach/Detach/ReattachImageWithExtensions() and the *WithOptions forms: plan the
+ * operation and reply with what it would change, without changing anything. Conflicts that would
+ * refuse it are listed as ("conflict", unit, reason) entries (portabled(8), "Change lists").
+ * systemd's portabled refuses the bit as unknown. */
+#define PORTABLE_FLAG_DRY_RUN (UINT64_C(1) << 33)
+
 /* Flags of RepairAttachments(), a method of ours. */
 #define PORTABLE_REPAIR_DRY_RUN (UINT64_C(1) << 0)
 

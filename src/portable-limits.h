@@ -34,3 +34,7 @@
  * an unbounded number of readers, and no single user all of them. */
 #define PORTABLE_OPERATIONS_MAX 64U
 #define PORTABLE_OPERATIONS_PER_USER_MAX 16U
+
+/* Paths a caller may ask an image read to look for (GetImageMetadataWithOptions "CheckPaths":
+ * the commands of the units, for portablectl check). */
+#define PORTABLE_CHECK_PATHS_MAX 1024U

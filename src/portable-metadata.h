@@ -11,6 +11,11 @@
 /* What an image holds for us: its os-release and its matching unit files, copied out of the image
  * so that nothing refers back into it. */
 
+/* A requested path with this prefix asks for an executable: it is reported missing (as requested,
+ * prefix included) unless the path after the prefix is a regular file with an execute bit,
+ * symlinks followed inside the image. */
+#define IMAGE_CHECK_EXECUTABLE "x:"
+
 typedef struct PortableFile {
         char *name;   /* unit name, or the os-release path inside the image */
         char *data;   /* contents, NUL-terminated */
@@ -25,7 +30,7 @@ typedef struct PortableMetadata {
         PortableFile *units; /* sorted by name */
         size_t n_units;
         char **warnings;     /* things skipped that the user may want to know about */
-        char **missing;      /* requested paths that do not exist in the image */
+        char **missing;      /* requested paths that do not exist in the image (as requested) */
         ImageLayout *layout; /* raw images and block devices: partitions, verity, the pinned policy */
 
         /* An extension layer (ImageReadRequest.extension): os_release is then its

@@ -18,12 +18,14 @@ static const char *const portable_change_type_table[_PORTABLE_CHANGE_TYPE_MAX] =
         [PORTABLE_UNLINK] = "unlink",
         [PORTABLE_WRITE] = "write",
         [PORTABLE_MKDIR] = "mkdir",
+        [PORTABLE_CONFLICT] = "conflict",
 };
 
 static const char *const portable_copy_mode_table[_PORTABLE_COPY_MODE_MAX] = {
         [PORTABLE_COPY_AUTO] = "auto",
         [PORTABLE_COPY_COPY] = "copy",
         [PORTABLE_COPY_SYMLINK] = "symlink",
+        [PORTABLE_COPY_MIXED] = "mixed",
 };
 
 static const char *const image_type_table[_IMAGE_TYPE_MAX] = {
@@ -76,6 +78,8 @@ PortableFlags portable_copy_mode_to_flags(PortableCopyMode m) {
                 return PORTABLE_PREFER_COPY;
         case PORTABLE_COPY_SYMLINK:
                 return PORTABLE_PREFER_SYMLINK;
+        case PORTABLE_COPY_MIXED:
+                return PORTABLE_MIXED_COPY;
         default:
                 return 0;
         }

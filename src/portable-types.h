@@ -24,6 +24,7 @@ typedef enum PortableChangeType {
         PORTABLE_UNLINK,
         PORTABLE_WRITE,
         PORTABLE_MKDIR,
+        PORTABLE_CONFLICT, /* dry runs only: (unit, "exists" or "active") that would refuse it */
         _PORTABLE_CHANGE_TYPE_MAX,
         _PORTABLE_CHANGE_TYPE_INVALID = -EINVAL,
 } PortableChangeType;
@@ -33,6 +34,7 @@ typedef enum PortableCopyMode {
         PORTABLE_COPY_AUTO,
         PORTABLE_COPY_COPY,
         PORTABLE_COPY_SYMLINK,
+        PORTABLE_COPY_MIXED,   /* newest upstream's: units copied, profiles linked, the image copied */
         _PORTABLE_COPY_MODE_MAX,
         _PORTABLE_COPY_MODE_INVALID = -EINVAL,
 } PortableCopyMode;
@@ -55,6 +57,8 @@ typedef enum PortableFlags {
         PORTABLE_PREFER_SYMLINK = 1 << 4,
         PORTABLE_REATTACH = 1 << 5,
         PORTABLE_KEEP_PREVIOUS = 1 << 6, /* reattach: keep the previous version until confirmed */
+        PORTABLE_DRY_RUN = 1 << 7,       /* plan only: report the changes, apply none */
+        PORTABLE_MIXED_COPY = 1 << 8,    /* --copy=mixed: the image entry is a copy (image-copy.h) */
 } PortableFlags;
 
 const char *portable_state_to_string(PortableState s);

@@ -48,8 +48,10 @@ int portable_attach_stack(const Host *host, const PortableStack *stack, char * c
                           PortableFlags flags, PortableChanges *ret_changes, sd_bus_error *reterr);
 
 /* Checks the profile, and returns the paths inside the image its service drop-in binds or mounts
- * over: the image reader reports which of them the image lacks. */
-int portable_attach_prepare(const Host *host, const char *profile, char ***ret_check_paths, sd_bus_error *reterr);
+ * over: the image reader reports which of them the image lacks. ret_requirements (may be NULL):
+ * the same as (path, setting) pairs (profile-requirements.h). */
+int portable_attach_prepare(const Host *host, const char *profile, char ***ret_requirements, char ***ret_check_paths,
+                            sd_bus_error *reterr);
 
 /* Removes every unit whose marker names name_or_path (see attached-index.h for which image an
  * argument names), their drop-ins, and the /etc|/run/portables link attach made. The image
@@ -99,6 +101,23 @@ int portable_get_state_with_extensions(const Host *host, const char *name_or_pat
  * directories of host, journalled where a crash cannot lose the journal before the changes. */
 int portable_transaction_init(Transaction *t, const Host *host, PortableFlags flags, const char *verb,
                               const char *image);
+
+/* Ends an operation's transaction: as transaction_finish(), except that with PORTABLE_DRY_RUN in
+ * flags (and r >= 0) nothing is applied and ret_changes gets the plan. Every operation takes
+ * PORTABLE_DRY_RUN: it then checks and plans exactly as it would, and conflicts that would refuse
+ * it (a unit file that exists on the host, a unit that is active) are listed, all of them, as
+ * PORTABLE_CONFLICT changes (path: the unit, source: "exists" or "active") instead of failing on
+ * the first; nothing else is planned then. */
+int portable_transaction_finish(Transaction *t, int r, PortableFlags flags, PortableChanges *ret_changes,
+                                sd_bus_error *reterr);
+
+/* For a plan that is not executed: adds the "unlink" changes executing would report for the
+ * directories it removes at commit because they end up empty. */
+int portable_transaction_plan_rmdirs(Transaction *t);
+
+/* --copy=mixed, once the transaction is committed (or planned, for a dry run): replaces the
+ * links made to the images of stack by copies of them (image-copy.h), and says so in changes. */
+int portable_copy_images(const Host *host, const PortableStack *stack, PortableFlags flags, PortableChanges *changes);
 
 /* The steps, usable inside a caller's transaction. */
 int portable_attach_in(Transaction *t, const Host *host, const Image *image, const PortableMetadata *metadata,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
+#include "image-copy.h"
 #include "path-util.h"
 #include "portable.h"
 #include "strv.h"
@@ -90,10 +91,21 @@ int portable_reattach_stack(const Host *host, const PortableStack *stack, char *
         r = plan(&t, host, stack, matches, profile, flags, &begin, &end, reterr);
         if (r < 0)
                 return r;
-        r = transaction_execute(&t, reterr);
+        /* A dry run: the plan, split as the changes would be. */
+        if (flags & PORTABLE_DRY_RUN)
+                r = portable_transaction_plan_rmdirs(&t);
+        else
+                r = transaction_execute(&t, reterr);
         if (r < 0)
                 return r;
-        return split_changes(&t, begin, end, ret_removed, ret_updated);
+        r = split_changes(&t, begin, end, ret_removed, ret_updated);
+        if (r < 0)
+                return r;
+        if (!(flags & PORTABLE_DRY_RUN))
+                image_copy_after_detach(ret_removed);
+        if (flags & PORTABLE_MIXED_COPY)
+                r = portable_copy_images(host, stack, flags, ret_updated);
+        return r;
 }
 
 int portable_reattach(const Host *host, const Image *image, const PortableMetadata *metadata, char * const *matches,

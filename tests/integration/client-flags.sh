@@ -3,15 +3,15 @@
 # portable1 call (plain or *WithExtensions, runtime, copy mode, flags, profile, matches) and the
 # calls to the service manager (Reload, Enable/DisableUnitFilesWithFlags and their flags,
 # Start/Stop/RestartUnit), in order, captured from the private bus by `busctl monitor`. The
-# service manager is tests/integration/fake-systemd, whose jobs take as long as a test says:
+# service manager is tests/integration/fake-systemd-jobs, whose jobs take as long as a test says:
 # --now must wait for them (at most --timeout=), --no-block must not, detach --now stops before
 # it detaches, reattach --now --rollback puts the previous version back when the new one fails.
 # Also: every verb refuses surplus and missing arguments without calling anything.
 . "$(dirname "$0")/lib.sh"
 setup
 
-: "${FAKE_SYSTEMD:=$BUILD_ROOT/tests/integration/fake-systemd}"
-[ -x "$FAKE_SYSTEMD" ] || skip_all "fake-systemd not built at $FAKE_SYSTEMD"
+: "${FAKE_SYSTEMD_JOBS:=$BUILD_ROOT/tests/integration/fake-systemd-jobs}"
+[ -x "$FAKE_SYSTEMD_JOBS" ] || skip_all "fake-systemd-jobs not built at $FAKE_SYSTEMD_JOBS"
 have_ours || skip_all "portablectl not built at $PORTABLECTL"
 
 SYSTEMD_IFACE=org.freedesktop.systemd1.Manager
@@ -32,7 +32,7 @@ stop_helpers() {
 }
 trap '_rc=$?; stop_helpers; (exit $_rc); _cleanup' EXIT
 
-(cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$FAKE_SYSTEMD" "$JOBS" "$SYSTEMD_LOG") >>"$T/log/fake-systemd.log" 2>&1 &
+(cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$FAKE_SYSTEMD_JOBS" "$JOBS" "$SYSTEMD_LOG") >>"$T/log/fake-systemd.log" 2>&1 &
 FAKE_SYSTEMD_PID=$!
 busctl --address="$BUS_ADDRESS" monitor --json=short >"$MONITOR" 2>"$T/log/monitor.log" &
 MONITOR_PID=$!

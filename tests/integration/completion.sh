@@ -28,7 +28,7 @@ complete_words() {
 }
 
 assert_eq "a verb from its start" "attach" "$(complete_words portablectl att)"
-assert_eq "every verb" "attach detach help inspect is-attached list read-only reattach remove repair set-limit" \
+assert_eq "every verb" "attach check detach help inspect is-attached list read-only reattach remove repair set-limit" \
         "$(complete_words portablectl "")"
 assert_eq "image names from the daemon" "bar_1 foo" "$(complete_words portablectl attach "")"
 assert_eq "an image name from its start" "foo" "$(complete_words portablectl detach f)"
@@ -40,7 +40,7 @@ assert_eq "profile names from the daemon (--profile VALUE)" "default help nonetw
         "$(complete_words portablectl --profile "")"
 assert_eq "profile names from the daemon (--profile=VALUE)" "strict" \
         "$(complete_words portablectl --profile = st)"
-assert_eq "copy modes" "auto copy symlink" "$(complete_words portablectl attach --copy = "" | sed 's/ help//')"
+assert_eq "copy modes" "auto copy mixed symlink" "$(complete_words portablectl attach --copy = "" | sed 's/ help//')"
 assert_eq "an option" "--no-reload" "$(complete_words portablectl --no-r)"
 
 # Every long option the client's --help lists is completed, and nothing it does not know.
@@ -51,6 +51,12 @@ assert_eq "an option that takes a value gets its '='" "--profile=" "$(complete_w
 
 touch "$T/cwd/local_1.raw"
 assert_eq "image arguments also complete file names" "local_1.raw" "$(complete_words portablectl attach lo)"
+assert_eq "attach: after an image and a prefix, more images as paths" "./local_1.raw" \
+        "$(complete_words portablectl attach foo foo ./lo)"
+assert_eq "check completes image names" "foo" "$(complete_words portablectl check fo)"
 rm "$T/cwd/local_1.raw"
+touch "$T/cwd/web.portable"
+assert_eq "--manifest completes file names" "web.portable" "$(complete_words portablectl detach --manifest = we)"
+rm "$T/cwd/web.portable"
 
 finish

@@ -1,286 +1,135 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A stand-in for PID 1's bus API on the private test bus: the part of
- * org.freedesktop.systemd1.Manager that portablectl uses after or before an operation, with jobs
- * that take as long as a test says.
+/* A stand-in for PID 1's org.freedesktop.systemd1 on the private test bus: just what portablectl
+ * and portabled ask of it, answered from a file, every call logged, so that tests can check which
+ * calls the client makes and in which order (one Reload for a batch, enabling before reloading,
+ * no Reload when no unit is held).
  *
- *   fake-systemd RULES LOG
+ *   fake-systemd UNITS LOG
  *
- * The bus is the one $DBUS_SYSTEM_BUS_ADDRESS names. RULES is re-read for every job, one rule a
- * line, "#" starts a comment:
+ * The bus is the one $DBUS_SYSTEM_BUS_ADDRESS names. UNITS is re-read on every query: the units
+ * "PID 1" holds in memory, one per line, "NAME LOAD_STATE ACTIVE_STATE" (e.g. "foo.service
+ * not-found inactive"); "#" starts a comment.
  *
- *   UNIT DELAY_MS RESULT
+ * Manager methods:
+ *   ListUnitsByPatterns(as states, as patterns)  the units of UNITS that match (fnmatch, no
+ *                                                escapes, as PID 1 does; empty lists match all)
+ *   Reload()
+ *   EnableUnitFilesWithFlags(as files, t flags)  a file containing "WantedBy=" gets one link
+ *                                                (and is remembered as enabled), others none
+ *   DisableUnitFilesWithFlags(as names, t flags) one removed link per enabled unit
+ *   StartUnit/StopUnit/RestartUnit(s name, s mode) a job, and JobRemoved "done" right after
+ *   CleanUnit(s name, as what)                   "fdstore" is refused as systemd 252 does
+ *   GetUnit(s name)                              from UNITS, else NoSuchUnit
  *
- * UNIT may be "*"; the first matching line wins; no match means "0 done". A job (StartUnit,
- * StopUnit, RestartUnit) is answered at once with its object path, and its JobRemoved signal
- * (with RESULT: "done", "failed", ...) follows DELAY_MS later, as systemd does.
- *
- * Every call and every JobRemoved appends one line to LOG, prefixed by the CLOCK_REALTIME
- * milliseconds (what `date +%s%3N` prints):
- *
- *   MS Reload
- *   MS EnableUnitFilesWithFlags flags=FLAGS files=FILE[,FILE...]
- *   MS DisableUnitFilesWithFlags flags=FLAGS files=FILE[,FILE...]
- *   MS StartUnit unit=UNIT mode=MODE job=JOB         (StopUnit, RestartUnit alike)
- *   MS JobRemoved unit=UNIT job=JOB result=RESULT
- *
- * Units have a state, as ListUnitsByPatterns() reports it: a start or restart job makes its unit
- * "activating" until the job is removed, then "active" (or "failed"); a stop job makes it
- * "deactivating", then "inactive". So the daemon sees a unit as running exactly while a real
- * service manager would say so, and a detach that does not wait for its stop job is refused.
- *
- * It exits when the bus goes away. */
+ * LOG gets one line per call: the method and its arguments, separated by spaces. */
 #include <errno.h>
 #include <fnmatch.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
-#include <time.h>
 
-#define SYSTEMD_PATH "/org/freedesktop/systemd1"
-#define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
+#define MANAGER_PATH "/org/freedesktop/systemd1"
+#define MANAGER_IFACE "org.freedesktop.systemd1.Manager"
 
-static const char *rules_path, *log_path;
-static uint32_t next_job_id = 1;
+static const char *units_path, *log_path;
+static char enabled[64][256];
+static size_t n_enabled;
+static unsigned next_job = 1;
 
-typedef struct Unit {
-        char name[256];
-        char state[32];
-} Unit;
+static void log_call(const char *method, const char *args) {
+        FILE *f = fopen(log_path, "ae");
 
-static Unit units[64];
-static size_t n_units;
-
-static void set_state(const char *name, const char *state) {
-        size_t i;
-
-        for (i = 0; i < n_units && strcmp(units[i].name, name) != 0; i++)
-                ;
-        if (i == n_units) {
-                if (n_units == sizeof(units) / sizeof(units[0]))
-                        return;
-                n_units++;
-                snprintf(units[i].name, sizeof(units[i].name), "%s", name);
-        }
-        snprintf(units[i].state, sizeof(units[i].state), "%s", state);
-}
-
-static void log_line(const char *format, ...) __attribute__((format(printf, 1, 2)));
-static void log_line(const char *format, ...) {
-        struct timespec ts;
-        va_list ap;
-        FILE *f;
-
-        f = fopen(log_path, "ae");
         if (!f)
                 return;
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        fprintf(f, "%lld ", (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-        va_start(ap, format);
-        vfprintf(f, format, ap);
-        va_end(ap);
-        fputc('\n', f);
+        fprintf(f, "%s%s%s\n", method, *args ? " " : "", args);
         fclose(f);
 }
 
-static void lookup(const char *unit, unsigned *ret_delay_ms, char *ret_result, size_t size) {
-        char line[1024];
-        FILE *f;
+/* Reads an "as" into a space-separated string (truncated at size). */
+static int read_strv_joined(sd_bus_message *m, char *buf, size_t size, char ***ret) {
+        char **l = NULL;
+        int r;
 
-        *ret_delay_ms = 0;
-        snprintf(ret_result, size, "done");
-        f = fopen(rules_path, "re");
-        if (!f)
-                return;
-        while (fgets(line, sizeof(line), f)) {
-                char u[256], result[32];
-                unsigned delay;
+        r = sd_bus_message_read_strv(m, &l);
+        if (r < 0)
+                return r;
+        buf[0] = '\0';
+        for (char **s = l; s && *s; s++) {
+                size_t len = strlen(buf);
 
-                if (line[0] == '#' || sscanf(line, "%255s %u %31s", u, &delay, result) != 3)
-                        continue;
-                if (strcmp(u, "*") != 0 && strcmp(u, unit) != 0)
-                        continue;
-                *ret_delay_ms = delay;
-                snprintf(ret_result, size, "%s", result);
-                break;
+                snprintf(buf + len, size - len, "%s%s", len > 0 ? " " : "", *s);
         }
-        fclose(f);
-}
-
-static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        log_line("Reload");
-        return sd_bus_reply_method_return(m, NULL);
-}
-
-/* "as files, t flags": logged as "flags=N files=a,b". */
-static int read_files_and_flags(sd_bus_message *m, char **ret_line) {
-        char **files = NULL, *line = NULL;
-        size_t n = 0;
-        uint64_t flags;
-        FILE *s;
-        int r;
-
-        r = sd_bus_message_read_strv(m, &files);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "t", &flags);
-        if (r >= 0) {
-                s = open_memstream(&line, &n);
-                if (!s)
-                        r = -ENOMEM;
-                else {
-                        fprintf(s, "flags=%llu files=", (unsigned long long) flags);
-                        for (size_t i = 0; files && files[i]; i++)
-                                fprintf(s, "%s%s", i > 0 ? "," : "", files[i]);
-                        fclose(s);
-                        *ret_line = line;
-                }
+        if (ret)
+                *ret = l;
+        else {
+                for (char **s = l; s && *s; s++)
+                        free(*s);
+                free(l);
         }
-        for (size_t i = 0; files && files[i]; i++)
-                free(files[i]);
-        free(files);
-        return r;
-}
-
-static int method_enable(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        sd_bus_message *reply = NULL;
-        char *line = NULL;
-        int r;
-
-        r = read_files_and_flags(m, &line);
-        if (r < 0)
-                return r;
-        log_line("EnableUnitFilesWithFlags %s", line);
-        free(line);
-
-        r = sd_bus_message_new_method_return(m, &reply);
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "b", 1);
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "a(sss)", 0);
-        if (r >= 0)
-                r = sd_bus_send(NULL, reply, NULL);
-        sd_bus_message_unref(reply);
-        return r;
-}
-
-static int method_disable(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        char *line = NULL;
-        int r;
-
-        r = read_files_and_flags(m, &line);
-        if (r < 0)
-                return r;
-        log_line("DisableUnitFilesWithFlags %s", line);
-        free(line);
-        return sd_bus_reply_method_return(m, "a(sss)", 0);
-}
-
-typedef struct Job {
-        sd_bus *bus;
-        sd_event_source *source;
-        uint32_t id;
-        bool stop;
-        char path[64];
-        char unit[256];
-        char result[32];
-} Job;
-
-static int emit_job_removed(Job *j) {
-        int r;
-
-        if (j->stop)
-                set_state(j->unit, "inactive");
-        else
-                set_state(j->unit, strcmp(j->result, "done") == 0 ? "active" : "failed");
-
-        r = sd_bus_emit_signal(j->bus, SYSTEMD_PATH, SYSTEMD_MANAGER, "JobRemoved", "uoss", j->id, j->path, j->unit,
-                               j->result);
-        log_line("JobRemoved unit=%s job=%s result=%s", j->unit, j->path, j->result);
-        sd_bus_unref(j->bus);
-        sd_event_source_unref(j->source);
-        free(j);
-        return r;
-}
-
-static int on_job_done(sd_event_source *s, uint64_t usec, void *userdata) {
-        (void) emit_job_removed(userdata);
         return 0;
 }
 
-/* StartUnit/StopUnit/RestartUnit(s name, s mode) -> o job. */
-static int method_job(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        const char *unit, *mode;
-        unsigned delay_ms;
-        Job *j;
-        int r;
-
-        r = sd_bus_message_read(m, "ss", &unit, &mode);
-        if (r < 0)
-                return r;
-
-        j = calloc(1, sizeof(Job));
-        if (!j)
-                return -ENOMEM;
-        j->bus = sd_bus_ref(sd_bus_message_get_bus(m));
-        j->id = next_job_id++;
-        snprintf(j->path, sizeof(j->path), SYSTEMD_PATH "/job/%u", j->id);
-        snprintf(j->unit, sizeof(j->unit), "%s", unit);
-        lookup(unit, &delay_ms, j->result, sizeof(j->result));
-        j->stop = strcmp(sd_bus_message_get_member(m), "StopUnit") == 0;
-        set_state(unit, j->stop ? "deactivating" : "activating");
-        log_line("%s unit=%s mode=%s job=%s", sd_bus_message_get_member(m), unit, mode, j->path);
-
-        /* The reply goes out before the signal, as with systemd. */
-        r = sd_bus_reply_method_return(m, "o", j->path);
-        if (r >= 0)
-                r = sd_event_add_time_relative(sd_bus_get_event(j->bus), &j->source, CLOCK_MONOTONIC,
-                                               (uint64_t) delay_ms * 1000, 0, on_job_done, j);
-        if (r < 0) {
-                sd_bus_unref(j->bus);
-                free(j);
-        }
-        return r;
+static void strv_free_simple(char **l) {
+        for (char **s = l; s && *s; s++)
+                free(*s);
+        free(l);
 }
 
 static bool matches_any(char **patterns, const char *s) {
-        for (size_t i = 0; patterns && patterns[i]; i++)
-                if (fnmatch(patterns[i], s, 0) == 0)
+        if (!patterns || !*patterns)
+                return true;
+        for (char **p = patterns; *p; p++)
+                if (fnmatch(*p, s, FNM_NOESCAPE) == 0)
                         return true;
         return false;
 }
 
-static void strv_free_simple(char **l) {
-        for (size_t i = 0; l && l[i]; i++)
-                free(l[i]);
-        free(l);
+static bool in_list(char **l, const char *s) {
+        if (!l || !*l)
+                return true;
+        for (char **p = l; *p; p++)
+                if (strcmp(*p, s) == 0)
+                        return true;
+        return false;
 }
 
-/* ListUnitsByPatterns(as states, as patterns) -> a(ssssssouso), of the units this fake knows. */
 static int method_list_units_by_patterns(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         sd_bus_message *reply = NULL;
-        char **states = NULL, **patterns = NULL;
+        char **states = NULL, **patterns = NULL, sbuf[512], pbuf[1024], line[512];
+        FILE *f;
         int r;
 
-        r = sd_bus_message_read_strv(m, &states);
+        r = read_strv_joined(m, sbuf, sizeof(sbuf), &states);
         if (r >= 0)
-                r = sd_bus_message_read_strv(m, &patterns);
-        if (r >= 0)
-                r = sd_bus_message_new_method_return(m, &reply);
+                r = read_strv_joined(m, pbuf, sizeof(pbuf), &patterns);
+        if (r < 0)
+                return r;
+        {
+                char args[1600];
+
+                snprintf(args, sizeof(args), "[%s] [%s]", sbuf, pbuf);
+                log_call("ListUnitsByPatterns", args);
+        }
+
+        r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(ssssssouso)");
-        for (size_t i = 0; r >= 0 && i < n_units; i++) {
-                const Unit *u = &units[i];
+        f = fopen(units_path, "re");
+        while (r >= 0 && f && fgets(line, sizeof(line), f)) {
+                char name[256], load[64], active[64];
 
-                if ((states && states[0] && !matches_any(states, u->state)) ||
-                    (patterns && patterns[0] && !matches_any(patterns, u->name)))
+                if (line[0] == '#' || sscanf(line, "%255s %63s %63s", name, load, active) != 3)
                         continue;
-                r = sd_bus_message_append(reply, "(ssssssouso)", u->name, "", "loaded", u->state, u->state, "",
-                                          SYSTEMD_PATH "/unit/x", 0, "", "/");
+                if (!matches_any(patterns, name) || !in_list(states, active))
+                        continue;
+                r = sd_bus_message_append(reply, "(ssssssouso)", name, "", load, active, "dead", "",
+                                          "/org/freedesktop/systemd1/unit/x", 0, "", "/");
         }
+        if (f)
+                fclose(f);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r >= 0)
@@ -288,19 +137,182 @@ static int method_list_units_by_patterns(sd_bus_message *m, void *userdata, sd_b
         sd_bus_message_unref(reply);
         strv_free_simple(states);
         strv_free_simple(patterns);
-        return r;
+        return r < 0 ? r : 1;
+}
+
+static int method_get_unit(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *name;
+        char line[512];
+        FILE *f;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        log_call("GetUnit", name);
+        f = fopen(units_path, "re");
+        while (f && fgets(line, sizeof(line), f)) {
+                char n[256];
+
+                if (line[0] != '#' && sscanf(line, "%255s", n) == 1 && strcmp(n, name) == 0) {
+                        fclose(f);
+                        return sd_bus_reply_method_return(m, "o", "/org/freedesktop/systemd1/unit/x");
+                }
+        }
+        if (f)
+                fclose(f);
+        return sd_bus_error_setf(error, "org.freedesktop.systemd1.NoSuchUnit", "Unit %s not loaded.", name);
+}
+
+static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        log_call("Reload", "");
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static const char *basename_of(const char *p) {
+        const char *s = strrchr(p, '/');
+        return s ? s + 1 : p;
+}
+
+static bool file_has_install_section(const char *path) {
+        char line[1024];
+        bool found = false;
+        FILE *f = fopen(path, "re");
+
+        while (f && !found && fgets(line, sizeof(line), f))
+                found = strncmp(line, "WantedBy=", 9) == 0;
+        if (f)
+                fclose(f);
+        return found;
+}
+
+static int method_enable(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        sd_bus_message *reply = NULL;
+        char **files = NULL, buf[1024], args[1100];
+        uint64_t flags;
+        bool any = false;
+        int r;
+
+        r = read_strv_joined(m, buf, sizeof(buf), &files);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "t", &flags);
+        if (r < 0)
+                return r;
+        snprintf(args, sizeof(args), "%s %llu", buf, (unsigned long long) flags);
+        log_call("EnableUnitFilesWithFlags", args);
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        for (char **f = files; r >= 0 && f && *f; f++)
+                if (file_has_install_section(*f))
+                        any = true;
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "b", any);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sss)");
+        for (char **f = files; r >= 0 && f && *f; f++) {
+                char link[512];
+
+                if (!file_has_install_section(*f))
+                        continue;
+                snprintf(link, sizeof(link), "/fake/multi-user.target.wants/%.200s", basename_of(*f));
+                r = sd_bus_message_append(reply, "(sss)", "symlink", link, *f);
+                if (n_enabled < 64)
+                        snprintf(enabled[n_enabled++], sizeof(enabled[0]), "%s", basename_of(*f));
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        sd_bus_message_unref(reply);
+        strv_free_simple(files);
+        return r < 0 ? r : 1;
+}
+
+static int method_disable(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        sd_bus_message *reply = NULL;
+        char **names = NULL, buf[1024], args[1100];
+        uint64_t flags;
+        int r;
+
+        r = read_strv_joined(m, buf, sizeof(buf), &names);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "t", &flags);
+        if (r < 0)
+                return r;
+        snprintf(args, sizeof(args), "%s %llu", buf, (unsigned long long) flags);
+        log_call("DisableUnitFilesWithFlags", args);
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sss)");
+        for (char **n = names; r >= 0 && n && *n; n++)
+                for (size_t i = 0; i < n_enabled; i++) {
+                        char link[512];
+
+                        if (strcmp(enabled[i], basename_of(*n)) != 0)
+                                continue;
+                        snprintf(link, sizeof(link), "/fake/multi-user.target.wants/%.200s", enabled[i]);
+                        r = sd_bus_message_append(reply, "(sss)", "unlink", link, "");
+                        enabled[i][0] = '\0';
+                }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        sd_bus_message_unref(reply);
+        strv_free_simple(names);
+        return r < 0 ? r : 1;
+}
+
+static int method_job(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *name, *mode, *method = sd_bus_message_get_member(m);
+        char path[128], args[512];
+        unsigned id = next_job++;
+        int r;
+
+        r = sd_bus_message_read(m, "ss", &name, &mode);
+        if (r < 0)
+                return r;
+        snprintf(args, sizeof(args), "%s %s", name, mode);
+        log_call(method, args);
+
+        snprintf(path, sizeof(path), "/org/freedesktop/systemd1/job/%u", id);
+        r = sd_bus_reply_method_return(m, "o", path);
+        if (r < 0)
+                return r;
+        return sd_bus_emit_signal(sd_bus_message_get_bus(m), MANAGER_PATH, MANAGER_IFACE, "JobRemoved", "uoss", id,
+                                  path, name, "done");
+}
+
+static int method_clean(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *name;
+        char buf[256], args[512];
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r >= 0)
+                r = read_strv_joined(m, buf, sizeof(buf), NULL);
+        if (r < 0)
+                return r;
+        snprintf(args, sizeof(args), "%s %s", name, buf);
+        log_call("CleanUnit", args);
+        if (strstr(buf, "fdstore"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid resource 'fdstore'");
+        return sd_bus_reply_method_return(m, NULL);
 }
 
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD("ListUnitsByPatterns", "asas", "a(ssssssouso)", method_list_units_by_patterns,
+                      SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("GetUnit", "s", "o", method_get_unit, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", "", "", method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("EnableUnitFilesWithFlags", "ast", "ba(sss)", method_enable, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("DisableUnitFilesWithFlags", "ast", "a(sss)", method_disable, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("StartUnit", "ss", "o", method_job, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("StopUnit", "ss", "o", method_job, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("RestartUnit", "ss", "o", method_job, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("ListUnitsByPatterns", "asas", "a(ssssssouso)", method_list_units_by_patterns,
-                      SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("CleanUnit", "sas", "", method_clean, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL("JobRemoved", "uoss", 0),
         SD_BUS_VTABLE_END
 };
@@ -311,17 +323,17 @@ int main(int argc, char *argv[]) {
         int r;
 
         if (argc != 3) {
-                fprintf(stderr, "Usage: %s RULES LOG\n", argv[0]);
+                fprintf(stderr, "Usage: %s UNITS LOG\n", argv[0]);
                 return 2;
         }
-        rules_path = argv[1];
+        units_path = argv[1];
         log_path = argv[2];
 
         r = sd_event_default(&event);
         if (r >= 0)
                 r = sd_bus_open_system(&bus);
         if (r >= 0)
-                r = sd_bus_add_object_vtable(bus, NULL, SYSTEMD_PATH, SYSTEMD_MANAGER, manager_vtable, NULL);
+                r = sd_bus_add_object_vtable(bus, NULL, MANAGER_PATH, MANAGER_IFACE, manager_vtable, NULL);
         if (r >= 0)
                 r = sd_bus_attach_event(bus, event, 0);
         if (r >= 0)

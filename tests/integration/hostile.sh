@@ -122,10 +122,13 @@ assert_fails_with "unknown profile: error names it and the available profiles" \
 for p in "../../../etc" "default/../strict" "/etc/systemd" "."; do
         assert_fails_with "profile '$p' is refused" "" -- quick AttachImage sassbs foo 1 foo "$p" false ""
 done
+# A profile path only through our *WithOptions methods, and a directory only if it is a profile.
+assert_fails_with "profile path '/etc/systemd' is no profile" "has no service.conf" \
+        -- quick AttachImageWithOptions 'sasasssta{sv}' foo 0 1 foo /etc/systemd "" 0 0
 assert_fails_with "unknown copy mode is InvalidArgs" "org.freedesktop.DBus.Error.InvalidArgs: " "Unknown copy mode 'bogus'" \
         -- quick AttachImage sassbs foo 1 foo default false bogus
-assert_fails_with "copy mode 'mixed' (not in v252) is InvalidArgs" "org.freedesktop.DBus.Error.InvalidArgs: " "'mixed'" \
-        -- quick AttachImage sassbs foo 1 foo default false mixed
+assert_fails_with "copy mode 'Mixed' (only 'mixed', newest systemd's, is known) is InvalidArgs" \
+        "org.freedesktop.DBus.Error.InvalidArgs: " "'Mixed'" -- quick AttachImage sassbs foo 1 foo default false Mixed
 for f in 8 16 32 64 128 9223372036854775808 18446744073709551615; do
         assert_fails_with "AttachImageWithExtensions flags $f is InvalidArgs" \
                 "org.freedesktop.DBus.Error.InvalidArgs: " "Invalid 'flags' parameter '$f'" \

@@ -33,6 +33,7 @@ _lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${PORTABLED:=$BUILD_ROOT/portabled/portabled}"
 : "${PORTABLECTL:=$BUILD_ROOT/portablectl/portablectl}"
 : "${FAKE_POLKIT:=$BUILD_ROOT/tests/integration/fake-polkit}"
+: "${FAKE_SYSTEMD:=$BUILD_ROOT/tests/integration/fake-systemd}"
 : "${TEST_DATA:=$SOURCE_ROOT/tests/data}"
 : "${PROFILES_DIR:=$SOURCE_ROOT/profiles}"
 GOLDEN=$_lib_dir/golden
@@ -49,6 +50,7 @@ T=
 DBUS_PID=
 DAEMON_PID=
 FAKE_POLKIT_PID=
+FAKE_SYSTEMD_PID=
 
 # ---------------------------------------------------------------------------------------------- TAP
 
@@ -603,6 +605,28 @@ start_fake_polkit() {
         return 1
 }
 
+# start_fake_systemd UNITS LOG: tests/integration/fake-systemd serves org.freedesktop.systemd1 on the
+# private bus: the units in UNITS are the ones "PID 1" holds, every call is logged to LOG (see
+# fake-systemd.c).
+start_fake_systemd() {
+        (cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$FAKE_SYSTEMD" "$1" "$2") >>"$T/log/fake-systemd.log" 2>&1 &
+        FAKE_SYSTEMD_PID=$!
+        local i
+        for i in $(seq 1 100); do
+                name_owned org.freedesktop.systemd1 && return 0
+                sleep 0.05
+        done
+        echo "fake-systemd did not acquire org.freedesktop.systemd1: $(cat "$T/log/fake-systemd.log")" >&2
+        return 1
+}
+
+stop_fake_systemd() {
+        [ -n "$FAKE_SYSTEMD_PID" ] || return 0
+        kill -TERM "$FAKE_SYSTEMD_PID" 2>/dev/null
+        wait "$FAKE_SYSTEMD_PID" 2>/dev/null
+        FAKE_SYSTEMD_PID=
+}
+
 stop_fake_polkit() {
         [ -n "$FAKE_POLKIT_PID" ] || return 0
         kill -TERM "$FAKE_POLKIT_PID" 2>/dev/null
@@ -628,6 +652,7 @@ _cleanup() {
         trap - EXIT INT TERM
         stop_daemon
         stop_fake_polkit
+        stop_fake_systemd
         if [ -n "$DBUS_PID" ]; then
                 kill -TERM "$DBUS_PID" 2>/dev/null
                 wait "$DBUS_PID" 2>/dev/null

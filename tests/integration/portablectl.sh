@@ -21,7 +21,7 @@ assert_ok "--profile=help" run_ours --profile=help
 assert_eq "--profile=help lists the Profiles property" "default nonetwork strict trusted" \
         "$(echo "$OUT" | grep -v 'Available unit profiles:' | tr '\n' ' ' | sed 's/ $//')"
 assert_ok "--copy=help" run_ours --copy=help
-assert_eq "--copy=help lists the copy modes" "auto copy symlink" "$(echo "$OUT" | tr '\n' ' ' | sed 's/ $//')"
+assert_eq "--copy=help lists the copy modes" "auto copy symlink mixed" "$(echo "$OUT" | tr '\n' ' ' | sed 's/ $//')"
 run run_ours is-attached foo
 assert_eq "is-attached of a detached image prints detached" "detached" "$OUT"
 assert_eq "is-attached of a detached image exits 1 (documented, unlike systemd's)" 1 "$RC"

@@ -475,12 +475,16 @@ Test(attach, unknown_profile_is_an_error) {
 }
 
 Test(attach, invalid_profile_names) {
-        static const char *const names[] = { "../default", "/default", "..", "a/b" };
+        static const char *const paths[] = { "../default", "a/b" };
         _cleanup_free_ char *path = fixture_copy_image("foo", "foo", false);
         _cleanup_(image_freep) Image *image = fixture_image(path);
 
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                attach_must_fail(image, foo_matches, names[i], 0, -ENOENT, NULL);
+        /* A name with a slash is a profile path (profile.h), which must be absolute. */
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+                attach_must_fail(image, foo_matches, paths[i], 0, -EINVAL, NULL);
+        attach_must_fail(image, foo_matches, "..", 0, -ENOENT, NULL);
+        /* An absolute path that does not exist. */
+        attach_must_fail(image, foo_matches, "/default", 0, -ENOENT, NULL);
 }
 
 Test(attach, profile_without_service_conf) {
@@ -700,4 +704,43 @@ Test(attach, attach_in_caller_transaction) {
         assert_str(after, before);
         cr_assert(eq(int, transaction_execute(&t, &error), 0), "%s", strna(error.message));
         cr_assert(is_regular(ATTACHED "/foo.service"));
+}
+
+/* ------------------------------------------------------------------------------- dry runs */
+
+Test(attach, dry_run_plans_exactly_what_attach_does) {
+        _cleanup_free_ char *path = fixture_copy_image("foo", "foo", false), *before = fixture_snapshot(),
+                            *after = NULL, *changes = NULL, *golden = unit_golden("attach-foo.changes");
+        _cleanup_(image_freep) Image *image = fixture_image(path);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(portable_changes_done) PortableChanges c = {};
+
+        cr_assert(eq(int, fixture_attach(image, foo_matches, "default", PORTABLE_DRY_RUN, &c, &error), 0), "%s",
+                  strna(error.message));
+        changes = fixture_changes(&c);
+        assert_str(changes, golden);
+        after = fixture_snapshot();
+        assert_str(after, before);
+}
+
+Test(attach, dry_run_lists_every_conflict) {
+        _cleanup_free_ char *path = fixture_copy_image("foo", "foo", false), *before = NULL, *after = NULL,
+                            *changes = NULL;
+        _cleanup_(image_freep) Image *image = fixture_image(path);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(portable_changes_done) PortableChanges c = {};
+
+        fixture_write("/usr/lib/systemd/system/foo.target", "[Unit]\n# host's own\n");
+        fixture_use_fake_manager();
+        fx.active[0] = "foo.path";
+        fx.active[1] = "foo.service";
+        before = fixture_snapshot();
+
+        /* Not the first refusal: all of them, and nothing else is planned. */
+        cr_assert(eq(int, fixture_attach(image, foo_matches, "default", PORTABLE_DRY_RUN, &c, &error), 0), "%s",
+                  strna(error.message));
+        changes = fixture_changes(&c);
+        assert_str(changes, "conflict foo.path active\nconflict foo.service active\nconflict foo.target exists\n");
+        after = fixture_snapshot();
+        assert_str(after, before);
 }

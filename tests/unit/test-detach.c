@@ -416,3 +416,32 @@ Test(detach, symlinked_units) {
         /* The links went, not what they pointed to. */
         cr_assert(eq(int, access(target, F_OK), 0));
 }
+
+Test(detach, dry_run_plans_exactly_what_detach_does) {
+        _cleanup_(image_freep) Image *image = attach("foo", "foo", foo_matches, "default", 0);
+        _cleanup_free_ char *before = fixture_snapshot(), *after = NULL, *planned = NULL, *done = NULL;
+
+        /* The directories emptied at commit included. */
+        detach_ok("foo", PORTABLE_DRY_RUN, &planned);
+        after = fixture_snapshot();
+        assert_str(after, before);
+        detach_ok("foo", 0, &done);
+        assert_str(planned, done);
+        assert_clean();
+}
+
+Test(detach, dry_run_lists_every_active_unit) {
+        _cleanup_(image_freep) Image *image = attach("foo", "foo", foo_matches, "default", 0);
+        _cleanup_free_ char *before = NULL, *after = NULL, *planned = NULL;
+
+        fixture_use_fake_manager();
+        fx.active[0] = "foo.service";
+        fx.active[1] = "foo.bar.timer";
+        before = fixture_snapshot();
+        detach_ok("foo", PORTABLE_DRY_RUN, &planned);
+        assert_str(planned, "conflict foo.bar.timer active\nconflict foo.service active\n");
+        after = fixture_snapshot();
+        assert_str(after, before);
+        /* The real one still refuses. */
+        detach_must_fail("foo", 0, -EBUSY, SYSTEMD_ERROR_UNIT_EXISTS);
+}

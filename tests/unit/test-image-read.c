@@ -524,6 +524,33 @@ Test(image_read, find_missing_nothing_asked) {
         cr_assert(eq(sz, strv_length(m->missing), 0));
 }
 
+Test(image_read, find_missing_executables) {
+        _cleanup_free_ char *dir = make_tree("exec"), *run = unit_strf("%s/usr/bin/run", dir),
+                            *plain = unit_strf("%s/usr/bin/plain", dir), *link = unit_strf("%s/usr/bin/link", dir),
+                            *joined = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        char *paths[] = { (char *) "/usr/bin/plain", (char *) IMAGE_CHECK_EXECUTABLE "/usr/bin/plain",
+                          (char *) IMAGE_CHECK_EXECUTABLE "/usr/bin/run", (char *) IMAGE_CHECK_EXECUTABLE "/usr/bin/link",
+                          (char *) IMAGE_CHECK_EXECUTABLE "/usr/bin", (char *) IMAGE_CHECK_EXECUTABLE "/usr/bin/none",
+                          (char *) "/usr/bin/none", NULL };
+
+        unit_write_data(run, "#!/bin/sh\n", 10, 0755);
+        unit_write_data(plain, "#!/bin/sh\n", 10, 0644);
+        /* An absolute link, resolved inside the image, to an executable. */
+        unit_symlink("/usr/bin/run", link);
+        fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        cr_assert(fd >= 0);
+        cr_assert(eq(int, portable_metadata_new(&m), 0));
+
+        /* Reported as asked: present but not executable, a directory, missing altogether; and
+         * every path after one that is present but not executable is still looked at. */
+        cr_assert(eq(int, image_tree_find_missing(fd, paths, m), 0));
+        joined = strv_join(m->missing, " ");
+        assert_str(joined, IMAGE_CHECK_EXECUTABLE "/usr/bin/plain " IMAGE_CHECK_EXECUTABLE "/usr/bin "
+                           IMAGE_CHECK_EXECUTABLE "/usr/bin/none /usr/bin/none");
+}
+
 Test(image_read, find_missing_never_looks_outside) {
         _cleanup_free_ char *dir = make_tree("outside"), *link = unit_strf("%s/proc", dir);
         _cleanup_close_ int fd = -EBADF;

@@ -33,6 +33,7 @@ Test(portable_types, change_type_table) {
                 [PORTABLE_UNLINK] = "unlink",
                 [PORTABLE_WRITE] = "write",
                 [PORTABLE_MKDIR] = "mkdir",
+                [PORTABLE_CONFLICT] = "conflict",
         };
 
         for (int i = 0; i < _PORTABLE_CHANGE_TYPE_MAX; i++) {
@@ -59,13 +60,15 @@ Test(portable_types, copy_mode_table) {
         assert_str(portable_copy_mode_to_string(PORTABLE_COPY_AUTO), "auto");
         assert_str(portable_copy_mode_to_string(PORTABLE_COPY_COPY), "copy");
         assert_str(portable_copy_mode_to_string(PORTABLE_COPY_SYMLINK), "symlink");
+        assert_str(portable_copy_mode_to_string(PORTABLE_COPY_MIXED), "mixed");
 
         /* "" is what the bus sends for "auto". */
         cr_assert(eq(int, portable_copy_mode_from_string(""), PORTABLE_COPY_AUTO));
         cr_assert(eq(int, portable_copy_mode_from_string("auto"), PORTABLE_COPY_AUTO));
         cr_assert(eq(int, portable_copy_mode_from_string("copy"), PORTABLE_COPY_COPY));
         cr_assert(eq(int, portable_copy_mode_from_string("symlink"), PORTABLE_COPY_SYMLINK));
-        cr_assert(eq(int, portable_copy_mode_from_string("mixed"), _PORTABLE_COPY_MODE_INVALID));
+        cr_assert(eq(int, portable_copy_mode_from_string("mixed"), PORTABLE_COPY_MIXED));
+        cr_assert(eq(int, portable_copy_mode_from_string("hardlink"), _PORTABLE_COPY_MODE_INVALID));
         cr_assert(eq(int, portable_copy_mode_from_string("Copy"), _PORTABLE_COPY_MODE_INVALID));
         cr_assert(eq(int, portable_copy_mode_from_string(NULL), _PORTABLE_COPY_MODE_INVALID));
 }
@@ -74,6 +77,7 @@ Test(portable_types, copy_mode_flags) {
         cr_assert(eq(int, portable_copy_mode_to_flags(PORTABLE_COPY_AUTO), 0));
         cr_assert(eq(int, portable_copy_mode_to_flags(PORTABLE_COPY_COPY), PORTABLE_PREFER_COPY));
         cr_assert(eq(int, portable_copy_mode_to_flags(PORTABLE_COPY_SYMLINK), PORTABLE_PREFER_SYMLINK));
+        cr_assert(eq(int, portable_copy_mode_to_flags(PORTABLE_COPY_MIXED), PORTABLE_MIXED_COPY));
         cr_assert(eq(int, portable_copy_mode_to_flags(_PORTABLE_COPY_MODE_INVALID), 0));
 }
 

@@ -2,6 +2,8 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "profile.h"
 #include "strv.h"
@@ -91,11 +93,13 @@ Test(profile, unknown_profile) {
 }
 
 Test(profile, invalid_names) {
-        static const char *const names[] = { "", ".", "..", "a/b", "../default", "/default", "default/",
+        static const char *const names[] = { "", ".", "..", "a/b", "../default", "default/", "/a/../default",
                                              "de\nfault", "\xff" };
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
                 find(names[i], "foo.service", -EINVAL);
+        /* An absolute path is a profile by path, never a name in the profile directories. */
+        find("/default", "foo.service", -ENOENT);
 }
 
 Test(profile, unit_without_type) {
@@ -249,4 +253,78 @@ Test(profile, list_empty) {
         cr_assert(eq(int, profile_list(&host, &l), 0));
         cr_assert(not(zero(ptr, l)));
         cr_assert(eq(sz, strv_length(l), 0));
+}
+
+/* ------------------------------------------------------------------ profiles given by path */
+
+static char *profile_file(const char *name, const char *content, mode_t mode) {
+        char *p = unit_strf("%s/%s", tmp, name);
+
+        unit_write(p, content);
+        cr_assert(eq(int, chmod(p, mode), 0));
+        return p;
+}
+
+Test(profile, path_to_a_file_is_the_service_dropin) {
+        _cleanup_free_ char *p = profile_file("tight.conf", "[Service]\nPrivateNetwork=yes\n", 0644);
+        _cleanup_free_ char *found = find(p, "foo.service", 1);
+
+        assert_str(found, p);
+        /* Like the shipped profiles: nothing for other unit types. */
+        cr_assert(zero(ptr, find(p, "foo.socket", 0)));
+        cr_assert(profile_is_path(p));
+        cr_assert(not(profile_is_path("default")));
+}
+
+Test(profile, path_to_a_directory_has_a_file_per_type) {
+        _cleanup_free_ char *dir = unit_strf("%s/mine", tmp), *svc = NULL, *found = NULL;
+
+        unit_mkdir_p(dir, 0755);
+        cr_assert(eq(int, chmod(dir, 0755), 0));
+        svc = profile_file("mine/service.conf", "[Service]\nPrivateTmp=yes\n", 0644);
+        found = find(dir, "foo.service", 1);
+        assert_str(found, svc);
+        cr_assert(zero(ptr, find(dir, "foo.timer", 0)));
+}
+
+Test(profile, path_to_a_directory_without_service_conf_is_no_profile) {
+        _cleanup_free_ char *dir = unit_strf("%s/notaprofile", tmp), *sock = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+
+        /* Or any directory of root's would attach services without a profile. */
+        unit_mkdir_p(dir, 0755);
+        cr_assert(eq(int, chmod(dir, 0755), 0));
+        sock = profile_file("notaprofile/socket.conf", "[Socket]\n", 0644);
+        cr_assert(zero(ptr, find(dir, "foo.service", -ENOENT)));
+        cr_assert(zero(ptr, find(dir, "foo.socket", -ENOENT)));
+        cr_assert(eq(int, profile_path_check(dir, &e), -ENOENT));
+        cr_assert(not(zero(ptr, strstr(e.message, "has no service.conf"))), "%s", e.message);
+}
+
+Test(profile, path_rules) {
+        _cleanup_free_ char *writable = profile_file("w.conf", "[Service]\n", 0664),
+                            *secret = profile_file("s.conf", "[Service]\n", 0640),
+                            *theirs = profile_file("u.conf", "[Service]\n", 0644),
+                            *link = unit_strf("%s/l.conf", tmp), *missing = unit_strf("%s/none.conf", tmp);
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+
+        cr_assert(eq(int, chown(theirs, 1000, 1000), 0));
+        unit_symlink(theirs, link);
+
+        cr_assert(zero(ptr, find(writable, "foo.service", -EPERM)));
+        cr_assert(zero(ptr, find(secret, "foo.service", -EPERM)));
+        cr_assert(zero(ptr, find(theirs, "foo.service", -EPERM)));
+        cr_assert(zero(ptr, find(link, "foo.service", -EPERM)));
+        cr_assert(zero(ptr, find(missing, "foo.service", -ENOENT)));
+        cr_assert(zero(ptr, find("relative/p.conf", "foo.service", -EINVAL)));
+
+        cr_assert(eq(int, profile_path_check(secret, &e), -EPERM));
+        cr_assert(not(zero(ptr, strstr(e.message, "readable by everyone"))), "%s", e.message);
+        cr_assert(not(zero(ptr, strstr(e.message, "mode 0640"))), "%s", e.message);
+        sd_bus_error_free(&e);
+        cr_assert(eq(int, profile_path_check(theirs, &e), -EPERM));
+        cr_assert(not(zero(ptr, strstr(e.message, "uid 1000"))), "%s", e.message);
+        sd_bus_error_free(&e);
+        cr_assert(eq(int, profile_path_check(link, &e), -EPERM));
+        cr_assert(not(zero(ptr, strstr(e.message, "not a regular file"))), "%s", e.message);
 }

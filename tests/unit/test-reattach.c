@@ -239,3 +239,20 @@ Test(reattach, unconfined_new_version_leaves_the_old_one) {
         reattach_must_fail(v2, "default", 0, -EPERM, PORTABLE_ERROR_UNIT_NOT_CONFINED);
         reattach_must_fail(v2, "strict", PORTABLE_FORCE_ATTACH, -EPERM, PORTABLE_ERROR_UNIT_NOT_CONFINED);
 }
+
+Test(reattach, dry_run_plans_exactly_what_reattach_does) {
+        _cleanup_(image_freep) Image *v1 = attach("foo", "foo_1", "default", 0);
+        _cleanup_free_ char *p2 = fixture_copy_image("foo_2", "foo_2", false), *before = fixture_snapshot(),
+                            *after = NULL;
+        _cleanup_(image_freep) Image *v2 = fixture_image(p2);
+        _cleanup_(reattach_result_done) struct reattach_result planned = reattach(v2, "default", PORTABLE_DRY_RUN);
+
+        cr_assert(eq(int, planned.r, 0), "%s", strna(planned.error.message));
+        after = fixture_snapshot();
+        assert_str(after, before);
+
+        _cleanup_(reattach_result_done) struct reattach_result done = reattach(v2, "default", 0);
+        cr_assert(eq(int, done.r, 0), "%s", strna(done.error.message));
+        assert_str(planned.removed, done.removed);
+        assert_str(planned.updated, done.updated);
+}

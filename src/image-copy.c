@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <linux/fs.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "image-copy.h"
+#include "log.h"
+#include "path-util.h"
+#include "strv.h"
+
+/* Copies the data of one regular file. */
+static int copy_data(int from, int to) {
+        for (;;) {
+                ssize_t n = copy_file_range(from, NULL, to, NULL, 1U << 30, 0);
+
+                if (n == 0)
+                        return 0;
+                if (n > 0)
+                        continue;
+                if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL)
+                        return -errno;
+
+                /* A plain copy where the kernel cannot do it for us. */
+                char buf[64 * 1024];
+                for (;;) {
+                        ssize_t k = read(from, buf, sizeof(buf));
+
+                        if (k < 0)
+                                return -errno;
+                        if (k == 0)
+                                return 0;
+                        for (ssize_t off = 0; off < k;) {
+                                ssize_t w = write(to, buf + off, (size_t) (k - off));
+
+                                if (w < 0)
+                                        return -errno;
+                                off += w;
+                        }
+                }
+        }
+}
+
+static void copy_attributes(int fd, const struct stat *st) {
+        const struct timespec times[2] = { st->st_atim, st->st_mtim };
+
+        (void) fchown(fd, st->st_uid, st->st_gid);
+        (void) fchmod(fd, st->st_mode & 07777);
+        (void) futimens(fd, times);
+}
+
+static int copy_at(int from_dir, const char *from_name, int to_dir, const char *to_name, unsigned depth);
+
+static int copy_tree_contents(int from, int to, unsigned depth) {
+        _cleanup_closedir_ DIR *d = fd_opendir_dup(from);
+        struct dirent *de;
+        int r;
+
+        if (!d)
+                return -errno;
+        while ((errno = 0, de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                r = copy_at(from, de->d_name, to, de->d_name, depth + 1);
+                if (r < 0)
+                        return r;
+        }
+        return errno > 0 ? -errno : 0;
+}
+
+static int copy_at(int from_dir, const char *from_name, int to_dir, const char *to_name, unsigned depth) {
+        struct stat st;
+        int r;
+
+        if (depth > 256)
+                return -ELOOP;
+        if (fstatat(from_dir, from_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+
+        if (S_ISREG(st.st_mode)) {
+                _cleanup_close_ int from = openat(from_dir, from_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+                _cleanup_close_ int to = -EBADF;
+
+                if (from < 0)
+                        return -errno;
+                to = openat(to_dir, to_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (to < 0)
+                        return -errno;
+                r = copy_data(from, to);
+                if (r < 0)
+                        return r;
+                copy_attributes(to, &st);
+                return 0;
+        }
+        if (S_ISDIR(st.st_mode)) {
+                _cleanup_close_ int from = openat(from_dir, from_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                _cleanup_close_ int to = -EBADF;
+
+                if (from < 0)
+                        return -errno;
+                if (mkdirat(to_dir, to_name, 0700) < 0)
+                        return -errno;
+                to = openat(to_dir, to_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (to < 0)
+                        return -errno;
+                r = copy_tree_contents(from, to, depth);
+                if (r < 0)
+                        return r;
+                copy_attributes(to, &st);
+                return 0;
+        }
+        if (S_ISLNK(st.st_mode)) {
+                char target[PATH_MAX];
+                ssize_t n = readlinkat(from_dir, from_name, target, sizeof(target) - 1);
+
+                if (n < 0)
+                        return -errno;
+                target[n] = '\0';
+                if (symlinkat(target, to_dir, to_name) < 0)
+                        return -errno;
+                (void) fchownat(to_dir, to_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+                return 0;
+        }
+        /* Device nodes, FIFOs, sockets: the node itself. */
+        if (mknodat(to_dir, to_name, st.st_mode, st.st_rdev) < 0)
+                return -errno;
+        (void) fchownat(to_dir, to_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+        return 0;
+}
+
+/* rm -rf of dir_fd/name, never following symlinks. */
+static int remove_at(int dir_fd, const char *name, unsigned depth) {
+        struct stat st;
+
+        if (depth > 256)
+                return -ELOOP;
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (S_ISDIR(st.st_mode)) {
+                _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                _cleanup_closedir_ DIR *d = NULL;
+                struct dirent *de;
+                int r;
+
+                if (fd < 0)
+                        return -errno;
+                d = fd_opendir_dup(fd);
+                if (!d)
+                        return -errno;
+                while ((de = readdir(d))) {
+                        if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                                continue;
+                        r = remove_at(fd, de->d_name, depth + 1);
+                        if (r < 0)
+                                return r;
+                }
+                return unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+        }
+        return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static bool mark_matches(const char *path, const char *image_path) {
+        char value[PATH_MAX];
+        ssize_t n = lgetxattr(path, IMAGE_COPY_MARK, value, sizeof(value) - 1);
+
+        if (n <= 0)
+                return false;
+        value[n] = '\0';
+        return !image_path || streq(value, image_path);
+}
+
+bool image_copy_is_ours(const char *path, const char *image_path) {
+        struct stat st;
+
+        return lstat(path, &st) >= 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && mark_matches(path, image_path);
+}
+
+int image_copy_remove_tree(const char *path, const char *image_path) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_close_ int dir_fd = -EBADF;
+        struct stat st;
+        int r;
+
+        if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || !mark_matches(path, image_path))
+                return 0;
+        dir = path_dirname(path);
+        if (!dir)
+                return -ENOMEM;
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
+                return -errno;
+        r = remove_at(dir_fd, path_last_component(path), 0);
+        return r < 0 ? r : 1;
+}
+
+int image_copy_replace_link(const char *image_path, const char *dest) {
+        _cleanup_free_ char *dir = NULL, *temp = NULL;
+        _cleanup_close_ int dir_fd = -EBADF;
+        char target[PATH_MAX];
+        ssize_t n;
+        int r;
+
+        /* Only the link attach made, to this image. */
+        n = readlink(dest, target, sizeof(target) - 1);
+        if (n < 0)
+                return 0;
+        target[n] = '\0';
+        if (!streq(target, image_path))
+                return 0;
+
+        dir = path_dirname(dest);
+        if (!dir || asprintf(&temp, ".#portabled-copy-%s", path_last_component(dest)) < 0)
+                return -ENOMEM;
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
+                return -errno;
+
+        /* A temporary copy an earlier attempt left. */
+        (void) remove_at(dir_fd, temp, 0);
+
+        r = copy_at(AT_FDCWD, image_path, dir_fd, temp, 0);
+        if (r >= 0) {
+                _cleanup_free_ char *temp_path = path_join(dir, temp);
+
+                r = temp_path ? 0 : -ENOMEM;
+                if (r >= 0 && lsetxattr(temp_path, IMAGE_COPY_MARK, image_path, strlen(image_path), 0) < 0)
+                        r = -errno;
+        }
+        if (r >= 0 && fsync(dir_fd) < 0)
+                r = -errno;
+        /* A directory cannot be renamed over a symlink: the two are exchanged, and the link,
+         * under the hidden name now, goes. */
+        if (r >= 0 && renameat2(dir_fd, temp, dir_fd, path_last_component(dest), RENAME_EXCHANGE) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) remove_at(dir_fd, temp, 0);
+                return r;
+        }
+        (void) unlinkat(dir_fd, temp, 0);
+        return 1;
+}
+
+void image_copy_after_attach(const char *link_dir, char * const *images, bool dry_run, PortableChanges *changes) {
+        for (size_t i = 0; i < changes->n; i++) {
+                PortableChange *c = &changes->items[i];
+                _cleanup_free_ char *dir = NULL;
+                int r;
+
+                if (c->type != PORTABLE_SYMLINK || !c->source || !strv_contains(images, c->source))
+                        continue;
+                dir = path_dirname(c->path);
+                if (!dir || !streq(dir, link_dir))
+                        continue;
+
+                /* A dry run says what would be done, if the copy works. */
+                r = dry_run ? 1 : image_copy_replace_link(c->source, c->path);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to copy image '%s' to %s, leaving a link to it: %m", c->source,
+                                        c->path);
+                if (r > 0)
+                        c->type = PORTABLE_COPY;
+        }
+}
+
+void image_copy_after_detach(PortableChanges *changes) {
+        for (size_t i = 0; i < changes->n; i++) {
+                const PortableChange *c = &changes->items[i];
+                int r;
+
+                if (c->type != PORTABLE_UNLINK)
+                        continue;
+                r = image_copy_remove_tree(c->path, /* image_path= */ NULL);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to remove the copy of an image at %s: %m", c->path);
+        }
+}

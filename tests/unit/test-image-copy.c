@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "image-copy.h"
+#include "strv.h"
+#include "unit-helpers.h"
+
+static char *tmp;
+
+static void setup(void) {
+        tmp = unit_mkdtemp("image-copy");
+}
+
+static void teardown(void) {
+        unit_rm_rf(tmp);
+        free(tmp);
+}
+
+TestSuite(image_copy, .init = setup, .fini = teardown);
+
+static char *at(const char *rel) {
+        return unit_strf("%s/%s", tmp, rel);
+}
+
+static bool is_symlink(const char *p) {
+        struct stat st;
+        return lstat(p, &st) >= 0 && S_ISLNK(st.st_mode);
+}
+
+Test(image_copy, raw_file_replaces_the_link) {
+        _cleanup_free_ char *image = at("images/app_1.raw"), *link = at("portables/app_1.raw"), *data = NULL;
+        struct stat st;
+
+        unit_write_data(image, "squashfs bytes", 14, 0640);
+        unit_symlink(image, link);
+
+        cr_assert(eq(int, image_copy_replace_link(image, link), 1));
+        cr_assert(eq(int, lstat(link, &st), 0));
+        cr_assert(eq(int, S_ISREG(st.st_mode), 1));
+        cr_assert(eq(int, (int) (st.st_mode & 07777), 0640));
+        data = unit_read(link);
+        assert_str(data, "squashfs bytes");
+        cr_assert(image_copy_is_ours(link, image));
+        cr_assert(eq(int, image_copy_is_ours(link, "/other/image.raw"), 0));
+        cr_assert(eq(int, image_copy_is_ours(image, image), 0), "the original carries no mark");
+        /* No temporary copy left. */
+        _cleanup_free_ char *temp = at("portables/.#portabled-copy-app_1.raw");
+        cr_assert(eq(int, access(temp, F_OK), -1));
+}
+
+Test(image_copy, directory_tree) {
+        _cleanup_free_ char *image = at("images/app_2"), *link = at("portables/app_2"),
+                            *unit = at("images/app_2/usr/lib/systemd/system/app.service"),
+                            *rel = at("images/app_2/etc/os-release"), *copied_rel = at("portables/app_2/etc/os-release"),
+                            *copied_unit = at("portables/app_2/usr/lib/systemd/system/app.service"), *data = NULL;
+        char target[256] = {};
+        struct stat st;
+
+        unit_write_data(unit, "[Service]\n", 10, 0644);
+        unit_symlink("../usr/lib/os-release", rel);
+        _cleanup_free_ char *os = at("images/app_2/usr/lib/os-release"), *image_proc = at("images/app_2/proc");
+        unit_write(os, "ID=x\n");
+        unit_mkdir_p(image_proc, 0555);
+        unit_symlink(image, link);
+
+        cr_assert(eq(int, image_copy_replace_link(image, link), 1));
+        cr_assert(eq(int, lstat(link, &st), 0));
+        cr_assert(eq(int, S_ISDIR(st.st_mode), 1));
+        data = unit_read(copied_unit);
+        assert_str(data, "[Service]\n");
+        cr_assert(readlink(copied_rel, target, sizeof(target) - 1) > 0);
+        assert_str(target, "../usr/lib/os-release");
+        _cleanup_free_ char *proc = at("portables/app_2/proc");
+        cr_assert(eq(int, lstat(proc, &st), 0));
+        cr_assert(eq(int, (int) (st.st_mode & 07777), 0555));
+
+        /* Only ours is removed, and only the tree. */
+        cr_assert(eq(int, image_copy_remove_tree(link, "/somewhere/else"), 0));
+        cr_assert(eq(int, access(link, F_OK), 0));
+        cr_assert(eq(int, image_copy_remove_tree(link, image), 1));
+        cr_assert(eq(int, access(link, F_OK), -1));
+        cr_assert(eq(int, access(unit, F_OK), 0), "the original stays");
+}
+
+Test(image_copy, only_the_link_to_this_image) {
+        _cleanup_free_ char *image = at("images/a.raw"), *other = at("images/b.raw"), *link = at("portables/a.raw"),
+                            *plain = at("portables/plain.raw");
+
+        unit_write(image, "a");
+        unit_write(other, "b");
+        unit_symlink(other, link);
+        unit_write(plain, "admin's");
+
+        cr_assert(eq(int, image_copy_replace_link(image, link), 0));
+        cr_assert(is_symlink(link));
+        cr_assert(eq(int, image_copy_replace_link(image, plain), 0));
+        cr_assert(eq(int, image_copy_remove_tree(plain, NULL), 0));
+        cr_assert(eq(int, access(plain, F_OK), 0));
+}
+
+Test(image_copy, after_attach_and_detach) {
+        _cleanup_free_ char *image = at("images/app_3"), *dir = at("portables"), *link = at("portables/app_3"),
+                            *unit = at("images/app_3/x"), *elsewhere = at("attached/app.service");
+        _cleanup_(portable_changes_done) PortableChanges c = {}, d = {};
+        char *images[] = { image, NULL };
+
+        unit_write(unit, "x");
+        unit_symlink(image, link);
+        cr_assert(eq(int, portable_changes_add(&c, PORTABLE_SYMLINK, link, image), 0));
+        /* A link elsewhere (a unit file linked with --copy=symlink) is no image entry. */
+        cr_assert(eq(int, portable_changes_add(&c, PORTABLE_SYMLINK, elsewhere, image), 0));
+
+        image_copy_after_attach(dir, images, /* dry_run= */ true, &c);
+        cr_assert(eq(int, c.items[0].type, PORTABLE_COPY));
+        cr_assert(eq(int, c.items[1].type, PORTABLE_SYMLINK));
+        cr_assert(is_symlink(link), "a dry run copies nothing");
+
+        c.items[0].type = PORTABLE_SYMLINK;
+        image_copy_after_attach(dir, images, /* dry_run= */ false, &c);
+        cr_assert(eq(int, c.items[0].type, PORTABLE_COPY));
+        cr_assert(eq(int, is_symlink(link), 0));
+        cr_assert(image_copy_is_ours(link, image));
+
+        cr_assert(eq(int, portable_changes_add(&d, PORTABLE_UNLINK, link, NULL), 0));
+        image_copy_after_detach(&d);
+        cr_assert(eq(int, access(link, F_OK), -1));
+}

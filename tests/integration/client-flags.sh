@@ -143,52 +143,53 @@ prepare() {
         esac
 }
 
-# Flag values: RUNTIME=1 FORCE_ATTACH=2 FORCE_EXTENSION=4 KEEP_PREVIOUS=4294967296 (portable1;
+# Flag values: RUNTIME=1 FORCE_ATTACH=2 FORCE_EXTENSION=4 KEEP_PREVIOUS=4294967296 DRY_RUN=8589934592
+# (portable1; detach --now/--enable first asks our daemon for its plan with a dry run;
 # --force sets both FORCE_* flags, as systemd's client does); UNIT_FILE_RUNTIME=1
 # UNIT_FILE_PORTABLE=4 (systemd1). Auto copy mode is '' on the wire. Rows: ARGS | BEFORE | CALLS |
 # AFTER, where BEFORE and AFTER say where flag.service is attached (none, etc, run).
 E=@ROOT@/etc/systemd/system.attached
 R=@ROOT@/run/systemd/system.attached
 table=$(cat <<EOF
-attach flag | none | AttachImage flag [flag] default false '' ; Reload | etc
-attach --runtime flag | none | AttachImage flag [flag] default true '' ; Reload | run
-attach --copy=copy flag | none | AttachImage flag [flag] default false copy ; Reload | etc
-attach --copy=symlink --runtime flag | none | AttachImage flag [flag] default true symlink ; Reload | run
-attach --copy=auto flag | none | AttachImage flag [flag] default false '' ; Reload | etc
-attach --profile=strict flag | none | AttachImage flag [flag] strict false '' ; Reload | etc
-attach flag flag | none | AttachImage flag [flag] default false '' ; Reload | etc
-attach --force flag | none | AttachImageWithExtensions flag [] [flag] default '' 6 ; Reload | etc
-attach --force --runtime flag | none | AttachImageWithExtensions flag [] [flag] default '' 7 ; Reload | run
-attach --runtime --force --copy=copy flag | none | AttachImageWithExtensions flag [] [flag] default copy 7 ; Reload | run
+attach flag | none | AttachImage flag [flag] default false '' ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | etc
+attach --runtime flag | none | AttachImage flag [flag] default true '' ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | run
+attach --copy=copy flag | none | AttachImage flag [flag] default false copy ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | etc
+attach --copy=symlink --runtime flag | none | AttachImage flag [flag] default true symlink ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | run
+attach --copy=auto flag | none | AttachImage flag [flag] default false '' ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | etc
+attach --profile=strict flag | none | AttachImage flag [flag] strict false '' ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | etc
+attach flag flag | none | AttachImage flag [flag] default false '' ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | etc
+attach --force flag | none | AttachImageWithExtensions flag [] [flag] default '' 6 ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | etc
+attach --force --runtime flag | none | AttachImageWithExtensions flag [] [flag] default '' 7 ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | run
+attach --runtime --force --copy=copy flag | none | AttachImageWithExtensions flag [] [flag] default copy 7 ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | run
 attach --no-reload flag | none | AttachImage flag [flag] default false '' | etc
-attach --image-policy=root=verity+squashfs flag | none | AttachImageWithOptions flag [] [flag] default '' 0 {ImagePolicy=root=verity+squashfs} ; Reload | etc
-attach --image-policy=* --force --runtime --copy=copy flag | none | AttachImageWithOptions flag [] [flag] default copy 7 {ImagePolicy=*} ; Reload | run
+attach --image-policy=root=verity+squashfs flag | none | AttachImageWithOptions flag [] [flag] default '' 0 {ImagePolicy=root=verity+squashfs} ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | etc
+attach --image-policy=* --force --runtime --copy=copy flag | none | AttachImageWithOptions flag [] [flag] default copy 7 {ImagePolicy=*} ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | run
 attach --no-reload --runtime --copy=symlink flag | none | AttachImage flag [flag] default true symlink | run
-attach --enable flag | none | AttachImage flag [flag] default false '' ; Reload ; EnableUnitFilesWithFlags [$E/flag.service] 4 ; EnableUnitFilesWithFlags [$E/flag@.service] 4 | etc
-attach --enable --runtime flag | none | AttachImage flag [flag] default true '' ; Reload ; EnableUnitFilesWithFlags [$R/flag.service] 5 ; EnableUnitFilesWithFlags [$R/flag@.service] 5 | run
-attach --now flag | none | AttachImage flag [flag] default false '' ; Reload ; StartUnit flag.service replace | etc
-attach --now --no-block --runtime flag | none | AttachImage flag [flag] default true '' ; Reload ; StartUnit flag.service replace | run
-attach --enable --now --no-reload --force --runtime --copy=copy flag | none | AttachImageWithExtensions flag [] [flag] default copy 7 ; EnableUnitFilesWithFlags [$R/flag.service] 5 ; StartUnit flag.service replace ; EnableUnitFilesWithFlags [$R/flag@.service] 5 | run
-detach flag | etc | DetachImage flag false ; Reload | none
-detach --runtime flag | run | DetachImage flag true ; Reload | none
-detach --copy=copy --profile=strict flag | etc | DetachImage flag false ; Reload | none
-detach --force flag | etc | DetachImageWithExtensions flag [] 6 ; Reload | none
-detach --force --runtime flag | run | DetachImageWithExtensions flag [] 7 ; Reload | none
+attach --enable flag | none | AttachImage flag [flag] default false '' ; EnableUnitFilesWithFlags [$E/flag.service] 4 ; EnableUnitFilesWithFlags [$E/flag@.service] 4 ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | etc
+attach --enable --runtime flag | none | AttachImage flag [flag] default true '' ; EnableUnitFilesWithFlags [$R/flag.service] 5 ; EnableUnitFilesWithFlags [$R/flag@.service] 5 ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | run
+attach --now flag | none | AttachImage flag [flag] default false '' ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload ; StartUnit flag.service replace | etc
+attach --now --no-block --runtime flag | none | AttachImage flag [flag] default true '' ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload ; StartUnit flag.service replace | run
+attach --enable --now --no-reload --force --runtime --copy=copy flag | none | AttachImageWithExtensions flag [] [flag] default copy 7 ; EnableUnitFilesWithFlags [$R/flag.service] 5 ; EnableUnitFilesWithFlags [$R/flag@.service] 5 ; StartUnit flag.service replace | run
+detach flag | etc | DetachImage flag false ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | none
+detach --runtime flag | run | DetachImage flag true ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | none
+detach --copy=copy --profile=strict flag | etc | DetachImage flag false ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | none
+detach --force flag | etc | DetachImageWithExtensions flag [] 6 ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | none
+detach --force --runtime flag | run | DetachImageWithExtensions flag [] 7 ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | none
 detach --no-reload flag | etc | DetachImage flag false | none
-detach --now flag | etc | GetImageMetadata flag [flag] ; StopUnit flag.service replace ; DetachImage flag false ; Reload | none
-detach --now --no-block flag | etc | GetImageMetadata flag [flag] ; StopUnit flag.service replace ; DetachImage flag false ; Reload | none
-detach --enable flag | etc | GetImageMetadata flag [flag] ; DisableUnitFilesWithFlags [flag.service] 4 ; DisableUnitFilesWithFlags [flag@.service] 4 ; DetachImage flag false ; Reload | none
-detach --enable --now --runtime --force --no-reload flag | run | GetImageMetadata flag [flag] ; StopUnit flag.service replace ; DisableUnitFilesWithFlags [flag.service] 5 ; DisableUnitFilesWithFlags [flag@.service] 5 ; DetachImageWithExtensions flag [] 7 | none
-reattach flag | etc | ReattachImage flag [flag] default false '' ; Reload | etc
-reattach --runtime --copy=symlink flag | run | ReattachImage flag [flag] default true symlink ; Reload | run
-reattach --force flag | etc | ReattachImageWithExtensions flag [] [flag] default '' 6 ; Reload | etc
-reattach --force --runtime --copy=copy --profile=strict flag | run | ReattachImageWithExtensions flag [] [flag] strict copy 7 ; Reload | run
+detach --now flag | etc | DetachImageWithExtensions flag [] 8589934594 ; StopUnit flag.service replace ; DetachImage flag false ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | none
+detach --now --no-block flag | etc | DetachImageWithExtensions flag [] 8589934594 ; StopUnit flag.service replace ; DetachImage flag false ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | none
+detach --enable flag | etc | DetachImageWithExtensions flag [] 8589934594 ; DisableUnitFilesWithFlags [flag.service] 4 ; DisableUnitFilesWithFlags [flag@.service] 4 ; DetachImage flag false ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | none
+detach --enable --now --runtime --force --no-reload flag | run | DetachImageWithExtensions flag [] 8589934599 ; StopUnit flag.service replace ; DisableUnitFilesWithFlags [flag.service] 5 ; DisableUnitFilesWithFlags [flag@.service] 5 ; DetachImageWithExtensions flag [] 7 | none
+reattach flag | etc | ReattachImage flag [flag] default false '' ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | etc
+reattach --runtime --copy=symlink flag | run | ReattachImage flag [flag] default true symlink ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | run
+reattach --force flag | etc | ReattachImageWithExtensions flag [] [flag] default '' 6 ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | etc
+reattach --force --runtime --copy=copy --profile=strict flag | run | ReattachImageWithExtensions flag [] [flag] strict copy 7 ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | run
 reattach --no-reload flag | etc | ReattachImage flag [flag] default false '' | etc
-reattach --image-policy=root=squashfs --runtime flag | run | ReattachImageWithOptions flag [] [flag] default '' 1 {ImagePolicy=root=squashfs} ; Reload | run
+reattach --image-policy=root=squashfs --runtime flag | run | ReattachImageWithOptions flag [] [flag] default '' 1 {ImagePolicy=root=squashfs} ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload | run
 reattach --now --rollback flag | etc | ReattachImageWithExtensions flag [] [flag] default '' 4294967296 ; Reload ; RestartUnit flag.service replace ; FinishReattach flag true | etc
 reattach --now --rollback --runtime --force --no-reload flag | run | ReattachImageWithExtensions flag [] [flag] default '' 4294967303 ; Reload ; RestartUnit flag.service replace ; FinishReattach flag true | run
-reattach --now flag | etc | ReattachImage flag [flag] default false '' ; Reload ; RestartUnit flag.service replace | etc
-reattach --enable --now --no-block --runtime flag | run | ReattachImage flag [flag] default true '' ; Reload ; EnableUnitFilesWithFlags [$R/flag.service] 5 ; RestartUnit flag.service replace ; EnableUnitFilesWithFlags [$R/flag@.service] 5 | run
+reattach --now flag | etc | ReattachImage flag [flag] default false '' ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload ; RestartUnit flag.service replace | etc
+reattach --enable --now --no-block --runtime flag | run | ReattachImage flag [flag] default true '' ; EnableUnitFilesWithFlags [$R/flag.service] 5 ; EnableUnitFilesWithFlags [$R/flag@.service] 5 ; ListUnitsByPatterns [] [flag.service,flag@*.service] ; Reload ; RestartUnit flag.service replace | run
 EOF
 )
 
@@ -348,9 +349,9 @@ repair extra | Too many arguments for 'repair'.
 attach --rollback flag | --rollback is for reattach --now, which waits for the units.
 reattach --rollback flag | --rollback is for reattach --now, which waits for the units.
 reattach --now --no-block --rollback flag | --rollback is for reattach --now, which waits for the units.
-attach | Too few arguments for 'attach'.
-detach | Too few arguments for 'detach'.
-reattach | Too few arguments for 'reattach'.
+attach | No image given: name one, or a --manifest=.
+detach | No image given: name one, or a --manifest=.
+reattach | No image given: name one, or a --manifest=.
 inspect | Too few arguments for 'inspect'.
 is-attached | Too few arguments for 'is-attached'.
 read-only | Too few arguments for 'read-only'.

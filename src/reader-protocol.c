@@ -5,11 +5,17 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fd-util.h"
 #include "image-layout.h"
 #include "reader-protocol.h"
+
+/* How long a descriptor waits for the in-flight ones of other processes: 1 ms at a time, 10 s in
+ * all (reading times out after PORTABLE_READ_TIMEOUT_USEC anyway). */
+#define READER_SEND_RETRY_NSEC 1000000L
+#define READER_SEND_RETRIES 10000U
 
 int reader_send(int sock, ReaderMessageType type, const char *const *fields, int fd) {
         char buf[READER_MESSAGE_MAX];
@@ -45,9 +51,19 @@ int reader_send(int sock, ReaderMessageType type, const char *const *fields, int
                 memcpy(CMSG_DATA(c), &fd, sizeof(int));
         }
 
-        if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
-                return -errno;
-        return 0;
+        for (unsigned attempt = 0;; attempt++) {
+                if (sendmsg(sock, &mh, MSG_NOSIGNAL) >= 0)
+                        return 0;
+                if (errno == EINTR)
+                        continue;
+                /* The kernel refuses to pass a descriptor while more of our user's (uid 0, the
+                 * whole system's) are in flight than RLIMIT_NOFILE, which in the reader is small:
+                 * other root processes passing descriptors cause that for a moment. Wait for them
+                 * to be received rather than fail the read. */
+                if (errno != ETOOMANYREFS || fd < 0 || attempt >= READER_SEND_RETRIES)
+                        return -errno;
+                (void) nanosleep(&(struct timespec) { .tv_nsec = READER_SEND_RETRY_NSEC }, NULL);
+        }
 }
 
 static int memfd_with_data(const char *name, const char *data, size_t size) {

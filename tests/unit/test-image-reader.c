@@ -3,7 +3,9 @@
 #include <criterion/new/assert.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -324,4 +326,67 @@ Test(image_reader, image_modified_while_read) {
         cr_assert(not(zero(ptr, strstr(strempty(error.message), "was modified while it was being read"))), "%s",
                   error.message);
         cr_assert(unit_wait_no_loop(img, 3000));
+}
+
+/* Sends n descriptors (of /dev/null) into sock in messages of at most 200. */
+static void send_descriptors(int sock, size_t n) {
+        while (n > 0) {
+                size_t k = MIN(n, (size_t) 200);
+                union {
+                        struct cmsghdr h;
+                        uint8_t buf[CMSG_SPACE(sizeof(int) * 200)];
+                } control = {};
+                struct iovec iov = { .iov_base = (char[]) { 'x' }, .iov_len = 1 };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                                     .msg_controllen = CMSG_SPACE(sizeof(int) * k) };
+                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+                cr_assert(null_fd >= 0);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * k);
+                for (size_t i = 0; i < k; i++)
+                        memcpy(CMSG_DATA(c) + i * sizeof(int), &null_fd, sizeof(int));
+                cr_assert(eq(int, (int) sendmsg(sock, &mh, 0), 1));
+                safe_close(null_fd);
+                n -= k;
+        }
+}
+
+/* The kernel refuses to pass a descriptor while more of the user's are in flight, system-wide,
+ * than the sender's RLIMIT_NOFILE, which in the reader is 64: root processes elsewhere passing
+ * descriptors must delay a read, not fail it. Here a helper with every capability (so not limited
+ * itself) keeps 300 in flight for a moment. */
+Test(image_reader, descriptors_in_flight_elsewhere_delay_the_read) {
+        _cleanup_free_ char *tree = fixture("foo");
+        _cleanup_(image_freep) Image *image = NULL;
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int pair[2], ready[2];
+        char c;
+        pid_t pid;
+
+        cr_assert(eq(int, socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair), 0));
+        cr_assert(eq(int, pipe2(ready, O_CLOEXEC), 0));
+        pid = fork();
+        cr_assert(pid >= 0);
+        if (pid == 0) {
+                struct timespec hold = { .tv_nsec = 200 * 1000 * 1000 };
+
+                send_descriptors(pair[0], 300);
+                (void) write(ready[1], "x", 1);
+                (void) nanosleep(&hold, NULL);
+                _exit(0); /* closing both ends drops what is in flight */
+        }
+        safe_close(pair[0]);
+        safe_close(pair[1]);
+        safe_close(ready[1]);
+        cr_assert(eq(int, (int) read(ready[0], &c, 1), 1));
+        safe_close(ready[0]);
+
+        cr_assert(eq(int, image_from_path(tree, &image), 0));
+        cr_assert(eq(int, image_read_metadata(image, NULL, &m, &error), 0), "%s", strna(error.message));
+        cr_assert(gt(sz, m->n_units, 0));
+        cr_assert(eq(int, waitpid(pid, NULL, 0), pid));
 }

@@ -92,6 +92,7 @@ static const ImageReadRequest *daemon_request(Manager *m, const ImageArguments *
         *buffer = *read;
         buffer->image_policies = a->image_policies;
         buffer->verity_cache = m->verity_cache;
+        buffer->metadata_cache = m->metadata_cache;
         buffer->trust_root = m->host.root;
         return buffer;
 }
@@ -722,8 +723,10 @@ static int remove_done(Operation *o, int status, sd_bus_error *error) {
                                                o->image->path);
 
         log_info("Removed image '%s'.", o->image->path);
-        if (S_ISREG(a->removed_st.st_mode))
+        if (S_ISREG(a->removed_st.st_mode)) {
                 verity_cache_forget(o->manager->verity_cache, a->removed_st.st_dev, a->removed_st.st_ino);
+                metadata_cache_forget(o->manager->metadata_cache, a->removed_st.st_dev, a->removed_st.st_ino);
+        }
         return sd_bus_reply_method_return(o->request, NULL) < 0 ? -EIO : 0;
 }
 

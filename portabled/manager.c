@@ -40,6 +40,7 @@ Manager *manager_free(Manager *m) {
         free(m->host.root);
         free(m->host.vendor_profile_dir);
         verity_cache_free(m->verity_cache);
+        metadata_cache_free(m->metadata_cache);
         free(m->image_policy);
         return mfree(m);
 }
@@ -86,6 +87,9 @@ int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_
 
         m->verity_cache = verity_cache_new(/* max_entries= */ 0);
         if (!m->verity_cache)
+                return -ENOMEM;
+        m->metadata_cache = metadata_cache_new(/* max_entries= */ 0, /* max_bytes= */ 0);
+        if (!m->metadata_cache)
                 return -ENOMEM;
 
         r = sd_event_default(&m->event);

@@ -8,6 +8,7 @@
 #include "bus-polkit.h"
 #include "host.h"
 #include "image.h"
+#include "metadata-cache.h"
 #include "verity-cache.h"
 
 typedef struct Operation Operation;
@@ -45,6 +46,10 @@ typedef struct Manager {
          * is not read in full again (see verity-cache.h, and reader-receive.h for why the
          * reader's word is taken). */
         VerityCache *verity_cache;
+
+        /* What unchanged raw image files without verity data held when they were last read, for
+         * the daemon's life (metadata-cache.h): they are not read again. */
+        MetadataCache *metadata_cache;
 
         /* --image-policy=: every raw image read must satisfy it, whatever a caller asks for;
          * NULL: none. */

@@ -211,6 +211,11 @@ static int on_reader_event(sd_event_source *s, int fd, uint32_t revents, void *u
         return 0;
 }
 
+static int on_reader_cached(sd_event_source *s, void *userdata) {
+        reader_progress(userdata);
+        return 0;
+}
+
 static int on_reader_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         OperationRead *rd = userdata;
 
@@ -240,6 +245,10 @@ static int start_reading(Operation *o, OperationRead *rd, const Image *image, co
         r = image_reader_start(image, request, &rd->reader, error);
         if (r < 0)
                 return r;
+
+        /* Answered from the cache: nothing to watch, but go on from the event loop, like every step. */
+        if (image_reader_from_cache(rd->reader))
+                return sd_event_add_defer(e, &rd->socket_source, on_reader_cached, rd);
 
         r = sd_event_add_io(e, &rd->socket_source, image_reader_socket_fd(rd->reader), EPOLLIN, on_reader_event, rd);
         if (r >= 0)

@@ -12,6 +12,7 @@
 #include "portable-limits.h"
 #include "fd-util.h"
 #include "image-metadata.h"
+#include "metadata-cache.h"
 #include "image-reader.h"
 #include "image-read.h"
 #include "image.h"
@@ -389,4 +390,122 @@ Test(image_reader, descriptors_in_flight_elsewhere_delay_the_read) {
         cr_assert(eq(int, image_read_metadata(image, NULL, &m, &error), 0), "%s", strna(error.message));
         cr_assert(gt(sz, m->n_units, 0));
         cr_assert(eq(int, waitpid(pid, NULL, 0), pid));
+}
+
+/* ------------------------------------------------------------------------- metadata cache */
+
+/* Reads path with request; says whether the answer came from the cache. */
+static PortableMetadata *read_cached(const char *path, const ImageReadRequest *request, bool *ret_from_cache) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(image_reader_freep) ImageReader *reader = NULL;
+        _cleanup_(image_freep) Image *image = NULL;
+        struct timespec pause = { .tv_nsec = 1000 * 1000 };
+        PortableMetadata *m = NULL;
+
+        cr_assert(eq(int, image_from_path(path, &image), 0));
+        cr_assert(eq(int, image_reader_start(image, request, &reader, &error), 0), "%s", strna(error.message));
+        *ret_from_cache = image_reader_from_cache(reader);
+        if (*ret_from_cache) {
+                cr_assert(eq(int, image_reader_socket_fd(reader), -EBADF));
+                cr_assert(eq(int, image_reader_pidfd(reader), -EBADF));
+                cr_assert(eq(int, image_reader_process(reader), 1), "done at once");
+        }
+        while (image_reader_process(reader) == 0)
+                (void) nanosleep(&pause, NULL);
+        cr_assert(eq(int, image_reader_result(reader, &m, &error), 0), "%s", strna(error.message));
+        return m;
+}
+
+static void assert_same_metadata(const PortableMetadata *a, const PortableMetadata *b) {
+        assert_str(a->os_release.data, b->os_release.data);
+        cr_assert(eq(sz, a->n_units, b->n_units));
+        for (size_t i = 0; i < a->n_units; i++) {
+                assert_str(a->units[i].name, b->units[i].name);
+                assert_str(a->units[i].data, b->units[i].data);
+        }
+        cr_assert(eq(sz, strv_length(a->warnings), strv_length(b->warnings)));
+        cr_assert(eq(sz, strv_length(a->missing), strv_length(b->missing)));
+        cr_assert(not(zero(ptr, b->layout)));
+        assert_str(a->layout->partitions[0].fstype, b->layout->partitions[0].fstype);
+}
+
+/* An unchanged raw image read again with the same request is answered from the cache, with the
+ * same answer; any other request, or any change of the file, is read again. */
+Test(image_reader, unchanged_raw_image_is_not_read_again) {
+        _cleanup_free_ char *tree = fixture("foo"), *img = build("squashfs", tree, "foo.raw");
+        _cleanup_(metadata_cache_freep) MetadataCache *cache = metadata_cache_new(0, 0);
+        char *foo[] = { (char *) "foo", NULL }, *check[] = { (char *) "/proc", NULL };
+        ImageReadRequest request = { .matches = foo, .metadata_cache = cache };
+        _cleanup_(portable_metadata_freep) PortableMetadata *first = NULL, *again = NULL, *other = NULL,
+                                                            *checked = NULL, *touched = NULL, *after = NULL;
+        struct timespec times[2] = { { .tv_nsec = UTIME_NOW }, { .tv_nsec = UTIME_NOW } };
+        bool from_cache;
+
+        first = read_cached(img, &request, &from_cache);
+        cr_assert(not(from_cache));
+        cr_assert(eq(sz, metadata_cache_size(cache), 1));
+        again = read_cached(img, &request, &from_cache);
+        cr_assert(from_cache);
+        assert_same_metadata(first, again);
+
+        request.matches = NULL;
+        other = read_cached(img, &request, &from_cache);
+        cr_assert(not(from_cache), "other matches");
+        cr_assert(gt(sz, other->n_units, first->n_units));
+
+        request.matches = foo;
+        request.check_paths = check;
+        checked = read_cached(img, &request, &from_cache);
+        cr_assert(not(from_cache), "other paths to check");
+        request.check_paths = NULL;
+
+        /* Any write changes the change time: a touch is enough. */
+        cr_assert(eq(int, utimensat(AT_FDCWD, img, times, 0), 0));
+        touched = read_cached(img, &request, &from_cache);
+        cr_assert(not(from_cache), "the file changed");
+        after = read_cached(img, &request, &from_cache);
+        cr_assert(from_cache, "and is cached as it is now");
+        cr_assert(unit_wait_no_loop(img, 3000));
+}
+
+/* A raw image with verity data next to it is never answered from the cache: what it gives
+ * depends on the host's keys and on verification. */
+Test(image_reader, image_with_verity_data_is_not_cached) {
+        _cleanup_free_ char *tree = fixture("foo"), *img = build("squashfs", tree, "foo.raw"),
+                            *sidecar = unit_strf("%s/foo.roothash", tmp);
+        _cleanup_(metadata_cache_freep) MetadataCache *cache = metadata_cache_new(0, 0);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(image_reader_freep) ImageReader *reader = NULL;
+        _cleanup_(portable_metadata_freep) PortableMetadata *first = NULL;
+        _cleanup_(image_freep) Image *image = NULL;
+        const ImageReadRequest request = { .metadata_cache = cache };
+        bool from_cache;
+
+        first = read_cached(img, &request, &from_cache);
+        cr_assert(eq(sz, metadata_cache_size(cache), 1));
+
+        /* Now it claims a root hash: it must be read (and here fail, it has no hash tree). */
+        unit_write(sidecar, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n");
+        cr_assert(eq(int, image_from_path(img, &image), 0));
+        cr_assert(eq(int, image_reader_start(image, &request, &reader, &error), 0), "%s", strna(error.message));
+        cr_assert(not(image_reader_from_cache(reader)));
+        cr_assert(ge(int, image_reader_socket_fd(reader), 0));
+        reader = image_reader_free(reader);
+        cr_assert(unit_wait_no_loop(img, 3000));
+}
+
+/* Directory images are always read: a change deep inside shows in no time stamp of theirs. */
+Test(image_reader, directory_image_is_not_cached) {
+        _cleanup_free_ char *tree = fixture("foo"), *dir = unit_strf("%s/foo", tmp);
+        _cleanup_(metadata_cache_freep) MetadataCache *cache = metadata_cache_new(0, 0);
+        _cleanup_(portable_metadata_freep) PortableMetadata *first = NULL, *again = NULL;
+        const ImageReadRequest request = { .metadata_cache = cache };
+        bool from_cache;
+
+        unit_copy_tree(tree, dir);
+        first = read_cached(dir, &request, &from_cache);
+        cr_assert(not(from_cache));
+        again = read_cached(dir, &request, &from_cache);
+        cr_assert(not(from_cache));
+        cr_assert(eq(sz, metadata_cache_size(cache), 0));
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/fs.h>
 #include <signal.h>
 #include <stdio.h>
@@ -364,6 +365,42 @@ static int try_cache(ImageReader *r, const Image *image, const ImageReadRequest 
         return 1;
 }
 
+/* fork() into a new PID namespace, one fork only: the namespace is made for our next child, which
+ * becomes its pid 1, and our own is given back for the children after it. */
+static int fork_in_new_pid_namespace(pid_t *ret) {
+        _cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        pid_t pid;
+        int k = 0;
+
+        if (own < 0)
+                return -errno;
+        if (unshare(CLONE_NEWPID) < 0)
+                return -errno;
+
+        pid = fork();
+        if (pid == 0) {
+                *ret = 0;
+                return 0;
+        }
+        if (pid < 0)
+                k = -errno;
+
+        if (setns(own, CLONE_NEWPID) < 0) {
+                /* Every later child would land in the reader's namespace (and fail once it is
+                 * gone): the reader is not worth that. */
+                k = -errno;
+                if (pid > 0) {
+                        (void) kill(pid, SIGKILL);
+                        (void) waitpid(pid, NULL, 0);
+                }
+                return k;
+        }
+        if (k < 0)
+                return k;
+        *ret = pid;
+        return 0;
+}
+
 int image_reader_start(const Image *image, const ImageReadRequest *request, ImageReader **ret, sd_bus_error *reterr) {
         _cleanup_(image_reader_freep) ImageReader *r = NULL;
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
@@ -404,9 +441,9 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return -errno;
 
-        r->pid = fork();
-        if (r->pid < 0)
-                return portable_error(reterr, errno, NULL, "Image '%s': cannot start the image reader: %m", image->path);
+        k = fork_in_new_pid_namespace(&r->pid);
+        if (k < 0)
+                return portable_error(reterr, k, NULL, "Image '%s': cannot start the image reader: %m", image->path);
         if (r->pid == 0) {
                 ReaderChildArgs args = {
                         .image = image,

@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -155,10 +153,15 @@ static int reader_run(ReaderChildArgs *a, sd_bus_error *error) {
         return send_results(a->sock, m);
 }
 
-/* The second child: pid 1 of its own PID namespace. */
-_noreturn_ static void reader_main(ReaderChildArgs *a) {
+/* The reader: pid 1 of its own PID namespace, which the daemon created for it. */
+_noreturn_ void reader_child_main(ReaderChildArgs *a) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        struct rlimit no_core = {};
         int r;
+
+        /* It may not outlive the daemon, nor leave a core dump of image data behind. */
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        (void) setrlimit(RLIMIT_CORE, &no_core);
 
         r = reader_run(a, &error);
         if (r < 0) {
@@ -166,54 +169,4 @@ _noreturn_ static void reader_main(ReaderChildArgs *a) {
                 _exit(EXIT_FAILURE);
         }
         _exit(EXIT_SUCCESS);
-}
-
-_noreturn_ void reader_child_main(ReaderChildArgs *a) {
-        VerityData verity = a->verity ? *a->verity : VERITY_DATA_NULL;
-        struct rlimit no_core = {};
-        int status;
-        pid_t pid;
-
-        /* Neither child may outlive the daemon, nor leave a core dump of image data behind. */
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-        (void) setrlimit(RLIMIT_CORE, &no_core);
-
-        /* Nothing of the daemon (its bus connection above all) goes any further. */
-        if (keep_fds(a, &verity) < 0)
-                _exit(EXIT_FAILURE);
-        a->verity = &verity;
-
-        if (unshare(CLONE_NEWPID) < 0) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-                reader_send_error(a->sock, portable_error(&error, errno, NULL, "Image '%s': cannot create a PID namespace: %m",
-                                                          a->image->path), &error);
-                _exit(EXIT_FAILURE);
-        }
-
-        pid = fork();
-        if (pid < 0)
-                _exit(EXIT_FAILURE);
-        if (pid == 0) {
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-                reader_main(a);
-        }
-
-        /* The reader has its own copies; ours must not keep the socket open after it is gone, or
-         * the daemon would not see it hang up. */
-        safe_close(a->sock);
-        safe_close(a->image_fd);
-        safe_close(verity.hash_fd);
-
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        _exit(EXIT_FAILURE);
-
-        if (WIFSIGNALED(status)) {
-                /* Die the same way, so the daemon can tell what happened. */
-                signal(WTERMSIG(status), SIG_DFL);
-                (void) raise(WTERMSIG(status));
-                _exit(128 + WTERMSIG(status));
-        }
-        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAILURE);
 }

@@ -14,9 +14,9 @@
  * verified first, see reader-raw.h), reads it (image-read.h) and sends what it found
  * (reader-protocol.h).
  *
- * It is started by fork() from the daemon and enters a new PID namespace, which takes a second
- * fork: the first child only waits for the second and exits the way it did (with the same
- * signal, if it was killed), so that the daemon sees the reader's fate on the pid it started. */
+ * It is started by fork() from the daemon straight into a new PID namespace, whose pid 1 it is
+ * (image-reader.c makes the namespace just for this fork): the daemon sees the reader's fate on
+ * the pid it started, and no other process is ever in the namespace. */
 
 typedef struct ReaderChildArgs {
         const Image *image;

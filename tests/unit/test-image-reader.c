@@ -509,3 +509,52 @@ Test(image_reader, directory_image_is_not_cached) {
         cr_assert(not(from_cache));
         cr_assert(eq(sz, metadata_cache_size(cache), 0));
 }
+
+/* The pid a pidfd refers to, from its fdinfo. */
+static pid_t pid_of_pidfd(int pidfd) {
+        _cleanup_free_ char *path = unit_strf("/proc/self/fdinfo/%d", pidfd), *info = unit_read(path);
+        const char *p = info ? strstr(info, "\nPid:\t") : NULL;
+
+        cr_assert(not(zero(ptr, (void *) p)), "%s", strna(info));
+        return (pid_t) atoi(p + strlen("\nPid:\t"));
+}
+
+static char *ns_link(const char *path) {
+        char buf[128];
+        ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+
+        cr_assert(gt(sz, (size_t) (n > 0 ? n : 0), 0), "readlink(%s)", path);
+        buf[n] = '\0';
+        return strdup(buf);
+}
+
+/* The reader is pid 1 of a PID namespace of its own, started by one fork; the processes we start
+ * afterwards are in ours again. */
+Test(image_reader, reader_is_pid_1_of_its_own_pid_namespace) {
+        _cleanup_free_ char *tree = fixture("foo"), *status = NULL, *status_path = NULL, *own = NULL,
+                            *for_children = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(image_reader_freep) ImageReader *reader = NULL;
+        _cleanup_(image_freep) Image *image = NULL;
+        const ImageReadRequest request = {};
+        const char *nspid;
+        pid_t pid;
+
+        cr_assert(eq(int, image_from_path(tree, &image), 0));
+        cr_assert(eq(int, image_reader_start(image, &request, &reader, &error), 0), "%s", strna(error.message));
+        pid = pid_of_pidfd(image_reader_pidfd(reader));
+
+        /* Readable as long as it is not reaped, zombie or not: its pid here, then 1 in its own. */
+        status_path = unit_strf("/proc/%d/status", (int) pid);
+        status = unit_read(status_path);
+        nspid = status ? strstr(status, "\nNSpid:\t") : NULL;
+        cr_assert(not(zero(ptr, (void *) nspid)));
+        {
+                _cleanup_free_ char *expected = unit_strf("\nNSpid:\t%d\t1\n", (int) pid);
+                cr_assert(eq(int, strncmp(nspid, expected, strlen(expected)), 0), "%.40s", nspid);
+        }
+
+        own = ns_link("/proc/self/ns/pid");
+        for_children = ns_link("/proc/self/ns/pid_for_children");
+        assert_str(for_children, own);
+}

@@ -20,6 +20,7 @@
 #include "portable-error.h"
 #include "reader-child.h"
 #include "reader-receive.h"
+#include "reader-sandbox.h"
 #include "strv.h"
 #include "verity.h"
 
@@ -440,6 +441,12 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return -errno;
+
+        /* Once per daemon: every reader then loads the compiled filter in one call. */
+        k = reader_sandbox_prepare();
+        if (k < 0)
+                return portable_error(reterr, k, NULL, "Image '%s': cannot prepare the reader's system call filter: %m",
+                                      image->path);
 
         k = fork_in_new_pid_namespace(&r->pid);
         if (k < 0)

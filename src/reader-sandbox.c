@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "fd-util.h"
+#include "fileio.h"
 #include "portable-limits.h"
 #include "reader-sandbox.h"
 
@@ -217,6 +220,56 @@ static bool running_on_valgrind(void) {
 #endif
 }
 
+static int build_filter(scmp_filter_ctx *ret) {
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+        int r;
+
+        if (!ctx)
+                return -ENOMEM;
+        r = add_filter_rules(ctx);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(ctx);
+        return 0;
+}
+
+/* The filter as a BPF program, compiled by reader_sandbox_prepare() before the fork. */
+static struct sock_fprog prepared_filter;
+
+int reader_sandbox_prepare(void) {
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        int r;
+
+        if (prepared_filter.filter)
+                return 0;
+
+        r = build_filter(&ctx);
+        if (r < 0)
+                return r;
+        fd = memfd_create("reader-filter", MFD_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        r = seccomp_export_bpf(ctx, fd);
+        if (r < 0)
+                return r;
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return -errno;
+        r = read_full_fd(fd, 1024 * 1024, &data, &size);
+        if (r < 0)
+                return r;
+        if (size == 0 || size % sizeof(struct sock_filter) != 0 || size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return -EBADMSG;
+
+        prepared_filter = (struct sock_fprog) {
+                .len = (unsigned short) (size / sizeof(struct sock_filter)),
+                .filter = (struct sock_filter *) TAKE_PTR(data),
+        };
+        return 0;
+}
+
 int reader_sandbox_lock_down(void) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         int r;
@@ -235,10 +288,11 @@ int reader_sandbox_lock_down(void) {
         if (running_on_valgrind())
                 return 0;
 
-        ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-        if (!ctx)
-                return -ENOMEM;
-        r = add_filter_rules(ctx);
+        /* What seccomp_load() would load, with the flags it would use (none: no_new_privs is set). */
+        if (prepared_filter.filter)
+                return RET_NERRNO(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prepared_filter));
+
+        r = build_filter(&ctx);
         if (r < 0)
                 return r;
         return seccomp_load(ctx);

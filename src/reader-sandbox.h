@@ -41,3 +41,8 @@ int reader_sandbox_prepare_root(void);
 int reader_sandbox_pivot(void);
 
 int reader_sandbox_lock_down(void);
+
+/* Compiles the seccomp filter of reader_sandbox_lock_down() into BPF, once per process, so that a
+ * child forked afterwards loads the program with one system call instead of building it (and
+ * probing the kernel) itself. Optional: without it, lock_down() builds the filter in the child. */
+int reader_sandbox_prepare(void);

@@ -245,6 +245,23 @@ Test(reader_sandbox, ptrace_kills) {
         assert_killed(try_ptrace);
 }
 
+/* The filter compiled once before the fork, as the daemon does (reader_sandbox_prepare()), is
+ * the same filter: everything above again, with it. */
+Test(reader_sandbox, prepared_filter_is_the_same) {
+        int (*const allowed[])(void) = { check_reading_works, check_memfd_works, check_privileges_gone };
+        int (*const killing[])(void) = { try_socket, try_exec, try_unshare, try_mount, try_reboot, try_kill_other,
+                                         try_open_by_handle, try_write_file, try_exec_memory, try_ptrace };
+
+        cr_assert(eq(int, reader_sandbox_prepare(), 0));
+        cr_assert(eq(int, reader_sandbox_prepare(), 0), "once is enough, twice is harmless");
+        for (size_t i = 0; i < ELEMENTSOF(allowed); i++)
+                assert_exits_zero(allowed[i]);
+        skip_under_valgrind();
+        assert_exits_zero(check_openat2_reports_enosys);
+        for (size_t i = 0; i < ELEMENTSOF(killing); i++)
+                assert_killed(killing[i]);
+}
+
 /* ------------------------------------------------------------------------ file descriptors */
 
 Test(reader_sandbox, keep_fds_closes_everything_else) {

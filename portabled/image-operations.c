@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -152,7 +153,7 @@ static int attached_units(Operation *o, const char *name_or_path, char * const *
         _cleanup_(attached_index_done) AttachedIndex idx = {};
         int r;
 
-        r = attached_index_load(&o->manager->host, &idx);
+        r = attached_index_load_units(&o->manager->host, &idx);
         if (r < 0)
                 return r;
         return attached_index_units(&idx, name_or_path, extensions, runtime, ret);
@@ -632,7 +633,7 @@ static int list_units_needed(Operation *o, char ***ret) {
         _cleanup_(attached_index_done) AttachedIndex idx = {};
         int r;
 
-        r = attached_index_load(&o->manager->host, &idx);
+        r = attached_index_load_units(&o->manager->host, &idx);
         if (r < 0)
                 return r;
         return attached_index_all_units(&idx, ret);
@@ -688,6 +689,12 @@ static int list_finish(Operation *o, sd_bus_error *error) {
         if (r < 0)
                 return r;
         r = sd_bus_send(NULL, reply, NULL);
+
+        /* Thousands of small allocations just went: give their pages back now rather than keep
+         * the heap at its peak for the daemon's life. */
+        image_list_done(&list);
+        attached_index_done(&idx);
+        (void) malloc_trim(0);
         return r < 0 ? r : 0;
 }
 

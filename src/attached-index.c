@@ -117,7 +117,8 @@ static int canonicalize_all(char * const *paths, char ***ret) {
         return 0;
 }
 
-static int scan_attached_dir(const Host *host, bool runtime, char * const *config_enabled, AttachedIndex *idx) {
+static int scan_attached_dir(const Host *host, bool runtime, bool want_enabled, char * const *config_enabled,
+                             AttachedIndex *idx) {
         _cleanup_free_ char *dir = host_attached_dir(host, runtime);
         _cleanup_strv_free_ char **enabled = strv_copy(config_enabled);
         _cleanup_closedir_ DIR *d = NULL;
@@ -132,10 +133,12 @@ static int scan_attached_dir(const Host *host, bool runtime, char * const *confi
                 return errno == ENOENT ? 0 : -errno;
 
         /* Portable enablement links live inside the attached tree itself. */
-        r = collect_enabled(dir, &enabled);
-        if (r < 0)
-                return r;
-        strv_sort(enabled);
+        if (want_enabled) {
+                r = collect_enabled(dir, &enabled);
+                if (r < 0)
+                        return r;
+                strv_sort(enabled);
+        }
 
         while ((de = readdir(d))) {
                 _cleanup_strv_free_ char **marker = NULL, **canonical = NULL;
@@ -189,7 +192,7 @@ static int scan_attached_dir(const Host *host, bool runtime, char * const *confi
         return 0;
 }
 
-int attached_index_load(const Host *host, AttachedIndex *ret) {
+static int load(const Host *host, bool want_enabled, AttachedIndex *ret) {
         static const char *const config_dirs[] = { "/etc/systemd/system", "/run/systemd/system" };
         _cleanup_(attached_index_done) AttachedIndex idx = {};
         _cleanup_strv_free_ char **config_enabled = NULL;
@@ -197,7 +200,7 @@ int attached_index_load(const Host *host, AttachedIndex *ret) {
 
         /* An administrator may also have enabled a portable unit in the ordinary config
          * directories. */
-        for (size_t i = 0; i < ELEMENTSOF(config_dirs); i++) {
+        for (size_t i = 0; want_enabled && i < ELEMENTSOF(config_dirs); i++) {
                 _cleanup_free_ char *dir = host_path(host, config_dirs[i]);
 
 
@@ -209,7 +212,7 @@ int attached_index_load(const Host *host, AttachedIndex *ret) {
         }
 
         for (int runtime = 0; runtime <= 1; runtime++) {
-                r = scan_attached_dir(host, runtime, config_enabled, &idx);
+                r = scan_attached_dir(host, runtime, want_enabled, config_enabled, &idx);
                 if (r < 0)
                         return r;
         }
@@ -217,6 +220,14 @@ int attached_index_load(const Host *host, AttachedIndex *ret) {
         *ret = idx;
         idx = (AttachedIndex) {};
         return 0;
+}
+
+int attached_index_load(const Host *host, AttachedIndex *ret) {
+        return load(host, /* want_enabled= */ true, ret);
+}
+
+int attached_index_load_units(const Host *host, AttachedIndex *ret) {
+        return load(host, /* want_enabled= */ false, ret);
 }
 
 /* "foo_1.2" for "/srv/foo_1.2.raw", "foo" for "/srv/foo/". */
@@ -300,6 +311,11 @@ bool attached_unit_matches(const AttachedUnit *u, const char *query, char * cons
         _cleanup_free_ char *c = canonical_query(query);
 
         return unit_matches_canonical(u, query, c, extensions);
+}
+
+bool attached_unit_matches_canonical(const AttachedUnit *u, const char *query, const char *query_canonical,
+                                     char * const *extensions) {
+        return unit_matches_canonical(u, query, query_canonical, extensions);
 }
 
 int attached_index_units(const AttachedIndex *idx, const char *query, char * const *extensions, int runtime,

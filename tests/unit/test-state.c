@@ -4,8 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attached-index.h"
 #include "portable-fixture.h"
 #include "portable.h"
+#include "strv.h"
 #include "unit-helpers.h"
 
 static void setup(void) {
@@ -267,4 +269,33 @@ Test(state, symlinked_units_are_not_enabled) {
         cr_assert(eq(int, fixture_attach(image, foo_matches, "default", PORTABLE_PREFER_SYMLINK, NULL, &error), 0), "%s",
                   strna(error.message));
         assert_str(state("foo"), "attached");
+}
+
+/* The index without enablement (attached_index_load_units()) finds the same units from the same
+ * images, all of them "not enabled"; the full one sees the links. */
+Test(state, index_without_enablement) {
+        _cleanup_(image_freep) Image *image = attach("foo", 0);
+        _cleanup_free_ char *link = fixture_path("/etc/systemd/system/timers.target.wants/foo.bar.timer"),
+                            *link2 = fixture_path(ATTACHED "/multi-user.target.wants/foo.service");
+        _cleanup_(attached_index_done) AttachedIndex full = {}, units = {};
+        _cleanup_strv_free_ char **names_full = NULL, **names_units = NULL;
+        size_t n_enabled = 0;
+
+        unit_symlink(ATTACHED "/foo.bar.timer", link);
+        unit_symlink("../foo.service", link2);
+        cr_assert(eq(int, attached_index_load(&fx.host, &full), 0));
+        cr_assert(eq(int, attached_index_load_units(&fx.host, &units), 0));
+
+        cr_assert(eq(sz, units.n_units, full.n_units));
+        cr_assert(gt(sz, units.n_units, 0));
+        for (size_t i = 0; i < full.n_units; i++) {
+                n_enabled += full.units[i].enabled;
+                cr_assert(not(units.units[i].enabled), "%s", units.units[i].name);
+                assert_str(units.units[i].name, full.units[i].name);
+                assert_str(units.units[i].images[0], full.units[i].images[0]);
+        }
+        cr_assert(eq(sz, n_enabled, 2));
+        cr_assert(eq(int, attached_index_units(&units, "foo", NULL, -1, &names_units), 0));
+        cr_assert(eq(int, attached_index_units(&full, "foo", NULL, -1, &names_full), 0));
+        cr_assert(eq(sz, strv_length(names_units), strv_length(names_full)));
 }

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -689,12 +688,6 @@ static int list_finish(Operation *o, sd_bus_error *error) {
         if (r < 0)
                 return r;
         r = sd_bus_send(NULL, reply, NULL);
-
-        /* Thousands of small allocations just went: give their pages back now rather than keep
-         * the heap at its peak for the daemon's life. */
-        image_list_done(&list);
-        attached_index_done(&idx);
-        (void) malloc_trim(0);
         return r < 0 ? r : 0;
 }
 

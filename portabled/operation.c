@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -50,8 +51,11 @@ static void stop_reading(Operation *o) {
 }
 
 Operation *operation_free(Operation *o) {
+        Manager *m;
+
         if (!o)
                 return NULL;
+        m = o->manager;
 
         operation_unlink(o);
         stop_reading(o);
@@ -71,7 +75,13 @@ Operation *operation_free(Operation *o) {
         if (o->type->free_data)
                 o->type->free_data(o->data);
         sd_bus_message_unref(o->request);
-        return mfree(o);
+        free(o);
+
+        /* The last one done: what the operations held (image contents, plans) goes back to the
+         * system, so that an idle daemon stays small. Cheap on a heap this size. */
+        if (m->n_operations == 0)
+                (void) malloc_trim(0);
+        return NULL;
 }
 
 /* Answers with error (unless finish() already answered) and ends the operation. */

@@ -15,9 +15,11 @@
 #include "macro.h"
 #include "strv.h"
 
-/* Enough for every fsync of a typical attach or detach to be in flight at once; more threads than
- * that only cost their creation. */
-#define FSYNC_THREADS_MAX 32U
+/* Enough for a journal commit to take in most of them at once (the rest follow, mostly
+ * with nothing left to commit); every thread costs its creation, and glibc keeps its stack
+ * (resident pages and all) for reuse for the life of the process: few, with small stacks. */
+#define FSYNC_THREADS_MAX 8U
+#define FSYNC_THREAD_STACK (64U * 1024U)
 
 typedef struct FsyncBatch {
         int *fds;
@@ -108,10 +110,22 @@ int fsync_paths(char * const *files, char * const *dirs) {
                 r = open_all(dirs, O_DIRECTORY, &cache, b.fds, &b.n_fds);
 
         if (r >= 0 && b.n_fds > 0) {
+                pthread_attr_t attr;
+                bool attr_ok = pthread_attr_init(&attr) == 0;
+
+                /* Written data is sent to the disk right away, all of it, so that the first
+                 * commit takes in every file's blocks and not only those of the file it is for. */
+                for (size_t i = 0; i < b.n_fds; i++)
+                        (void) sync_file_range(b.fds[i], 0, 0, SYNC_FILE_RANGE_WRITE);
+
+                if (attr_ok)
+                        (void) pthread_attr_setstacksize(&attr, FSYNC_THREAD_STACK);
                 /* The calling thread takes its share too: one path needs no thread at all. */
                 for (; n_threads < MIN(b.n_fds - 1, (size_t) FSYNC_THREADS_MAX); n_threads++)
-                        if (pthread_create(&threads[n_threads], NULL, batch_thread, &b) != 0)
+                        if (pthread_create(&threads[n_threads], attr_ok ? &attr : NULL, batch_thread, &b) != 0)
                                 break; /* fewer threads: the rest is done here, one after the other */
+                if (attr_ok)
+                        (void) pthread_attr_destroy(&attr);
                 batch_run(&b);
                 for (size_t i = 0; i < n_threads; i++)
                         (void) pthread_join(threads[i], NULL);

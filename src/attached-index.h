@@ -22,13 +22,17 @@
  *   - a name without a version ("foo") also names every version of foo ("foo_2.raw").
  * Reattach alone replaces by version-insensitive key (foo_1 by foo_2): that is what it is for. */
 
+typedef struct AttachedLayerIdentity AttachedLayerIdentity;
+
 typedef struct AttachedUnit {
         char *name;
         bool runtime;
         bool has_unit_file; /* false: only its drop-in directory is left */
         bool enabled;
         char **images;    /* as the marker records them: base image first, then extensions */
-        char **canonical; /* the same, symlinks resolved where they resolve */
+        AttachedLayerIdentity *identity; /* what each of images is, found when first needed:
+                                          * a recorded path is resolved (symlinks) only when
+                                          * compared with a path of the very same file */
 } AttachedUnit;
 
 typedef struct AttachedIndex {

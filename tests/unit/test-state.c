@@ -299,3 +299,38 @@ Test(state, index_without_enablement) {
         cr_assert(eq(int, attached_index_units(&full, "foo", NULL, -1, &names_full), 0));
         cr_assert(eq(sz, strv_length(names_units), strv_length(names_full)));
 }
+
+/* An image attached under one path counts under every path that resolves to the same file
+ * (a symlink to it, or the path it links to)... */
+Test(state, same_file_through_a_symlink) {
+        _cleanup_free_ char *real_dir = unit_strf("%s/real", fx.images), *other_dir = unit_strf("%s/other", fx.images),
+                            *real = NULL, *other = NULL, *dir_link = unit_strf("%s/linked", fx.images),
+                            *via_link = unit_strf("%s/linked/foo", fx.images);
+        _cleanup_(image_freep) Image *image = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        unit_mkdir_p(real_dir, 0755);
+        unit_mkdir_p(other_dir, 0755);
+        real = fixture_copy_image("foo", "real/foo", false);
+        other = fixture_copy_image("foo", "other/foo", false);
+        unit_symlink("real", dir_link);
+        image = fixture_image(via_link);
+        cr_assert(eq(int, fixture_attach(image, foo_matches, "default", 0, NULL, &error), 0), "%s", strna(error.message));
+
+        assert_str(state(via_link), "attached");
+        assert_str(state(real), "attached");
+        assert_str(state(other), "detached");
+}
+
+/* ... but a hard link is another image, although it is the same inode. */
+Test(state, hard_link_is_another_image) {
+        _cleanup_free_ char *raw = fixture_raw_image("foo", "foo_1.raw"), *copy = unit_strf("%s/foo_copy.raw", fx.images);
+        _cleanup_(image_freep) Image *image = fixture_image(raw);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        cr_assert(eq(int, fixture_attach(image, foo_matches, "default", PORTABLE_FORCE_ATTACH, NULL, &error), 0), "%s",
+                  strna(error.message));
+        cr_assert(eq(int, link(raw, copy), 0));
+        assert_str(state(raw), "attached");
+        assert_str(state(copy), "detached");
+}

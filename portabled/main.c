@@ -157,6 +157,8 @@ int main(int argc, char *argv[]) {
         r = manager_connect_bus(m);
         if (r < 0)
                 return EXIT_FAILURE;
+        /* The first image read is as quick as the ones after it. */
+        manager_prepare_readers_later(m);
 
         r = manager_run(m);
         if (r < 0) {

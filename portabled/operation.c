@@ -255,6 +255,7 @@ static int start_reading(Operation *o, OperationRead *rd, const Image *image, co
         r = image_reader_start(image, request, &rd->reader, error);
         if (r < 0)
                 return r;
+        manager_prepare_readers_later(o->manager);
 
         /* Answered from the cache: nothing to watch, but go on from the event loop, like every step. */
         if (image_reader_from_cache(rd->reader))

@@ -58,6 +58,16 @@ struct ImageReader {
         PortableMetadata *cached; /* the answer, from the cache: no child */
 };
 
+int image_reader_prepare(void) {
+        int k;
+
+        k = reader_sandbox_prepare();
+        if (k < 0)
+                return k;
+        k = reader_sandbox_prepare_network();
+        return k < 0 ? k : 0;
+}
+
 int image_reader_socket_fd(const ImageReader *r) {
         return r->sock;
 }
@@ -406,7 +416,7 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
         _cleanup_(image_reader_freep) ImageReader *r = NULL;
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
         _cleanup_(raw_setup_done) RawSetup raw = { .verity = VERITY_DATA_NULL };
-        _cleanup_close_ int image_fd = -EBADF;
+        _cleanup_close_ int image_fd = -EBADF, netns_fd = -EBADF;
         int k;
 
         image_fd = open_image(image, reterr);
@@ -448,6 +458,9 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
                 return portable_error(reterr, k, NULL, "Image '%s': cannot prepare the reader's system call filter: %m",
                                       image->path);
 
+        /* Made ahead of time, if the caller did (image_reader_prepare()): one reader only. */
+        netns_fd = reader_sandbox_take_network();
+
         k = fork_in_new_pid_namespace(&r->pid);
         if (k < 0)
                 return portable_error(reterr, k, NULL, "Image '%s': cannot start the image reader: %m", image->path);
@@ -456,6 +469,7 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
                         .image = image,
                         .image_fd = image_fd,
                         .sock = pair[1],
+                        .netns_fd = netns_fd,
                         .matches = request->matches,
                         .check_paths = request->check_paths,
                         .verity = &raw.verity,

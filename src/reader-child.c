@@ -57,19 +57,24 @@ static int send_results(int sock, const PortableMetadata *m) {
         return r;
 }
 
-/* Keeps the image, the socket and (if any) the hash tree sidecar, renumbered; closes the rest. */
+/* Keeps the image, the socket, and if there are any the hash tree sidecar and the network
+ * namespace made for us, renumbered; closes the rest. */
 static int keep_fds(ReaderChildArgs *a, VerityData *verity) {
-        int fds[3] = { a->image_fd, a->sock, verity->hash_fd };
-        size_t n = verity->hash_fd >= 0 ? 3 : 2;
+        int *slots[] = { &a->image_fd, &a->sock, &verity->hash_fd, &a->netns_fd };
+        int fds[ELEMENTSOF(slots)];
+        size_t n = 0;
         int r;
 
+        for (size_t i = 0; i < ELEMENTSOF(slots); i++)
+                if (*slots[i] >= 0)
+                        fds[n++] = *slots[i];
         r = reader_sandbox_keep_fds(fds, n);
         if (r < 0)
                 return r;
-        a->image_fd = fds[0];
-        a->sock = fds[1];
-        if (n > 2)
-                verity->hash_fd = fds[2];
+        n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(slots); i++)
+                if (*slots[i] >= 0)
+                        *slots[i] = fds[n++];
         return 0;
 }
 
@@ -99,7 +104,7 @@ static int reader_run(ReaderChildArgs *a, sd_bus_error *error) {
                 .n_verified = a->n_verified,
         };
 
-        r = reader_sandbox_unshare();
+        r = reader_sandbox_unshare(TAKE_FD(a->netns_fd));
         if (r < 0)
                 return portable_error(error, r, NULL, "Image '%s': cannot set up the reader's namespaces: %m",
                                       a->image->path);

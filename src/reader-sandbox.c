@@ -69,8 +69,44 @@ int reader_sandbox_keep_fds(int *fds, size_t n_fds) {
         return 0;
 }
 
-int reader_sandbox_unshare(void) {
-        if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+/* The network namespace reader_sandbox_prepare_network() made, for the next reader. */
+static int spare_netns_fd = -EBADF;
+
+int reader_sandbox_prepare_network(void) {
+        _cleanup_close_ int own = -EBADF, spare = -EBADF;
+
+        if (spare_netns_fd >= 0)
+                return 0;
+
+        own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (own < 0)
+                return -errno;
+        if (unshare(CLONE_NEWNET) < 0)
+                return -errno;
+        spare = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        /* Back home before anything else, whatever happened: nothing of ours may live there. */
+        if (setns(own, CLONE_NEWNET) < 0)
+                return -errno;
+        if (spare < 0)
+                return -EBADF;
+        spare_netns_fd = TAKE_FD(spare);
+        return 1;
+}
+
+int reader_sandbox_take_network(void) {
+        return TAKE_FD(spare_netns_fd);
+}
+
+int reader_sandbox_unshare(int netns_fd) {
+        _cleanup_close_ int netns = netns_fd;
+        int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+
+        if (netns >= 0) {
+                if (setns(netns, CLONE_NEWNET) < 0)
+                        return -errno;
+        } else
+                flags |= CLONE_NEWNET;
+        if (unshare(flags) < 0)
                 return -errno;
         /* Nothing we mount may propagate back to the host. */
         if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)

@@ -102,6 +102,7 @@ static const ImageReadRequest *daemon_request(Manager *m, const ImageArguments *
         *buffer = *read;
         buffer->image_policies = a->image_policies;
         buffer->verity_cache = m->verity_cache;
+        buffer->metadata_cache = m->metadata_cache;
         buffer->trust_root = m->host.root;
         return buffer;
 }
@@ -161,7 +162,7 @@ static int attached_units(Operation *o, const char *name_or_path, char * const *
         _cleanup_(attached_index_done) AttachedIndex idx = {};
         int r;
 
-        r = attached_index_load(&o->manager->host, &idx);
+        r = attached_index_load_units(&o->manager->host, &idx);
         if (r < 0)
                 return r;
         return attached_index_units(&idx, name_or_path, extensions, runtime, ret);
@@ -756,7 +757,7 @@ static int list_units_needed(Operation *o, char ***ret) {
         _cleanup_(attached_index_done) AttachedIndex idx = {};
         int r;
 
-        r = attached_index_load(&o->manager->host, &idx);
+        r = attached_index_load_units(&o->manager->host, &idx);
         if (r < 0)
                 return r;
         return attached_index_all_units(&idx, ret);
@@ -847,8 +848,10 @@ static int remove_done(Operation *o, int status, sd_bus_error *error) {
                                                o->image->path);
 
         log_info("Removed image '%s'.", o->image->path);
-        if (S_ISREG(a->removed_st.st_mode))
+        if (S_ISREG(a->removed_st.st_mode)) {
                 verity_cache_forget(o->manager->verity_cache, a->removed_st.st_dev, a->removed_st.st_ino);
+                metadata_cache_forget(o->manager->metadata_cache, a->removed_st.st_dev, a->removed_st.st_ino);
+        }
         return sd_bus_reply_method_return(o->request, NULL) < 0 ? -EIO : 0;
 }
 

@@ -7,6 +7,7 @@
 #include "bus-image.h"
 #include "bus-manager.h"
 #include "image-policy.h"
+#include "image-reader.h"
 #include "log.h"
 #include "manager.h"
 #include "operation.h"
@@ -32,6 +33,7 @@ Manager *manager_free(Manager *m) {
         pending_upgrades_abort_all(m);
         image_cache_flush(m);
         sd_event_source_unref(m->image_cache_defer);
+        sd_event_source_disable_unref(m->prepare_defer);
         sd_event_source_disable_unref(m->idle_timer);
         /* Its queries hold calls on the bus. */
         m->polkit_registry = polkit_registry_free(m->polkit_registry);
@@ -40,6 +42,7 @@ Manager *manager_free(Manager *m) {
         free(m->host.root);
         free(m->host.vendor_profile_dir);
         verity_cache_free(m->verity_cache);
+        metadata_cache_free(m->metadata_cache);
         free(m->image_policy);
         return mfree(m);
 }
@@ -86,6 +89,9 @@ int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_
 
         m->verity_cache = verity_cache_new(/* max_entries= */ 0);
         if (!m->verity_cache)
+                return -ENOMEM;
+        m->metadata_cache = metadata_cache_new(/* max_entries= */ 0, /* max_bytes= */ 0);
+        if (!m->metadata_cache)
                 return -ENOMEM;
 
         r = sd_event_default(&m->event);
@@ -177,6 +183,32 @@ int manager_cache_image(Manager *m, Image *image) {
                         return r;
         }
         return sd_event_source_set_enabled(m->image_cache_defer, SD_EVENT_ONESHOT);
+}
+
+static int on_prepare_readers(sd_event_source *s, void *userdata) {
+        int r;
+
+        /* Only an optimisation: a reader without it makes its own. */
+        r = image_reader_prepare();
+        if (r < 0)
+                log_debug_errno(r, "Failed to prepare the next image reader, ignoring: %m");
+        return 0;
+}
+
+void manager_prepare_readers_later(Manager *m) {
+        int r;
+
+        if (!m->prepare_defer) {
+                r = sd_event_add_defer(m->event, &m->prepare_defer, on_prepare_readers, m);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(m->prepare_defer, SD_EVENT_PRIORITY_IDLE);
+                if (r < 0) {
+                        log_debug_errno(r, "Failed to schedule the preparation of image readers, ignoring: %m");
+                        m->prepare_defer = sd_event_source_disable_unref(m->prepare_defer);
+                        return;
+                }
+        }
+        (void) sd_event_source_set_enabled(m->prepare_defer, SD_EVENT_ONESHOT);
 }
 
 /* ---------------------------------------------------------------------------------- idleness */

@@ -8,6 +8,7 @@
 #include "bus-polkit.h"
 #include "host.h"
 #include "image.h"
+#include "metadata-cache.h"
 #include "verity-cache.h"
 
 typedef struct Operation Operation;
@@ -46,6 +47,14 @@ typedef struct Manager {
          * reader's word is taken). */
         VerityCache *verity_cache;
 
+        /* What unchanged raw image files without verity data held when they were last read, for
+         * the daemon's life (metadata-cache.h): they are not read again. */
+        MetadataCache *metadata_cache;
+
+        /* Makes what the next image reader takes ahead of time, when the loop is idle
+         * (image_reader_prepare()). */
+        sd_event_source *prepare_defer;
+
         /* --image-policy=: every raw image read must satisfy it, whatever a caller asks for;
          * NULL: none. */
         char *image_policy;
@@ -71,3 +80,6 @@ int manager_cache_image(Manager *m, Image *image);
 
 /* Called when operations come or go, for the idle logic. */
 void manager_operations_changed(Manager *m);
+
+/* After a reader started: the next one's preparations are made once nothing else is to do. */
+void manager_prepare_readers_later(Manager *m);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -50,8 +51,11 @@ static void stop_reading(Operation *o) {
 }
 
 Operation *operation_free(Operation *o) {
+        Manager *m;
+
         if (!o)
                 return NULL;
+        m = o->manager;
 
         operation_unlink(o);
         stop_reading(o);
@@ -71,7 +75,13 @@ Operation *operation_free(Operation *o) {
         if (o->type->free_data)
                 o->type->free_data(o->data);
         sd_bus_message_unref(o->request);
-        return mfree(o);
+        free(o);
+
+        /* The last one done: what the operations held (image contents, plans) goes back to the
+         * system, so that an idle daemon stays small. Cheap on a heap this size. */
+        if (m->n_operations == 0)
+                (void) malloc_trim(0);
+        return NULL;
 }
 
 /* Answers with error (unless finish() already answered) and ends the operation. */
@@ -211,6 +221,11 @@ static int on_reader_event(sd_event_source *s, int fd, uint32_t revents, void *u
         return 0;
 }
 
+static int on_reader_cached(sd_event_source *s, void *userdata) {
+        reader_progress(userdata);
+        return 0;
+}
+
 static int on_reader_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         OperationRead *rd = userdata;
 
@@ -240,6 +255,11 @@ static int start_reading(Operation *o, OperationRead *rd, const Image *image, co
         r = image_reader_start(image, request, &rd->reader, error);
         if (r < 0)
                 return r;
+        manager_prepare_readers_later(o->manager);
+
+        /* Answered from the cache: nothing to watch, but go on from the event loop, like every step. */
+        if (image_reader_from_cache(rd->reader))
+                return sd_event_add_defer(e, &rd->socket_source, on_reader_cached, rd);
 
         r = sd_event_add_io(e, &rd->socket_source, image_reader_socket_fd(rd->reader), EPOLLIN, on_reader_event, rd);
         if (r >= 0)

@@ -16,11 +16,17 @@
 #include "unit-match.h"
 #include "vpick.h"
 
+struct AttachedLayerIdentity {
+        enum { LAYER_UNKNOWN, LAYER_FOUND, LAYER_MISSING } state;
+        dev_t dev;
+        ino_t ino;
+};
+
 void attached_index_done(AttachedIndex *idx) {
         for (size_t i = 0; i < idx->n_units; i++) {
                 free(idx->units[i].name);
                 strv_free(idx->units[i].images);
-                strv_free(idx->units[i].canonical);
+                free(idx->units[i].identity);
         }
         idx->units = mfree(idx->units);
         idx->n_units = 0;
@@ -100,24 +106,8 @@ static int collect_enabled(const char *dir, char ***enabled) {
         return 0;
 }
 
-/* Images are often named through symlinks (/etc/portables/foo.raw -> /srv/foo.raw): where a path
- * resolves, its resolved form counts too. */
-static int canonicalize_all(char * const *paths, char ***ret) {
-        _cleanup_strv_free_ char **l = NULL;
-        int r;
-
-        STRV_FOREACH(p, (char **) paths) {
-                char *c = (*p)[0] == '/' ? realpath(*p, NULL) : NULL;
-
-                r = strv_consume(&l, c ?: strdup(*p));
-                if (r < 0)
-                        return r;
-        }
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
-static int scan_attached_dir(const Host *host, bool runtime, char * const *config_enabled, AttachedIndex *idx) {
+static int scan_attached_dir(const Host *host, bool runtime, bool want_enabled, char * const *config_enabled,
+                             AttachedIndex *idx) {
         _cleanup_free_ char *dir = host_attached_dir(host, runtime);
         _cleanup_strv_free_ char **enabled = strv_copy(config_enabled);
         _cleanup_closedir_ DIR *d = NULL;
@@ -132,13 +122,16 @@ static int scan_attached_dir(const Host *host, bool runtime, char * const *confi
                 return errno == ENOENT ? 0 : -errno;
 
         /* Portable enablement links live inside the attached tree itself. */
-        r = collect_enabled(dir, &enabled);
-        if (r < 0)
-                return r;
-        strv_sort(enabled);
+        if (want_enabled) {
+                r = collect_enabled(dir, &enabled);
+                if (r < 0)
+                        return r;
+                strv_sort(enabled);
+        }
 
         while ((de = readdir(d))) {
-                _cleanup_strv_free_ char **marker = NULL, **canonical = NULL;
+                _cleanup_strv_free_ char **marker = NULL;
+                _cleanup_free_ AttachedLayerIdentity *identity = NULL;
                 _cleanup_free_ char *name = NULL;
                 bool has_unit_file;
                 AttachedUnit *grown;
@@ -168,10 +161,10 @@ static int scan_attached_dir(const Host *host, bool runtime, char * const *confi
                         return r;
                 if (r == 0)
                         continue;
-                r = canonicalize_all(marker, &canonical);
-                if (r < 0)
-                        return r;
 
+                identity = calloc(strv_length(marker) ?: 1, sizeof(AttachedLayerIdentity));
+                if (!identity)
+                        return -ENOMEM;
                 grown = realloc(idx->units, sizeof(AttachedUnit) * (idx->n_units + 1));
                 if (!grown)
                         return -ENOMEM;
@@ -182,14 +175,14 @@ static int scan_attached_dir(const Host *host, bool runtime, char * const *confi
                         .has_unit_file = has_unit_file,
                         .enabled = strv_contains_sorted(enabled, name),
                         .images = TAKE_PTR(marker),
-                        .canonical = TAKE_PTR(canonical),
+                        .identity = TAKE_PTR(identity),
                 };
                 idx->units[idx->n_units++].name = TAKE_PTR(name);
         }
         return 0;
 }
 
-int attached_index_load(const Host *host, AttachedIndex *ret) {
+static int load(const Host *host, bool want_enabled, AttachedIndex *ret) {
         static const char *const config_dirs[] = { "/etc/systemd/system", "/run/systemd/system" };
         _cleanup_(attached_index_done) AttachedIndex idx = {};
         _cleanup_strv_free_ char **config_enabled = NULL;
@@ -197,7 +190,7 @@ int attached_index_load(const Host *host, AttachedIndex *ret) {
 
         /* An administrator may also have enabled a portable unit in the ordinary config
          * directories. */
-        for (size_t i = 0; i < ELEMENTSOF(config_dirs); i++) {
+        for (size_t i = 0; want_enabled && i < ELEMENTSOF(config_dirs); i++) {
                 _cleanup_free_ char *dir = host_path(host, config_dirs[i]);
 
 
@@ -209,7 +202,7 @@ int attached_index_load(const Host *host, AttachedIndex *ret) {
         }
 
         for (int runtime = 0; runtime <= 1; runtime++) {
-                r = scan_attached_dir(host, runtime, config_enabled, &idx);
+                r = scan_attached_dir(host, runtime, want_enabled, config_enabled, &idx);
                 if (r < 0)
                         return r;
         }
@@ -217,6 +210,14 @@ int attached_index_load(const Host *host, AttachedIndex *ret) {
         *ret = idx;
         idx = (AttachedIndex) {};
         return 0;
+}
+
+int attached_index_load(const Host *host, AttachedIndex *ret) {
+        return load(host, /* want_enabled= */ true, ret);
+}
+
+int attached_index_load_units(const Host *host, AttachedIndex *ret) {
+        return load(host, /* want_enabled= */ false, ret);
 }
 
 /* "foo_1.2" for "/srv/foo_1.2.raw", "foo" for "/srv/foo/". */
@@ -267,58 +268,158 @@ bool attached_image_matches(const char *marker_path, const char *query) {
         return streq(key, query);
 }
 
-/* One layer: by the recorded path, or by what it and the query resolve to. */
-static bool layer_matches(const AttachedUnit *u, size_t i, const char *query, const char *query_canonical) {
+/* A query and what it resolves to (for an absolute path that exists): resolved once per call,
+ * and compared with a recorded path by identity first, so that a recorded path is resolved only
+ * if it is the very same file. */
+typedef struct Resolved {
+        const char *path;
+        bool exists;     /* an absolute path that exists: dev and ino are set */
+        dev_t dev;
+        ino_t ino;
+        bool resolved;   /* canonical was looked for (only once a recorded path is the same file) */
+        char *canonical;
+} Resolved;
+
+static void resolve(const char *query, Resolved *ret) {
+        struct stat st;
+
+        *ret = (Resolved) { .path = query };
+        if (!query || query[0] != '/' || stat(query, &st) < 0)
+                return;
+        ret->exists = true;
+        ret->dev = st.st_dev;
+        ret->ino = st.st_ino;
+}
+
+static const char *resolved_canonical(Resolved *r) {
+        if (!r->resolved) {
+                r->canonical = realpath(r->path, NULL);
+                r->resolved = true;
+        }
+        return r->canonical;
+}
+
+static void resolved_done(Resolved *r) {
+        r->canonical = mfree(r->canonical);
+}
+
+/* The query with its extensions, each resolved. */
+typedef struct Query {
+        const char *path;
+        Resolved resolved;
+        char * const *extensions;
+        Resolved *resolved_extensions;
+} Query;
+
+static int query_init(Query *q, const char *path, char * const *extensions) {
+        size_t n = strv_length((char **) extensions);
+
+        *q = (Query) { .path = path, .extensions = extensions };
+        resolve(path, &q->resolved);
+        if (n > 0) {
+                q->resolved_extensions = calloc(n, sizeof(Resolved));
+                if (!q->resolved_extensions)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n; i++)
+                        resolve(extensions[i], &q->resolved_extensions[i]);
+        }
+        return 0;
+}
+
+static void query_done(Query *q) {
+        resolved_done(&q->resolved);
+        for (size_t i = 0; q->resolved_extensions && q->extensions && q->extensions[i]; i++)
+                resolved_done(&q->resolved_extensions[i]);
+        q->resolved_extensions = mfree(q->resolved_extensions);
+}
+
+
+/* One layer: by the recorded path, or by what it and the query resolve to. The recorded path is
+ * looked at once per index (stat()), and resolved only if it is the same file as the query. */
+static bool layer_matches(const AttachedUnit *u, size_t i, const char *query, Resolved *r) {
+        AttachedLayerIdentity *id = u->identity ? &u->identity[i] : NULL;
+        _cleanup_free_ char *canonical = NULL;
+
         if (attached_image_matches(u->images[i], query))
                 return true;
-        return query_canonical && u->canonical && u->canonical[i] && streq(u->canonical[i], query_canonical);
+        if (!r || !r->exists || !id || u->images[i][0] != '/')
+                return false;
+        if (id->state == LAYER_UNKNOWN) {
+                struct stat st;
+
+                *id = stat(u->images[i], &st) < 0 ? (AttachedLayerIdentity) { .state = LAYER_MISSING } :
+                                                    (AttachedLayerIdentity) { .state = LAYER_FOUND,
+                                                                              .dev = st.st_dev,
+                                                                              .ino = st.st_ino };
+        }
+        if (id->state != LAYER_FOUND || id->dev != r->dev || id->ino != r->ino)
+                return false;
+        /* Hard links share an inode but are different images: the resolved paths decide. */
+        canonical = realpath(u->images[i], NULL);
+        return canonical && streq_ptr(canonical, resolved_canonical(r));
 }
 
-/* The resolved form of an absolute query, or NULL. */
-static char *canonical_query(const char *query) {
-        return query && query[0] == '/' ? realpath(query, NULL) : NULL;
-}
-
-static bool unit_matches_canonical(const AttachedUnit *u, const char *query, const char *query_canonical,
-                                   char * const *extensions) {
+static bool unit_matches_query(const AttachedUnit *u, Query *q) {
         size_t n = strv_length(u->images);
 
-        if (n == 0 || n != 1 + strv_length(extensions))
+        if (n == 0 || n != 1 + strv_length((char **) q->extensions))
                 return false;
-        if (!layer_matches(u, 0, query, query_canonical))
+        if (!layer_matches(u, 0, q->path, &q->resolved))
                 return false;
-        for (size_t i = 1; i < n; i++) {
-                _cleanup_free_ char *c = canonical_query(extensions[i - 1]);
-
-                if (!layer_matches(u, i, extensions[i - 1], c))
+        for (size_t i = 1; i < n; i++)
+                if (!layer_matches(u, i, q->extensions[i - 1],
+                                   q->resolved_extensions ? &q->resolved_extensions[i - 1] : NULL))
                         return false;
-        }
         return true;
 }
 
 bool attached_unit_matches(const AttachedUnit *u, const char *query, char * const *extensions) {
-        _cleanup_free_ char *c = canonical_query(query);
+        Query q;
+        bool b;
 
-        return unit_matches_canonical(u, query, c, extensions);
+        if (query_init(&q, query, extensions) < 0)
+                return false;
+        b = unit_matches_query(u, &q);
+        query_done(&q);
+        return b;
+}
+
+bool attached_unit_matches_canonical(const AttachedUnit *u, const char *query, const char *query_canonical,
+                                     char * const *extensions) {
+        Query q = { .path = query, .extensions = extensions };
+        bool b;
+
+        /* Only the base image's resolved form is given: the extensions are taken as written. */
+        if (query_canonical)
+                resolve(query_canonical, &q.resolved);
+        b = unit_matches_query(u, &q);
+        query_done(&q);
+        return b;
 }
 
 int attached_index_units(const AttachedIndex *idx, const char *query, char * const *extensions, int runtime,
                          char ***ret) {
         _cleanup_strv_free_ char **names = NULL;
-        _cleanup_free_ char *canonical = canonical_query(query);
+        Query q;
         int r;
 
+        r = query_init(&q, query, extensions);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < idx->n_units; i++) {
                 const AttachedUnit *u = &idx->units[i];
 
                 if (runtime >= 0 && u->runtime != !!runtime)
                         continue;
-                if (!unit_matches_canonical(u, query, canonical, extensions))
+                if (!unit_matches_query(u, &q))
                         continue;
                 r = strv_extend_unique(&names, u->name);
                 if (r < 0)
-                        return r;
+                        break;
         }
+        query_done(&q);
+        if (r < 0)
+                return r;
         strv_sort(names);
         *ret = TAKE_PTR(names);
         return 0;
@@ -341,42 +442,47 @@ int attached_index_all_units(const AttachedIndex *idx, char ***ret) {
 
 /* Without extensions, an image counts as attached if it is any layer of an attachment: an image
  * used as the base of one service and as an extension of another is in use either way. */
-static bool unit_counts_for_state(const AttachedUnit *u, const char *query, const char *query_canonical,
-                                  char * const *extensions) {
-        if (extensions)
-                return unit_matches_canonical(u, query, query_canonical, extensions);
+static bool unit_counts_for_state(const AttachedUnit *u, Query *q) {
+        if (q->extensions)
+                return unit_matches_query(u, q);
         for (size_t i = 0; u->images && u->images[i]; i++)
-                if (layer_matches(u, i, query, query_canonical))
+                if (layer_matches(u, i, q->path, &q->resolved))
                         return true;
         return false;
 }
 
 int attached_index_state(const AttachedIndex *idx, const Host *host, const char *query, char * const *extensions,
                          PortableState *ret) {
-        _cleanup_free_ char *canonical = canonical_query(query);
+        Query q;
+        int r;
+
+        r = query_init(&q, query, extensions);
+        if (r < 0)
+                return r;
 
         for (int runtime = 0; runtime <= 1; runtime++) {
                 bool attached = false, enabled = false, running = false;
 
                 for (size_t i = 0; i < idx->n_units; i++) {
                         const AttachedUnit *u = &idx->units[i];
-                        int r;
 
-                        if (u->runtime != !!runtime || !u->has_unit_file ||
-                            !unit_counts_for_state(u, query, canonical, extensions))
+                        if (u->runtime != !!runtime || !u->has_unit_file || !unit_counts_for_state(u, &q))
                                 continue;
                         attached = true;
                         enabled = enabled || u->enabled;
                         if (!running) {
                                 r = host_unit_is_active(host, u->name);
-                                if (r < 0)
+                                if (r < 0) {
+                                        query_done(&q);
                                         return r;
+                                }
                                 running = r > 0;
                         }
                 }
                 if (!attached)
                         continue;
 
+                query_done(&q);
                 if (running)
                         *ret = runtime ? PORTABLE_RUNNING_RUNTIME : PORTABLE_RUNNING;
                 else if (enabled)
@@ -386,6 +492,7 @@ int attached_index_state(const AttachedIndex *idx, const Host *host, const char 
                 return 0;
         }
 
+        query_done(&q);
         *ret = PORTABLE_DETACHED;
         return 0;
 }

@@ -22,13 +22,17 @@
  *   - a name without a version ("foo") also names every version of foo ("foo_2.raw").
  * Reattach alone replaces by version-insensitive key (foo_1 by foo_2): that is what it is for. */
 
+typedef struct AttachedLayerIdentity AttachedLayerIdentity;
+
 typedef struct AttachedUnit {
         char *name;
         bool runtime;
         bool has_unit_file; /* false: only its drop-in directory is left */
         bool enabled;
         char **images;    /* as the marker records them: base image first, then extensions */
-        char **canonical; /* the same, symlinks resolved where they resolve */
+        AttachedLayerIdentity *identity; /* what each of images is, found when first needed:
+                                          * a recorded path is resolved (symlinks) only when
+                                          * compared with a path of the very same file */
 } AttachedUnit;
 
 typedef struct AttachedIndex {
@@ -37,6 +41,12 @@ typedef struct AttachedIndex {
 } AttachedIndex;
 
 int attached_index_load(const Host *host, AttachedIndex *ret);
+
+/* The same without looking for enablement links (every unit's enabled is false): for callers
+ * that only need to know which units are attached, and from which images. The links can be
+ * anywhere in /etc/systemd/system and /run/systemd/system, which on a real host is many
+ * directories to list. */
+int attached_index_load_units(const Host *host, AttachedIndex *ret);
 void attached_index_done(AttachedIndex *idx);
 
 /* Whether query (an absolute path or an image name) names the image recorded as marker_path,
@@ -46,6 +56,11 @@ bool attached_image_matches(const char *marker_path, const char *query);
 /* Whether the unit belongs to the image named by query with exactly these extensions (in order;
  * NULL for none). */
 bool attached_unit_matches(const AttachedUnit *u, const char *query, char * const *extensions);
+
+/* The same with the query's resolved form given (NULL: not resolved), for callers that match one
+ * query against many units: realpath() once, not once per unit. */
+bool attached_unit_matches_canonical(const AttachedUnit *u, const char *query, const char *query_canonical,
+                                     char * const *extensions);
 
 /* The names of the units attached from the image named by query (and extensions), in the
  * runtime or the persistent directory (runtime < 0: both), sorted. */

@@ -109,7 +109,9 @@ static bool marker_selects(char **marker, const char *name_or_path, char * const
 
         if (flags & PORTABLE_REATTACH)
                 return dropin_marker_matches(marker, name_or_path, extensions, MARKER_MATCH_ALL);
-        return attached_unit_matches(&u, name_or_path, extensions);
+        /* A marker read here carries no resolved paths, so the query's resolved form could not
+         * match anything: not worth a realpath() per unit. */
+        return attached_unit_matches_canonical(&u, name_or_path, /* query_canonical= */ NULL, extensions);
 }
 
 /* A marker as one string, "base:ext1:ext2", to tell attachments apart in messages. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "image-layout.h"
 
@@ -19,6 +20,26 @@ ImageLayout *image_layout_free(ImageLayout *l) {
         }
         free(l->pinned_policy);
         return mfree(l);
+}
+
+int image_layout_copy(const ImageLayout *l, ImageLayout **ret) {
+        _cleanup_(image_layout_freep) ImageLayout *c = calloc(1, sizeof(ImageLayout));
+
+        if (!c)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(l->partitions); i++) {
+                const LayoutPartition *p = &l->partitions[i];
+
+                c->partitions[i] = *p;
+                c->partitions[i].fstype = c->partitions[i].root_hash = NULL;
+                if ((p->fstype && !(c->partitions[i].fstype = strdup(p->fstype))) ||
+                    (p->root_hash && !(c->partitions[i].root_hash = strdup(p->root_hash))))
+                        return -ENOMEM;
+        }
+        if (l->pinned_policy && !(c->pinned_policy = strdup(l->pinned_policy)))
+                return -ENOMEM;
+        *ret = TAKE_PTR(c);
+        return 0;
 }
 
 const char *partition_protection_to_string(PartitionProtection p) {

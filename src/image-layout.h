@@ -29,6 +29,7 @@ typedef struct ImageLayout {
 } ImageLayout;
 
 ImageLayout *image_layout_free(ImageLayout *l);
+int image_layout_copy(const ImageLayout *l, ImageLayout **ret);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ImageLayout *, image_layout_free);
 
 /* "unprotected", "verity", "signed". */

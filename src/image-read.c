@@ -46,6 +46,30 @@ static int read_regular_in_root(int root_fd, const char *path, size_t max_size, 
         return read_full_fd(fd, max_size, ret_data, ret_size);
 }
 
+/* The same for a regular file name in dir_fd (a directory found inside the tree), which st
+ * describes (fstatat() without following): opened without following anything, and only if it is
+ * still that very file. */
+static int read_regular_at(int dir_fd, const char *name, const struct stat *st, size_t max_size, char **ret_data,
+                           size_t *ret_size) {
+        _cleanup_close_ int path_fd = -EBADF, fd = -EBADF;
+        struct stat now;
+
+        path_fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (path_fd < 0)
+                return -errno;
+        if (fstat(path_fd, &now) < 0)
+                return -errno;
+        if (!S_ISREG(now.st_mode) || now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+                return -ESTALE;
+        if ((uint64_t) now.st_size > max_size)
+                return -EFBIG;
+
+        fd = fd_reopen(path_fd, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return fd;
+        return read_full_fd(fd, max_size, ret_data, ret_size);
+}
+
 static int read_os_release(int root_fd, const char *image_label, PortableMetadata *m, sd_bus_error *reterr) {
         for (const char *const *p = os_release_paths; *p; p++) {
                 _cleanup_free_ char *data = NULL;
@@ -122,8 +146,10 @@ static char *relative_dir_path(int root_fd, int dir_fd) {
         return strdup(dir + n + 1);
 }
 
-static int read_unit(int root_fd, int dir_fd, const char *dir, const char *name, const char *image_label,
-                     bool want_source, PortableMetadata *m, size_t *total, sd_bus_error *reterr) {
+/* dir_path: where the canonical path of dir_fd inside the root is kept once found (for sources). */
+static int read_unit(int root_fd, int dir_fd, const char *dir, char **dir_path, const char *name,
+                     const char *image_label, bool want_source, PortableMetadata *m, size_t *total,
+                     sd_bus_error *reterr) {
         _cleanup_free_ char *path = NULL, *data = NULL, *source = NULL;
         struct stat st;
         size_t size;
@@ -139,9 +165,14 @@ static int read_unit(int root_fd, int dir_fd, const char *dir, const char *name,
         if (!path)
                 return -ENOMEM;
 
-        /* Resolving the full path from the image root (rather than from dir_fd) keeps the target
-         * of a symlinked unit file inside the image too. */
-        r = read_regular_in_root(root_fd, path, PORTABLE_SIZE_MAX_UNIT_FILE, &data, &size);
+        /* A regular file is read right from its directory. A symlink is resolved along the full
+         * path from the image root (rather than from dir_fd), which keeps its target inside the
+         * image too; so is a file that changed since it was looked at. */
+        r = -ESTALE;
+        if (S_ISREG(st.st_mode))
+                r = read_regular_at(dir_fd, name, &st, PORTABLE_SIZE_MAX_UNIT_FILE, &data, &size);
+        if (r == -ESTALE)
+                r = read_regular_in_root(root_fd, path, PORTABLE_SIZE_MAX_UNIT_FILE, &data, &size);
         if (r == -EFBIG)
                 return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                       "Image '%s': unit file %s is larger than %u bytes, refusing.",
@@ -163,10 +194,10 @@ static int read_unit(int root_fd, int dir_fd, const char *dir, const char *name,
 
         /* Only a regular file named directly can be linked to instead of copied. */
         if (want_source && S_ISREG(st.st_mode)) {
-                _cleanup_free_ char *dir_path = relative_dir_path(root_fd, dir_fd);
-
-                if (dir_path) {
-                        source = path_join(dir_path, name);
+                if (!*dir_path)
+                        *dir_path = relative_dir_path(root_fd, dir_fd);
+                if (*dir_path) {
+                        source = path_join(*dir_path, name);
                         if (!source)
                                 return -ENOMEM;
                 }
@@ -250,6 +281,7 @@ static int collect_candidates(int *dir_fds, char * const *matches, const char *i
 static int read_units(int root_fd, const char *image_label, bool want_sources, char * const *matches,
                       PortableMetadata *m, sd_bus_error *reterr) {
         int dir_fds[16];
+        char *dir_paths[ELEMENTSOF(dir_fds)] = {};
         size_t n_dirs = 0, n = 0, total = m->os_release.size;
         Candidate *c = NULL;
         int r = 0;
@@ -279,16 +311,18 @@ static int read_units(int root_fd, const char *image_label, bool want_sources, c
         for (size_t i = 0; i < n; i++) {
                 if (i > 0 && streq(c[i].name, c[i - 1].name))
                         continue; /* shadowed by a higher-priority directory */
-                r = read_unit(root_fd, dir_fds[c[i].dir], unit_search_dirs[c[i].dir], c[i].name, image_label,
-                              want_sources, m, &total, reterr);
+                r = read_unit(root_fd, dir_fds[c[i].dir], unit_search_dirs[c[i].dir], &dir_paths[c[i].dir], c[i].name,
+                              image_label, want_sources, m, &total, reterr);
                 if (r < 0)
                         break;
         }
 
 finish:
         candidates_free(c, n);
-        for (size_t i = 0; i < n_dirs; i++)
+        for (size_t i = 0; i < n_dirs; i++) {
                 safe_close(dir_fds[i]);
+                free(dir_paths[i]);
+        }
         return r;
 }
 

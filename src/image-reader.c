@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/fs.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,11 +14,13 @@
 #include <unistd.h>
 
 #include "fd-util.h"
+#include "image-layout.h"
 #include "image-reader.h"
 #include "path-util.h"
 #include "portable-error.h"
 #include "reader-child.h"
 #include "reader-receive.h"
+#include "reader-sandbox.h"
 #include "strv.h"
 #include "verity.h"
 
@@ -49,7 +52,22 @@ struct ImageReader {
         bool end_checked;  /* nothing was queued after 'D' */
 
         char *kill_reason;
+
+        MetadataCache *metadata_cache;
+        void *cache_key;       /* set when what this read finds may be cached */
+        size_t cache_key_size;
+        PortableMetadata *cached; /* the answer, from the cache: no child */
 };
+
+int image_reader_prepare(void) {
+        int k;
+
+        k = reader_sandbox_prepare();
+        if (k < 0)
+                return k;
+        k = reader_sandbox_prepare_network();
+        return k < 0 ? k : 0;
+}
 
 int image_reader_socket_fd(const ImageReader *r) {
         return r->sock;
@@ -57,6 +75,10 @@ int image_reader_socket_fd(const ImageReader *r) {
 
 int image_reader_pidfd(const ImageReader *r) {
         return r->pidfd;
+}
+
+bool image_reader_from_cache(const ImageReader *r) {
+        return r->cached != NULL;
 }
 
 static void reap(ImageReader *r, bool wait) {
@@ -104,6 +126,8 @@ ImageReader *image_reader_free(ImageReader *r) {
         reader_receiver_free(r->receiver);
         sd_bus_error_free(&r->receive_error);
         free(r->kill_reason);
+        free(r->cache_key);
+        portable_metadata_free(r->cached);
         return mfree(r);
 }
 
@@ -240,11 +264,160 @@ static int prepare_raw(ImageReader *r, const Image *image, int image_fd, const I
         return reader_receiver_expect_layout(r->receiver, size, s->verified, s->verified_covered, s->n_verified);
 }
 
+/* ------------------------------------------------------------------------- metadata cache */
+
+typedef struct KeyBuffer {
+        uint8_t *data;
+        size_t size;
+        bool oom;
+} KeyBuffer;
+
+static void key_add(KeyBuffer *k, const void *p, size_t n) {
+        uint8_t *grown;
+
+        if (k->oom)
+                return;
+        grown = realloc(k->data, k->size + n);
+        if (!grown) {
+                k->oom = true;
+                return;
+        }
+        k->data = grown;
+        memcpy(k->data + k->size, p, n);
+        k->size += n;
+}
+
+static void key_add_u64(KeyBuffer *k, uint64_t v) {
+        key_add(k, &v, sizeof(v));
+}
+
+/* Length-prefixed, so that no two different field lists encode alike; NULL is not "". */
+static void key_add_string(KeyBuffer *k, const char *s) {
+        key_add_u64(k, s ? strlen(s) : UINT64_MAX);
+        if (s)
+                key_add(k, s, strlen(s));
+}
+
+static void key_add_strv(KeyBuffer *k, char * const *l) {
+        key_add_u64(k, l ? strv_length((char **) l) : UINT64_MAX);
+        STRV_FOREACH(p, (char **) l)
+                key_add_string(k, *p);
+}
+
+static bool verity_data_is_empty(const VerityData *v) {
+        return !v->root_hash && !v->usr_hash && !v->root_hash_sig && !v->usr_hash_sig && v->hash_fd < 0;
+}
+
+/* What a read of this file with this request finds depends on exactly these: the file's identity
+ * and every field of the request that reaches the child or the checks of its answer. (No verity
+ * data: nothing depends on the host's keys or on what was verified before.) */
+static int build_cache_key(ImageReader *r, const Image *image, const ImageReadRequest *request) {
+        KeyBuffer k = {};
+        const struct stat *st = &r->image_st;
+
+        key_add_string(&k, "portabled image metadata 1");
+        key_add_u64(&k, (uint64_t) st->st_dev);
+        key_add_u64(&k, (uint64_t) st->st_ino);
+        key_add_u64(&k, (uint64_t) st->st_size);
+        key_add_u64(&k, (uint64_t) st->st_mtim.tv_sec);
+        key_add_u64(&k, (uint64_t) st->st_mtim.tv_nsec);
+        key_add_u64(&k, (uint64_t) st->st_ctim.tv_sec);
+        key_add_u64(&k, (uint64_t) st->st_ctim.tv_nsec);
+        key_add_string(&k, image->path);
+        key_add_string(&k, image->name);
+        key_add_u64(&k, (uint64_t) request->extension | (uint64_t) request->force_extension << 1);
+        key_add_string(&k, request->trust_root);
+        key_add_strv(&k, request->matches);
+        key_add_strv(&k, request->check_paths);
+        key_add_strv(&k, request->image_policies);
+        if (k.oom) {
+                free(k.data);
+                return -ENOMEM;
+        }
+        r->cache_key = k.data;
+        r->cache_key_size = k.size;
+        return 0;
+}
+
+/* Only an answer that nothing but the file and the request decided: no partition protected by
+ * verity, so no signature checked against the host's keys and nothing verified. */
+static bool metadata_is_cacheable(const PortableMetadata *m) {
+        if (!m->layout)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(m->layout->partitions); i++) {
+                const LayoutPartition *p = &m->layout->partitions[i];
+
+                if (p->found && (p->protection != PARTITION_UNPROTECTED || p->root_hash || p->verified ||
+                                 p->signature != VERITY_SIGNATURE_UNSIGNED))
+                        return false;
+        }
+        return true;
+}
+
+/* For a raw image file without verity data: the key, and the cached answer if there is one. */
+static int try_cache(ImageReader *r, const Image *image, const ImageReadRequest *request, const RawSetup *raw) {
+        int k;
+
+        if (!request->metadata_cache || image->type != IMAGE_RAW || !S_ISREG(r->image_st.st_mode) ||
+            !verity_data_is_empty(&raw->verity))
+                return 0;
+
+        k = build_cache_key(r, image, request);
+        if (k < 0)
+                return k;
+        r->metadata_cache = request->metadata_cache;
+
+        k = metadata_cache_lookup(r->metadata_cache, r->cache_key, r->cache_key_size, &r->cached);
+        if (k <= 0)
+                return k;
+        /* Done, as if a child had read it and exited. */
+        r->exited = r->received = true;
+        r->exit_info.si_code = CLD_EXITED;
+        r->exit_info.si_status = 0;
+        return 1;
+}
+
+/* fork() into a new PID namespace, one fork only: the namespace is made for our next child, which
+ * becomes its pid 1, and our own is given back for the children after it. */
+static int fork_in_new_pid_namespace(pid_t *ret) {
+        _cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        pid_t pid;
+        int k = 0;
+
+        if (own < 0)
+                return -errno;
+        if (unshare(CLONE_NEWPID) < 0)
+                return -errno;
+
+        pid = fork();
+        if (pid == 0) {
+                *ret = 0;
+                return 0;
+        }
+        if (pid < 0)
+                k = -errno;
+
+        if (setns(own, CLONE_NEWPID) < 0) {
+                /* Every later child would land in the reader's namespace (and fail once it is
+                 * gone): the reader is not worth that. */
+                k = -errno;
+                if (pid > 0) {
+                        (void) kill(pid, SIGKILL);
+                        (void) waitpid(pid, NULL, 0);
+                }
+                return k;
+        }
+        if (k < 0)
+                return k;
+        *ret = pid;
+        return 0;
+}
+
 int image_reader_start(const Image *image, const ImageReadRequest *request, ImageReader **ret, sd_bus_error *reterr) {
         _cleanup_(image_reader_freep) ImageReader *r = NULL;
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
         _cleanup_(raw_setup_done) RawSetup raw = { .verity = VERITY_DATA_NULL };
-        _cleanup_close_ int image_fd = -EBADF;
+        _cleanup_close_ int image_fd = -EBADF, netns_fd = -EBADF;
         int k;
 
         image_fd = open_image(image, reterr);
@@ -258,6 +431,13 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
                 k = prepare_raw(r, image, image_fd, request, &raw, reterr);
                 if (k < 0)
                         return k;
+                k = try_cache(r, image, request, &raw);
+                if (k < 0)
+                        return k;
+                if (k > 0) {
+                        *ret = TAKE_PTR(r);
+                        return 0;
+                }
         } else {
                 /* The reader gets a private clone of the directory's mount, just the directory's
                  * own file system; we keep the directory to check what it names. */
@@ -273,14 +453,24 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return -errno;
 
-        r->pid = fork();
-        if (r->pid < 0)
-                return portable_error(reterr, errno, NULL, "Image '%s': cannot start the image reader: %m", image->path);
+        /* Once per daemon: every reader then loads the compiled filter in one call. */
+        k = reader_sandbox_prepare();
+        if (k < 0)
+                return portable_error(reterr, k, NULL, "Image '%s': cannot prepare the reader's system call filter: %m",
+                                      image->path);
+
+        /* Made ahead of time, if the caller did (image_reader_prepare()): one reader only. */
+        netns_fd = reader_sandbox_take_network();
+
+        k = fork_in_new_pid_namespace(&r->pid);
+        if (k < 0)
+                return portable_error(reterr, k, NULL, "Image '%s': cannot start the image reader: %m", image->path);
         if (r->pid == 0) {
                 ReaderChildArgs args = {
                         .image = image,
                         .image_fd = image_fd,
                         .sock = pair[1],
+                        .netns_fd = netns_fd,
                         .matches = request->matches,
                         .check_paths = request->check_paths,
                         .verity = &raw.verity,
@@ -437,6 +627,11 @@ int image_reader_result(ImageReader *r, PortableMetadata **ret, sd_bus_error *re
         if (!r->exited || !r->received)
                 return -EBUSY;
 
+        if (r->cached) {
+                *ret = TAKE_PTR(r->cached);
+                return 0;
+        }
+
         if (r->kill_reason)
                 return portable_error(reterr, ETIMEDOUT, NULL, "Image '%s': %s.", r->image_path, r->kill_reason);
 
@@ -464,6 +659,10 @@ int image_reader_result(ImageReader *r, PortableMetadata **ret, sd_bus_error *re
                 portable_metadata_free(m);
                 return k;
         }
+        /* Only a cache: what it cannot hold is read again next time. */
+        if (r->cache_key && metadata_is_cacheable(m))
+                (void) metadata_cache_add(r->metadata_cache, r->image_st.st_dev, r->image_st.st_ino, r->cache_key,
+                                          r->cache_key_size, m);
         *ret = m;
         return 0;
 }

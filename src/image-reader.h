@@ -7,6 +7,7 @@
 
 #include "image.h"
 #include "macro.h"
+#include "metadata-cache.h"
 #include "portable-metadata.h"
 #include "verity-cache.h"
 
@@ -26,7 +27,14 @@
  * file (device, inode, size, modification and change time) is taken when it is opened and again
  * when the child is done: an image that changed meanwhile is refused, since what was verified may
  * not be what was read. Only then does the verity cache learn what the child verified, keyed on
- * that identity (see reader-receive.h for why the child's word is taken at all). */
+ * that identity (see reader-receive.h for why the child's word is taken at all).
+ *
+ * With a metadata cache (metadata-cache.h), a raw image file without verity data that was read
+ * before with the same request, and has not changed since, is not read again: the reader is then
+ * done as soon as it is started, without a child (image_reader_process() returns 1 at once,
+ * image_reader_socket_fd() and image_reader_pidfd() return -EBADF), and its result is a copy of
+ * the earlier one. What such a read finds goes into the cache once the child has exited and the
+ * file is found unchanged. */
 
 typedef struct ImageReader ImageReader;
 
@@ -41,12 +49,19 @@ typedef struct ImageReadRequest {
         const char *trust_root;       /* trusted verity certificates are looked up below it; NULL: "/" */
         VerityCache *verity_cache;    /* what it holds for the unchanged file is not verified again, and
                                        * what the reader verified is added; NULL: verify every time */
+        MetadataCache *metadata_cache; /* what an unchanged file gave before is answered from it, see
+                                        * above; NULL: read every time */
         bool extension;             /* an extension layer: read its extension-release (found for the
                                      * image's name) instead of an os-release */
         bool force_extension;       /* PORTABLE_FORCE_EXTENSION: relax how that file is found */
 } ImageReadRequest;
 
 int image_reader_start(const Image *image, const ImageReadRequest *request, ImageReader **ret, sd_bus_error *reterr);
+
+/* What a reader takes that can be made before it is needed: its seccomp filter, compiled, and a
+ * network namespace for the next reader (reader-sandbox.h). A daemon calls it when it is idle,
+ * after a reader started; image_reader_start() works without it, only slower. */
+int image_reader_prepare(void);
 
 /* Takes over a reader child started some other way (pid, a pidfd of it and our end of its
  * socket, all taken): tests use it to hold the receiving side to its promises with children
@@ -56,6 +71,9 @@ int image_reader_adopt(const Image *image, const ImageReadRequest *request, pid_
 
 int image_reader_socket_fd(const ImageReader *r);
 int image_reader_pidfd(const ImageReader *r);
+
+/* Whether the answer came from the metadata cache (no child was started). */
+bool image_reader_from_cache(const ImageReader *r);
 
 /* Handles whatever happened. Returns 0 while the read goes on, 1 once it is over (successfully
  * or not: see image_reader_result()). */

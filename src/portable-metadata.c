@@ -46,6 +46,80 @@ int portable_metadata_new(PortableMetadata **ret) {
         return 0;
 }
 
+static int portable_file_copy(const PortableFile *f, PortableFile *ret) {
+        *ret = (PortableFile) { .size = f->size, .layer = f->layer };
+        if ((f->name && !(ret->name = strdup(f->name))) || (f->source && !(ret->source = strdup(f->source))))
+                return -ENOMEM;
+        if (f->data) {
+                ret->data = malloc(f->size + 1);
+                if (!ret->data)
+                        return -ENOMEM;
+                memcpy(ret->data, f->data, f->size);
+                ret->data[f->size] = '\0';
+        }
+        return 0;
+}
+
+int portable_metadata_copy(const PortableMetadata *m, PortableMetadata **ret) {
+        _cleanup_(portable_metadata_freep) PortableMetadata *c = calloc(1, sizeof(PortableMetadata));
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        c->extension = m->extension;
+        c->extension_class = m->extension_class;
+        c->extension_match = m->extension_match;
+
+        r = portable_file_copy(&m->os_release, &c->os_release);
+        if (r < 0)
+                return r;
+        if ((m->os_release_pairs && !(c->os_release_pairs = strv_copy(m->os_release_pairs))) ||
+            (m->warnings && !(c->warnings = strv_copy(m->warnings))) ||
+            (m->missing && !(c->missing = strv_copy(m->missing))))
+                return -ENOMEM;
+        if (m->n_units > 0) {
+                c->units = calloc(m->n_units, sizeof(PortableFile));
+                if (!c->units)
+                        return -ENOMEM;
+                for (; c->n_units < m->n_units; c->n_units++) {
+                        r = portable_file_copy(&m->units[c->n_units], &c->units[c->n_units]);
+                        if (r < 0) {
+                                c->n_units++; /* freed with the rest */
+                                return r;
+                        }
+                }
+        }
+        if (m->layout) {
+                r = image_layout_copy(m->layout, &c->layout);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+static size_t file_size(const PortableFile *f) {
+        return sizeof(PortableFile) + f->size + 1 + (f->name ? strlen(f->name) + 1 : 0) +
+               (f->source ? strlen(f->source) + 1 : 0);
+}
+
+static size_t strv_size(char **l) {
+        size_t n = 0;
+
+        STRV_FOREACH(s, l)
+                n += sizeof(char *) + strlen(*s) + 1;
+        return n;
+}
+
+size_t portable_metadata_size(const PortableMetadata *m) {
+        size_t n = sizeof(PortableMetadata) + file_size(&m->os_release) + strv_size(m->os_release_pairs) +
+                   strv_size(m->warnings) + strv_size(m->missing) + (m->layout ? sizeof(ImageLayout) : 0);
+
+        for (size_t i = 0; i < m->n_units; i++)
+                n += file_size(&m->units[i]);
+        return n;
+}
+
 /* Units are kept sorted by name: lookups are binary searches, and adding in name order (as the
  * readers do) is an append. */
 static size_t unit_position(const PortableMetadata *m, const char *name, bool *ret_found) {

@@ -48,6 +48,12 @@ PortableMetadata **portable_metadata_free_many(PortableMetadata **m, size_t n);
 
 int portable_metadata_new(PortableMetadata **ret);
 
+/* A deep copy: nothing of it refers to m. */
+int portable_metadata_copy(const PortableMetadata *m, PortableMetadata **ret);
+
+/* Roughly how many bytes m holds (file contents, names, lists): what keeping it costs. */
+size_t portable_metadata_size(const PortableMetadata *m);
+
 /* Takes ownership of data and source (both on failure too). -EEXIST if the unit is there. The
  * units stay sorted by name. */
 int portable_metadata_add_unit(PortableMetadata *m, const char *name, char *data, size_t size, char *source);

@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -59,19 +57,24 @@ static int send_results(int sock, const PortableMetadata *m) {
         return r;
 }
 
-/* Keeps the image, the socket and (if any) the hash tree sidecar, renumbered; closes the rest. */
+/* Keeps the image, the socket, and if there are any the hash tree sidecar and the network
+ * namespace made for us, renumbered; closes the rest. */
 static int keep_fds(ReaderChildArgs *a, VerityData *verity) {
-        int fds[3] = { a->image_fd, a->sock, verity->hash_fd };
-        size_t n = verity->hash_fd >= 0 ? 3 : 2;
+        int *slots[] = { &a->image_fd, &a->sock, &verity->hash_fd, &a->netns_fd };
+        int fds[ELEMENTSOF(slots)];
+        size_t n = 0;
         int r;
 
+        for (size_t i = 0; i < ELEMENTSOF(slots); i++)
+                if (*slots[i] >= 0)
+                        fds[n++] = *slots[i];
         r = reader_sandbox_keep_fds(fds, n);
         if (r < 0)
                 return r;
-        a->image_fd = fds[0];
-        a->sock = fds[1];
-        if (n > 2)
-                verity->hash_fd = fds[2];
+        n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(slots); i++)
+                if (*slots[i] >= 0)
+                        *slots[i] = fds[n++];
         return 0;
 }
 
@@ -101,7 +104,7 @@ static int reader_run(ReaderChildArgs *a, sd_bus_error *error) {
                 .n_verified = a->n_verified,
         };
 
-        r = reader_sandbox_unshare();
+        r = reader_sandbox_unshare(TAKE_FD(a->netns_fd));
         if (r < 0)
                 return portable_error(error, r, NULL, "Image '%s': cannot set up the reader's namespaces: %m",
                                       a->image->path);
@@ -159,63 +162,18 @@ static int reader_run(ReaderChildArgs *a, sd_bus_error *error) {
         return 0;
 }
 
-/* The second child: pid 1 of its own PID namespace. */
-_noreturn_ static void reader_main(ReaderChildArgs *a) {
+/* The reader: pid 1 of its own PID namespace, which the daemon created for it. */
+_noreturn_ void reader_child_main(ReaderChildArgs *a) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        struct rlimit no_core = {};
         int r;
+
+        /* It may not outlive the daemon, nor leave a core dump of image data behind. */
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        (void) setrlimit(RLIMIT_CORE, &no_core);
 
         r = reader_run(a, &error);
         if (r < 0)
                 reader_send_error(a->sock, r, &error);
         reader_sandbox_exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
-}
-
-_noreturn_ void reader_child_main(ReaderChildArgs *a) {
-        VerityData verity = a->verity ? *a->verity : VERITY_DATA_NULL;
-        struct rlimit no_core = {};
-        int status;
-        pid_t pid;
-
-        /* Neither child may outlive the daemon, nor leave a core dump of image data behind. */
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-        (void) setrlimit(RLIMIT_CORE, &no_core);
-
-        /* Nothing of the daemon (its bus connection above all) goes any further. */
-        if (keep_fds(a, &verity) < 0)
-                _exit(EXIT_FAILURE);
-        a->verity = &verity;
-
-        if (unshare(CLONE_NEWPID) < 0) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-                reader_send_error(a->sock, portable_error(&error, errno, NULL, "Image '%s': cannot create a PID namespace: %m",
-                                                          a->image->path), &error);
-                _exit(EXIT_FAILURE);
-        }
-
-        pid = fork();
-        if (pid < 0)
-                _exit(EXIT_FAILURE);
-        if (pid == 0) {
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-                reader_main(a);
-        }
-
-        /* The reader has its own copies; ours must not keep the socket open after it is gone, or
-         * the daemon would not see it hang up. */
-        safe_close(a->sock);
-        safe_close(a->image_fd);
-        safe_close(verity.hash_fd);
-
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        _exit(EXIT_FAILURE);
-
-        if (WIFSIGNALED(status)) {
-                /* Die the same way, so the daemon can tell what happened. */
-                signal(WTERMSIG(status), SIG_DFL);
-                (void) raise(WTERMSIG(status));
-                _exit(128 + WTERMSIG(status));
-        }
-        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAILURE);
 }

@@ -14,15 +14,17 @@
  * verified first, see reader-raw.h), reads it (image-read.h) and sends what it found
  * (reader-protocol.h).
  *
- * It is started by fork() from the daemon and enters a new PID namespace, which takes a second
- * fork: the first child only waits for the second and exits the way it did (with the same
- * signal, if it was killed), so that the daemon sees the reader's fate on the pid it started. */
+ * It is started by fork() from the daemon straight into a new PID namespace, whose pid 1 it is
+ * (image-reader.c makes the namespace just for this fork): the daemon sees the reader's fate on
+ * the pid it started, and no other process is ever in the namespace. */
 
 typedef struct ReaderChildArgs {
         const Image *image;
         int image_fd;             /* directory: a detached clone of its mount (open_tree());
                                    * raw file or block device: opened O_RDONLY */
         int sock;                 /* SOCK_SEQPACKET, our end */
+        int netns_fd;             /* a network namespace made for this reader alone
+                                   * (reader_sandbox_prepare_network()), or -EBADF */
         char * const *matches;
         char * const *check_paths;
 

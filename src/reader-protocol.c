@@ -12,8 +12,10 @@
 #include "image-layout.h"
 #include "reader-protocol.h"
 
-/* How long a message with a file may wait for the receiving side to take the files in flight. */
-#define READER_SEND_WAIT_MAX_MS (100U * 1000U)
+/* How long a descriptor waits for the in-flight ones of other processes: 1 ms at a time, 10 s in
+ * all (reading times out after PORTABLE_READ_TIMEOUT_USEC anyway). */
+#define READER_SEND_RETRY_NSEC 1000000L
+#define READER_SEND_RETRIES 10000U
 
 int reader_send(int sock, ReaderMessageType type, const char *const *fields, int fd) {
         char buf[READER_MESSAGE_MAX];
@@ -49,18 +51,18 @@ int reader_send(int sock, ReaderMessageType type, const char *const *fields, int
                 memcpy(CMSG_DATA(c), &fd, sizeof(int));
         }
 
-        /* The kernel refuses to pass a file descriptor while more of them sent by processes of
-         * our uid (root: not just us) are in flight than our RLIMIT_NOFILE, which the sandbox
-         * keeps small. An image with more unit files than that, or readers at work side by side,
-         * get there: wait for the receivers to catch up (the daemon bounds how long a read may
-         * take as a whole). */
-        for (unsigned waited_ms = 0;;) {
+        for (unsigned attempt = 0;; attempt++) {
                 if (sendmsg(sock, &mh, MSG_NOSIGNAL) >= 0)
                         return 0;
-                if (errno != ETOOMANYREFS || waited_ms >= READER_SEND_WAIT_MAX_MS)
+                if (errno == EINTR)
+                        continue;
+                /* The kernel refuses to pass a descriptor while more of our user's (uid 0, the
+                 * whole system's) are in flight than RLIMIT_NOFILE, which in the reader is small:
+                 * other root processes passing descriptors cause that for a moment. Wait for them
+                 * to be received rather than fail the read. */
+                if (errno != ETOOMANYREFS || fd < 0 || attempt >= READER_SEND_RETRIES)
                         return -errno;
-                (void) nanosleep(&(struct timespec) { .tv_nsec = 2 * 1000 * 1000 }, NULL);
-                waited_ms += 2;
+                (void) nanosleep(&(struct timespec) { .tv_nsec = READER_SEND_RETRY_NSEC }, NULL);
         }
 }
 

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "fd-util.h"
+#include "fileio.h"
 #include "portable-limits.h"
 #include "reader-sandbox.h"
 
@@ -66,8 +69,44 @@ int reader_sandbox_keep_fds(int *fds, size_t n_fds) {
         return 0;
 }
 
-int reader_sandbox_unshare(void) {
-        if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+/* The network namespace reader_sandbox_prepare_network() made, for the next reader. */
+static int spare_netns_fd = -EBADF;
+
+int reader_sandbox_prepare_network(void) {
+        _cleanup_close_ int own = -EBADF, spare = -EBADF;
+
+        if (spare_netns_fd >= 0)
+                return 0;
+
+        own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (own < 0)
+                return -errno;
+        if (unshare(CLONE_NEWNET) < 0)
+                return -errno;
+        spare = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        /* Back home before anything else, whatever happened: nothing of ours may live there. */
+        if (setns(own, CLONE_NEWNET) < 0)
+                return -errno;
+        if (spare < 0)
+                return -EBADF;
+        spare_netns_fd = TAKE_FD(spare);
+        return 1;
+}
+
+int reader_sandbox_take_network(void) {
+        return TAKE_FD(spare_netns_fd);
+}
+
+int reader_sandbox_unshare(int netns_fd) {
+        _cleanup_close_ int netns = netns_fd;
+        int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+
+        if (netns >= 0) {
+                if (setns(netns, CLONE_NEWNET) < 0)
+                        return -errno;
+        } else
+                flags |= CLONE_NEWNET;
+        if (unshare(flags) < 0)
                 return -errno;
         /* Nothing we mount may propagate back to the host. */
         if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
@@ -225,6 +264,56 @@ static bool running_on_valgrind(void) {
 #endif
 }
 
+static int build_filter(scmp_filter_ctx *ret) {
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+        int r;
+
+        if (!ctx)
+                return -ENOMEM;
+        r = add_filter_rules(ctx);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(ctx);
+        return 0;
+}
+
+/* The filter as a BPF program, compiled by reader_sandbox_prepare() before the fork. */
+static struct sock_fprog prepared_filter;
+
+int reader_sandbox_prepare(void) {
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        int r;
+
+        if (prepared_filter.filter)
+                return 0;
+
+        r = build_filter(&ctx);
+        if (r < 0)
+                return r;
+        fd = memfd_create("reader-filter", MFD_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        r = seccomp_export_bpf(ctx, fd);
+        if (r < 0)
+                return r;
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return -errno;
+        r = read_full_fd(fd, 1024 * 1024, &data, &size);
+        if (r < 0)
+                return r;
+        if (size == 0 || size % sizeof(struct sock_filter) != 0 || size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return -EBADMSG;
+
+        prepared_filter = (struct sock_fprog) {
+                .len = (unsigned short) (size / sizeof(struct sock_filter)),
+                .filter = (struct sock_filter *) TAKE_PTR(data),
+        };
+        return 0;
+}
+
 int reader_sandbox_lock_down(void) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         int r;
@@ -243,10 +332,11 @@ int reader_sandbox_lock_down(void) {
         if (running_on_valgrind())
                 return 0;
 
-        ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-        if (!ctx)
-                return -ENOMEM;
-        r = add_filter_rules(ctx);
+        /* What seccomp_load() would load, with the flags it would use (none: no_new_privs is set). */
+        if (prepared_filter.filter)
+                return RET_NERRNO(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prepared_filter));
+
+        r = build_filter(&ctx);
         if (r < 0)
                 return r;
         return seccomp_load(ctx);

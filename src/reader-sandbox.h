@@ -15,7 +15,10 @@
  *    stdin/stdout/stderr point to /dev/null: no bus connection, no journal stream, nothing that
  *    could reopen a swapped image path.
  * 2. reader_sandbox_unshare(): its own mount, network, IPC and UTS namespaces; mounts do not
- *    propagate back to the host.
+ *    propagate back to the host. Creating a network namespace is by far the slowest of them
+ *    (about 0.4 ms): the daemon makes one ahead of time, while it is idle
+ *    (reader_sandbox_prepare_network()), and hands it to the next reader, which joins it
+ *    instead; each such namespace is new, empty and given to exactly one reader.
  * 3. (the caller mounts the image at <new_root>/image)
  *    reader_sandbox_pivot(): a read-only tmpfs root holding just the image and a read-only
  *    procfs of the child's own PID namespace (for /proc/self/fd, nothing else), then pivot_root()
@@ -29,7 +32,18 @@
 /* Keeps fds (moved to 3, 4, ... in order; fds[] is updated), closes everything else. */
 int reader_sandbox_keep_fds(int *fds, size_t n_fds);
 
-int reader_sandbox_unshare(void);
+/* netns_fd: a network namespace made for this reader by reader_sandbox_take_network() (taken,
+ * closed once joined), or -EBADF to make one here. */
+int reader_sandbox_unshare(int netns_fd);
+
+/* Makes a new network namespace for the next reader, unless one is ready: the calling process
+ * enters a new one, keeps a file descriptor of it and goes back to its own. For a daemon that is
+ * idle (a few hundred microseconds). Returns 1 if one was made, 0 if one was ready already. */
+int reader_sandbox_prepare_network(void);
+
+/* The network namespace made ahead of time (the caller owns it, and must give it to one reader
+ * only), or -EBADF if there is none. */
+int reader_sandbox_take_network(void);
 
 /* The directory where the caller mounts the image before pivoting; "image" below it. */
 #define READER_SANDBOX_STAGING "/tmp"
@@ -48,3 +62,8 @@ int reader_sandbox_lock_down(void);
  * runtimes check for leaks there, with calls the seccomp filter rightly refuses), and nothing of
  * the daemon's process image has anything left to do after the reading. */
 _noreturn_ void reader_sandbox_exit(int status);
+
+/* Compiles the seccomp filter of reader_sandbox_lock_down() into BPF, once per process, so that a
+ * child forked afterwards loads the program with one system call instead of building it (and
+ * probing the kernel) itself. Optional: without it, lock_down() builds the filter in the child. */
+int reader_sandbox_prepare(void);

@@ -41,8 +41,9 @@ static bool is_our_hidden_name(const char *name, char * const *busy_ids) {
         return true;
 }
 
-/* The ids of the journals left in dir (normally none, after recovery). */
-static int journal_ids(const char *dir, char ***ids) {
+/* The ids of the journals left in dir (normally none, after recovery), and their file names if
+ * names is not NULL. */
+static int journal_ids(const char *dir, char ***ids, char ***names) {
         _cleanup_closedir_ DIR *d = opendir(dir);
         struct dirent *de;
         int r;
@@ -50,9 +51,13 @@ static int journal_ids(const char *dir, char ***ids) {
         if (!d)
                 return errno == ENOENT ? 0 : -errno;
         while ((de = readdir(d))) {
-                if (de->d_name[0] == '.' || !endswith(de->d_name, TRANSACTION_JOURNAL_SUFFIX))
+                char *id = NULL;
+
+                if (transaction_journal_parse_name(de->d_name, &id, NULL) < 0)
                         continue;
-                r = strv_consume(ids, strndup(de->d_name, strlen(de->d_name) - strlen(TRANSACTION_JOURNAL_SUFFIX)));
+                r = strv_consume(ids, id);
+                if (r >= 0 && names)
+                        r = strv_extend(names, de->d_name);
                 if (r < 0)
                         return r;
         }
@@ -229,18 +234,18 @@ static int plan_links(Transaction *t, const Host *host, const char *dir, const A
 static int list_journals(const Host *host, PortableChanges *changes) {
         for (int runtime = 0; runtime <= 1; runtime++) {
                 _cleanup_free_ char *dir = host_journal_dir(host, runtime);
-                _cleanup_strv_free_ char **ids = NULL;
+                _cleanup_strv_free_ char **ids = NULL, **names = NULL;
                 int r;
 
                 if (!dir)
                         return -ENOMEM;
-                r = journal_ids(dir, &ids);
+                r = journal_ids(dir, &ids, &names);
                 if (r < 0)
                         return r;
-                STRV_FOREACH(id, ids) {
+                STRV_FOREACH(name, names) {
                         _cleanup_free_ char *path = NULL;
 
-                        if (asprintf(&path, "%s/%s" TRANSACTION_JOURNAL_SUFFIX, dir, *id) < 0)
+                        if (asprintf(&path, "%s/%s", dir, *name) < 0)
                                 return -ENOMEM;
                         r = portable_changes_add(changes, PORTABLE_UNLINK, path, NULL);
                         if (r < 0)
@@ -275,7 +280,7 @@ int portable_repair(const Host *host, bool dry_run, PortableChanges *ret_changes
 
                 if (!dir)
                         return -ENOMEM;
-                r = journal_ids(dir, &busy_ids);
+                r = journal_ids(dir, &busy_ids, /* names= */ NULL);
                 if (r < 0)
                         return portable_error(reterr, r, NULL, "Failed to read %s: %m", dir);
         }

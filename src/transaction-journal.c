@@ -44,12 +44,38 @@ static struct json_object *step_to_json(const TransactionStep *s) {
         return TAKE_PTR(o);
 }
 
-static char *journal_name(const char *id) {
+static char *journal_name_with(const char *id, const char *suffix) {
         char *name;
 
-        if (asprintf(&name, "%s" TRANSACTION_JOURNAL_SUFFIX, id) < 0)
+        if (asprintf(&name, "%s%s", id, suffix) < 0)
                 return NULL;
         return name;
+}
+
+static char *journal_name(const char *id) {
+        return journal_name_with(id, TRANSACTION_JOURNAL_SUFFIX);
+}
+
+int transaction_journal_parse_name(const char *name, char **ret_id, bool *ret_committed) {
+        const char *suffixes[] = { TRANSACTION_JOURNAL_SUFFIX, TRANSACTION_JOURNAL_COMMITTED_SUFFIX };
+
+        if (!name || name[0] == '.')
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                size_t n = strlen(name), k = strlen(suffixes[i]);
+
+                if (n <= k || !streq(name + n - k, suffixes[i]))
+                        continue;
+                if (ret_id) {
+                        *ret_id = strndup(name, n - k);
+                        if (!*ret_id)
+                                return -ENOMEM;
+                }
+                if (ret_committed)
+                        *ret_committed = i == 1;
+                return 0;
+        }
+        return -EINVAL;
 }
 
 int transaction_journal_save(const char *dir, const char *id, const char *description, bool committing,
@@ -96,17 +122,45 @@ int transaction_journal_save(const char *dir, const char *id, const char *descri
         return RET_NERRNO(fsync(dir_fd));
 }
 
+int transaction_journal_commit(const char *dir, const char *id) {
+        _cleanup_free_ char *name = journal_name(id),
+                            *committed = journal_name_with(id, TRANSACTION_JOURNAL_COMMITTED_SUFFIX);
+        _cleanup_close_ int dir_fd = -EBADF;
+        int r;
+
+        if (!name || !committed)
+                return -ENOMEM;
+
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
+                return -errno;
+        if (renameat2(dir_fd, name, dir_fd, committed, RENAME_NOREPLACE) < 0)
+                return -errno;
+        if (fsync(dir_fd) >= 0)
+                return 0;
+
+        /* Whether the commit point is on disk is unknown: the caller rolls back, which must not
+         * look committed to a recovery after a crash meanwhile. */
+        r = -errno;
+        if (renameat2(dir_fd, committed, dir_fd, name, RENAME_NOREPLACE) >= 0)
+                (void) fsync(dir_fd);
+        return r;
+}
+
 int transaction_journal_remove(const char *dir, const char *id, bool sync) {
-        _cleanup_free_ char *name = journal_name(id);
+        _cleanup_free_ char *name = journal_name(id),
+                            *committed = journal_name_with(id, TRANSACTION_JOURNAL_COMMITTED_SUFFIX);
         _cleanup_close_ int dir_fd = -EBADF;
 
-        if (!name)
+        if (!name || !committed)
                 return -ENOMEM;
 
         dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
                 return -errno;
         if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+                return -errno;
+        if (unlinkat(dir_fd, committed, 0) < 0 && errno != ENOENT)
                 return -errno;
         return sync ? RET_NERRNO(fsync(dir_fd)) : 0;
 }
@@ -181,12 +235,16 @@ static bool id_is_valid(const char *id) {
 int transaction_journal_load(const char *dir, const char *filename, TransactionJournal *ret) {
         _cleanup_(transaction_journal_done) TransactionJournal j = {};
         _cleanup_(json_object_putp) struct json_object *root = NULL;
-        _cleanup_free_ char *data = NULL, *expected_name = NULL;
+        _cleanup_free_ char *data = NULL, *name_id = NULL;
         _cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;
         struct json_object *steps, *version;
         const char *id, *state, *description;
+        bool committed;
         size_t n;
         int r;
+
+        if (transaction_journal_parse_name(filename, &name_id, &committed) < 0)
+                return -EBADMSG;
 
         dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
@@ -211,10 +269,7 @@ int transaction_journal_load(const char *dir, const char *filename, TransactionJ
         if (!id_is_valid(id) || !state || (!streq(state, "applying") && !streq(state, "committing")))
                 return -EBADMSG;
         /* The file name is how recovery found it: it must agree with what it says. */
-        expected_name = journal_name(id);
-        if (!expected_name)
-                return -ENOMEM;
-        if (!streq(expected_name, filename))
+        if (!streq(name_id, id))
                 return -EBADMSG;
 
         if (!json_object_object_get_ex(root, "steps", &steps) || !json_object_is_type(steps, json_type_array))
@@ -232,7 +287,7 @@ int transaction_journal_load(const char *dir, const char *filename, TransactionJ
                         return r;
                 j.n_steps++;
         }
-        j.committing = streq(state, "committing");
+        j.committing = committed || streq(state, "committing");
 
         *ret = j;
         j = (TransactionJournal) {};

@@ -15,16 +15,31 @@
  * It names every path the transaction touches and every hidden file it makes, which is what
  * recovery needs: it never re-applies a step, it only undoes (before the commit point) or cleans
  * up (after it), so file contents are not recorded. Saving is atomic and durable (temporary
- * file, fsync, rename, fsync of the directory). */
+ * file, fsync, rename, fsync of the directory).
+ *
+ * The commit point is the rename of <id>.journal to <id>.committed, made durable by an fsync of
+ * the directory: one flush, where rewriting the document would take two. A journal under the
+ * second name is "committing" whatever its state says; journals of earlier versions, which
+ * rewrote the state instead, are read as they are. */
 
 #define TRANSACTION_JOURNAL_SUFFIX ".journal"
+#define TRANSACTION_JOURNAL_COMMITTED_SUFFIX ".committed"
 #define TRANSACTION_HIDDEN_PREFIX ".#portabled-"
 
 int transaction_journal_save(const char *dir, const char *id, const char *description, bool committing,
                              const TransactionStep *steps, size_t n_steps);
 
-/* Removes the journal; durable if sync is set. */
+/* The commit point: <id>.journal becomes <id>.committed, durably. If the rename cannot be made
+ * durable, it is undone (as far as possible) and the error returned: the caller then rolls back. */
+int transaction_journal_commit(const char *dir, const char *id);
+
+/* Removes the journal, under either name; durable if sync is set. */
 int transaction_journal_remove(const char *dir, const char *id, bool sync);
+
+/* Whether a directory entry is a journal (not hidden, either suffix): its id (the name without
+ * the suffix) in *ret_id if that is not NULL, and whether it is committed. 0 if it is one,
+ * -EINVAL if not. */
+int transaction_journal_parse_name(const char *name, char **ret_id, bool *ret_committed);
 
 typedef struct TransactionJournal {
         char *id;

@@ -221,37 +221,8 @@ int transaction_step_dirs(const TransactionStep *s, char ***dirs) {
         return r < 0 ? r : 0;
 }
 
-int sync_directories(char * const *dirs) {
-        dev_t *synced = NULL;
-        size_t n_synced = 0;
-        int r = 0;
-
-        STRV_FOREACH(d, (char **) dirs) {
-                _cleanup_close_ int fd = open(*d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                struct stat st;
-                bool seen = false;
-                dev_t *grown;
-
-                if (fd < 0 || fstat(fd, &st) < 0)
-                        continue;
-                for (size_t i = 0; i < n_synced; i++)
-                        seen = seen || synced[i] == st.st_dev;
-                if (seen)
-                        continue;
-
-                if (syncfs(fd) < 0) {
-                        r = -errno;
-                        break;
-                }
-                grown = realloc(synced, sizeof(dev_t) * (n_synced + 1));
-                if (!grown) {
-                        r = -ENOMEM;
-                        break;
-                }
-                synced = grown;
-                synced[n_synced++] = st.st_dev;
-        }
-
-        free(synced);
-        return r;
+int transaction_step_files(const TransactionStep *s, char ***files) {
+        if (s->kind != STEP_CREATE || s->target || s->progress != STEP_DONE)
+                return 0;
+        return strv_extend(files, s->path);
 }

@@ -61,9 +61,10 @@ void transaction_step_undo(TransactionStep *s, const TransactionStep *predecesso
  * negative errno if a hidden file could not be deleted. Idempotent. */
 int transaction_step_cleanup(TransactionStep *s);
 
-/* The directories whose entries a step changes: path's parent, and path itself for MKDIR. */
+/* The directories whose entries a step changes: path's parent, and path itself for MKDIR and
+ * RMDIR. Added to *dirs unless already there. */
 int transaction_step_dirs(const TransactionStep *s, char ***dirs);
 
-/* Makes everything written below dirs durable: one syncfs() per file system among them. Gone
- * directories are skipped (their parents are in the list too). */
-int sync_directories(char * const *dirs);
+/* The regular file a CREATE step put in place, whose contents must be durable along with the
+ * directory entries: added to *files. Nothing for other steps, symlinks, or a step not done. */
+int transaction_step_files(const TransactionStep *s, char ***files);

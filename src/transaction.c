@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fd-util.h"
+#include "fsync-util.h"
 #include "path-util.h"
 #include "portable-error.h"
 #include "strv.h"
@@ -341,6 +342,27 @@ static int steps_dirs(const TransactionStep *steps, size_t n, char ***ret) {
         return 0;
 }
 
+/* Makes the applied steps durable: the contents of every file they wrote and the entries of every
+ * directory they changed, and nothing else of the file systems involved. */
+static int sync_steps(const TransactionStep *steps, size_t n, char * const *dirs) {
+        _cleanup_strv_free_ char **files = NULL;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                r = transaction_step_files(&steps[i], &files);
+                if (r < 0)
+                        return r;
+        }
+        r = fsync_paths(files, dirs);
+        return r < 0 ? r : 0;
+}
+
+/* After an undo or a cleanup: only directory entries changed (renames back, unlinks). */
+static int sync_dirs(char * const *dirs) {
+        int r = fsync_paths(/* files= */ NULL, dirs);
+        return r < 0 ? r : 0;
+}
+
 static int prepare_journal_dir(const char *dir) {
         _cleanup_free_ char *copy = strdup(dir);
 
@@ -365,7 +387,8 @@ static void abort_applied(Transaction *t, char * const *dirs) {
         undo_steps(t->steps, t->n_applied);
         t->n_applied = 0;
         if (t->journal_dir) {
-                (void) sync_directories(dirs);
+                /* The old state is on disk before the journal that could restore it goes. */
+                (void) sync_dirs(dirs);
                 (void) transaction_journal_remove(t->journal_dir, t->id, /* sync= */ true);
         }
 }
@@ -416,7 +439,7 @@ int transaction_apply(Transaction *t, sd_bus_error *reterr) {
         }
 
         /* Barrier 2: every effect is on disk before the commit point can be. */
-        r = sync_directories(dirs);
+        r = sync_steps(t->steps, t->n_steps, dirs);
         if (r < 0) {
                 abort_applied(t, dirs);
                 return portable_error(reterr, r, NULL, "Failed to make the changes durable: %m");
@@ -440,8 +463,7 @@ int transaction_commit(Transaction *t, sd_bus_error *reterr) {
 
         /* Barrier 3: the commit point. */
         if (t->journal_dir) {
-                r = transaction_journal_save(t->journal_dir, t->id, t->description, /* committing= */ true, t->steps,
-                                             t->n_steps);
+                r = transaction_journal_commit(t->journal_dir, t->id);
                 if (r < 0) {
                         abort_applied(t, dirs);
                         return portable_error(reterr, r, NULL, "Failed to commit: %m");
@@ -457,9 +479,11 @@ int transaction_commit(Transaction *t, sd_bus_error *reterr) {
                 return portable_error(reterr, r, NULL,
                                       "The operation was applied, but a hidden backup file could not be removed: %m");
 
-        /* Barrier 4: the cleanup is durable too, then the journal can go. */
-        r = sync_directories(dirs);
-        if (r >= 0 && t->journal_dir)
+        /* No barrier: the cleanup need not be durable. Until the journal is gone from the disk,
+         * recovery finishes the cleanup; and were the journal's removal to reach the disk before
+         * a backup's (file systems that do not keep the order of metadata changes), repair
+         * removes the hidden file left behind. */
+        if (t->journal_dir)
                 r = transaction_journal_remove(t->journal_dir, t->id, /* sync= */ false);
         if (r < 0)
                 return portable_error(reterr, r, NULL, "The operation was applied, but finishing it failed: %m");
@@ -555,7 +579,7 @@ static int recover_one(const char *dir, const char *filename, char ***log) {
         } else
                 undo_steps(j.steps, j.n_steps);
 
-        r = sync_directories(dirs);
+        r = sync_dirs(dirs);
         if (r >= 0)
                 r = transaction_journal_remove(dir, j.id, /* sync= */ true);
         if (r < 0)
@@ -585,7 +609,7 @@ int transaction_recover(const char *journal_dir, char ***ret_log) {
                 if (de->d_name[0] == '.' && startswith(de->d_name, ".#"))
                         /* A journal update that never got renamed into place. */
                         (void) unlinkat(dirfd(d), de->d_name, 0);
-                if (de->d_name[0] == '.' || !endswith(de->d_name, TRANSACTION_JOURNAL_SUFFIX))
+                if (transaction_journal_parse_name(de->d_name, NULL, NULL) < 0)
                         continue;
                 if (strv_extend(&names, de->d_name) < 0)
                         return -ENOMEM;

@@ -21,15 +21,19 @@
  *   2. the steps run: new files appear by rename from a hidden temporary file, replaced and
  *      removed files are renamed to hidden backups (".#portabled-<id>-<n>", which the service
  *      manager ignores) in their own directory;
- *   3. the effects are made durable, the journal is marked "committing" (the commit point);
- *   4. backups and emptied directories are deleted, made durable, and the journal is removed.
+ *   3. the effects are made durable, the journal is renamed to mark it "committed" (the commit
+ *      point) and that is made durable;
+ *   4. backups and emptied directories are deleted, and the journal is removed.
  * If a step fails, the applied steps are undone in reverse order. If the process dies at any
  * point, transaction_recover() finishes the job from the journal at the next start: before the
  * commit point it rolls back, after it it completes the cleanup. Either way the host ends up
  * exactly in the old or exactly in the new state, and no hidden file is left behind.
  *
- * Durability costs one flush per touched file system at each of the four barriers, not one per
- * file. */
+ * Durability costs three barriers: the journal (its file, then its directory), the effects (an
+ * fsync of exactly the files written and the directories changed, all issued at once so that the
+ * file system commits them together: fsync-util.h), the commit point (the journal's directory).
+ * Step 4 needs none: until the removal of the journal is on disk, recovery completes the cleanup
+ * anyway (see transaction_commit()). */
 
 typedef struct TransactionStep TransactionStep;
 

@@ -2,16 +2,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/pkcs7.h>
-#include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "chase.h"
+#include "dlopen-crypto.h"
 #include "fd-util.h"
 #include "fileio.h"
 #include "path-util.h"
@@ -48,28 +45,58 @@ VeritySignatureResult verity_signature_result_from_string(const char *s) {
         return _VERITY_SIGNATURE_RESULT_INVALID;
 }
 
-static void sk_X509_free_all(STACK_OF(X509) *sk) {
-        sk_X509_pop_free(sk, X509_free);
+/* A stack of certificates, through the loaded library (sk_X509_*() are inline functions that
+ * would link against it). */
+static void x509_free_void(void *p) {
+        sym_X509_free(p);
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(STACK_OF(X509) *, sk_X509_free_all);
-DEFINE_TRIVIAL_CLEANUP_FUNC(PKCS7 *, PKCS7_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free);
+
+static void certs_free(STACK_OF(X509) *sk) {
+        sym_OPENSSL_sk_pop_free((OPENSSL_STACK *) sk, x509_free_void);
+}
+
+static int certs_num(const STACK_OF(X509) *sk) {
+        return sym_OPENSSL_sk_num((const OPENSSL_STACK *) sk);
+}
+
+static X509 *certs_value(const STACK_OF(X509) *sk, int i) {
+        return sym_OPENSSL_sk_value((const OPENSSL_STACK *) sk, i);
+}
+
+static void certs_freep(STACK_OF(X509) **sk) {
+        if (*sk)
+                certs_free(*sk);
+}
+
+static void pkcs7_freep(PKCS7 **p) {
+        if (*p)
+                sym_PKCS7_free(*p);
+}
+
+static void bio_freep(BIO **b) {
+        if (*b)
+                sym_BIO_free(*b);
+}
+
+static void x509_freep(X509 **x) {
+        if (*x)
+                sym_X509_free(*x);
+}
 
 static int read_certificate(int fd, X509 **ret) {
         _cleanup_free_ char *data = NULL;
-        _cleanup_(BIO_freep) BIO *bio = NULL;
+        _cleanup_(bio_freep) BIO *bio = NULL;
         size_t size;
         int r;
 
         r = read_full_fd(fd, CERT_SIZE_MAX, &data, &size);
         if (r < 0)
                 return r;
-        bio = BIO_new_mem_buf(data, (int) size);
+        bio = sym_BIO_new_mem_buf(data, (int) size);
         if (!bio)
                 return -ENOMEM;
-        *ret = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        ERR_clear_error();
+        *ret = sym_PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        sym_ERR_clear_error();
         return *ret ? 0 : -EBADMSG;
 }
 
@@ -106,7 +133,7 @@ static int load_dir(int root_fd, const char *dir, char ***seen, STACK_OF(X509) *
                 qsort(names, strv_length(names), sizeof(char *), cmp_names);
 
         STRV_FOREACH(n, names) {
-                _cleanup_(X509_freep) X509 *cert = NULL;
+                _cleanup_(x509_freep) X509 *cert = NULL;
                 _cleanup_close_ int fd = -EBADF;
                 _cleanup_free_ char *path = NULL;
                 char target[16];
@@ -135,7 +162,7 @@ static int load_dir(int root_fd, const char *dir, char ***seen, STACK_OF(X509) *
                         continue;
                 if (read_certificate(fd, &cert) < 0)
                         continue;
-                if (sk_X509_push(sk, cert) == 0)
+                if (sym_OPENSSL_sk_push((OPENSSL_STACK *) sk, cert) == 0)
                         return -ENOMEM;
                 cert = NULL;
         }
@@ -143,7 +170,7 @@ static int load_dir(int root_fd, const char *dir, char ***seen, STACK_OF(X509) *
 }
 
 static int load_trusted(const char *root, STACK_OF(X509) **ret) {
-        _cleanup_(sk_X509_free_allp) STACK_OF(X509) *sk = NULL;
+        _cleanup_(certs_freep) STACK_OF(X509) *sk = NULL;
         _cleanup_strv_free_ char **seen = NULL;
         _cleanup_close_ int root_fd = -EBADF;
         int r;
@@ -151,7 +178,7 @@ static int load_trusted(const char *root, STACK_OF(X509) **ret) {
         root_fd = open(isempty(root) ? "/" : root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 return -errno;
-        sk = sk_X509_new_null();
+        sk = (STACK_OF(X509) *) sym_OPENSSL_sk_new_null();
         if (!sk)
                 return -ENOMEM;
         for (size_t i = 0; i < ELEMENTSOF(trust_dirs); i++) {
@@ -180,27 +207,27 @@ static char *hexmem(const uint8_t *p, size_t n) {
 static char *subject_of(X509 *cert) {
         char buf[256];
 
-        if (!cert || !X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof(buf)))
+        if (!cert || !sym_X509_NAME_oneline(sym_X509_get_subject_name(cert), buf, sizeof(buf)))
                 return strdup("an unnamed signer");
         return strdup(buf);
 }
 
 static char *openssl_error(const char *fallback) {
-        unsigned long e = ERR_peek_last_error();
+        unsigned long e = sym_ERR_peek_last_error();
         char buf[256];
 
         if (e == 0)
                 return strdup(fallback);
-        ERR_error_string_n(e, buf, sizeof(buf));
+        sym_ERR_error_string_n(e, buf, sizeof(buf));
         return strdup(buf);
 }
 
 /* The first signer's certificate, from certs or the signature itself. */
 static char *signer_subject(PKCS7 *p7, STACK_OF(X509) *certs, int flags) {
-        STACK_OF(X509) *signers = PKCS7_get0_signers(p7, certs, flags);
-        char *s = subject_of(signers && sk_X509_num(signers) > 0 ? sk_X509_value(signers, 0) : NULL);
+        STACK_OF(X509) *signers = sym_PKCS7_get0_signers(p7, certs, flags);
+        char *s = subject_of(signers && certs_num(signers) > 0 ? certs_value(signers, 0) : NULL);
 
-        sk_X509_free(signers);
+        sym_OPENSSL_sk_free((OPENSSL_STACK *) signers);
         return s;
 }
 
@@ -223,9 +250,9 @@ static int detail(char **ret, const char *format, ...) {
 
 static int check(const uint8_t *root_hash, size_t root_hash_size, const uint8_t *signature, size_t signature_size,
                  const char *root, VeritySignatureResult *ret, char **ret_detail) {
-        _cleanup_(sk_X509_free_allp) STACK_OF(X509) *trusted = NULL;
-        _cleanup_(PKCS7_freep) PKCS7 *p7 = NULL;
-        _cleanup_(BIO_freep) BIO *bio = NULL;
+        _cleanup_(certs_freep) STACK_OF(X509) *trusted = NULL;
+        _cleanup_(pkcs7_freep) PKCS7 *p7 = NULL;
+        _cleanup_(bio_freep) BIO *bio = NULL;
         _cleanup_free_ char *hex = NULL, *who = NULL, *why = NULL;
         const unsigned char *p = signature;
         STACK_OF(X509) *signers;
@@ -236,12 +263,12 @@ static int check(const uint8_t *root_hash, size_t root_hash_size, const uint8_t 
                 return detail(ret_detail, "no signature");
         }
 
-        if (signature_size > INT32_MAX || !(p7 = d2i_PKCS7(NULL, &p, (long) signature_size)) ||
+        if (signature_size > INT32_MAX || !(p7 = sym_d2i_PKCS7(NULL, &p, (long) signature_size)) ||
             p != signature + signature_size) {
                 *ret = VERITY_SIGNATURE_BAD;
                 return detail(ret_detail, "not a DER-encoded PKCS#7 signature");
         }
-        if (!PKCS7_type_is_signed(p7) || !PKCS7_get_detached(p7)) {
+        if (sym_OBJ_obj2nid(p7->type) != NID_pkcs7_signed || sym_PKCS7_ctrl(p7, PKCS7_OP_GET_DETACHED_SIGNATURE, 0, NULL) == 0) {
                 *ret = VERITY_SIGNATURE_BAD;
                 return detail(ret_detail, "not a detached PKCS#7 signature");
         }
@@ -254,43 +281,43 @@ static int check(const uint8_t *root_hash, size_t root_hash_size, const uint8_t 
                 return r;
 
         /* Is the signer one of ours? Then the signature must check out with our certificate. */
-        signers = PKCS7_get0_signers(p7, trusted, PKCS7_NOINTERN);
-        sk_X509_free(signers);
-        ERR_clear_error();
+        signers = sym_PKCS7_get0_signers(p7, trusted, PKCS7_NOINTERN);
+        sym_OPENSSL_sk_free((OPENSSL_STACK *) signers);
+        sym_ERR_clear_error();
         if (signers) {
-                bio = BIO_new_mem_buf(hex, (int) strlen(hex));
+                bio = sym_BIO_new_mem_buf(hex, (int) strlen(hex));
                 if (!bio)
                         return -ENOMEM;
                 who = signer_subject(p7, trusted, PKCS7_NOINTERN);
-                if (PKCS7_verify(p7, trusted, NULL, bio, NULL, PKCS7_NOINTERN | PKCS7_NOVERIFY) == 1) {
+                if (sym_PKCS7_verify(p7, trusted, NULL, bio, NULL, PKCS7_NOINTERN | PKCS7_NOVERIFY) == 1) {
                         *ret = VERITY_SIGNATURE_TRUSTED;
                         return detail(ret_detail, "signed by %s", who);
                 }
                 why = openssl_error("signature does not match");
-                ERR_clear_error();
+                sym_ERR_clear_error();
                 *ret = VERITY_SIGNATURE_BAD;
                 return detail(ret_detail, "signature does not match the root hash (%s)", why);
         }
 
         /* Not ours: tell a good signature by a stranger from a broken one, where the signature
          * carries the signer's certificate. */
-        bio = BIO_new_mem_buf(hex, (int) strlen(hex));
+        bio = sym_BIO_new_mem_buf(hex, (int) strlen(hex));
         if (!bio)
                 return -ENOMEM;
         who = signer_subject(p7, NULL, 0);
-        ERR_clear_error();
-        if (PKCS7_verify(p7, NULL, NULL, bio, NULL, PKCS7_NOVERIFY) == 1) {
+        sym_ERR_clear_error();
+        if (sym_PKCS7_verify(p7, NULL, NULL, bio, NULL, PKCS7_NOVERIFY) == 1) {
                 *ret = VERITY_SIGNATURE_UNTRUSTED;
                 return detail(ret_detail, "signed by %s, which is not a trusted key", who);
         }
-        if (ERR_GET_REASON(ERR_peek_last_error()) == PKCS7_R_SIGNER_CERTIFICATE_NOT_FOUND) {
-                ERR_clear_error();
+        if (ERR_GET_REASON(sym_ERR_peek_last_error()) == PKCS7_R_SIGNER_CERTIFICATE_NOT_FOUND) {
+                sym_ERR_clear_error();
                 *ret = VERITY_SIGNATURE_UNTRUSTED;
                 return detail(ret_detail, "signed by a key that is not trusted (the signer's certificate is "
                               "neither trusted nor included)");
         }
         why = openssl_error("signature does not match");
-        ERR_clear_error();
+        sym_ERR_clear_error();
         *ret = VERITY_SIGNATURE_BAD;
         return detail(ret_detail, "signature does not match the root hash (%s)", why);
 }
@@ -305,8 +332,16 @@ int verity_signature_check(const uint8_t *root_hash, size_t root_hash_size, cons
         if (!root_hash || root_hash_size == 0)
                 return -EINVAL;
 
+        /* Nothing to check needs no libcrypto. */
+        if (signature && signature_size > 0) {
+                r = dlopen_libcrypto();
+                if (r < 0)
+                        return r;
+        }
+
         r = check(root_hash, root_hash_size, signature, signature_size, root, &result, ret_detail ? &d : NULL);
-        ERR_clear_error(); /* never leave our errors for the next OpenSSL user in this process */
+        if (sym_ERR_clear_error)
+                sym_ERR_clear_error(); /* never leave our errors for the next OpenSSL user in this process */
         if (r < 0)
                 return r;
 

@@ -2,14 +2,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <libcryptsetup.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "dlopen-crypto.h"
 #include "fd-util.h"
 #include "fileio.h"
 #include "loop-device.h"
@@ -247,23 +246,29 @@ void verity_data_hints(const VerityData *d, DissectHints *ret) {
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_ENCODE_CTX *, EVP_ENCODE_CTX_free);
+static void encode_ctx_freep(EVP_ENCODE_CTX **p) {
+        if (*p)
+                sym_EVP_ENCODE_CTX_free(*p);
+}
 
 static int unbase64(const char *s, uint8_t **ret, size_t *ret_size) {
-        _cleanup_(EVP_ENCODE_CTX_freep) EVP_ENCODE_CTX *ctx = NULL;
+        _cleanup_(encode_ctx_freep) EVP_ENCODE_CTX *ctx = NULL;
         _cleanup_free_ uint8_t *out = NULL;
         size_t l = strlen(s);
-        int n1 = 0, n2 = 0;
+        int n1 = 0, n2 = 0, r;
 
         if (l == 0 || l > INT32_MAX / 2)
                 return -EBADMSG;
-        ctx = EVP_ENCODE_CTX_new();
+        r = dlopen_libcrypto();
+        if (r < 0)
+                return r;
+        ctx = sym_EVP_ENCODE_CTX_new();
         out = malloc(l / 4 * 3 + 4);
         if (!ctx || !out)
                 return -ENOMEM;
-        EVP_DecodeInit(ctx);
-        if (EVP_DecodeUpdate(ctx, out, &n1, (const unsigned char *) s, (int) l) < 0 ||
-            EVP_DecodeFinal(ctx, out + n1, &n2) < 0 || n1 + n2 <= 0)
+        sym_EVP_DecodeInit(ctx);
+        if (sym_EVP_DecodeUpdate(ctx, out, &n1, (const unsigned char *) s, (int) l) < 0 ||
+            sym_EVP_DecodeFinal(ctx, out + n1, &n2) < 0 || n1 + n2 <= 0)
                 return -EBADMSG;
 
         *ret = TAKE_PTR(out);
@@ -326,6 +331,9 @@ int verity_signature_partition_read(int image_fd, uint64_t offset, uint64_t size
                 return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
                                       "Image '%s': verity signature partition has an invalid \"signature\" "
                                       "(not base64), refusing.", image);
+        if (r == -EOPNOTSUPP)
+                return portable_error(reterr, r, NULL, "Image '%s': cannot decode its verity signature, libcrypto cannot be loaded: %s",
+                                      image, dlopen_crypto_error());
         if (r < 0)
                 return r;
 
@@ -484,7 +492,10 @@ static void crypt_log_collect(int level, const char *msg, void *userdata) {
         (void) snprintf(l->text + n, sizeof(l->text) - n, "%s%.*s", n > 0 ? " " : "", (int) m, msg);
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct crypt_device *, crypt_free);
+static void crypt_freep(struct crypt_device **p) {
+        if (*p)
+                sym_crypt_free(*p);
+}
 
 static int verify_failed(sd_bus_error *reterr, const char *image, const char *what, const char *reason,
                          const CryptLog *log) {
@@ -507,23 +518,27 @@ int verity_verify(int data_fd, uint64_t data_limit, int hash_fd, uint64_t hash_o
 
         if (!root_hash || root_hash_size == 0)
                 return -EINVAL;
+        r = dlopen_cryptsetup();
+        if (r < 0)
+                return portable_error(reterr, r, NULL, "Image '%s': cannot verify %s, libcryptsetup cannot be loaded: %s",
+                                      image, what, dlopen_crypto_error());
 
         /* libcryptsetup opens devices by path; these reopen exactly the files we were handed. */
         snprintf(data_path, sizeof(data_path), "/proc/self/fd/%d", data_fd);
         snprintf(hash_path, sizeof(hash_path), "/proc/self/fd/%d", hash_fd);
 
-        r = crypt_init_data_device(&cd, hash_path, data_path);
+        r = sym_crypt_init_data_device(&cd, hash_path, data_path);
         if (r < 0)
                 return portable_error(reterr, r, NULL, "Image '%s': cannot set up verification of %s: %m", image, what);
-        crypt_set_log_callback(cd, crypt_log_collect, &log);
+        sym_crypt_set_log_callback(cd, crypt_log_collect, &log);
 
-        r = crypt_load(cd, CRYPT_VERITY, &params);
+        r = sym_crypt_load(cd, CRYPT_VERITY, &params);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
                 return verify_failed(reterr, image, what, "has no valid verity superblock in its hash tree", &log);
 
-        r = crypt_get_verity_info(cd, &info);
+        r = sym_crypt_get_verity_info(cd, &info);
         if (r < 0)
                 return portable_error(reterr, r, NULL, "Image '%s': cannot read the verity parameters of %s: %m",
                                       image, what);
@@ -531,11 +546,11 @@ int verity_verify(int data_fd, uint64_t data_limit, int hash_fd, uint64_t hash_o
                 return verify_failed(reterr, image, what, "has a hash tree covering no data", &log);
         /* libcryptsetup compares only as many bytes as it is given: a prefix of the right root
          * hash must not pass (it does for one-block images). */
-        if (crypt_get_volume_key_size(cd) <= 0 || (size_t) crypt_get_volume_key_size(cd) != root_hash_size) {
+        if (sym_crypt_get_volume_key_size(cd) <= 0 || (size_t) sym_crypt_get_volume_key_size(cd) != root_hash_size) {
                 char reason[128];
 
                 snprintf(reason, sizeof(reason), "has a root hash of %zu bytes where %s needs %d", root_hash_size,
-                         strna(info.hash_name), crypt_get_volume_key_size(cd));
+                         strna(info.hash_name), sym_crypt_get_volume_key_size(cd));
                 return verify_failed(reterr, image, what, reason, &log);
         }
         covered = info.data_size * info.data_block_size;
@@ -549,7 +564,7 @@ int verity_verify(int data_fd, uint64_t data_limit, int hash_fd, uint64_t hash_o
 
         /* No name: libcryptsetup checks every block in user space (CRYPT_VERITY_CHECK_HASH) and
          * activates nothing. */
-        r = crypt_activate_by_volume_key(cd, NULL, (const char *) root_hash, root_hash_size, CRYPT_ACTIVATE_READONLY);
+        r = sym_crypt_activate_by_volume_key(cd, NULL, (const char *) root_hash, root_hash_size, CRYPT_ACTIVATE_READONLY);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -599,18 +614,22 @@ int verity_activate(const char *data_path, const char *hash_path, uint64_t hash_
         if (!verity_kernel_has_device_mapper())
                 return portable_error(reterr, EOPNOTSUPP, NULL,
                                       "Cannot set up dm-verity device '%s': the kernel has no device-mapper.", name);
+        r = dlopen_cryptsetup();
+        if (r < 0)
+                return portable_error(reterr, r, NULL, "Cannot set up dm-verity device '%s': libcryptsetup cannot be loaded: %s",
+                                      name, dlopen_crypto_error());
         if (asprintf(&node, "/dev/mapper/%s", name) < 0)
                 return -ENOMEM;
 
-        r = crypt_init_data_device(&cd, hash_path, data_path);
+        r = sym_crypt_init_data_device(&cd, hash_path, data_path);
         if (r < 0)
                 return portable_error(reterr, r, NULL, "Cannot set up dm-verity device '%s': %m", name);
-        crypt_set_log_callback(cd, crypt_log_collect, &log);
-        r = crypt_load(cd, CRYPT_VERITY, &params);
+        sym_crypt_set_log_callback(cd, crypt_log_collect, &log);
+        r = sym_crypt_load(cd, CRYPT_VERITY, &params);
         if (r < 0)
                 return portable_error(reterr, r, NULL, "Cannot set up dm-verity device '%s': no verity superblock "
                                       "(%s)", name, log.text);
-        r = crypt_activate_by_volume_key(cd, name, (const char *) root_hash, root_hash_size, CRYPT_ACTIVATE_READONLY);
+        r = sym_crypt_activate_by_volume_key(cd, name, (const char *) root_hash, root_hash_size, CRYPT_ACTIVATE_READONLY);
         if (r < 0)
                 return portable_error(reterr, r, NULL, "Cannot activate dm-verity device '%s': %m (%s)", name, log.text);
 
@@ -619,5 +638,9 @@ int verity_activate(const char *data_path, const char *hash_path, uint64_t hash_
 }
 
 int verity_deactivate(const char *name) {
-        return crypt_deactivate_by_name(NULL, name, CRYPT_DEACTIVATE_DEFERRED);
+        int r = dlopen_cryptsetup();
+
+        if (r < 0)
+                return r;
+        return sym_crypt_deactivate_by_name(NULL, name, CRYPT_DEACTIVATE_DEFERRED);
 }

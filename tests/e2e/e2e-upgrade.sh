@@ -47,7 +47,7 @@ check_attach_v1() {
 # No hidden file, no journal: the rollback left nothing of the new version.
 assert_no_leftovers() {
         local left
-        left=$(e2e_sh "find $ATTACHED_ETC /etc/portables /var/lib/portabled -name '.#*' -o -name '*.journal'" || true)
+        left=$(e2e_sh "find $ATTACHED_ETC /etc/portables /var/lib/portabled -name '.#*' -o -name '*.journal' -o -name '*.committed'" || true)
         [[ -z "$left" ]] || e2e_die "left behind: $left"
 }
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "image-layout.h"
 #include "unit-helpers.h"
@@ -49,4 +51,25 @@ Test(image_layout, descriptions_say_what_was_checked) {
 
 Test(image_layout, free_takes_null) {
         cr_assert(zero(ptr, image_layout_free(NULL)));
+}
+
+Test(image_layout, copy_is_deep) {
+        _cleanup_(image_layout_freep) ImageLayout *l = calloc(1, sizeof(ImageLayout)), *c = NULL;
+
+        cr_assert(not(zero(ptr, l)));
+        l->partitions[0] = (LayoutPartition) { .found = true, .fstype = strdup("squashfs"), .protection = PARTITION_VERITY,
+                                               .root_hash = strdup("00ff"), .verified = true };
+        l->partitions[1] = (LayoutPartition) { .found = true, .fstype = strdup("erofs") };
+        l->pinned_policy = strdup("root=verity");
+        cr_assert(eq(int, image_layout_copy(l, &c), 0));
+
+        cr_assert(ne(ptr, c->partitions[0].fstype, l->partitions[0].fstype));
+        assert_str(c->partitions[0].fstype, "squashfs");
+        assert_str(c->partitions[0].root_hash, "00ff");
+        cr_assert(eq(int, c->partitions[0].protection, PARTITION_VERITY));
+        cr_assert(c->partitions[0].verified);
+        assert_str(c->partitions[1].fstype, "erofs");
+        cr_assert(zero(ptr, c->partitions[1].root_hash));
+        assert_str(c->pinned_policy, "root=verity");
+        cr_assert(ne(ptr, c->pinned_policy, l->pinned_policy));
 }

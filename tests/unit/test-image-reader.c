@@ -10,12 +10,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "portable-limits.h"
 #include "fd-util.h"
 #include "image-metadata.h"
+#include "metadata-cache.h"
 #include "image-reader.h"
 #include "image-read.h"
 #include "image.h"
@@ -694,10 +696,9 @@ static pid_t pid_of_pidfd(int pidfd) {
         return (pid_t) atoi(p + strlen("\nPid:\t"));
 }
 
-/* The reader proper is the child of the process the daemon forked, and pid 1 of its own PID
- * namespace; when it is killed by a signal, the daemon must hear of that signal (the process in
- * between dies the same way), not of an exit status. From outside its namespace only SIGKILL
- * reaches it. It is caught while it works, which may take a few tries. */
+/* The reader is forked straight into its own PID namespace, whose pid 1 it is; when it is killed
+ * by a signal, the daemon must hear of that signal, not of an exit status. It is caught while it
+ * works, which may take a few tries. */
 Test(image_reader, killed_reader_is_reported_with_its_signal) {
         _cleanup_free_ char *tree = fixture("foo");
         _cleanup_(image_freep) Image *image = NULL;
@@ -709,21 +710,9 @@ Test(image_reader, killed_reader_is_reported_with_its_signal) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
                 const ImageReadRequest request = {};
-                _cleanup_free_ char *children_path = NULL;
-                pid_t pid, inner = 0;
 
                 cr_assert(eq(int, image_reader_start(image, &request, &r, &error), 0), "%s", strna(error.message));
-                pid = pid_of_pidfd(image_reader_pidfd(r));
-                children_path = unit_strf("/proc/%i/task/%i/children", (int) pid, (int) pid);
-                for (int i = 0; i < 100000 && inner <= 0; i++) {
-                        _cleanup_free_ char *children = unit_read(children_path);
-
-                        if (!children)
-                                break; /* gone already */
-                        inner = (pid_t) atoi(children);
-                }
-                if (inner > 0)
-                        (void) kill(inner, SIGKILL);
+                (void) kill(pid_of_pidfd(image_reader_pidfd(r)), SIGKILL);
 
                 cr_assert(drive(r, 10000));
                 if (image_reader_result(r, &m, &error) >= 0)
@@ -800,3 +789,224 @@ Test(image_reader, readers_side_by_side) {
         }
 }
 
+
+/* Sends n descriptors (of /dev/null) into sock in messages of at most 200. */
+static void send_descriptors(int sock, size_t n) {
+        while (n > 0) {
+                size_t k = MIN(n, (size_t) 200);
+                union {
+                        struct cmsghdr h;
+                        uint8_t buf[CMSG_SPACE(sizeof(int) * 200)];
+                } control = {};
+                struct iovec iov = { .iov_base = (char[]) { 'x' }, .iov_len = 1 };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                                     .msg_controllen = CMSG_SPACE(sizeof(int) * k) };
+                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+                cr_assert(null_fd >= 0);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * k);
+                for (size_t i = 0; i < k; i++)
+                        memcpy(CMSG_DATA(c) + i * sizeof(int), &null_fd, sizeof(int));
+                cr_assert(eq(int, (int) sendmsg(sock, &mh, 0), 1));
+                safe_close(null_fd);
+                n -= k;
+        }
+}
+
+/* The kernel refuses to pass a descriptor while more of the user's are in flight, system-wide,
+ * than the sender's RLIMIT_NOFILE, which in the reader is 64: root processes elsewhere passing
+ * descriptors must delay a read, not fail it. Here a helper with every capability (so not limited
+ * itself) keeps 300 in flight for a moment. */
+Test(image_reader, descriptors_in_flight_elsewhere_delay_the_read) {
+        _cleanup_free_ char *tree = fixture("foo");
+        _cleanup_(image_freep) Image *image = NULL;
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int pair[2], ready[2];
+        char c;
+        pid_t pid;
+
+        cr_assert(eq(int, socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair), 0));
+        cr_assert(eq(int, pipe2(ready, O_CLOEXEC), 0));
+        pid = fork();
+        cr_assert(pid >= 0);
+        if (pid == 0) {
+                struct timespec hold = { .tv_nsec = 200 * 1000 * 1000 };
+
+                send_descriptors(pair[0], 300);
+                (void) write(ready[1], "x", 1);
+                (void) nanosleep(&hold, NULL);
+                _exit(0); /* closing both ends drops what is in flight */
+        }
+        safe_close(pair[0]);
+        safe_close(pair[1]);
+        safe_close(ready[1]);
+        cr_assert(eq(int, (int) read(ready[0], &c, 1), 1));
+        safe_close(ready[0]);
+
+        cr_assert(eq(int, image_from_path(tree, &image), 0));
+        cr_assert(eq(int, image_read_metadata(image, NULL, &m, &error), 0), "%s", strna(error.message));
+        cr_assert(gt(sz, m->n_units, 0));
+        cr_assert(eq(int, waitpid(pid, NULL, 0), pid));
+}
+
+/* ------------------------------------------------------------------------- metadata cache */
+
+/* Reads path with request; says whether the answer came from the cache. */
+static PortableMetadata *read_cached(const char *path, const ImageReadRequest *request, bool *ret_from_cache) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(image_reader_freep) ImageReader *reader = NULL;
+        _cleanup_(image_freep) Image *image = NULL;
+        struct timespec pause = { .tv_nsec = 1000 * 1000 };
+        PortableMetadata *m = NULL;
+
+        cr_assert(eq(int, image_from_path(path, &image), 0));
+        cr_assert(eq(int, image_reader_start(image, request, &reader, &error), 0), "%s", strna(error.message));
+        *ret_from_cache = image_reader_from_cache(reader);
+        if (*ret_from_cache) {
+                cr_assert(eq(int, image_reader_socket_fd(reader), -EBADF));
+                cr_assert(eq(int, image_reader_pidfd(reader), -EBADF));
+                cr_assert(eq(int, image_reader_process(reader), 1), "done at once");
+        }
+        while (image_reader_process(reader) == 0)
+                (void) nanosleep(&pause, NULL);
+        cr_assert(eq(int, image_reader_result(reader, &m, &error), 0), "%s", strna(error.message));
+        return m;
+}
+
+static void assert_same_metadata(const PortableMetadata *a, const PortableMetadata *b) {
+        assert_str(a->os_release.data, b->os_release.data);
+        cr_assert(eq(sz, a->n_units, b->n_units));
+        for (size_t i = 0; i < a->n_units; i++) {
+                assert_str(a->units[i].name, b->units[i].name);
+                assert_str(a->units[i].data, b->units[i].data);
+        }
+        cr_assert(eq(sz, strv_length(a->warnings), strv_length(b->warnings)));
+        cr_assert(eq(sz, strv_length(a->missing), strv_length(b->missing)));
+        cr_assert(not(zero(ptr, b->layout)));
+        assert_str(a->layout->partitions[0].fstype, b->layout->partitions[0].fstype);
+}
+
+/* An unchanged raw image read again with the same request is answered from the cache, with the
+ * same answer; any other request, or any change of the file, is read again. */
+Test(image_reader, unchanged_raw_image_is_not_read_again) {
+        _cleanup_free_ char *tree = fixture("foo"), *img = build("squashfs", tree, "foo.raw");
+        _cleanup_(metadata_cache_freep) MetadataCache *cache = metadata_cache_new(0, 0);
+        char *foo[] = { (char *) "foo", NULL }, *check[] = { (char *) "/proc", NULL };
+        ImageReadRequest request = { .matches = foo, .metadata_cache = cache };
+        _cleanup_(portable_metadata_freep) PortableMetadata *first = NULL, *again = NULL, *other = NULL,
+                                                            *checked = NULL, *touched = NULL, *after = NULL;
+        struct timespec times[2] = { { .tv_nsec = UTIME_NOW }, { .tv_nsec = UTIME_NOW } };
+        bool from_cache;
+
+        first = read_cached(img, &request, &from_cache);
+        cr_assert(not(from_cache));
+        cr_assert(eq(sz, metadata_cache_size(cache), 1));
+        again = read_cached(img, &request, &from_cache);
+        cr_assert(from_cache);
+        assert_same_metadata(first, again);
+
+        request.matches = NULL;
+        other = read_cached(img, &request, &from_cache);
+        cr_assert(not(from_cache), "other matches");
+        cr_assert(gt(sz, other->n_units, first->n_units));
+
+        request.matches = foo;
+        request.check_paths = check;
+        checked = read_cached(img, &request, &from_cache);
+        cr_assert(not(from_cache), "other paths to check");
+        request.check_paths = NULL;
+
+        /* Any write changes the change time: a touch is enough. */
+        cr_assert(eq(int, utimensat(AT_FDCWD, img, times, 0), 0));
+        touched = read_cached(img, &request, &from_cache);
+        cr_assert(not(from_cache), "the file changed");
+        after = read_cached(img, &request, &from_cache);
+        cr_assert(from_cache, "and is cached as it is now");
+        cr_assert(unit_wait_no_loop(img, 3000));
+}
+
+/* A raw image with verity data next to it is never answered from the cache: what it gives
+ * depends on the host's keys and on verification. */
+Test(image_reader, image_with_verity_data_is_not_cached) {
+        _cleanup_free_ char *tree = fixture("foo"), *img = build("squashfs", tree, "foo.raw"),
+                            *sidecar = unit_strf("%s/foo.roothash", tmp);
+        _cleanup_(metadata_cache_freep) MetadataCache *cache = metadata_cache_new(0, 0);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(image_reader_freep) ImageReader *reader = NULL;
+        _cleanup_(portable_metadata_freep) PortableMetadata *first = NULL;
+        _cleanup_(image_freep) Image *image = NULL;
+        const ImageReadRequest request = { .metadata_cache = cache };
+        bool from_cache;
+
+        first = read_cached(img, &request, &from_cache);
+        cr_assert(eq(sz, metadata_cache_size(cache), 1));
+
+        /* Now it claims a root hash: it must be read (and here fail, it has no hash tree). */
+        unit_write(sidecar, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n");
+        cr_assert(eq(int, image_from_path(img, &image), 0));
+        cr_assert(eq(int, image_reader_start(image, &request, &reader, &error), 0), "%s", strna(error.message));
+        cr_assert(not(image_reader_from_cache(reader)));
+        cr_assert(ge(int, image_reader_socket_fd(reader), 0));
+        reader = image_reader_free(reader);
+        cr_assert(unit_wait_no_loop(img, 3000));
+}
+
+/* Directory images are always read: a change deep inside shows in no time stamp of theirs. */
+Test(image_reader, directory_image_is_not_cached) {
+        _cleanup_free_ char *tree = fixture("foo"), *dir = unit_strf("%s/foo", tmp);
+        _cleanup_(metadata_cache_freep) MetadataCache *cache = metadata_cache_new(0, 0);
+        _cleanup_(portable_metadata_freep) PortableMetadata *first = NULL, *again = NULL;
+        const ImageReadRequest request = { .metadata_cache = cache };
+        bool from_cache;
+
+        unit_copy_tree(tree, dir);
+        first = read_cached(dir, &request, &from_cache);
+        cr_assert(not(from_cache));
+        again = read_cached(dir, &request, &from_cache);
+        cr_assert(not(from_cache));
+        cr_assert(eq(sz, metadata_cache_size(cache), 0));
+}
+
+static char *ns_link(const char *path) {
+        char buf[128];
+        ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+
+        cr_assert(gt(sz, (size_t) (n > 0 ? n : 0), 0), "readlink(%s)", path);
+        buf[n] = '\0';
+        return strdup(buf);
+}
+
+/* The reader is pid 1 of a PID namespace of its own, started by one fork; the processes we start
+ * afterwards are in ours again. */
+Test(image_reader, reader_is_pid_1_of_its_own_pid_namespace) {
+        _cleanup_free_ char *tree = fixture("foo"), *status = NULL, *status_path = NULL, *own = NULL,
+                            *for_children = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(image_reader_freep) ImageReader *reader = NULL;
+        _cleanup_(image_freep) Image *image = NULL;
+        const ImageReadRequest request = {};
+        const char *nspid;
+        pid_t pid;
+
+        cr_assert(eq(int, image_from_path(tree, &image), 0));
+        cr_assert(eq(int, image_reader_start(image, &request, &reader, &error), 0), "%s", strna(error.message));
+        pid = pid_of_pidfd(image_reader_pidfd(reader));
+
+        /* Readable as long as it is not reaped, zombie or not: its pid here, then 1 in its own. */
+        status_path = unit_strf("/proc/%d/status", (int) pid);
+        status = unit_read(status_path);
+        nspid = status ? strstr(status, "\nNSpid:\t") : NULL;
+        cr_assert(not(zero(ptr, (void *) nspid)));
+        {
+                _cleanup_free_ char *expected = unit_strf("\nNSpid:\t%d\t1\n", (int) pid);
+                cr_assert(eq(int, strncmp(nspid, expected, strlen(expected)), 0), "%.40s", nspid);
+        }
+
+        own = ns_link("/proc/self/ns/pid");
+        for_children = ns_link("/proc/self/ns/pid_for_children");
+        assert_str(for_children, own);
+}

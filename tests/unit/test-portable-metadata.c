@@ -130,3 +130,40 @@ Test(portable_metadata, many_units_in_and_out_of_order) {
                 cr_assert(eq(ptr, (void *) portable_metadata_find_unit(m, name), (void *) &m->units[i]));
         }
 }
+
+/* A copy shares nothing with the original: freeing one leaves the other whole. */
+Test(portable_metadata, copy_is_deep) {
+        PortableMetadata *m = new_metadata();
+        _cleanup_(portable_metadata_freep) PortableMetadata *c = NULL;
+        char *os = strdup("ID=test\nVERSION_ID=1\n");
+
+        cr_assert(eq(int, portable_metadata_set_os_release(m, "/etc/os-release", os, strlen("ID=test\nVERSION_ID=1\n")), 0));
+        cr_assert(eq(int, portable_metadata_add_unit(m, "a.service", strdup("[Service]\n"), 10, strdup("/img/a.service")), 0));
+        cr_assert(eq(int, portable_metadata_add_unit(m, "b.socket", strdup(""), 0, NULL), 0));
+        m->units[1].layer = 2;
+        cr_assert(eq(int, portable_metadata_add_warning(m, "careful %d", 1), 0));
+        cr_assert(eq(int, strv_extend(&m->missing, "/proc"), 0));
+        m->extension = true;
+        m->extension_class = EXTENSION_CONFEXT;
+
+        cr_assert(eq(int, portable_metadata_copy(m, &c), 0));
+        cr_assert(ge(sz, portable_metadata_size(c), strlen("ID=test\nVERSION_ID=1\n") + 10));
+        m = portable_metadata_free(m);
+
+        assert_str(c->os_release.name, "/etc/os-release");
+        assert_str(c->os_release.data, "ID=test\nVERSION_ID=1\n");
+        assert_str(os_release_pairs_get(c->os_release_pairs, "ID"), "test");
+        cr_assert(eq(sz, c->n_units, 2));
+        assert_str(c->units[0].name, "a.service");
+        assert_str(c->units[0].data, "[Service]\n");
+        cr_assert(eq(sz, c->units[0].size, 10));
+        assert_str(c->units[0].source, "/img/a.service");
+        assert_str(c->units[1].data, "");
+        cr_assert(zero(ptr, c->units[1].source));
+        cr_assert(eq(sz, c->units[1].layer, 2));
+        assert_str(c->warnings[0], "careful 1");
+        assert_str(c->missing[0], "/proc");
+        cr_assert(c->extension);
+        cr_assert(eq(int, c->extension_class, EXTENSION_CONFEXT));
+        cr_assert(zero(ptr, c->layout));
+}

@@ -291,6 +291,23 @@ Test(reader_sandbox, ptrace_kills) {
         assert_killed(try_ptrace);
 }
 
+/* The filter compiled once before the fork, as the daemon does (reader_sandbox_prepare()), is
+ * the same filter: everything above again, with it. */
+Test(reader_sandbox, prepared_filter_is_the_same) {
+        int (*const allowed[])(void) = { check_reading_works, check_memfd_works, check_privileges_gone };
+        int (*const killing[])(void) = { try_socket, try_exec, try_unshare, try_mount, try_reboot, try_kill_other,
+                                         try_open_by_handle, try_write_file, try_exec_memory, try_ptrace };
+
+        cr_assert(eq(int, reader_sandbox_prepare(), 0));
+        cr_assert(eq(int, reader_sandbox_prepare(), 0), "once is enough, twice is harmless");
+        for (size_t i = 0; i < ELEMENTSOF(allowed); i++)
+                assert_exits_zero(allowed[i]);
+        skip_under_valgrind();
+        assert_exits_zero(check_openat2_reports_enosys);
+        for (size_t i = 0; i < ELEMENTSOF(killing); i++)
+                assert_killed(killing[i]);
+}
+
 /* ------------------------------------------------------------------------ file descriptors */
 
 Test(reader_sandbox, keep_fds_closes_everything_else) {
@@ -323,4 +340,76 @@ Test(reader_sandbox, keep_fds_closes_everything_else) {
         cr_assert(eq(int, waitpid(pid, &status, 0), pid));
         cr_assert(holds(WIFEXITED(status)));
         cr_assert(eq(int, WEXITSTATUS(status), 0));
+}
+
+/* ------------------------------------------------------------------- network namespaces */
+
+static char *ns_of(const char *path) {
+        char buf[64];
+        ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+
+        cr_assert(gt(int, (int) n, 0), "readlink(%s)", path);
+        buf[n] = '\0';
+        return strdup(buf);
+}
+
+/* In a child: joins (or makes) the network namespace as a reader would, and says which it is in. */
+static char *child_network(int netns_fd) {
+        int pipe_fds[2], status;
+        char buf[64] = {};
+        pid_t pid;
+
+        cr_assert(eq(int, pipe2(pipe_fds, O_CLOEXEC), 0));
+        pid = fork();
+        cr_assert(ge(int, pid, 0));
+        if (pid == 0) {
+                _cleanup_free_ char *ns = NULL;
+
+                if (reader_sandbox_unshare(netns_fd) < 0)
+                        _exit(1);
+                ns = ns_of("/proc/self/ns/net");
+                _exit(write(pipe_fds[1], ns, strlen(ns)) > 0 ? 0 : 2);
+        }
+        safe_close(pipe_fds[1]);
+        cr_assert(gt(int, (int) read(pipe_fds[0], buf, sizeof(buf) - 1), 0));
+        safe_close(pipe_fds[0]);
+        cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+        cr_assert(eq(int, status, 0));
+        return strdup(buf);
+}
+
+/* A network namespace made ahead of time is new, the caller stays in its own, and the reader
+ * that is given it is in it; the next one gets another. */
+Test(reader_sandbox, network_made_ahead_of_time) {
+        _cleanup_free_ char *own = ns_of("/proc/self/ns/net"), *spare = NULL, *in_child = NULL, *own_after = NULL,
+                            *next = NULL, *own_made = NULL, *spare_path = NULL;
+        _cleanup_close_ int fd = -EBADF, fd2 = -EBADF;
+
+        cr_assert(eq(int, reader_sandbox_take_network(), -EBADF), "none at first");
+        cr_assert(eq(int, reader_sandbox_prepare_network(), 1));
+        cr_assert(eq(int, reader_sandbox_prepare_network(), 0), "one is ready already");
+        own_after = ns_of("/proc/self/ns/net");
+        assert_str(own_after, own);
+
+        fd = reader_sandbox_take_network();
+        cr_assert(ge(int, fd, 0));
+        cr_assert(eq(int, reader_sandbox_take_network(), -EBADF), "taken");
+        spare_path = unit_strf("/proc/self/fd/%d", fd);
+        spare = ns_of(spare_path);
+        cr_assert(ne(str, spare, own));
+
+        in_child = child_network(fd);
+        assert_str(in_child, spare);
+
+        cr_assert(eq(int, reader_sandbox_prepare_network(), 1));
+        fd2 = reader_sandbox_take_network();
+        cr_assert(ge(int, fd2, 0));
+        next = child_network(fd2);
+        cr_assert(ne(str, next, spare));
+        cr_assert(ne(str, next, own));
+
+        /* Without one, the reader makes its own. */
+        own_made = child_network(-EBADF);
+        cr_assert(ne(str, own_made, own));
+        cr_assert(ne(str, own_made, spare));
 }

@@ -4,8 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attached-index.h"
 #include "portable-fixture.h"
 #include "portable.h"
+#include "strv.h"
 #include "unit-helpers.h"
 
 static void setup(void) {
@@ -267,4 +269,68 @@ Test(state, symlinked_units_are_not_enabled) {
         cr_assert(eq(int, fixture_attach(image, foo_matches, "default", PORTABLE_PREFER_SYMLINK, NULL, &error), 0), "%s",
                   strna(error.message));
         assert_str(state("foo"), "attached");
+}
+
+/* The index without enablement (attached_index_load_units()) finds the same units from the same
+ * images, all of them "not enabled"; the full one sees the links. */
+Test(state, index_without_enablement) {
+        _cleanup_(image_freep) Image *image = attach("foo", 0);
+        _cleanup_free_ char *link = fixture_path("/etc/systemd/system/timers.target.wants/foo.bar.timer"),
+                            *link2 = fixture_path(ATTACHED "/multi-user.target.wants/foo.service");
+        _cleanup_(attached_index_done) AttachedIndex full = {}, units = {};
+        _cleanup_strv_free_ char **names_full = NULL, **names_units = NULL;
+        size_t n_enabled = 0;
+
+        unit_symlink(ATTACHED "/foo.bar.timer", link);
+        unit_symlink("../foo.service", link2);
+        cr_assert(eq(int, attached_index_load(&fx.host, &full), 0));
+        cr_assert(eq(int, attached_index_load_units(&fx.host, &units), 0));
+
+        cr_assert(eq(sz, units.n_units, full.n_units));
+        cr_assert(gt(sz, units.n_units, 0));
+        for (size_t i = 0; i < full.n_units; i++) {
+                n_enabled += full.units[i].enabled;
+                cr_assert(not(units.units[i].enabled), "%s", units.units[i].name);
+                assert_str(units.units[i].name, full.units[i].name);
+                assert_str(units.units[i].images[0], full.units[i].images[0]);
+        }
+        cr_assert(eq(sz, n_enabled, 2));
+        cr_assert(eq(int, attached_index_units(&units, "foo", NULL, -1, &names_units), 0));
+        cr_assert(eq(int, attached_index_units(&full, "foo", NULL, -1, &names_full), 0));
+        cr_assert(eq(sz, strv_length(names_units), strv_length(names_full)));
+}
+
+/* An image attached under one path counts under every path that resolves to the same file
+ * (a symlink to it, or the path it links to)... */
+Test(state, same_file_through_a_symlink) {
+        _cleanup_free_ char *real_dir = unit_strf("%s/real", fx.images), *other_dir = unit_strf("%s/other", fx.images),
+                            *real = NULL, *other = NULL, *dir_link = unit_strf("%s/linked", fx.images),
+                            *via_link = unit_strf("%s/linked/foo", fx.images);
+        _cleanup_(image_freep) Image *image = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        unit_mkdir_p(real_dir, 0755);
+        unit_mkdir_p(other_dir, 0755);
+        real = fixture_copy_image("foo", "real/foo", false);
+        other = fixture_copy_image("foo", "other/foo", false);
+        unit_symlink("real", dir_link);
+        image = fixture_image(via_link);
+        cr_assert(eq(int, fixture_attach(image, foo_matches, "default", 0, NULL, &error), 0), "%s", strna(error.message));
+
+        assert_str(state(via_link), "attached");
+        assert_str(state(real), "attached");
+        assert_str(state(other), "detached");
+}
+
+/* ... but a hard link is another image, although it is the same inode. */
+Test(state, hard_link_is_another_image) {
+        _cleanup_free_ char *raw = fixture_raw_image("foo", "foo_1.raw"), *copy = unit_strf("%s/foo_copy.raw", fx.images);
+        _cleanup_(image_freep) Image *image = fixture_image(raw);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        cr_assert(eq(int, fixture_attach(image, foo_matches, "default", PORTABLE_FORCE_ATTACH, NULL, &error), 0), "%s",
+                  strna(error.message));
+        cr_assert(eq(int, link(raw, copy), 0));
+        assert_str(state(raw), "attached");
+        assert_str(state(copy), "detached");
 }

@@ -607,12 +607,6 @@ Test(transaction, crash_after_commit_point_completes) {
         cr_assert(eq(sz, journal_files(), 0));
 }
 
-/* Barriers 2 and 4 of transaction_execute() are the only syncfs() calls of a transaction: this
- * definition takes the place of the C library's for the library under test, so that a test can
- * change the disk exactly between applying the steps and deleting the backups (after the first
- * barrier the steps are all applied, the commit point is next). */
-static char *immutable_at_barrier;
-
 static void set_immutable(const char *path, bool on) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         unsigned attrs = 0;
@@ -623,14 +617,6 @@ static void set_immutable(const char *path, bool on) {
         cr_assert(eq(int, ioctl(fd, FS_IOC_SETFLAGS, &attrs), 0), "chattr %ci %s: %m", on ? '+' : '-', path);
 }
 
-int syncfs(int fd) {
-        if (immutable_at_barrier) {
-                set_immutable(immutable_at_barrier, true);
-                immutable_at_barrier = mfree(immutable_at_barrier);
-        }
-        return (int) syscall(SYS_syncfs, fd);
-}
-
 /* The commit point is passed, but a backup cannot be deleted (its directory became immutable):
  * the caller is told, not "success"; the journal stays, and the next start's recovery deletes
  * the leftovers once it can, to exactly the state a clean run leaves. */
@@ -638,7 +624,6 @@ Test(transaction, failed_cleanup_after_commit_is_reported_and_recovered) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *expected = NULL, *after = NULL, *dir = p("/etc/systemd/system.attached"), *c = NULL;
         _cleanup_strv_free_ char **log = NULL;
-        PortableChanges out = {};
         Transaction clean;
 
         if (geteuid() != 0)
@@ -655,12 +640,11 @@ Test(transaction, failed_cleanup_after_commit_is_reported_and_recovered) {
 
         populate();
         plan_reattach_like(&t);
-        immutable_at_barrier = strdup(dir);
-        cr_assert(eq(int, transaction_finish(&t, 0, &out, &error), -EPERM));
-        cr_assert(zero(ptr, immutable_at_barrier), "the barrier was not reached");
+        cr_assert(eq(int, transaction_apply(&t, &error), 0), "%s", strna(error.message));
+        set_immutable(dir, true);
+        cr_assert(eq(int, transaction_commit(&t, &error), -EPERM));
         cr_assert(not(zero(ptr, strstr(strempty(error.message), "applied, but a hidden backup file could not be removed"))),
                   "%s", strna(error.message));
-        cr_assert(eq(sz, out.n, 0), "a failed operation hands out no change list");
 
         /* The new state is in place; what is left is the backups and the journal. */
         c = get("/etc/systemd/system.attached/bar.service");
@@ -675,6 +659,88 @@ Test(transaction, failed_cleanup_after_commit_is_reported_and_recovered) {
         after = snapshot();
         assert_str(after, expected);
         cr_assert(eq(sz, journal_files(), 0));
+}
+
+
+/* The commit point is the journal's rename to <id>.committed: a crash right after it, or during
+ * the cleanup that follows, completes the operation, whatever state the document says. */
+Test(transaction, crash_after_commit_rename_completes) {
+        _cleanup_free_ char *expected = NULL, *committed = NULL, *applying = NULL;
+        Transaction clean;
+
+        populate();
+        cr_assert(eq(int, transaction_init(&clean, journal, "reference"), 0));
+        plan_reattach_like(&clean);
+        cr_assert(eq(int, transaction_execute(&clean, NULL), 0));
+        expected = snapshot();
+        transaction_done(&clean);
+
+        for (size_t n_cleaned = 0; n_cleaned <= 1; n_cleaned++) {
+                _cleanup_strv_free_ char **log = NULL;
+                _cleanup_free_ char *after = NULL;
+
+                unit_rm_rf(root);
+                unit_mkdir_p(host, 0755);
+                populate();
+                transaction_done(&t);
+                cr_assert(eq(int, transaction_init(&t, journal, "test operation"), 0));
+                plan_reattach_like(&t);
+                cr_assert(eq(int, mkdir(journal, 0700), 0));
+                cr_assert(eq(int, transaction_journal_save(journal, t.id, t.description, false, t.steps, t.n_steps), 0));
+                for (size_t i = 0; i < t.n_steps; i++)
+                        cr_assert(eq(int, transaction_step_apply(&t.steps[i]), 0));
+                cr_assert(eq(int, transaction_journal_commit(journal, t.id), 0));
+
+                free(committed);
+                free(applying);
+                committed = unit_strf("%s/%s.committed", journal, t.id);
+                applying = unit_strf("%s/%s.journal", journal, t.id);
+                cr_assert(eq(int, access(committed, F_OK), 0));
+                cr_assert(eq(int, access(applying, F_OK) < 0 && errno == ENOENT, 1), "renamed, not copied");
+
+                for (size_t i = 0; n_cleaned && i < t.n_steps / 2; i++)
+                        cr_assert(ge(int, transaction_step_cleanup(&t.steps[i]), 0));
+
+                cr_assert(eq(int, transaction_recover(journal, &log), 1));
+                after = snapshot();
+                assert_str(after, expected);
+                cr_assert(eq(sz, journal_files(), 0));
+                cr_assert(not(zero(ptr, strstr(strempty(log ? log[0] : NULL), "had been applied"))));
+        }
+}
+
+/* The commit needs the journal of the transaction: without it (never saved, or already
+ * committed), nothing is renamed and the caller rolls back. */
+Test(transaction, commit_without_journal_fails) {
+        cr_assert(eq(int, mkdir(journal, 0700), 0));
+        cr_assert(eq(int, transaction_journal_commit(journal, t.id), -ENOENT));
+        cr_assert(eq(sz, journal_files(), 0));
+}
+
+/* A transaction that went through leaves neither name behind. */
+Test(transaction, execute_leaves_no_journal) {
+        populate();
+        plan_reattach_like(&t);
+        cr_assert(eq(int, execute(), 0));
+        cr_assert(eq(sz, journal_files(), 0));
+        cr_assert(not(has_leftovers()));
+}
+
+Test(transaction, journal_names) {
+        _cleanup_free_ char *id = NULL;
+        bool committed = true;
+
+        cr_assert(eq(int, transaction_journal_parse_name("00aa.journal", &id, &committed), 0));
+        assert_str(id, "00aa");
+        cr_assert(not(committed));
+        id = mfree(id);
+        cr_assert(eq(int, transaction_journal_parse_name("00aa.committed", &id, &committed), 0));
+        assert_str(id, "00aa");
+        cr_assert(committed);
+        cr_assert(eq(int, transaction_journal_parse_name(".#portable0001.journal", NULL, NULL), -EINVAL));
+        cr_assert(eq(int, transaction_journal_parse_name(".journal", NULL, NULL), -EINVAL));
+        cr_assert(eq(int, transaction_journal_parse_name("00aa.journal.tmp", NULL, NULL), -EINVAL));
+        cr_assert(eq(int, transaction_journal_parse_name("00aa", NULL, NULL), -EINVAL));
 }
 
 Test(transaction, recovery_is_idempotent) {
@@ -740,14 +806,19 @@ Test(transaction, foreign_journals_are_refused) {
         put("/etc/important", "precious\n", 0644);
         before = snapshot();
         cr_assert(eq(int, mkdir(journal, 0700), 0));
-        path = unit_strf("%s/00aa.journal", journal);
 
-        for (size_t i = 0; i < ELEMENTSOF(foreign_journals); i++) {
-                _cleanup_free_ char *text = unit_replace(foreign_journals[i], "@H@", host), *after = NULL;
+        /* Under either name: a committed journal is checked just the same. */
+        for (size_t k = 0; k < 2; k++) {
+                free(path);
+                path = unit_strf("%s/00aa%s", journal, k == 0 ? ".journal" : ".committed");
+                for (size_t i = 0; i < ELEMENTSOF(foreign_journals); i++) {
+                        _cleanup_free_ char *text = unit_replace(foreign_journals[i], "@H@", host), *after = NULL;
 
-                unit_write(path, text);
-                cr_assert(lt(int, transaction_recover(journal, NULL), 0), "journal %zu accepted", i);
-                after = snapshot();
-                cr_assert(eq(str, after, before), "journal %zu changed the tree", i);
+                        unit_write(path, text);
+                        cr_assert(lt(int, transaction_recover(journal, NULL), 0), "journal %zu (%s) accepted", i, path);
+                        after = snapshot();
+                        cr_assert(eq(str, after, before), "journal %zu (%s) changed the tree", i, path);
+                }
+                cr_assert(eq(int, unlink(path), 0));
         }
 }

@@ -62,9 +62,7 @@ wait_for_exit() {
 # Starts the daemon with injection into the Nth call of SYSCALL; returns 1 if it died during
 # start-up already (then it is not running).
 start_injected() {
-        # LeakSanitizer cannot work under ptrace (it aborts with a "fatal error" report); a daemon
-        # that is SIGKILLed has nothing to say about leaks anyway.
-        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" DAEMON_WRAPPER="strace -o /dev/null -e inject=$1:signal=SIGKILL:when=$2" start_daemon 2>/dev/null && return 0
+        DAEMON_WRAPPER="strace -o /dev/null -e inject=$1:signal=SIGKILL:when=$2" start_daemon 2>/dev/null && return 0
         wait "$DAEMON_PID" 2>/dev/null
         DAEMON_PID=
         return 1

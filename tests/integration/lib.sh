@@ -572,8 +572,11 @@ name_owned() {
 
 # start_daemon [EXTRA_ARGS...]: DAEMON_WRAPPER (words) is put in front of the command, e.g. strace.
 start_daemon() {
+        local asan_options=${ASAN_OPTIONS:-}
+        # LeakSanitizer cannot work under ptrace: at exit it aborts with a "fatal error" report.
+        [[ "${DAEMON_WRAPPER:-}" != *strace* ]] || asan_options="${asan_options:+$asan_options:}detect_leaks=0"
         # shellcheck disable=SC2086 # the wrapper is a list of words
-        (cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec ${DAEMON_WRAPPER:-} "$PORTABLED" --root="$ROOT" \
+        (cd / && ASAN_OPTIONS=$asan_options DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec ${DAEMON_WRAPPER:-} "$PORTABLED" --root="$ROOT" \
                 --vendor-profile-dir="$PROFILES" --log-level=debug --exit-on-idle=0 "$@") >>"$T/log/portabled.log" 2>&1 &
         DAEMON_PID=$!
         local i

@@ -136,20 +136,24 @@ kill_leftovers() {
 # try_start NAME IMAGE: PID 1 starts sample.service of the attached image, or fails to; which one,
 # and why, is recorded. The service is stopped and forgotten afterwards either way.
 try_start() {
-        local name=$1 img=$2 since result why
-        since=$(date +%s)
+        local name=$1 img=$2 cursor journal result why
+        # The journal from here on: a start of the layout before, in the same second, said
+        # "version 1 started" too, so a time is not precise enough.
+        cursor=$(e2e_sh "journalctl --no-pager -n 0 --show-cursor | sed -n 's/^-- cursor: //p'")
+        [[ -n "$cursor" ]] || e2e_die "no journal cursor"
+        journal="journalctl --no-pager -o cat --after-cursor='$cursor' -u sample.service"
         e2e_exec timeout 60 systemctl start sample.service >/dev/null 2>&1 || true
         # Type=simple: the start job is done once forked; what counts is what the service says.
         if e2e_wait_for 15 "sample.service to log or fail" \
-                e2e_sh "journalctl --no-pager -o cat --since=@$since -u sample.service | grep -qE 'version 1 started|Main process exited|Failed'"; then
+                e2e_sh "$journal | grep -qE 'version 1 started|Main process exited|Failed'"; then
                 :
         fi
-        if e2e_sh "journalctl --no-pager -o cat --since=@$since -u sample.service | grep -q 'version 1 started'" &&
+        if e2e_sh "$journal | grep -q 'version 1 started'" &&
                 e2e_exec systemctl is-active --quiet sample.service; then
                 assert_runs_from_image sample.service "$img"
                 result="started"
         else
-                why=$(e2e_sh "journalctl --no-pager -o cat --since=@$since -u sample.service | grep -v -e '^Starting' -e '^Started' -e '^Failed to start' -e 'Failed with result' -e 'Deactivated' -e 'Unknown key' | tail -n 2 | tr '\n' ' '" || true)
+                why=$(e2e_sh "$journal | grep -v -e '^Starting' -e '^Started' -e '^Failed to start' -e 'Failed with result' -e 'Deactivated' -e 'Unknown key' | tail -n 2 | tr '\n' ' '" || true)
                 result="not started: ${why:-see the journal}"
         fi
         e2e_exec systemctl stop sample.service >/dev/null 2>&1 || true

@@ -1,41 +1,72 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "bus-call.h"
 #include "log.h"
 #include "output.h"
-#include "path-util.h"
 #include "portable-bus.h"
 #include "portablectl.h"
 #include "table.h"
 #include "verbs.h"
-#include "vpick.h"
 
 typedef struct ImageInfo {
         const char *name, *type;
         int read_only;
         uint64_t crtime, mtime, usage;
         const char *state, *object;
-        char *version; /* the version picked in a versioned directory (vpick.h), else NULL */
+        const char *version; /* the version picked in a versioned directory (vpick.h), else NULL */
 } ImageInfo;
 
-/* An image found as a versioned directory (foo.raw.v/) is the entry picked in it: its Path says
- * which one. NULL for every other image, and if the daemon does not say. */
-static char *picked_version(sd_bus *bus, const char *object) {
-        _cleanup_free_ char *path = NULL, *dir = NULL, *basename = NULL, *version = NULL;
-        unsigned left, done;
-        Architecture arch;
-        VPickKind kinds, kind;
+typedef struct ImageVersion {
+        const char *name, *version;
+} ImageVersion;
 
-        if (sd_bus_get_property_string(bus, PORTABLE_BUS_NAME, object, PORTABLE_BUS_IMAGE_INTERFACE, "Path", NULL,
-                                       &path) < 0)
+typedef struct ImageVersions {
+        sd_bus_message *reply; /* owns the strings */
+        ImageVersion *items;
+        size_t n;
+} ImageVersions;
+
+static void image_versions_done(ImageVersions *v) {
+        free(v->items);
+        sd_bus_message_unref(v->reply);
+}
+
+static int image_version_compare(const void *a, const void *b) {
+        return strcmp(((const ImageVersion *) a)->name, ((const ImageVersion *) b)->name);
+}
+
+/* The versions of the images picked from versioned directories (foo.raw.v/), in one call. Only our
+ * daemon knows the call (systemd 252 has no versioned directories): anything but an answer leaves
+ * the listing without versions, never fails it. */
+static void image_versions_load(sd_bus *bus, ImageVersions *v) {
+        const char *name, *version;
+        int r;
+
+        r = sd_bus_call_method(bus, PORTABLE_BUS_NAME, PORTABLE_BUS_PATH, PORTABLE_BUS_MANAGER_INTERFACE,
+                               "ListImageVersions", NULL, &v->reply, NULL);
+        if (r < 0 || sd_bus_message_enter_container(v->reply, 'a', "(ss)") < 0)
+                return;
+        while (sd_bus_message_read(v->reply, "(ss)", &name, &version) > 0) {
+                ImageVersion *items = reallocarray(v->items, v->n + 1, sizeof(ImageVersion));
+
+                if (!items)
+                        return;
+                v->items = items;
+                v->items[v->n++] = (ImageVersion) { name, version };
+        }
+        if (v->n > 0)
+                qsort(v->items, v->n, sizeof(ImageVersion), image_version_compare);
+}
+
+static const char *image_version_of(const ImageVersions *v, const char *name) {
+        const ImageVersion key = { .name = name }, *found;
+
+        if (v->n == 0)
                 return NULL;
-        dir = path_dirname(path);
-        if (!dir || vpick_parse_dir_name(path_last_component(dir), &basename, &kinds) < 0)
-                return NULL;
-        if (vpick_parse_entry(path_last_component(path), basename, kinds, &kind, &version, &arch, &left, &done) <= 0)
-                return NULL;
-        return TAKE_PTR(version);
+        found = bsearch(&key, v->items, v->n, sizeof(ImageVersion), image_version_compare);
+        return found ? found->version : NULL;
 }
 
 static struct json_object *image_info_to_json(const ImageInfo *i) {
@@ -99,6 +130,7 @@ int verb_list(int argc, char *argv[]) {
         _cleanup_bus_ sd_bus *bus = NULL;
         _cleanup_bus_message_ sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(table_freep) Table *table = NULL;
+        _cleanup_(image_versions_done) ImageVersions versions = {};
         struct json_object *array = NULL;
         int r;
 
@@ -112,6 +144,7 @@ int verb_list(int argc, char *argv[]) {
         r = portable_call(bus, m, 0, &reply);
         if (r < 0)
                 return r;
+        image_versions_load(bus, &versions);
 
         table = table_new(headers, ELEMENTSOF(headers));
         if (!table)
@@ -138,14 +171,13 @@ int verb_list(int argc, char *argv[]) {
                 if (r == 0)
                         break;
 
-                i.version = picked_version(bus, i.object);
+                i.version = image_version_of(&versions, i.name);
                 if (array) {
                         struct json_object *o = image_info_to_json(&i);
 
                         r = o ? json_object_array_add(array, o) : -ENOMEM;
                 } else
                         r = image_info_add_row(table, &i);
-                free(i.version);
                 if (r < 0) {
                         json_object_put(array);
                         return log_oom();

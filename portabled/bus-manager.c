@@ -12,6 +12,7 @@
 #include "profile.h"
 #include "repair.h"
 #include "strv.h"
+#include "vpick.h"
 
 /* Every "...Image(s image, ...)" method: read the image argument, acquire the image, and hand the
  * rest of the message to the Image object's implementation. */
@@ -91,6 +92,43 @@ static int method_get_image(sd_bus_message *msg, void *userdata, sd_bus_error *e
 
 static int method_list_images(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         return image_operation_list(userdata, msg, error);
+}
+
+/* Ours: the version each image picked from a versioned directory (foo.raw.v/) stands for, so that
+ * a listing can show it without asking every image for its path. Images are found as ListImages
+ * finds them; those not from a versioned directory are left out. */
+static int method_list_image_versions(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(image_list_done) ImageList list = {};
+        Manager *m = userdata;
+        int r;
+
+        r = image_discover(&m->host, &list);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to enumerate images: %m");
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ss)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < list.n_images; i++) {
+                _cleanup_free_ char *version = NULL;
+
+                r = vpick_version_of_entry_path(list.images[i]->path, &version);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        continue;
+                r = sd_bus_message_append(reply, "(ss)", list.images[i]->name, version);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
 }
 
 static int method_get_image_os_release(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -305,6 +343,9 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_get_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListImages", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssbtttso)", images),
                                 method_list_images, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* Ours, not systemd's: the versions picked from versioned directories. */
+        SD_BUS_METHOD_WITH_ARGS("ListImageVersions", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ss)", versions),
+                                method_list_image_versions, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetImageOSRelease", SD_BUS_ARGS("s", image), SD_BUS_RESULT("a{ss}", os_release),
                                 method_get_image_os_release, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetImageMetadata", SD_BUS_ARGS("s", image, "as", matches),

@@ -231,3 +231,26 @@ int vpick_pick(int dir_fd, const char *basename, VPickKind kinds, VPickResult *r
         best = VPICK_RESULT_NULL;
         return 1;
 }
+
+int vpick_version_of_entry_path(const char *path, char **ret_version) {
+        _cleanup_free_ char *dir = NULL, *basename = NULL, *version = NULL;
+        unsigned left, done;
+        Architecture arch;
+        VPickKind kinds, kind;
+        int r;
+
+        *ret_version = NULL;
+        dir = path_dirname(path);
+        if (!dir)
+                return -ENOMEM;
+        r = vpick_parse_dir_name(path_last_component(dir), &basename, &kinds);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0;
+        r = vpick_parse_entry(path_last_component(path), basename, kinds, &kind, &version, &arch, &left, &done);
+        if (r <= 0)
+                return r;
+        *ret_version = TAKE_PTR(version);
+        return 1;
+}

@@ -52,6 +52,10 @@ bool vpick_path_is_versioned(const char *path);
  * none does (*ret is VPICK_RESULT_NULL), negative errno on failure. */
 int vpick_pick(int dir_fd, const char *basename, VPickKind kinds, VPickResult *ret);
 
+/* The version of an image path picked from a versioned directory ("/p/foo.raw.v/foo_2.raw" → "2"):
+ * 1 and the version if path is such an entry, 0 (and NULL) if it is not, -ENOMEM. */
+int vpick_version_of_entry_path(const char *path, char **ret_version);
+
 /* Parses one entry name. 1 and the parts if it belongs to basename with one of kinds' suffixes
  * and a valid version, 0 otherwise (the type of the inode is not checked here). Exposed for tests. */
 int vpick_parse_entry(const char *entry, const char *basename, VPickKind kinds, VPickKind *ret_kind,

@@ -92,6 +92,7 @@ typedef struct Method {
 static const Method methods[] = {
         M("GetImage", "s", ANY, -1, -1),
         M("ListImages", "", ANY, -1, -1),
+        M("ListImageVersions", "", ANY, -1, -1),
         M("GetImageOSRelease", "s", INSPECT, 0, -1),
         M("GetImageMetadata", "sas", INSPECT, 0, -1),
         M("GetImageMetadataWithExtensions", "sasast", INSPECT, 0, 1),

@@ -71,6 +71,7 @@ while read -r object method signature args; do
 done <<'EOF2'
 manager GetImage s foo
 manager ListImages
+manager ListImageVersions
 manager GetImageOSRelease s foo
 manager GetImageMetadata sas foo 0
 manager GetImageMetadataWithExtensions sasast foo 0 0 0

@@ -317,6 +317,8 @@ mjson ListImages >"$T/list.json"
 assert_eq "ListImages: the versioned directory is one image, named after it" "tool raw" \
         "$(pyjson '" ".join("%s %s" % (i[0], i[1]) for i in d[0])' <"$T/list.json")"
 assert_eq "its Path is the version picked" "s \"$P/tool_1.10.raw\"" "$(iprop "$PORTABLE_PATH/image/tool" Path)"
+assert_eq "ListImageVersions: the versioned image and its version, no other image" 'a(ss) 1 "tool" "1.10"' \
+        "$(mcall ListImageVersions)"
 assert_ok "portablectl list" run_ours list --no-legend
 assert_eq "portablectl list shows the version picked" "tool (1.10) raw" "$(echo "$OUT" | awk '{ print $1, $2, $3 }')"
 assert_ok "portablectl list --json" run_ours list --json=short

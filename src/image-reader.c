@@ -509,8 +509,8 @@ int image_reader_process(ImageReader *r) {
                         r->receive_r = k < 0 ? k : 0;
                         /* A child that broke the protocol, or reported its failure, has nothing
                          * more to say. One that hung up is on its way out: how it ends (killed by
-                         * the seccomp filter, say) is what the caller needs to hear, and the
-                         * process in between passes that on a moment later. */
+                         * the seccomp filter, say) is what the caller needs to hear, and its
+                         * pidfd says that a moment later. */
                         if (k < 0 && k != -EPIPE)
                                 image_reader_kill(r, NULL);
                 }

@@ -70,6 +70,7 @@ static void make_tree(void) {
         FUZZ_CHECK(host.vendor_profile_dir);
 }
 
+/* A profile by name is found in the profile directories under the root, never elsewhere. */
 static void check_found(int r, const char *path, const char *type) {
         _cleanup_free_ char *suffix = NULL;
         struct stat st;
@@ -85,6 +86,24 @@ static void check_found(int r, const char *path, const char *type) {
         FUZZ_CHECK(stat(path, &st) == 0 && S_ISREG(st.st_mode));
 }
 
+/* A profile by path may be anywhere on the host (the caller names it), but only as the file
+ * itself or its <type>.conf, a regular file that only root can have written; a path that breaks
+ * the rules is refused, with the error of whatever broke them. */
+static void check_found_by_path(int r, const char *profile, const char *found, const char *type) {
+        _cleanup_free_ char *in_dir = NULL;
+        struct stat st;
+
+        if (r <= 0) {
+                FUZZ_CHECK(r == 0 || r == -ENOENT || r == -EINVAL || r == -ENOTDIR || r == -ENAMETOOLONG ||
+                           r == -ELOOP || r == -EPERM || r == -EACCES);
+                return;
+        }
+        FUZZ_CHECK(asprintf(&in_dir, "%s/%s.conf", profile, type) >= 0);
+        FUZZ_CHECK(streq(found, profile) || streq(found, in_dir));
+        FUZZ_CHECK(lstat(found, &st) == 0 && S_ISREG(st.st_mode));
+        FUZZ_CHECK(st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH)));
+}
+
 static void check_lookup(const char *line) {
         _cleanup_free_ char *a = NULL, *b = NULL;
         const char *type;
@@ -94,7 +113,10 @@ static void check_lookup(const char *line) {
                 make_tree();
 
         r = profile_find_dropin(&host, line, "foo.service", &a);
-        check_found(r, a, "service");
+        if (profile_is_path(line))
+                check_found_by_path(r, line, a, "service");
+        else
+                check_found(r, a, "service");
 
         r = profile_find_dropin(&host, "default", line, &b);
         type = unit_name_type(line);

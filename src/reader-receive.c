@@ -179,15 +179,14 @@ static bool is_os_release_path(const char *name) {
         return false;
 }
 
-static int handle_os_release(ReaderReceiver *rr, const char *name, int fd, sd_bus_error *reterr) {
+/* Takes the release file (os-release or extension-release) the child sent and parses it into the
+ * metadata; the checks of whether it may send it at all are the caller's. */
+static int take_release_file(ReaderReceiver *rr, const char *name, int fd, sd_bus_error *reterr) {
         _cleanup_free_ char *data = NULL;
         PortableMetadata *m = rr->metadata;
         const char *bad_key;
         size_t size;
         int r;
-
-        if (rr->extension || !is_os_release_path(name) || m->os_release.name)
-                return violation(rr, reterr, "sent an unexpected release file.");
 
         r = take_file(rr, fd, name, PORTABLE_SIZE_MAX_RELEASE_FILE, &data, &size, reterr);
         if (r < 0)
@@ -209,6 +208,12 @@ static int handle_os_release(ReaderReceiver *rr, const char *name, int fd, sd_bu
                                       "Image '%s': the value of %s in %s is not valid UTF-8, refusing.",
                                       rr->image_label, bad_key, name);
         return 0;
+}
+
+static int handle_os_release(ReaderReceiver *rr, const char *name, int fd, sd_bus_error *reterr) {
+        if (rr->extension || !is_os_release_path(name) || rr->metadata->os_release.name)
+                return violation(rr, reterr, "sent an unexpected release file.");
+        return take_release_file(rr, name, fd, reterr);
 }
 
 /* Whether the child may have found path for the extension the way it says: the file name must be
@@ -244,36 +249,18 @@ static bool extension_release_is_expected(ReaderReceiver *rr, const char *path, 
 }
 
 static int handle_extension_release(ReaderReceiver *rr, char **fields, int fd, sd_bus_error *reterr) {
-        _cleanup_free_ char *data = NULL;
         PortableMetadata *m = rr->metadata;
         ExtensionClass class = extension_class_from_string(fields[1]);
         ExtensionReleaseMatch match = extension_release_match_from_string(fields[2]);
-        const char *name = fields[0], *bad_key;
-        size_t size;
+        const char *name = fields[0];
         int r;
 
         if (!rr->extension || m->os_release.name || !extension_release_is_expected(rr, name, class, match))
                 return violation(rr, reterr, "sent an unexpected release file.");
 
-        r = take_file(rr, fd, name, PORTABLE_SIZE_MAX_RELEASE_FILE, &data, &size, reterr);
+        r = take_release_file(rr, name, fd, reterr);
         if (r < 0)
                 return r;
-
-        r = portable_metadata_set_os_release(m, name, TAKE_PTR(data), size);
-        if (r == -EBADMSG)
-                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
-                                      "Image '%s': %s is malformed (unterminated quote).", rr->image_label, name);
-        if (r == -E2BIG)
-                return portable_error(reterr, r, SD_BUS_ERROR_INVALID_ARGS,
-                                      "Image '%s': %s has too many fields.", rr->image_label, name);
-        if (r < 0)
-                return r;
-
-        bad_key = os_release_pairs_find_invalid_utf8(m->os_release_pairs);
-        if (bad_key)
-                return portable_error(reterr, EILSEQ, SD_BUS_ERROR_INVALID_ARGS,
-                                      "Image '%s': the value of %s in %s is not valid UTF-8, refusing.",
-                                      rr->image_label, bad_key, name);
 
         m->extension = true;
         m->extension_class = class;

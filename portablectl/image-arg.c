@@ -194,3 +194,15 @@ int image_arg_resolve_extensions(bool allow_missing, char ***ret) {
         *ret = TAKE_PTR(resolved);
         return 0;
 }
+
+int image_args_to_read(char *const *argv, char **ret_image, char ***ret_extensions, char ***ret_matches) {
+        int r;
+
+        r = image_arg_resolve(argv[1], /* allow_missing= */ false, ret_image);
+        if (r < 0)
+                return r;
+        r = image_arg_resolve_extensions(/* allow_missing= */ false, ret_extensions);
+        if (r < 0)
+                return r;
+        return image_arg_matches(argv[1], argv + 2, /* allow_all= */ true, ret_matches);
+}

@@ -19,3 +19,7 @@ int image_arg_matches(const char *image_arg, char *const *prefixes, bool allow_a
 
 /* --extension= values, each resolved as image_arg_resolve() does, in order. NULL if none. */
 int image_arg_resolve_extensions(bool allow_missing, char ***ret);
+
+/* What the verbs that read an image (inspect, check) take: IMAGE [PREFIX...] and --extension=,
+ * resolved as the three functions above do; the image and its extensions must exist. */
+int image_args_to_read(char *const *argv, char **ret_image, char ***ret_extensions, char ***ret_matches);

@@ -294,13 +294,7 @@ int verb_check(int argc, char *argv[]) {
         ImageCheckInput in;
         int r;
 
-        r = image_arg_resolve(argv[1], /* allow_missing= */ false, &image);
-        if (r < 0)
-                return r;
-        r = image_arg_resolve_extensions(/* allow_missing= */ false, &extensions);
-        if (r < 0)
-                return r;
-        r = image_arg_matches(argv[1], argv + 2, /* allow_all= */ true, &matches);
+        r = image_args_to_read(argv, &image, &extensions, &matches);
         if (r < 0)
                 return r;
 

@@ -232,17 +232,13 @@ static char *image_name_of(const char *path) {
 
 /* Whether marker_path is an entry of the versioned directory dir (vpick.h) for its images. */
 static bool in_versioned_dir(const char *marker_path, const char *dir) {
-        _cleanup_free_ char *basename = NULL, *version = NULL;
+        _cleanup_free_ char *version = NULL;
         size_t l = strlen(dir);
         const char *entry = marker_path + l + 1;
-        unsigned left, done;
-        Architecture arch;
-        VPickKind kinds, kind;
 
-        if (strncmp(marker_path, dir, l) != 0 || marker_path[l] != '/' || isempty(entry) || strchr(entry, '/') ||
-            vpick_parse_dir_name(path_last_component(dir), &basename, &kinds) < 0)
+        if (strncmp(marker_path, dir, l) != 0 || marker_path[l] != '/' || isempty(entry) || strchr(entry, '/'))
                 return false;
-        return vpick_parse_entry(entry, basename, kinds, &kind, &version, &arch, &left, &done) > 0;
+        return vpick_version_of_entry_path(marker_path, &version) > 0;
 }
 
 bool attached_image_matches(const char *marker_path, const char *query) {

@@ -283,3 +283,30 @@ Test(vpick, empty_and_invalid) {
         cr_assert(eq(int, pick(dir, "", VPICK_RAW, &r), -EINVAL));
         cr_assert(eq(int, pick(dir, "a/b", VPICK_RAW, &r), -EINVAL));
 }
+
+/* What ListImageVersions and the attached-image index learn from a path alone. */
+Test(vpick, version_of_entry_path) {
+        static const struct {
+                const char *path, *version;
+        } cases[] = {
+                { "/var/lib/portables/foo.raw.v/foo_1.10.raw", "1.10" },
+                { "/srv/foo.v/foo_2", "2" },
+                { "/srv/foo.v/foo_2.raw", "2" },
+                { "/srv/foo.raw.v/bar_2.raw", NULL }, /* another image's entry */
+                { "/srv/foo.raw.v/foo_2", NULL },     /* a .raw.v/ holds .raw files only */
+                { "/srv/foo.raw.v/foo_.raw", NULL },  /* no version */
+                { "/srv/images/foo_2.raw", NULL },    /* not in a versioned directory */
+                { "/foo_2.raw", NULL },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *version = NULL;
+                int r = vpick_version_of_entry_path(cases[i].path, &version);
+
+                cr_assert(eq(int, r, cases[i].version ? 1 : 0), "%s", cases[i].path);
+                if (cases[i].version)
+                        assert_str(version, cases[i].version);
+                else
+                        cr_assert(zero(ptr, version), "%s", cases[i].path);
+        }
+}

@@ -32,6 +32,8 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "fake-bus-service.h"
+
 static const char *rules_path, *log_path;
 
 typedef struct Answer {
@@ -259,10 +261,6 @@ static const sd_bus_vtable authority_vtable[] = {
 };
 
 int main(int argc, char *argv[]) {
-        sd_event *event = NULL;
-        sd_bus *bus = NULL;
-        int r;
-
         if (argc != 3) {
                 fprintf(stderr, "Usage: %s RULES LOG\n", argv[0]);
                 return 2;
@@ -270,25 +268,7 @@ int main(int argc, char *argv[]) {
         rules_path = argv[1];
         log_path = argv[2];
 
-        r = sd_event_default(&event);
-        if (r >= 0)
-                r = sd_bus_open_system(&bus);
-        if (r >= 0)
-                r = sd_bus_add_object_vtable(bus, NULL, "/org/freedesktop/PolicyKit1/Authority",
-                                             "org.freedesktop.PolicyKit1.Authority", authority_vtable, NULL);
-        if (r >= 0)
-                r = sd_bus_attach_event(bus, event, 0);
-        if (r >= 0)
-                r = sd_bus_set_exit_on_disconnect(bus, true);
-        if (r >= 0)
-                r = sd_bus_request_name(bus, "org.freedesktop.PolicyKit1", 0);
-        if (r < 0) {
-                fprintf(stderr, "fake-polkit: %s\n", strerror(-r));
-                return 1;
-        }
-
-        r = sd_event_loop(event);
-        sd_bus_flush_close_unref(bus);
-        sd_event_unref(event);
-        return r < 0 ? 1 : 0;
+        return fake_bus_service_run("fake-polkit", "org.freedesktop.PolicyKit1",
+                                    "/org/freedesktop/PolicyKit1/Authority",
+                                    "org.freedesktop.PolicyKit1.Authority", authority_vtable, NULL) < 0 ? 1 : 0;
 }

@@ -81,31 +81,6 @@ static char *sig_def(PartitionDesignator d, const char *k) {
         return unit_strf("[Partition]\nType=%s\nVerity=signature\nVerityMatchKey=%s\n", type_name(partition_verity_sig_of(d)), k);
 }
 
-static char *first_root_hash(const char *json) {
-        json_object *o = json_tokener_parse(json), *h;
-        char *hash = NULL;
-
-        cr_assert(not(zero(ptr, o)), "repart output: %s", json);
-        for (size_t i = 0; i < json_object_array_length(o) && !hash; i++)
-                if (json_object_object_get_ex(json_object_array_get_idx(o, i), "roothash", &h) &&
-                    json_object_is_type(h, json_type_string))
-                        hash = strdup(json_object_get_string(h));
-        json_object_put(o);
-        cr_assert(not(zero(ptr, hash)));
-        return hash;
-}
-
-static char *gpt(const char *name, const char *key, char **defs, size_t n, char **ret_root_hash) {
-        char *img = unit_strf("%s/%s", tmp, name);
-        _cleanup_free_ char *json = vf_repart(tmp, img, (const char *const *) defs, n, key);
-
-        for (size_t i = 0; i < n; i++)
-                free(defs[i]);
-        if (ret_root_hash)
-                *ret_root_hash = first_root_hash(json);
-        return img;
-}
-
 static char *usr_dir(void) {
         return unit_strf("%s/usr", tree);
 }
@@ -113,7 +88,7 @@ static char *usr_dir(void) {
 /* Root with verity and a signature partition signed by key. */
 static char *gpt_signed(const char *name, const char *key) {
         char *defs[] = { data_def(PARTITION_ROOT, tree, "k"), hash_def(PARTITION_ROOT, "k"), sig_def(PARTITION_ROOT, "k") };
-        return gpt(name, key, defs, ELEMENTSOF(defs), NULL);
+        return vf_gpt(tmp, name, key, defs, ELEMENTSOF(defs), NULL);
 }
 
 static void sidecar(const char *image, const char *suffix, const char *content) {
@@ -208,7 +183,7 @@ static void assert_refused(const char *path, const char *policy, int error, cons
 
 Test(reader_raw, root_only) {
         char *defs[] = { data_def(PARTITION_ROOT, tree, NULL) };
-        _cleanup_free_ char *img = gpt("root.raw", NULL, defs, 1, NULL);
+        _cleanup_free_ char *img = vf_gpt(tmp, "root.raw", NULL, defs, 1, NULL);
         _cleanup_(read_done) Read rd = read_image(img, NULL, NULL);
 
         assert_read_ok(&rd, img);
@@ -223,7 +198,7 @@ Test(reader_raw, root_only) {
 Test(reader_raw, usr_only_gets_an_empty_root) {
         _cleanup_free_ char *u = usr_dir();
         char *defs[] = { data_def(PARTITION_USR, u, NULL) };
-        _cleanup_free_ char *img = gpt("usr.raw", NULL, defs, 1, NULL);
+        _cleanup_free_ char *img = vf_gpt(tmp, "usr.raw", NULL, defs, 1, NULL);
         _cleanup_(read_done) Read rd = read_image(img, NULL, NULL);
 
         /* /usr/lib/os-release and /usr/lib/systemd/system are found through the /usr mount. */
@@ -236,7 +211,7 @@ Test(reader_raw, usr_only_gets_an_empty_root) {
 Test(reader_raw, root_and_usr_are_one_tree) {
         _cleanup_free_ char *u = usr_dir();
         char *defs[] = { data_def(PARTITION_ROOT, root_tree, NULL), data_def(PARTITION_USR, u, NULL) };
-        _cleanup_free_ char *img = gpt("root-usr.raw", NULL, defs, 2, NULL);
+        _cleanup_free_ char *img = vf_gpt(tmp, "root-usr.raw", NULL, defs, 2, NULL);
         _cleanup_(read_done) Read rd = read_image(img, NULL, NULL);
 
         assert_read_ok(&rd, img);
@@ -251,7 +226,7 @@ Test(reader_raw, root_without_a_usr_directory_for_the_usr_partition) {
                             *f = unit_strf("%s/etc/hostname", bare);
         unit_write(f, "x\n");
         char *defs[] = { data_def(PARTITION_ROOT, bare, NULL), data_def(PARTITION_USR, u, NULL) };
-        _cleanup_free_ char *img = gpt("no-usr-dir.raw", NULL, defs, 2, NULL);
+        _cleanup_free_ char *img = vf_gpt(tmp, "no-usr-dir.raw", NULL, defs, 2, NULL);
 
         assert_refused(img, NULL, -ENOTDIR, "its root file system has no /usr directory");
 }
@@ -260,7 +235,7 @@ Test(reader_raw, root_with_verity_is_verified_and_cached) {
         _cleanup_(verity_cache_freep) VerityCache *cache = verity_cache_new(0);
         _cleanup_free_ char *hex = NULL;
         char *defs[] = { data_def(PARTITION_ROOT, tree, "r"), hash_def(PARTITION_ROOT, "r") };
-        _cleanup_free_ char *img = gpt("verity.raw", NULL, defs, 2, &hex);
+        _cleanup_free_ char *img = vf_gpt(tmp, "verity.raw", NULL, defs, 2, &hex);
 
         sidecar(img, ".roothash", hex);
         {
@@ -352,7 +327,7 @@ Test(reader_raw, policy_is_checked_before_verification_and_mount) {
 Test(reader_raw, tampering_is_refused) {
         _cleanup_free_ char *hex = NULL;
         char *defs[] = { data_def(PARTITION_ROOT, tree, "t"), hash_def(PARTITION_ROOT, "t") };
-        _cleanup_free_ char *sc = gpt("t-sidecar.raw", NULL, defs, 2, &hex), *sg = gpt_signed("t-signed.raw", "vendor"),
+        _cleanup_free_ char *sc = vf_gpt(tmp, "t-sidecar.raw", NULL, defs, 2, &hex), *sg = gpt_signed("t-signed.raw", "vendor"),
                             *nk = naked("t-naked.raw", ".roothash", NULL), *tr = naked("t-tree.raw", ".roothash", NULL),
                             *wrong = naked("t-wrong.raw", ".roothash", NULL),
                             *tree_file = unit_strf("%s/t-tree.verity", tmp),

@@ -200,43 +200,13 @@ static char *sig_def(PartitionDesignator d, Architecture a, const char *key) {
                          type_name(partition_verity_sig_of(d), a), key);
 }
 
-/* The root hash repart reports (the first one), in hex. */
-static char *repart_root_hash(const char *json) {
-        json_object *o = json_tokener_parse(json);
-        char *hash = NULL;
-
-        cr_assert(not(zero(ptr, o)), "repart output: %s", json);
-        for (size_t i = 0; i < json_object_array_length(o) && !hash; i++) {
-                json_object *h;
-
-                if (json_object_object_get_ex(json_object_array_get_idx(o, i), "roothash", &h) &&
-                    json_object_is_type(h, json_type_string))
-                        hash = strdup(json_object_get_string(h));
-        }
-        json_object_put(o);
-        cr_assert(not(zero(ptr, hash)));
-        return hash;
-}
-
-/* Builds a GPT image from definitions; the signature partitions signed by key. */
-static char *gpt(const char *name, const char *key, char **defs, size_t n, char **ret_root_hash) {
-        char *img = unit_strf("%s/%s", tmp, name);
-        _cleanup_free_ char *json = vf_repart(tmp, img, (const char *const *) defs, n, key);
-
-        for (size_t i = 0; i < n; i++)
-                free(defs[i]);
-        if (ret_root_hash)
-                *ret_root_hash = repart_root_hash(json);
-        return img;
-}
-
 static char *gpt_signed(const char *name, PartitionDesignator d, const char *key) {
         char *defs[] = {
                 data_def(d, architecture_native(), "k", NULL),
                 hash_def(d, architecture_native(), "k"),
                 sig_def(d, architecture_native(), "k"),
         };
-        return gpt(name, key, defs, ELEMENTSOF(defs), NULL);
+        return vf_gpt(tmp, name, key, defs, ELEMENTSOF(defs), NULL);
 }
 
 static void sidecar(const char *image, const char *suffix, const char *content) {
@@ -269,7 +239,7 @@ static char *naked(const char *name, const char *hash_as, const char *key) {
 Test(verity_images, root_only) {
         _cleanup_(outcome_done) Outcome o = {};
         char *defs[] = { data_def(PARTITION_ROOT, architecture_native(), NULL, NULL) };
-        _cleanup_free_ char *img = gpt("root.raw", NULL, defs, 1, NULL);
+        _cleanup_free_ char *img = vf_gpt(tmp, "root.raw", NULL, defs, 1, NULL);
 
         assert_ok(img, NULL, &o);
         cr_assert(o.m.partitioned);
@@ -284,7 +254,7 @@ Test(verity_images, root_only) {
 Test(verity_images, usr_only) {
         _cleanup_(outcome_done) Outcome o = {};
         char *defs[] = { data_def(PARTITION_USR, architecture_native(), NULL, NULL) };
-        _cleanup_free_ char *img = gpt("usr.raw", NULL, defs, 1, NULL);
+        _cleanup_free_ char *img = vf_gpt(tmp, "usr.raw", NULL, defs, 1, NULL);
 
         assert_ok(img, NULL, &o);
         cr_assert(not(o.m.partitions[PARTITION_ROOT].found));
@@ -298,7 +268,7 @@ Test(verity_images, root_and_usr) {
                 data_def(PARTITION_ROOT, architecture_native(), NULL, NULL),
                 data_def(PARTITION_USR, architecture_native(), NULL, NULL),
         };
-        _cleanup_free_ char *img = gpt("root-usr.raw", NULL, defs, 2, NULL);
+        _cleanup_free_ char *img = vf_gpt(tmp, "root-usr.raw", NULL, defs, 2, NULL);
 
         assert_ok(img, NULL, &o);
         cr_assert(o.m.partitions[PARTITION_ROOT].found);
@@ -314,7 +284,7 @@ Test(verity_images, root_with_verity_and_roothash_sidecar) {
                 data_def(PARTITION_ROOT, architecture_native(), "root", NULL),
                 hash_def(PARTITION_ROOT, architecture_native(), "root"),
         };
-        _cleanup_free_ char *img = gpt("root-verity.raw", NULL, defs, 2, &hex);
+        _cleanup_free_ char *img = vf_gpt(tmp, "root-verity.raw", NULL, defs, 2, &hex);
 
         /* Without a root hash, the hash tree cannot protect anything. */
         assert_ok(img, NULL, &bare);
@@ -375,7 +345,7 @@ Test(verity_images, unprotected_root_with_signed_usr) {
                 hash_def(PARTITION_USR, architecture_native(), "usr"),
                 sig_def(PARTITION_USR, architecture_native(), "usr"),
         };
-        _cleanup_free_ char *img = gpt("root-usr-signed.raw", "vendor", defs, 4, NULL);
+        _cleanup_free_ char *img = vf_gpt(tmp, "root-usr-signed.raw", "vendor", defs, 4, NULL);
 
         assert_ok(img, NULL, &o);
         cr_assert(eq(int, o.m.partitions[PARTITION_ROOT].protection, PARTITION_UNPROTECTED));
@@ -394,7 +364,7 @@ Test(verity_images, two_architectures) {
                 data_def(PARTITION_ROOT, sec, NULL, NULL),
                 data_def(PARTITION_ROOT, architecture_native(), NULL, NULL),
         };
-        _cleanup_free_ char *img = gpt("two-arch.raw", NULL, defs, 2, NULL);
+        _cleanup_free_ char *img = vf_gpt(tmp, "two-arch.raw", NULL, defs, 2, NULL);
 
         assert_ok(img, NULL, &o);
         cr_assert(eq(int, o.m.partitions[PARTITION_ROOT].architecture, architecture_native()));
@@ -403,7 +373,7 @@ Test(verity_images, two_architectures) {
         {
                 _cleanup_(outcome_done) Outcome s = {};
                 char *only_secondary[] = { data_def(PARTITION_ROOT, sec, NULL, NULL) };
-                _cleanup_free_ char *simg = gpt("secondary.raw", NULL, only_secondary, 1, NULL);
+                _cleanup_free_ char *simg = vf_gpt(tmp, "secondary.raw", NULL, only_secondary, 1, NULL);
 
                 assert_ok(simg, NULL, &s);
                 cr_assert(eq(int, s.m.partitions[PARTITION_ROOT].architecture, sec));
@@ -413,7 +383,7 @@ Test(verity_images, two_architectures) {
 Test(verity_images, foreign_architecture_only) {
         Architecture foreign = architecture_native() == ARCHITECTURE_ARM64 ? ARCHITECTURE_RISCV64 : ARCHITECTURE_ARM64;
         char *defs[] = { data_def(PARTITION_ROOT, foreign, NULL, NULL) };
-        _cleanup_free_ char *img = gpt("foreign.raw", NULL, defs, 1, NULL),
+        _cleanup_free_ char *img = vf_gpt(tmp, "foreign.raw", NULL, defs, 1, NULL),
                             *want = unit_strf("%s (partition 1, not for this architecture)", type_name(PARTITION_ROOT, foreign));
 
         assert_refused(img, NULL, -ENXIO, want);
@@ -422,12 +392,12 @@ Test(verity_images, foreign_architecture_only) {
 Test(verity_images, no_auto) {
         _cleanup_(outcome_done) Outcome o = {};
         char *defs[] = { data_def(PARTITION_ROOT, architecture_native(), NULL, "NoAuto=yes\n") };
-        _cleanup_free_ char *img = gpt("no-auto.raw", NULL, defs, 1, NULL);
+        _cleanup_free_ char *img = vf_gpt(tmp, "no-auto.raw", NULL, defs, 1, NULL);
         char *defs2[] = {
                 data_def(PARTITION_ROOT, architecture_native(), NULL, "NoAuto=yes\nLabel=root-9\n"),
                 data_def(PARTITION_ROOT, architecture_native(), NULL, "Label=root-1\n"),
         };
-        _cleanup_free_ char *img2 = gpt("no-auto-2.raw", NULL, defs2, 2, NULL);
+        _cleanup_free_ char *img2 = vf_gpt(tmp, "no-auto-2.raw", NULL, defs2, 2, NULL);
 
         assert_refused(img, NULL, -ENXIO, "marked no-auto");
         assert_ok(img2, NULL, &o);
@@ -491,7 +461,7 @@ Test(verity_images, flipped_data_byte_in_every_verity_layout) {
                 data_def(PARTITION_ROOT, architecture_native(), "root", NULL),
                 hash_def(PARTITION_ROOT, architecture_native(), "root"),
         };
-        _cleanup_free_ char *sidecar_img = gpt("t-sidecar.raw", NULL, defs, 2, &hex),
+        _cleanup_free_ char *sidecar_img = vf_gpt(tmp, "t-sidecar.raw", NULL, defs, 2, &hex),
                             *signed_img = gpt_signed("t-signed.raw", PARTITION_ROOT, "vendor"),
                             *usr_img = gpt_signed("t-usr.raw", PARTITION_USR, "vendor"),
                             *naked_img = naked("t-naked.raw", ".roothash", "vendor"),
@@ -517,7 +487,7 @@ Test(verity_images, wrong_root_hash) {
                 data_def(PARTITION_ROOT, architecture_native(), "root", NULL),
                 hash_def(PARTITION_ROOT, architecture_native(), "root"),
         };
-        _cleanup_free_ char *img = gpt("t-hash.raw", NULL, defs, 2, &hex), *naked_img = naked("t-hash-naked.raw", ".roothash", NULL);
+        _cleanup_free_ char *img = vf_gpt(tmp, "t-hash.raw", NULL, defs, 2, &hex), *naked_img = naked("t-hash-naked.raw", ".roothash", NULL);
         _cleanup_free_ char *naked_hash = unit_strf("%s/t-hash-naked.roothash", tmp), *naked_hex = unit_read(naked_hash);
 
         /* On a GPT image the root hash names the partitions (repart derives their UUIDs from it). */

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,4 +132,34 @@ uint64_t vf_file_size(const char *path) {
 
         cr_assert(stat(path, &st) == 0, "stat(%s)", path);
         return (uint64_t) st.st_size;
+}
+
+/* The first "roothash" of systemd-repart's JSON output. */
+static char *repart_root_hash(const char *json) {
+        json_object *o = json_tokener_parse(json);
+        char *hash = NULL;
+
+        cr_assert(not(zero(ptr, o)), "repart output: %s", json);
+        for (size_t i = 0; i < json_object_array_length(o) && !hash; i++) {
+                json_object *h;
+
+                if (json_object_object_get_ex(json_object_array_get_idx(o, i), "roothash", &h) &&
+                    json_object_is_type(h, json_type_string))
+                        hash = strdup(json_object_get_string(h));
+        }
+        json_object_put(o);
+        cr_assert(not(zero(ptr, hash)));
+        return hash;
+}
+
+char *vf_gpt(const char *dir, const char *name, const char *key, char **definitions, size_t n,
+             char **ret_root_hash) {
+        char *img = unit_strf("%s/%s", dir, name);
+        _cleanup_free_ char *json = vf_repart(dir, img, (const char *const *) definitions, n, key);
+
+        for (size_t i = 0; i < n; i++)
+                free(definitions[i]);
+        if (ret_root_hash)
+                *ret_root_hash = repart_root_hash(json);
+        return img;
 }

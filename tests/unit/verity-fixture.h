@@ -35,6 +35,11 @@ void vf_sign(const char *dir, const char *key, const char *text, const char *out
  * NULL. Returns repart's JSON output. */
 char *vf_repart(const char *dir, const char *image, const char *const *definitions, size_t n, const char *key);
 
+/* dir/name, a GPT image built by vf_repart() from definitions (which are freed), the signature
+ * partitions signed by key; the root hash of its first verity-protected partition if asked. */
+char *vf_gpt(const char *dir, const char *name, const char *key, char **definitions, size_t n,
+             char **ret_root_hash);
+
 /* XORs one byte of path at offset with 0x01. */
 void vf_flip_byte(const char *path, uint64_t offset);
 

@@ -453,6 +453,8 @@ int transaction_commit(Transaction *t, sd_bus_error *reterr) {
 
         if (!t->executed || t->committed)
                 return t->committed ? 0 : -EINVAL;
+        if (t->n_applied < t->n_steps)
+                return -EINVAL; /* the apply failed and was undone: nothing to commit */
         t->committed = true;
         if (t->n_steps == 0)
                 return 0;
@@ -531,11 +533,13 @@ void transaction_abort(Transaction *t) {
 int transaction_execute(Transaction *t, sd_bus_error *reterr) {
         int r;
 
-        if (t->executed)
-                return 0;
-        r = transaction_apply(t, reterr);
-        if (r < 0)
-                return r;
+        /* Applied already (reattach applies first and commits later): what is left is the commit,
+         * which is a no-op once done. */
+        if (!t->executed) {
+                r = transaction_apply(t, reterr);
+                if (r < 0)
+                        return r;
+        }
         return transaction_commit(t, reterr);
 }
 

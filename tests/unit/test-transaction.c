@@ -661,6 +661,49 @@ Test(transaction, failed_cleanup_after_commit_is_reported_and_recovered) {
         cr_assert(eq(sz, journal_files(), 0));
 }
 
+/* execute() after apply() commits (it used to report success and leave the journal and the
+ * backups); after a failed apply, which was undone, it fails and changes nothing. */
+Test(transaction, execute_after_apply_commits) {
+        _cleanup_free_ char *expected = NULL, *after = NULL;
+        Transaction clean;
+
+        populate();
+        cr_assert(eq(int, transaction_init(&clean, journal, "reference"), 0));
+        plan_reattach_like(&clean);
+        cr_assert(eq(int, transaction_execute(&clean, NULL), 0));
+        expected = snapshot();
+        transaction_done(&clean);
+        unit_rm_rf(root);
+        unit_mkdir_p(host, 0755);
+
+        populate();
+        plan_reattach_like(&t);
+        cr_assert(eq(int, transaction_apply(&t, NULL), 0));
+        cr_assert(eq(int, transaction_execute(&t, NULL), 0));
+        after = snapshot();
+        assert_str(after, expected);
+        cr_assert(not(has_leftovers()));
+        cr_assert(eq(sz, journal_files(), 0));
+}
+
+Test(transaction, execute_after_failed_apply_fails) {
+        _cleanup_free_ char *before = NULL, *after = NULL, *dir = p("/etc/systemd/system.attached");
+
+        if (geteuid() != 0)
+                cr_skip_test("the immutable attribute needs CAP_LINUX_IMMUTABLE");
+
+        populate();
+        before = snapshot();
+        plan_reattach_like(&t);
+        set_immutable(dir, true);
+        cr_assert(lt(int, transaction_apply(&t, NULL), 0));
+        set_immutable(dir, false);
+        cr_assert(eq(int, transaction_execute(&t, NULL), -EINVAL));
+        after = snapshot();
+        assert_str(after, before);
+        cr_assert(eq(sz, journal_files(), 0));
+}
+
 
 /* The commit point is the journal's rename to <id>.committed: a crash right after it, or during
  * the cleanup that follows, completes the operation, whatever state the document says. */

@@ -94,7 +94,7 @@ static void images_free(Image **images, size_t n) {
         free(images);
 }
 
-/* What the daemon adds to every read: its cache, its policies, its host's keys. */
+/* What the daemon adds to every read: its caches, its spare reader, its policies, its host's keys. */
 static const ImageReadRequest *daemon_request(Manager *m, const ImageArguments *a, const ImageReadRequest *read,
                                               ImageReadRequest *buffer) {
         if (!read)
@@ -103,6 +103,7 @@ static const ImageReadRequest *daemon_request(Manager *m, const ImageArguments *
         buffer->image_policies = a->image_policies;
         buffer->verity_cache = m->verity_cache;
         buffer->metadata_cache = m->metadata_cache;
+        buffer->spare = &m->reader_spare;
         buffer->trust_root = m->host.root;
         return buffer;
 }

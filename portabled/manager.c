@@ -9,6 +9,7 @@
 #include "image-policy.h"
 #include "image-reader.h"
 #include "log.h"
+#include "child-reaper.h"
 #include "manager.h"
 #include "operation.h"
 #include "pending-upgrade.h"
@@ -34,6 +35,8 @@ Manager *manager_free(Manager *m) {
         image_cache_flush(m);
         sd_event_source_unref(m->image_cache_defer);
         sd_event_source_disable_unref(m->prepare_defer);
+        reader_spare_free(m->reader_spare);
+        manager_reap_all(m);
         sd_event_source_disable_unref(m->idle_timer);
         /* Its queries hold calls on the bus. */
         m->polkit_registry = polkit_registry_free(m->polkit_registry);
@@ -186,10 +189,20 @@ int manager_cache_image(Manager *m, Image *image) {
 }
 
 static int on_prepare_readers(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
         int r;
 
+        /* Not while calls are served: a fork (and the copies of pages it costs the daemon
+         * afterwards) and a new spare setting itself up would slow down the very calls in flight.
+         * The last one to end asks again (manager_operations_changed()). */
+        if (m->n_operations > 0) {
+                m->prepare_when_idle = true;
+                return 0;
+        }
+        m->prepare_when_idle = false;
+
         /* Only an optimisation: a reader without it makes its own. */
-        r = image_reader_prepare();
+        r = image_reader_prepare(&m->reader_spare);
         if (r < 0)
                 log_debug_errno(r, "Failed to prepare the next image reader, ignoring: %m");
         return 0;
@@ -225,6 +238,8 @@ static void arm_idle_timer(Manager *m) {
 }
 
 void manager_operations_changed(Manager *m) {
+        if (m->prepare_when_idle && m->n_operations == 0)
+                manager_prepare_readers_later(m);
         if (m->name_released && !manager_is_busy(m))
                 (void) sd_event_exit(m->event, 0);
         arm_idle_timer(m);

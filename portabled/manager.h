@@ -9,12 +9,15 @@
 #include "host.h"
 #include "image.h"
 #include "metadata-cache.h"
+#include "reader-spare.h"
 #include "verity-cache.h"
 
 typedef struct Operation Operation;
 typedef struct PendingUpgrade PendingUpgrade;
 
 /* The daemon's one piece of state. */
+typedef struct ExitingChild ExitingChild;
+
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
@@ -52,8 +55,13 @@ typedef struct Manager {
         MetadataCache *metadata_cache;
 
         /* Makes what the next image reader takes ahead of time, when the loop is idle
-         * (image_reader_prepare()). */
+         * (image_reader_prepare()): among it the spare reader for the next directory image. */
         sd_event_source *prepare_defer;
+        bool prepare_when_idle; /* asked for while operations ran: once the last one ends */
+        ReaderSpare *reader_spare;
+
+        /* Readers done with, on their way out (child-reaper.h). */
+        ExitingChild *exiting_children;
 
         /* --image-policy=: every raw image read must satisfy it, whatever a caller asks for;
          * NULL: none. */

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child-reaper.h"
 #include "extension-merge.h"
 #include "fd-util.h"
 #include "image-lock.h"
@@ -40,6 +41,8 @@ static void read_stop(OperationRead *rd) {
         rd->socket_source = sd_event_source_disable_unref(rd->socket_source);
         rd->exit_source = sd_event_source_disable_unref(rd->exit_source);
         rd->timeout_source = sd_event_source_disable_unref(rd->timeout_source);
+        if (rd->reader)
+                manager_reap_later(rd->operation->manager, image_reader_take_child(rd->reader));
         rd->reader = image_reader_free(rd->reader);
         for (size_t i = 0; i < ELEMENTSOF(rd->lock_fds); i++)
                 rd->lock_fds[i] = image_lock_release(rd->lock_fds[i]);

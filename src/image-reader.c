@@ -21,6 +21,7 @@
 #include "reader-child.h"
 #include "reader-receive.h"
 #include "reader-sandbox.h"
+#include "reader-spare.h"
 #include "strv.h"
 #include "verity.h"
 
@@ -59,12 +60,17 @@ struct ImageReader {
         PortableMetadata *cached; /* the answer, from the cache: no child */
 };
 
-int image_reader_prepare(void) {
+int image_reader_prepare(ReaderSpare **spare) {
         int k;
 
         k = reader_sandbox_prepare();
         if (k < 0)
                 return k;
+        if (spare && !*spare) {
+                k = reader_spare_start(spare);
+                if (k < 0)
+                        return k;
+        }
         k = reader_sandbox_prepare_network();
         return k < 0 ? k : 0;
 }
@@ -79,6 +85,10 @@ int image_reader_pidfd(const ImageReader *r) {
 
 bool image_reader_from_cache(const ImageReader *r) {
         return r->cached != NULL;
+}
+
+static bool is_directory_type(ImageType t) {
+        return t == IMAGE_DIRECTORY || t == IMAGE_SUBVOLUME;
 }
 
 static void reap(ImageReader *r, bool wait) {
@@ -109,6 +119,14 @@ void image_reader_kill(ImageReader *r, const char *reason) {
                 r->kill_reason = strdup(reason);
         if (!r->exited && r->pidfd >= 0)
                 (void) syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
+}
+
+int image_reader_take_child(ImageReader *r) {
+        if (r->exited || r->pidfd < 0)
+                return -EBADF;
+        image_reader_kill(r, NULL);
+        r->exited = true; /* somebody else's now */
+        return TAKE_FD(r->pidfd);
 }
 
 ImageReader *image_reader_free(ImageReader *r) {
@@ -168,10 +186,6 @@ int image_reader_adopt(const Image *image, const ImageReadRequest *request, pid_
         r->sock = TAKE_FD(s);
         *ret = r;
         return 0;
-}
-
-static bool is_directory_type(ImageType t) {
-        return t == IMAGE_DIRECTORY || t == IMAGE_SUBVOLUME;
 }
 
 /* The image as the child will see it: opened here, once, and checked to still be what it was
@@ -377,42 +391,6 @@ static int try_cache(ImageReader *r, const Image *image, const ImageReadRequest 
         return 1;
 }
 
-/* fork() into a new PID namespace, one fork only: the namespace is made for our next child, which
- * becomes its pid 1, and our own is given back for the children after it. */
-static int fork_in_new_pid_namespace(pid_t *ret) {
-        _cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-        pid_t pid;
-        int k = 0;
-
-        if (own < 0)
-                return -errno;
-        if (unshare(CLONE_NEWPID) < 0)
-                return -errno;
-
-        pid = fork();
-        if (pid == 0) {
-                *ret = 0;
-                return 0;
-        }
-        if (pid < 0)
-                k = -errno;
-
-        if (setns(own, CLONE_NEWPID) < 0) {
-                /* Every later child would land in the reader's namespace (and fail once it is
-                 * gone): the reader is not worth that. */
-                k = -errno;
-                if (pid > 0) {
-                        (void) kill(pid, SIGKILL);
-                        (void) waitpid(pid, NULL, 0);
-                }
-                return k;
-        }
-        if (k < 0)
-                return k;
-        *ret = pid;
-        return 0;
-}
-
 int image_reader_start(const Image *image, const ImageReadRequest *request, ImageReader **ret, sd_bus_error *reterr) {
         _cleanup_(image_reader_freep) ImageReader *r = NULL;
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
@@ -448,6 +426,16 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
                                               image->path);
                 r->dir_fd = TAKE_FD(image_fd);
                 image_fd = tree_fd;
+
+                if (request->spare) {
+                        k = reader_spare_hand_over(request->spare, image->path, image->name, request->extension,
+                                                   request->force_extension, request->matches, request->check_paths,
+                                                   image_fd, &r->pid, &r->pidfd, &r->sock);
+                        if (k > 0) {
+                                *ret = TAKE_PTR(r);
+                                return 0;
+                        }
+                }
         }
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
@@ -462,7 +450,7 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
         /* Made ahead of time, if the caller did (image_reader_prepare()): one reader only. */
         netns_fd = reader_sandbox_take_network();
 
-        k = fork_in_new_pid_namespace(&r->pid);
+        k = reader_sandbox_fork(&r->pid);
         if (k < 0)
                 return portable_error(reterr, k, NULL, "Image '%s': cannot start the image reader: %m", image->path);
         if (r->pid == 0) {
@@ -500,6 +488,14 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
         return 0;
 }
 
+/* A directory reader that said 'D' and hung up has given its whole answer, and holds nothing of the
+ * host's that its exit would give back (its mounts are in its own namespace, gone with it): the
+ * answer need not wait for the exit, whose namespace teardown takes longer than the reading. A raw
+ * image's reader holds a loop device until it has exited. */
+static bool answered_in_full(const ImageReader *r) {
+        return is_directory_type(r->image_type) && r->received && r->receive_r == 0 && !r->kill_reason;
+}
+
 int image_reader_process(ImageReader *r) {
         if (!r->received) {
                 int k = reader_receiver_process(r->receiver, r->sock, &r->receive_error);
@@ -532,7 +528,7 @@ int image_reader_process(ImageReader *r) {
                 if (k < 0)
                         r->receive_r = k;
         }
-        return r->exited && r->received;
+        return (r->exited || answered_in_full(r)) && r->received;
 }
 
 static const char *signal_hint(int sig) {
@@ -624,7 +620,7 @@ int image_reader_result(ImageReader *r, PortableMetadata **ret, sd_bus_error *re
         PortableMetadata *m;
         int k;
 
-        if (!r->exited || !r->received)
+        if (!r->received || !(r->exited || answered_in_full(r)))
                 return -EBUSY;
 
         if (r->cached) {
@@ -640,10 +636,12 @@ int image_reader_result(ImageReader *r, PortableMetadata **ret, sd_bus_error *re
                 return r->receive_r;
         }
 
-        if (si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED)
+        if (!r->exited)
+                ; /* answered in full: how it ends changes nothing */
+        else if (si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED)
                 return portable_error(reterr, ECHILD, NULL, "Image '%s': the image reader was killed by signal SIG%s%s.",
                                       r->image_path, sigabbrev_np(si->si_status) ?: "?", signal_hint(si->si_status));
-        if (si->si_status != 0 || r->receive_r < 0)
+        else if (si->si_status != 0 || r->receive_r < 0)
                 return portable_error(reterr, EPIPE, NULL, "Image '%s': the image reader failed without saying why (exit status %i).",
                                       r->image_path, si->si_status);
 

@@ -9,14 +9,16 @@
 #include "macro.h"
 #include "metadata-cache.h"
 #include "portable-metadata.h"
+#include "reader-spare.h"
 #include "verity-cache.h"
 
 /* Reading an image, from the daemon's side: the image is opened and checked here, then read by
  * a confined child (reader-child.h) whose answers are checked by reader-receive.h. Reading never
  * blocks the caller: it watches two file descriptors (the socket the answers arrive on and a
  * pidfd that becomes readable when the child has exited) and calls image_reader_process() when
- * either is readable. The result is final only once the child has exited, so that its mount and
- * loop device are gone when the caller goes on.
+ * either is readable. The result of a raw image or block device is final only once the child has
+ * exited, so that its mount and loop device are gone when the caller goes on; a directory image's
+ * once the child sent all and hung up (image_reader_take_child()).
  *
  * image_read_metadata_full() in image-metadata.h wraps this in a loop for synchronous callers.
  *
@@ -51,6 +53,9 @@ typedef struct ImageReadRequest {
                                        * what the reader verified is added; NULL: verify every time */
         MetadataCache *metadata_cache; /* what an unchanged file gave before is answered from it, see
                                         * above; NULL: read every time */
+        ReaderSpare **spare;        /* directory images: a reader started ahead of time
+                                     * (reader-spare.h) reads it, if there is one (taken);
+                                     * NULL: a reader is started for this read */
         bool extension;             /* an extension layer: read its extension-release (found for the
                                      * image's name) instead of an os-release */
         bool force_extension;       /* PORTABLE_FORCE_EXTENSION: relax how that file is found */
@@ -58,10 +63,11 @@ typedef struct ImageReadRequest {
 
 int image_reader_start(const Image *image, const ImageReadRequest *request, ImageReader **ret, sd_bus_error *reterr);
 
-/* What a reader takes that can be made before it is needed: its seccomp filter, compiled, and a
- * network namespace for the next reader (reader-sandbox.h). A daemon calls it when it is idle,
- * after a reader started; image_reader_start() works without it, only slower. */
-int image_reader_prepare(void);
+/* What a reader takes that can be made before it is needed: its seccomp filter, compiled, a spare
+ * reader in *spare unless there is one (spare may be NULL: none), and a network namespace for the
+ * next reader started on demand (reader-sandbox.h). A daemon calls it when it is idle, after a
+ * reader started; image_reader_start() works without it, only slower. */
+int image_reader_prepare(ReaderSpare **spare);
 
 /* Takes over a reader child started some other way (pid, a pidfd of it and our end of its
  * socket, all taken): tests use it to hold the receiving side to its promises with children
@@ -84,6 +90,12 @@ void image_reader_kill(ImageReader *r, const char *reason);
 
 /* After process() returned 1: 0 and the metadata, or the error (negative errno, reterr set). */
 int image_reader_result(ImageReader *r, PortableMetadata **ret, sd_bus_error *reterr);
+
+/* A directory image's reader is done once its child sent everything and hung up; the child may
+ * still be on its way out then (see image_reader_process()). Kills it if it has not exited and
+ * hands over a pidfd of it, for the caller to reap when it is gone, so that freeing the reader
+ * does not wait for that; -EBADF if there is nothing left to reap. */
+int image_reader_take_child(ImageReader *r);
 
 /* Kills and reaps a child that is still running. */
 ImageReader *image_reader_free(ImageReader *r);

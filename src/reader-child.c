@@ -14,6 +14,7 @@
 #include "reader-child.h"
 #include "reader-protocol.h"
 #include "reader-raw.h"
+#include "reader-request.h"
 #include "reader-sandbox.h"
 #include "strv.h"
 
@@ -21,16 +22,16 @@
 
 /* Attaches the directory image, a detached mount the daemon cloned from the directory it opened
  * (a mount of its namespace cannot be bound into ours), read-only and without what may be mounted
- * below it, at the image mount point. */
-static int mount_directory_image(const Image *image, int tree_fd, sd_bus_error *reterr) {
+ * below it, at where. */
+static int mount_directory_image(const char *image_path, int tree_fd, const char *where, sd_bus_error *reterr) {
         struct mount_attr attr = {
                 .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
         };
 
         if (mount_setattr(tree_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ||
-            move_mount(tree_fd, "", AT_FDCWD, IMAGE_MOUNT_POINT, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            move_mount(tree_fd, "", AT_FDCWD, where, MOVE_MOUNT_F_EMPTY_PATH) < 0)
                 return portable_error(reterr, errno, NULL, "Image '%s': cannot make the directory visible to the reader: %m",
-                                      image->path);
+                                      image_path);
         return 0;
 }
 
@@ -78,10 +79,41 @@ static int keep_fds(ReaderChildArgs *a, VerityData *verity) {
         return 0;
 }
 
-static int reader_run(ReaderChildArgs *a, sd_bus_error *error) {
+/* The image is mounted at READER_SANDBOX_IMAGE_DIR of our new root: lock down, read it, send. */
+static int read_mounted_image(ReaderChildArgs *a, bool directory, sd_bus_error *error) {
         _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
-        _cleanup_(reader_raw_done) ReaderRaw raw = READER_RAW_NULL;
         _cleanup_close_ int root_fd = -EBADF;
+        int r;
+
+        root_fd = open(READER_SANDBOX_IMAGE_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return portable_error(error, errno, NULL, "Image '%s': cannot open the mounted image: %m", a->image->path);
+
+        /* From here on the child only reads the untrusted tree and sends what it found. */
+        r = reader_sandbox_lock_down();
+        if (r < 0)
+                return portable_error(error, r, NULL, "Image '%s': cannot lock down the reader: %m", a->image->path);
+
+        if (a->extension)
+                r = image_read_extension_tree(root_fd, a->image->name, a->image->path, a->force_extension,
+                                              /* want_sources= */ directory, a->matches, &m, error);
+        else
+                r = image_read_tree(root_fd, a->image->path, /* want_sources= */ directory, a->matches, &m, error);
+        if (r < 0)
+                return r;
+        r = image_tree_find_missing(root_fd, a->check_paths, m);
+        if (r < 0)
+                return portable_error(error, r, NULL, "Image '%s': cannot check paths: %m", a->image->path);
+
+        r = send_results(a->sock, m);
+        if (r < 0)
+                return portable_error(error, r, NULL, "Image '%s': cannot send what was read to the daemon: %m",
+                                      a->image->path);
+        return 0;
+}
+
+static int reader_run(ReaderChildArgs *a, sd_bus_error *error) {
+        _cleanup_(reader_raw_done) ReaderRaw raw = READER_RAW_NULL;
         bool directory = a->image->type == IMAGE_DIRECTORY || a->image->type == IMAGE_SUBVOLUME;
         /* Our copy: only the fd number changes, nothing of it is ever freed here. */
         VerityData verity = a->verity ? *a->verity : VERITY_DATA_NULL;
@@ -122,7 +154,7 @@ static int reader_run(ReaderChildArgs *a, sd_bus_error *error) {
                                       a->image->path);
 
         if (directory)
-                r = mount_directory_image(a->image, a->image_fd, error);
+                r = mount_directory_image(a->image->path, a->image_fd, IMAGE_MOUNT_POINT, error);
         else
                 r = reader_raw_mount(&raw_args, &raw, a->sock, IMAGE_MOUNT_POINT, READER_SANDBOX_STAGING, error);
         if (r < 0)
@@ -135,31 +167,7 @@ static int reader_run(ReaderChildArgs *a, sd_bus_error *error) {
         if (r < 0)
                 return portable_error(error, r, NULL, "Image '%s': cannot enter the reader's root: %m", a->image->path);
 
-        root_fd = open(READER_SANDBOX_IMAGE_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0)
-                return portable_error(error, errno, NULL, "Image '%s': cannot open the mounted image: %m", a->image->path);
-
-        /* From here on the child only reads the untrusted tree and sends what it found. */
-        r = reader_sandbox_lock_down();
-        if (r < 0)
-                return portable_error(error, r, NULL, "Image '%s': cannot lock down the reader: %m", a->image->path);
-
-        if (a->extension)
-                r = image_read_extension_tree(root_fd, a->image->name, a->image->path, a->force_extension,
-                                              /* want_sources= */ directory, a->matches, &m, error);
-        else
-                r = image_read_tree(root_fd, a->image->path, /* want_sources= */ directory, a->matches, &m, error);
-        if (r < 0)
-                return r;
-        r = image_tree_find_missing(root_fd, a->check_paths, m);
-        if (r < 0)
-                return portable_error(error, r, NULL, "Image '%s': cannot check paths: %m", a->image->path);
-
-        r = send_results(a->sock, m);
-        if (r < 0)
-                return portable_error(error, r, NULL, "Image '%s': cannot send what was read to the daemon: %m",
-                                      a->image->path);
-        return 0;
+        return read_mounted_image(a, directory, error);
 }
 
 /* The reader: pid 1 of its own PID namespace, which the daemon created for it. */
@@ -171,9 +179,76 @@ _noreturn_ void reader_child_main(ReaderChildArgs *a) {
         /* It may not outlive the daemon, nor leave a core dump of image data behind. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         (void) setrlimit(RLIMIT_CORE, &no_core);
+        (void) prctl(PR_SET_NAME, READER_COMM);
 
         r = reader_run(a, &error);
         if (r < 0)
                 reader_send_error(a->sock, r, &error);
+        reader_sandbox_exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+}
+
+/* A spare: everything up to the pivot into the empty root is done before the image is known; the
+ * directory is then mounted where the image goes, and the rest is as for any reader. Set-up that
+ * fails ends it without a word: the daemon finds it gone and starts a reader of its own. */
+static int spare_run(int *sock, bool *ret_requested, sd_bus_error *error) {
+        _cleanup_(reader_request_done) ReaderRequest request = {};
+        _cleanup_close_ int tree_fd = -EBADF;
+        ReaderChildArgs a;
+        Image image;
+        int r;
+
+        *ret_requested = false;
+        r = reader_sandbox_keep_fds(sock, 1);
+        if (r < 0)
+                return r;
+        r = reader_sandbox_unshare(-EBADF);
+        if (r < 0)
+                return r;
+        r = reader_sandbox_prepare_root();
+        if (r < 0)
+                return r;
+        r = reader_sandbox_pivot();
+        if (r < 0)
+                return r;
+
+        r = reader_request_receive(*sock, &request, &tree_fd);
+        if (r <= 0)
+                return r; /* not needed after all, or not understood: nothing to answer */
+        *ret_requested = true;
+        (void) prctl(PR_SET_NAME, READER_COMM);
+
+        image = (Image) { .type = IMAGE_DIRECTORY, .name = request.image_name, .path = request.image_path };
+        r = mount_directory_image(image.path, tree_fd, READER_SANDBOX_IMAGE_DIR, error);
+        if (r < 0)
+                return r;
+        tree_fd = safe_close(tree_fd);
+
+        a = (ReaderChildArgs) {
+                .image = &image,
+                .image_fd = -EBADF,
+                .sock = *sock,
+                .netns_fd = -EBADF,
+                .matches = request.matches,
+                .check_paths = request.check_paths,
+                .extension = request.extension,
+                .force_extension = request.force_extension,
+        };
+        return read_mounted_image(&a, /* directory= */ true, error);
+}
+
+_noreturn_ void reader_child_spare_main(int sock) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        struct rlimit no_core = {};
+        bool requested;
+        int r;
+
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        (void) setrlimit(RLIMIT_CORE, &no_core);
+        /* Tells a waiting spare from a reader at work in ps and in the tests. */
+        (void) prctl(PR_SET_NAME, READER_SPARE_COMM);
+
+        r = spare_run(&sock, &requested, &error);
+        if (r < 0 && requested)
+                reader_send_error(sock, r, &error);
         reader_sandbox_exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }

@@ -6,6 +6,7 @@
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <sched.h>
+#include <signal.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -14,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -37,6 +39,42 @@
 #endif
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(scmp_filter_ctx, seccomp_release);
+
+/* One fork only: the namespace is made for our next child, which becomes its pid 1, and our own is
+ * given back for the children after it. */
+int reader_sandbox_fork(pid_t *ret) {
+        _cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        pid_t pid;
+        int k = 0;
+
+        if (own < 0)
+                return -errno;
+        if (unshare(CLONE_NEWPID) < 0)
+                return -errno;
+
+        pid = fork();
+        if (pid == 0) {
+                *ret = 0;
+                return 0;
+        }
+        if (pid < 0)
+                k = -errno;
+
+        if (setns(own, CLONE_NEWPID) < 0) {
+                /* Every later child would land in the reader's namespace (and fail once it is
+                 * gone): the reader is not worth that. */
+                k = -errno;
+                if (pid > 0) {
+                        (void) kill(pid, SIGKILL);
+                        (void) waitpid(pid, NULL, 0);
+                }
+                return k;
+        }
+        if (k < 0)
+                return k;
+        *ret = pid;
+        return 0;
+}
 
 int reader_sandbox_keep_fds(int *fds, size_t n_fds) {
         int null_fd;

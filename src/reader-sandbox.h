@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "macro.h"
 
@@ -28,6 +29,11 @@
  *    locked so that uid 0 regains none, no_new_privs, and a seccomp allow-list of exactly what
  *    reading needs; anything else kills the child (openat2 fails with ENOSYS instead, so that
  *    path resolution uses the walk whose opens the filter can check: read-only opens only). */
+
+/* fork() straight into a new PID namespace, whose pid 1 the child is: the daemon sees the reader's
+ * fate on the pid it started, and no other process is ever in the namespace. As fork(): *ret is 0
+ * in the child, the child's pid in the parent. */
+int reader_sandbox_fork(pid_t *ret);
 
 /* Keeps fds (moved to 3, 4, ... in order; fds[] is updated), closes everything else. */
 int reader_sandbox_keep_fds(int *fds, size_t n_fds);

@@ -56,7 +56,7 @@ for type in $TYPES; do
         assert_eq "$type: no refusal is a bare errno without a message" "" \
                 "$(awk '$3 == "error" && $6 == "-"' "$results" | head -n 5)"
         assert_no_leaks "$type: no loop device or mount left" "$variant"
-        assert_eq "$type: no reader process left" "" "$(pgrep -P "$DAEMON_PID" || true)"
+        assert_eq "$type: no reader process left" "" "$(reader_processes "$DAEMON_PID")"
         failed=$(awk '$3 == "timeout" || $3 == "daemon-gone" || ($3 == "error" && index($0, img) == 0) { print $1 }' \
                 img="$variant" "$results" | head -n 5 | xargs)
         [ -n "$failed" ] && diag "$type: variants $failed failed; KEEP_TMP=1 keeps the image they were made from:" \

@@ -58,7 +58,7 @@ else
 fi
 assert_eq "no file descriptor leaked" "$fds_start" "$fds_end"
 assert_no_leaks "no loop device or mount left" "$IMAGES/foo_1.raw"
-assert_eq "no reader process left" "" "$(pgrep -P "$DAEMON_PID" || true)"
+assert_eq "no reader process left" "" "$(reader_processes "$DAEMON_PID")"
 assert_root_unchanged "the host root is as it was" "$T/pristine"
 
 finish

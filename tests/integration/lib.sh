@@ -475,6 +475,22 @@ build_raw() {
         return $rc
 }
 
+# reader_processes PID: the children of PID that are image readers at work or on their way out,
+# one pid per line. The spare the daemon keeps for the next directory image (comm portabled-spare,
+# waiting) is not one of them; there is at most one, else it is listed too. Readers that are done
+# are reaped from the daemon's event loop a moment after the call that used them returned: give
+# them up to 2 s.
+reader_processes() {
+        local parent=$1 i left
+        for i in $(seq 1 40); do
+                left=$(ps -o pid=,comm= --ppid "$parent" 2>/dev/null |
+                        awk '$2 == "portabled-spare" && !spare++ { next } { print $1 }')
+                [ -z "$left" ] && return 0
+                sleep 0.05
+        done
+        echo "$left"
+}
+
 # assert_no_leaks NAME FILE...: no loop device is backed by FILE and nothing under $T is mounted,
 # neither in our mount namespace nor in the daemon's. Loop devices are released asynchronously by
 # the kernel, so give them a moment.

@@ -138,7 +138,7 @@ check_flood "in all" "$T/all" "$N" "$TOTAL"
 assert_ok "afterwards: ListImages is answered" mcall ListImages
 flood "$T/after" 65534 "$PER_USER"
 check_flood "afterwards: a user's burst is admitted in full" "$T/after" "$PER_USER" "$PER_USER"
-assert_eq "no reader process left" "" "$(pgrep -P "$REAL_PID" || true)"
+assert_eq "no reader process left" "" "$(reader_processes "$REAL_PID")"
 assert_root_unchanged "the host root is as it was" "$T/pristine"
 
 finish

@@ -84,7 +84,7 @@ diag "ListImages latency with $CLIENTS clients: median ${median} ms, p90 ${p90} 
 
 assert_ok "the daemon still answers" mcall ListImages
 assert_no_leaks "no loop device or mount left" "$IMAGES/rawfoo_1.raw" "$IMAGES/rawpfx_1.raw"
-assert_eq "no reader or worker process left" "" "$(pgrep -P "$DAEMON_PID" || true)"
+assert_eq "no reader or worker process left" "" "$(reader_processes "$DAEMON_PID")"
 fds_after=$(find "/proc/$DAEMON_PID/fd" -mindepth 1 | wc -l)
 assert_eq "no file descriptor leaked" "$fds_before" "$fds_after"
 

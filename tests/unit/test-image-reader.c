@@ -28,6 +28,10 @@
 #include "strv.h"
 #include "unit-helpers.h"
 
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
 #if HAVE_VALGRIND_VALGRIND_H
 #include <valgrind/valgrind.h>
 #endif
@@ -360,8 +364,8 @@ TestSuite(image_reader_adopted, .init = adopted_setup, .timeout = 60);
 
 typedef void (*FakeReader)(int sock);
 
-static ImageReader *adopt(FakeReader fake) {
-        static const Image image = { .type = IMAGE_RAW, .name = (char *) "fake_1", .path = (char *) FAKE_IMAGE };
+static ImageReader *adopt_as(ImageType type, FakeReader fake) {
+        const Image image = { .type = type, .name = (char *) "fake_1", .path = (char *) FAKE_IMAGE };
         static char *const matches[] = { (char *) "foo", NULL };
         const ImageReadRequest request = { .matches = matches };
         ImageReader *r = NULL;
@@ -382,6 +386,10 @@ static ImageReader *adopt(FakeReader fake) {
         cr_assert(ge(int, pidfd, 0));
         cr_assert(eq(int, image_reader_adopt(&image, &request, pid, pidfd, pair[0], &r), 0));
         return r;
+}
+
+static ImageReader *adopt(FakeReader fake) {
+        return adopt_as(IMAGE_RAW, fake);
 }
 
 static uint64_t now_ms(void) {
@@ -636,6 +644,40 @@ Test(image_reader_adopted, child_hanging_up_and_lingering) {
         cr_assert(drive(r, 5000));
         cr_assert(eq(int, image_reader_result(r, &m, &error), -ETIMEDOUT));
         assert_str(error.message, "Image '" FAKE_IMAGE "': reading took longer than 0.3 s.");
+}
+
+static void answers_then_lingers(int sock) {
+        honest(sock);
+        close(sock);
+        hang();
+}
+
+/* A directory reader that said all and hung up is done, whatever it does next: nothing of the
+ * host waits for its exit. The child is handed over to be reaped, and killed. */
+Test(image_reader_adopted, directory_reader_is_done_once_it_said_all_and_hung_up) {
+        _cleanup_(image_reader_freep) ImageReader *r = adopt_as(IMAGE_DIRECTORY, answers_then_lingers);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        _cleanup_close_ int pidfd = -EBADF;
+        siginfo_t si = {};
+
+        cr_assert(drive(r, 5000), "a complete answer waited for the child's exit");
+        cr_assert(eq(int, image_reader_result(r, &m, &error), 0), "%s", strna(error.message));
+        assert_str(m->os_release.data, "ID=fake\n");
+        cr_assert(eq(sz, m->n_units, 1));
+
+        pidfd = image_reader_take_child(r);
+        cr_assert(ge(int, pidfd, 0), "the lingering child was not handed over");
+        cr_assert(eq(int, waitid(P_PIDFD, (id_t) pidfd, &si, WEXITED), 0));
+        cr_assert(eq(int, si.si_code, CLD_KILLED), "the child was not killed");
+        cr_assert(eq(int, image_reader_take_child(r), -EBADF), "handed over twice");
+}
+
+/* A raw image's reader holds a loop device until it is gone: its answer waits for the exit. */
+Test(image_reader_adopted, raw_reader_is_done_only_once_it_exited) {
+        _cleanup_(image_reader_freep) ImageReader *r = adopt(answers_then_lingers);
+
+        cr_assert(not(drive(r, 300)), "the answer did not wait for the child to exit");
 }
 
 static void hangs_up_and_dies(int sock) {

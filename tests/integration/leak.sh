@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Many attach/detach cycles of a raw image (each reads the image in a fresh reader), with
-# inspections and listings in between, must leave no loop device, no mount and no file
-# descriptor behind, and must not make the daemon grow: RSS grows by less than 1 MiB from the
+# Many attach/detach cycles of a raw image (each reads the image in a fresh reader) and of a
+# directory image (read by the spare reader the daemon keeps, whose exit is reaped from its event
+# loop), with inspections and listings in between, must leave no loop device, no mount, no file
+# descriptor and no reader process behind, and must not make the daemon grow: RSS grows by less than 1 MiB from the
 # end of a warm-up to the end. LEAK_CYCLES sets the count (CI: 100; tests/integration/leak.sh
 # with LEAK_CYCLES=1000 is the full run).
 . "$(dirname "$0")/lib.sh"
@@ -11,6 +12,7 @@ setup
 CYCLES=${LEAK_CYCLES:-100}
 WARMUP=10
 build_raw squashfs "$TEST_DATA/images/foo" "$IMAGES/foo_1.raw" || exit 1
+cp -a "$TEST_DATA/images/foo" "$IMAGES/foo_2"
 snapshot >"$T/pristine"
 
 rss_kb() {
@@ -21,12 +23,16 @@ fd_count() {
         find "/proc/$DAEMON_PID/fd" -mindepth 1 | wc -l
 }
 
-cycle() {
-        mcall AttachImage sassbs "$IMAGES/foo_1.raw" 1 foo default "$1" "" >/dev/null &&
-                mcall GetImageMetadata sas "$IMAGES/foo_1.raw" 1 foo >/dev/null &&
+cycle_of() {
+        mcall AttachImage sassbs "$1" 1 foo default "$2" "" >/dev/null &&
+                mcall GetImageMetadata sas "$1" 1 foo >/dev/null &&
                 mcall ListImages >/dev/null &&
-                mcall GetImageState s "$IMAGES/foo_1.raw" >/dev/null &&
-                mcall DetachImage sb "$IMAGES/foo_1.raw" "$1" >/dev/null
+                mcall GetImageState s "$1" >/dev/null &&
+                mcall DetachImage sb "$1" "$2" >/dev/null
+}
+
+cycle() {
+        cycle_of "$IMAGES/foo_1.raw" "$1" && cycle_of "$IMAGES/foo_2" "$1"
 }
 
 failures=0

@@ -353,6 +353,12 @@ class Bench:
                         r1.returncode == 0 and r2.returncode == 0)
             ms, ok, _ = timed(["/bin/true"])
             self.record("floor: fork+exec /bin/true", "-", "-", rnd, ms, ok)
+            # What a client costs before it says anything: its start-up, the dynamic linking of
+            # its libraries above all. An attach+detach pair pays it twice with either daemon.
+            for c in ("systemd", "ours"):
+                ms, ok, _ = timed(self.pctl(c, "--version"))
+                self.record(f"floor: {'systemd' if c == 'systemd' else 'our'} portablectl --version", c, "-", rnd,
+                            ms, ok)
 
     OPS = {
         "attach-squashfs": op_attach_squashfs,

@@ -37,9 +37,10 @@ struct PolkitRegistry {
         PolkitQuery *queries;
         size_t n_queries;
         PolkitPrivilegeCheck privilege_check;
+        void *privilege_check_userdata;
 };
 
-static int default_privilege_check(sd_bus_message *msg) {
+static int default_privilege_check(sd_bus_message *msg, void *userdata) {
         return sd_bus_query_sender_privilege(msg, CAP_SYS_ADMIN);
 }
 
@@ -88,8 +89,9 @@ size_t polkit_registry_size(const PolkitRegistry *registry) {
         return registry ? registry->n_queries : 0;
 }
 
-void polkit_registry_set_privilege_check(PolkitRegistry *registry, PolkitPrivilegeCheck check) {
+void polkit_registry_set_privilege_check(PolkitRegistry *registry, PolkitPrivilegeCheck check, void *userdata) {
         registry->privilege_check = check ?: default_privilege_check;
+        registry->privilege_check_userdata = userdata;
 }
 
 static PolkitQuery *registry_find(PolkitRegistry *registry, sd_bus_message *msg) {
@@ -299,7 +301,7 @@ int bus_verify_polkit_async(sd_bus_message *msg, const char *action, const char 
                 return polkit_answer_to_result(reply, action, details, error);
         }
 
-        r = registry->privilege_check(msg);
+        r = registry->privilege_check(msg, registry->privilege_check_userdata);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r,
                                                "Failed to determine the privileges of the caller: %m");

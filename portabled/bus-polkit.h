@@ -25,7 +25,7 @@ typedef struct PolkitRegistry PolkitRegistry;
 #define POLKIT_BUS_INTERFACE "org.freedesktop.PolicyKit1.Authority"
 
 /* Whether the sender of msg may do anything without asking polkit: > 0 yes, 0 no, < 0 on failure. */
-typedef int (*PolkitPrivilegeCheck)(sd_bus_message *msg);
+typedef int (*PolkitPrivilegeCheck)(sd_bus_message *msg, void *userdata);
 
 /* The pending and answered queries of one daemon. Freeing it drops every query (pending calls to
  * polkit are cancelled, and their method calls are never answered); free it before the bus. */
@@ -39,8 +39,9 @@ static inline void polkit_registry_freep(PolkitRegistry **registry) {
 size_t polkit_registry_size(const PolkitRegistry *registry);
 
 /* The default check is sd_bus_query_sender_privilege(msg, CAP_SYS_ADMIN), which on a bus means:
- * the sender runs as root. Tests replace it. */
-void polkit_registry_set_privilege_check(PolkitRegistry *registry, PolkitPrivilegeCheck check);
+ * the sender runs as root. The daemon replaces it with the same check on credentials it asks for
+ * once per call (sender-creds.h), tests with their own. */
+void polkit_registry_set_privilege_check(PolkitRegistry *registry, PolkitPrivilegeCheck check, void *userdata);
 
 /* Returns 1 if the sender of msg may perform action; 0 if a polkit query is now pending: the handler
  * must return 1 without replying, and msg is dispatched again (sd_bus_enqueue_for_read()) once

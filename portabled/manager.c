@@ -11,6 +11,7 @@
 #include "log.h"
 #include "child-reaper.h"
 #include "manager.h"
+#include "sender-creds.h"
 #include "operation.h"
 #include "pending-upgrade.h"
 #include "portable-bus.h"
@@ -40,6 +41,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->idle_timer);
         /* Its queries hold calls on the bus. */
         m->polkit_registry = polkit_registry_free(m->polkit_registry);
+        sender_creds_done(&m->sender_creds);
         m->bus = sd_bus_flush_close_unref(m->bus);
         m->event = sd_event_unref(m->event);
         free(m->host.root);
@@ -60,6 +62,17 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         operations_abort_all(m, "portabled is shutting down; nothing was changed.");
         pending_upgrades_abort_all(m);
         return sd_event_exit(m->event, 0);
+}
+
+static int sender_is_privileged(sd_bus_message *msg, void *userdata) {
+        Manager *m = userdata;
+        sd_bus_creds *creds;
+        int r;
+
+        r = sender_creds_query(&m->sender_creds, msg, &creds);
+        if (r < 0)
+                return r;
+        return sender_creds_is_privileged(creds);
 }
 
 int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_on_idle_usec, Manager **ret) {
@@ -87,6 +100,8 @@ int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_
         m->host.unit_ops = (HostUnitOps) { .unit_is_active = unit_activity_is_active, .userdata = NULL };
 
         r = polkit_registry_new(&m->polkit_registry);
+        if (r >= 0)
+                polkit_registry_set_privilege_check(m->polkit_registry, sender_is_privileged, m);
         if (r < 0)
                 return r;
 

@@ -10,6 +10,7 @@
 #include "image.h"
 #include "metadata-cache.h"
 #include "reader-spare.h"
+#include "sender-creds.h"
 #include "verity-cache.h"
 
 typedef struct Operation Operation;
@@ -31,6 +32,7 @@ typedef struct Manager {
 
         /* Authorization queries waiting for polkit or for their method call to come back. */
         PolkitRegistry *polkit_registry;
+        SenderCreds sender_creds; /* of the call at hand, asked of the bus once */
 
         /* Method calls waiting for their image, the service manager or a worker. */
         Operation *operations;

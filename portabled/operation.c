@@ -275,13 +275,12 @@ static int start_reading(Operation *o, OperationRead *rd, const Image *image, co
         return r;
 }
 
-/* The user ID of the caller of request, as the bus says (one synchronous query of the bus
- * driver, as for a privilege check). */
-static int caller_uid(sd_bus_message *request, uid_t *ret) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+/* The user ID of the caller of request, as the bus says (asked once per call, sender-creds.h). */
+static int caller_uid(Manager *m, sd_bus_message *request, uid_t *ret) {
+        sd_bus_creds *creds;
         int r;
 
-        r = sd_bus_query_sender_creds(request, SD_BUS_CREDS_EUID, &creds);
+        r = sender_creds_query(&m->sender_creds, request, &creds);
         if (r < 0)
                 return r;
         return sd_bus_creds_get_euid(creds, ret);
@@ -299,7 +298,7 @@ static int operation_admit(Manager *m, sd_bus_message *request, uid_t *ret_uid, 
                                          "Too many operations in flight (at most %u at once); try again later.",
                                          PORTABLE_OPERATIONS_MAX);
 
-        r = caller_uid(request, &uid);
+        r = caller_uid(m, request, &uid);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to determine the user of the caller: %m");
 

@@ -169,7 +169,7 @@ static struct {
         char *error_name, *error_message;
 } call;
 
-static int privilege_check(sd_bus_message *msg) {
+static int privilege_check(sd_bus_message *msg, void *userdata) {
         return call.privileged;
 }
 
@@ -332,7 +332,7 @@ static void make_daemon(void) {
         };
         FUZZ_CHECK(m->host.root);
         FUZZ_CHECK(polkit_registry_new(&m->polkit_registry) >= 0);
-        polkit_registry_set_privilege_check(m->polkit_registry, privilege_check);
+        polkit_registry_set_privilege_check(m->polkit_registry, privilege_check, NULL);
         m->verity_cache = verity_cache_new(/* max_entries= */ 0);
         FUZZ_CHECK(m->verity_cache);
         FUZZ_CHECK(sd_event_new(&m->event) >= 0);

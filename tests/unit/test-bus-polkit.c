@@ -52,7 +52,7 @@ static struct {
         bool holding;
 } t;
 
-static int privilege_check(sd_bus_message *msg) {
+static int privilege_check(sd_bus_message *msg, void *userdata) {
         return t.privileged;
 }
 
@@ -179,7 +179,7 @@ static void setup(void) {
         cr_assert(eq(int, sd_bus_attach_event(t.client, t.event, SD_EVENT_PRIORITY_NORMAL), 0));
 
         cr_assert(eq(int, polkit_registry_new(&t.registry), 0));
-        polkit_registry_set_privilege_check(t.registry, privilege_check);
+        polkit_registry_set_privilege_check(t.registry, privilege_check, NULL);
 }
 
 static void teardown(void) {

@@ -154,15 +154,22 @@ static int check_profile(const Host *host, const char *profile, sd_bus_error *re
  * PORTABLE_CONFLICT change and the number of them is returned; otherwise the first one fails. */
 static int check_conflicts(Transaction *t, const Host *host, const PortableMetadata *m, PortableFlags flags,
                            sd_bus_error *reterr) {
+        _cleanup_free_ const char **names = calloc(m->n_units ?: 1, sizeof(char *));
+        _cleanup_free_ bool *exists = calloc(m->n_units ?: 1, sizeof(bool));
         int r, n = 0;
+
+        if (!names || !exists)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_units; i++)
+                names[i] = m->units[i].name;
+        r = host_unit_files_exist(host, names, m->n_units, exists);
+        if (r < 0)
+                return portable_error(reterr, r, NULL, "Failed to check whether the image's unit files exist on the host: %m");
 
         for (size_t i = 0; i < m->n_units; i++) {
                 const char *unit = m->units[i].name, *conflict = NULL;
 
-                r = host_unit_file_exists(host, unit);
-                if (r < 0)
-                        return portable_error(reterr, r, NULL, "Failed to check whether unit file '%s' exists: %m", unit);
-                if (r > 0) {
+                if (exists[i]) {
                         if (!(flags & PORTABLE_DRY_RUN))
                                 return portable_error(reterr, EEXIST, SYSTEMD_ERROR_UNIT_EXISTS,
                                                       "Unit file '%s' exists on the host already, refusing.", unit);

@@ -51,22 +51,43 @@ int host_unit_is_active(const Host *host, const char *unit) {
         return host->unit_ops.unit_is_active(host->unit_ops.userdata, unit);
 }
 
-int host_unit_file_exists(const Host *host, const char *unit) {
+int host_unit_files_exist(const Host *host, const char *const *units, size_t n_units, bool *ret) {
+        for (size_t i = 0; i < n_units; i++)
+                ret[i] = false;
+
+        /* Each directory is resolved once, not once per unit: most of them do not exist. */
         for (const char *const *d = unit_search_dirs; *d; d++) {
-                _cleanup_free_ char *dir = host_path(host, *d), *p = NULL;
-                struct stat st;
+                _cleanup_free_ char *dir = host_path(host, *d);
+                _cleanup_close_ int fd = -EBADF;
 
                 if (!dir)
                         return -ENOMEM;
-                p = path_join(dir, unit);
-                if (!p)
-                        return -ENOMEM;
-                if (lstat(p, &st) >= 0)
-                        return 1;
-                if (errno != ENOENT && errno != ENOTDIR)
+                fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0) {
+                        if (errno == ENOENT || errno == ENOTDIR)
+                                continue;
                         return -errno;
+                }
+                for (size_t i = 0; i < n_units; i++) {
+                        struct stat st;
+
+                        if (ret[i])
+                                continue;
+                        if (fstatat(fd, units[i], &st, AT_SYMLINK_NOFOLLOW) >= 0)
+                                ret[i] = true;
+                        else if (errno != ENOENT && errno != ENOTDIR)
+                                return -errno;
+                }
         }
         return 0;
+}
+
+int host_unit_file_exists(const Host *host, const char *unit) {
+        bool exists;
+        int r;
+
+        r = host_unit_files_exist(host, &unit, 1, &exists);
+        return r < 0 ? r : exists;
 }
 
 static bool is_enablement_dir(const char *name) {

@@ -48,6 +48,8 @@ int host_unit_is_active(const Host *host, const char *unit);
 
 /* Whether a unit file of this name exists anywhere in the host's unit search path. */
 int host_unit_file_exists(const Host *host, const char *unit);
+/* The same for n_units units at once: ret[i] says whether units[i] exists. */
+int host_unit_files_exist(const Host *host, const char *const *units, size_t n_units, bool *ret);
 
 /* Whether some enablement link (.wants/.requires/.upholds or an alias) for unit exists in dir.
  * This is how "enabled" is told apart from "attached" without asking the service manager. */

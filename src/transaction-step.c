@@ -189,9 +189,13 @@ int transaction_step_cleanup(TransactionStep *s) {
 
         switch (s->kind) {
         case STEP_CREATE:
-                r = unlink_if_exists(s->temp);
-                if (r < 0)
-                        return r;
+                /* Renamed into place by us: no temporary file is left. (After a crash the
+                 * progress is unknown, and it is looked for.) */
+                if (s->progress != STEP_DONE) {
+                        r = unlink_if_exists(s->temp);
+                        if (r < 0)
+                                return r;
+                }
                 return unlink_if_exists(s->backup);
 
         case STEP_REMOVE:

@@ -60,6 +60,7 @@ void transaction_done(Transaction *t) {
         t->journal_dir = mfree(t->journal_dir);
         t->id = mfree(t->id);
         t->description = mfree(t->description);
+        t->existing_dirs = strv_free(t->existing_dirs);
 }
 
 /* ---------------------------------------------------------------------------------- planning */
@@ -146,6 +147,16 @@ int transaction_mkdir(Transaction *t, const char *path, mode_t mode) {
                         continue;
                 *p = '\0';
 
+                /* Each prefix is looked at once per plan: the drop-in directories of every unit
+                 * share all of theirs. */
+                if (strv_contains(t->existing_dirs, copy)) {
+                        created = false;
+                        if (last)
+                                break;
+                        *p = '/';
+                        continue;
+                }
+
                 r = transaction_lstat(t, copy, &st);
                 if (r == -ENOENT) {
                         TransactionStep s = { .kind = STEP_MKDIR, .path = strdup(copy), .mode = mode };
@@ -158,8 +169,14 @@ int transaction_mkdir(Transaction *t, const char *path, mode_t mode) {
                         return r;
                 else if (!S_ISDIR(st.st_mode))
                         return -ENOTDIR;
-                else
+                else {
                         created = false;
+                        if (!planned_step(t, copy)) {
+                                r = strv_extend(&t->existing_dirs, copy);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
 
                 if (last)
                         break;

@@ -45,6 +45,7 @@ typedef struct Transaction {
         char *id;                /* random, names the journal and every hidden file */
         char *description;       /* what the journal says the operation was, for the logs */
         unsigned counter;
+        char **existing_dirs;    /* found to be directories (not symlinks) while planning */
         size_t n_applied;
         bool executed;
         bool committed;

@@ -149,6 +149,23 @@ Test(host, unit_file_exists_only_under_root) {
         cr_assert(eq(int, host_unit_file_exists(&host, "sysinit.target"), 0));
 }
 
+/* Several units in one pass: each answer as for that unit alone, in every directory. */
+Test(host, unit_files_exist_answers_each_unit) {
+        const char *units[] = { "a.service", "b.socket", "dangling.service", "none.service", "c@.service" };
+        bool exists[ELEMENTSOF(units)];
+
+        touch("/etc/systemd/system.control/a.service");
+        touch("/usr/lib/systemd/system/b.socket");
+        touch("/run/systemd/generator.late/c@.service");
+        link_in_root("/nonexistent", "/etc/systemd/system/dangling.service");
+
+        cr_assert(eq(int, host_unit_files_exist(&host, units, ELEMENTSOF(units), exists), 0));
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                cr_assert(eq(int, exists[i], host_unit_file_exists(&host, units[i])), "%s", units[i]);
+        cr_assert(holds(exists[0] && exists[1] && exists[2] && !exists[3] && exists[4]));
+        cr_assert(eq(int, host_unit_files_exist(&host, units, 0, exists), 0), "no units at all");
+}
+
 Test(host, unit_file_exists_with_a_file_in_the_way) {
         /* root/etc/systemd is a file: ENOTDIR is "not there", not an error. */
         touch("/etc/systemd");

@@ -19,7 +19,8 @@
  *    propagate back to the host. Creating a network namespace is by far the slowest of them
  *    (about 0.4 ms): the daemon makes one ahead of time, while it is idle
  *    (reader_sandbox_prepare_network()), and hands it to the next reader, which joins it
- *    instead; each such namespace is new, empty and given to exactly one reader.
+ *    instead; each such namespace is new, empty and given to exactly one reader. A spare reader
+ *    (reader-spare.h) makes its own: it is set up before anyone waits for it.
  * 3. (the caller mounts the image at <new_root>/image)
  *    reader_sandbox_pivot(): a read-only tmpfs root holding just the image and a read-only
  *    procfs of the child's own PID namespace (for /proc/self/fd, nothing else), then pivot_root()

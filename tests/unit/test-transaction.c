@@ -145,6 +145,33 @@ Test(transaction, mkdir_through_a_file_fails) {
         cr_assert(eq(int, transaction_mkdir(&t, d, 0755), -ENOTDIR));
 }
 
+/* A symlink where a parent should be is not followed, however the same parents were found for an
+ * earlier directory of the same plan. */
+Test(transaction, mkdir_through_a_symlink_fails) {
+        _cleanup_free_ char *real = p("/real"), *link = p("/link"), *first = p("/real/a.d"),
+                            *through = p("/link/b.d");
+
+        cr_assert(eq(int, mkdir(real, 0755), 0));
+        cr_assert(eq(int, symlink("real", link), 0));
+        cr_assert(eq(int, transaction_mkdir(&t, first, 0755), 0));
+        cr_assert(eq(int, transaction_mkdir(&t, through, 0755), -ENOTDIR));
+        cr_assert(eq(int, execute(), 0));
+        cr_assert(not(exists("/real/b.d")), "made through the symlink");
+}
+
+/* Siblings share their parents, which are looked at once; each sibling is still planned. */
+Test(transaction, mkdir_siblings_share_their_parents) {
+        _cleanup_free_ char *a = p("/top/a.d"), *b = p("/top/b.d"), *top = p("/top"), *ch = NULL;
+
+        cr_assert(eq(int, mkdir(top, 0755), 0));
+        cr_assert(eq(int, transaction_mkdir(&t, a, 0755), 0));
+        cr_assert(eq(int, transaction_mkdir(&t, b, 0755), 0));
+        ch = changes();
+        assert_str(ch, "mkdir /top/a.d\nmkdir /top/b.d\n");
+        cr_assert(eq(int, execute(), 0));
+        cr_assert(holds(exists("/top/a.d") && exists("/top/b.d")));
+}
+
 Test(transaction, mkdir_twice_plans_once) {
         _cleanup_free_ char *d = p("/a/b");
 

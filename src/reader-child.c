@@ -211,8 +211,6 @@ static int spare_run(int *sock, bool *ret_requested, sd_bus_error *error) {
         if (r < 0)
                 return r;
 
-        /* Set up and waiting: only now does it say so (ps, and the tests, rely on the name). */
-        (void) prctl(PR_SET_NAME, READER_SPARE_COMM);
         r = reader_request_receive(*sock, &request, &tree_fd);
         if (r <= 0)
                 return r; /* not needed after all, or not understood: nothing to answer */
@@ -246,6 +244,9 @@ _noreturn_ void reader_child_spare_main(int sock) {
 
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         (void) setrlimit(RLIMIT_CORE, &no_core);
+        /* A spare, setting up or waiting, not a reader at work (ps, and the tests, tell them
+         * apart by the name). */
+        (void) prctl(PR_SET_NAME, READER_SPARE_COMM);
 
         r = spare_run(&sock, &requested, &error);
         if (r < 0 && requested)

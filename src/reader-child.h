@@ -42,9 +42,9 @@ typedef struct ReaderChildArgs {
 _noreturn_ void reader_child_main(ReaderChildArgs *a);
 
 /* A reader started before its image is known (reader-spare.h), on its end of the socket: it sets
- * up its confinement as far as it can without the image, is called READER_SPARE_COMM once that is
- * done and it waits (ps, and the tests, tell it from a reader at work), and then, as READER_COMM,
- * reads the directory image of the one request it gets (reader-request.h). */
+ * up its confinement as far as it can without the image and waits, called READER_SPARE_COMM all
+ * that time (ps, and the tests, tell it from a reader at work), and then, as READER_COMM, reads
+ * the directory image of the one request it gets (reader-request.h). */
 #define READER_SPARE_COMM "portabled-spare"
 #define READER_COMM "portabled-read"
 _noreturn_ void reader_child_spare_main(int sock);

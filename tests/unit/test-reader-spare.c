@@ -59,12 +59,15 @@ static char *comm_of(pid_t pid) {
         return comm;
 }
 
-/* Waits up to 5 s for the spare to rename itself: then it is set up and waits for its request. */
+/* Waits up to 5 s for the spare to be set up: its root is its own empty one (it pivots last),
+ * and it still carries the spare's name. */
 static void wait_until_waiting(pid_t pid) {
+        _cleanup_free_ char *etc = unit_strf("/proc/%d/root/etc", (int) pid);
+
         for (unsigned i = 0; i < 500; i++) {
                 _cleanup_free_ char *comm = comm_of(pid);
 
-                if (comm && streq(comm, READER_SPARE_COMM))
+                if (comm && streq(comm, READER_SPARE_COMM) && access(etc, F_OK) < 0)
                         return;
                 usleep(10 * 1000);
         }

@@ -601,11 +601,11 @@ Test(transaction, crash_while_reattaching_rolls_back) {
         check_crash_recovery(plan_reattach_like);
 }
 
-/* After the commit point, recovery completes the cleanup: the result is the new state, exactly
- * as a transaction that was not interrupted leaves it. */
-Test(transaction, crash_after_commit_point_completes) {
-        _cleanup_free_ char *expected = NULL;
+/* The tree a reattach-like plan leaves when nothing interrupts it; the root is then back to
+ * empty, for the test to populate again. */
+static char *reattach_reference(void) {
         Transaction clean;
+        char *expected;
 
         populate();
         cr_assert(eq(int, transaction_init(&clean, journal, "reference"), 0));
@@ -613,10 +613,17 @@ Test(transaction, crash_after_commit_point_completes) {
         cr_assert(eq(int, transaction_execute(&clean, NULL), 0));
         expected = snapshot();
         transaction_done(&clean);
-
-        /* Back to the start, then crash half-way through the cleanup. */
         unit_rm_rf(root);
         unit_mkdir_p(host, 0755);
+        return expected;
+}
+
+/* After the commit point, recovery completes the cleanup: the result is the new state, exactly
+ * as a transaction that was not interrupted leaves it. */
+Test(transaction, crash_after_commit_point_completes) {
+        _cleanup_free_ char *expected = reattach_reference();
+
+        /* Crash half-way through the cleanup. */
         populate();
         plan_reattach_like(&t);
         for (size_t i = 0; i < t.n_steps; i++)
@@ -691,17 +698,7 @@ Test(transaction, failed_cleanup_after_commit_is_reported_and_recovered) {
 /* execute() after apply() commits (it used to report success and leave the journal and the
  * backups); after a failed apply, which was undone, it fails and changes nothing. */
 Test(transaction, execute_after_apply_commits) {
-        _cleanup_free_ char *expected = NULL, *after = NULL;
-        Transaction clean;
-
-        populate();
-        cr_assert(eq(int, transaction_init(&clean, journal, "reference"), 0));
-        plan_reattach_like(&clean);
-        cr_assert(eq(int, transaction_execute(&clean, NULL), 0));
-        expected = snapshot();
-        transaction_done(&clean);
-        unit_rm_rf(root);
-        unit_mkdir_p(host, 0755);
+        _cleanup_free_ char *expected = reattach_reference(), *after = NULL;
 
         populate();
         plan_reattach_like(&t);

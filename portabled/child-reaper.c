@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 
 #include "child-reaper.h"
 #include "fd-util.h"
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
+#include "pidfd-util.h"
 
 struct ExitingChild {
         Manager *manager;
@@ -18,12 +14,7 @@ struct ExitingChild {
 
 /* 1 once reaped (or found reaped already), 0 while it still runs (only without wait). */
 static int reap(int pidfd, bool wait) {
-        siginfo_t si = {};
-
-        while (waitid(P_PIDFD, (id_t) pidfd, &si, WEXITED | (wait ? 0 : WNOHANG)) < 0)
-                if (errno != EINTR)
-                        return 1;
-        return si.si_pid != 0;
+        return pidfd_reap(pidfd, wait, NULL) != 0;
 }
 
 static void exiting_child_free(ExitingChild *c) {

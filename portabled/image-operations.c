@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include "operation.h"
 #include "pending-upgrade.h"
 #include "path-util.h"
+#include "pidfd-util.h"
 #include "portable-limits.h"
 #include "portable.h"
 #include "profile.h"
@@ -887,13 +887,9 @@ static int remove_finish(Operation *o, sd_bus_error *error) {
                 r = image_remove(o->image);
                 _exit(r < 0 ? (-r & 0xff) : 0);
         }
-        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-        if (pidfd < 0) {
-                r = -errno;
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
-                return r;
-        }
+        pidfd = pidfd_open_child(pid);
+        if (pidfd < 0)
+                return pidfd;
         return operation_wait_for_worker(o, pidfd, remove_done);
 }
 

@@ -2,7 +2,6 @@
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,12 +11,9 @@
 #include "image-lock.h"
 #include "log.h"
 #include "operation.h"
+#include "pidfd-util.h"
 #include "portable-limits.h"
 #include "strv.h"
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
 
 /* finish() asks again at most this often before the operation fails: each round adds the units
  * that appeared meanwhile, which only a concurrent change of the host can cause. */
@@ -389,7 +385,7 @@ static int on_worker_exit(sd_event_source *s, int fd, uint32_t revents, void *us
         siginfo_t si = {};
         int status, r;
 
-        if (waitid(P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+        if (pidfd_reap(fd, /* wait= */ false, &si) <= 0)
                 return 0;
 
         /* As waitpid() would have reported it. */

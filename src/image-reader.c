@@ -9,7 +9,6 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "image-layout.h"
 #include "image-reader.h"
 #include "path-util.h"
+#include "pidfd-util.h"
 #include "portable-error.h"
 #include "reader-child.h"
 #include "reader-receive.h"
@@ -24,10 +24,6 @@
 #include "reader-spare.h"
 #include "strv.h"
 #include "verity.h"
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
 
 /* At most this many cache entries are handed to the child: partitions of one file. */
 #define VERIFIED_MAX 8U
@@ -92,33 +88,26 @@ static bool is_directory_type(ImageType t) {
 }
 
 static void reap(ImageReader *r, bool wait) {
-        siginfo_t si = {};
+        int k;
 
         if (r->exited || r->pidfd < 0)
                 return;
-        for (;;) {
-                if (waitid(P_PIDFD, (id_t) r->pidfd, &si, WEXITED | (wait ? 0 : WNOHANG)) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        /* Reaped elsewhere: nothing to learn any more. */
-                        r->exited = true;
-                        r->exit_info.si_code = CLD_EXITED;
-                        r->exit_info.si_status = EXIT_FAILURE;
-                        return;
-                }
-                break;
-        }
-        if (si.si_pid == 0)
+        k = pidfd_reap(r->pidfd, wait, &r->exit_info);
+        if (k == 0)
                 return;
         r->exited = true;
-        r->exit_info = si;
+        if (k < 0) {
+                /* Reaped elsewhere: nothing to learn any more. */
+                r->exit_info.si_code = CLD_EXITED;
+                r->exit_info.si_status = EXIT_FAILURE;
+        }
 }
 
 void image_reader_kill(ImageReader *r, const char *reason) {
         if (reason && !r->kill_reason)
                 r->kill_reason = strdup(reason);
         if (!r->exited && r->pidfd >= 0)
-                (void) syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
+                (void) pidfd_kill(r->pidfd);
 }
 
 int image_reader_take_child(ImageReader *r) {
@@ -475,11 +464,9 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
         }
 
         r->sock = TAKE_FD(pair[0]);
-        r->pidfd = (int) syscall(SYS_pidfd_open, r->pid, 0);
+        r->pidfd = pidfd_open_child(r->pid);
         if (r->pidfd < 0) {
-                k = -errno;
-                (void) kill(r->pid, SIGKILL);
-                (void) waitpid(r->pid, NULL, 0);
+                k = r->pidfd;
                 r->exited = true;
                 return portable_error(reterr, k, NULL, "Image '%s': cannot watch the image reader: %m", image->path);
         }

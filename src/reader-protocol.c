@@ -66,6 +66,48 @@ int reader_send(int sock, ReaderMessageType type, const char *const *fields, int
         }
 }
 
+ssize_t reader_receive(int sock, void *buf, size_t size, int flags, int *ret_fd) {
+        union {
+                struct cmsghdr cmsghdr;
+                uint8_t buf[CMSG_SPACE(sizeof(int) * 8)];
+        } control;
+        struct iovec iov = { .iov_base = buf, .iov_len = size };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
+        _cleanup_close_ int fd = -EBADF;
+        bool extra_fds = false;
+        ssize_t n;
+
+        do
+                n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+
+        /* Descriptors beyond what control holds were never installed (MSG_CTRUNC says so). */
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                int fds[8];
+                size_t k;
+
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                        continue;
+                k = MIN((c->cmsg_len - CMSG_LEN(0)) / sizeof(int), ELEMENTSOF(fds));
+                memcpy(fds, CMSG_DATA(c), sizeof(int) * k);
+                for (size_t i = 0; i < k; i++) {
+                        if (fd < 0)
+                                fd = fds[i];
+                        else {
+                                safe_close(fds[i]);
+                                extra_fds = true;
+                        }
+                }
+        }
+        if (extra_fds || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+                return -EBADMSG;
+
+        *ret_fd = TAKE_FD(fd);
+        return n;
+}
+
 static int memfd_with_data(const char *name, const char *data, size_t size) {
         _cleanup_close_ int fd = -EBADF;
 

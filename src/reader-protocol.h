@@ -66,6 +66,14 @@ typedef enum ReaderMessageType {
  * the daemon receives, and the daemon's read timeout bounds the wait. */
 int reader_send(int sock, ReaderMessageType type, const char *const *fields, int fd);
 
+/* Receives one message into buf: returns its size (0 when the peer hung up) and the descriptor
+ * that came with it in ret_fd (-EBADF if none). Every descriptor that arrived is taken first, so
+ * that none leaks whatever the message is; more than one descriptor, or a message or control data
+ * cut short, is -EBADMSG with all of them closed. flags: 0 or MSG_DONTWAIT (then -EAGAIN while
+ * nothing is there). Both ends use it: the daemon for the reader's answers, a spare reader for
+ * its request. */
+ssize_t reader_receive(int sock, void *buf, size_t size, int flags, int *ret_fd);
+
 /* Sends a file as a sealed memfd holding a copy of data, so that the daemon gets the bytes and
  * nothing that refers back into the image. */
 int reader_send_file(int sock, ReaderMessageType type, const char *name, const char *source, const char *data,

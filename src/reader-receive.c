@@ -576,56 +576,25 @@ int reader_receiver_handle(ReaderReceiver *rr, const char *buf, size_t size, int
 
 int reader_receiver_process(ReaderReceiver *rr, int sock, sd_bus_error *reterr) {
         for (;;) {
-                char buf[READER_MESSAGE_MAX + 1];
-                union {
-                        struct cmsghdr cmsghdr;
-                        uint8_t buf[CMSG_SPACE(sizeof(int) * 8)];
-                } control;
-                struct iovec iov = { .iov_base = buf, .iov_len = READER_MESSAGE_MAX };
-                struct msghdr mh = {
-                        .msg_iov = &iov, .msg_iovlen = 1,
-                        .msg_control = &control, .msg_controllen = sizeof(control),
-                };
+                char buf[READER_MESSAGE_MAX + 1]; /* room for a NUL after the longest message */
                 _cleanup_close_ int fd = -EBADF;
-                bool extra_fds = false;
                 ssize_t n;
                 int r;
 
-                n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-                if (n < 0) {
-                        if (errno == EAGAIN || errno == EINTR)
-                                return 0;
-                        return portable_error(reterr, errno, NULL, "Image '%s': lost contact with the image reader: %m",
+                n = reader_receive(sock, buf, READER_MESSAGE_MAX, MSG_DONTWAIT, &fd);
+                if (n == -EAGAIN)
+                        return 0;
+                if (n == -EBADMSG)
+                        return violation(rr, reterr, "sent an oversized message.");
+                if (n < 0)
+                        return portable_error(reterr, (int) -n, NULL, "Image '%s': lost contact with the image reader: %m",
                                               rr->image_label);
-                }
-
-                /* Take every fd first, so that none leaks whatever the message says. */
-                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-                        size_t k;
-                        int fds[8];
-
-                        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-                                continue;
-                        k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                        memcpy(fds, CMSG_DATA(c), sizeof(int) * MIN(k, ELEMENTSOF(fds)));
-                        for (size_t i = 0; i < MIN(k, ELEMENTSOF(fds)); i++) {
-                                if (fd < 0)
-                                        fd = fds[i];
-                                else {
-                                        safe_close(fds[i]);
-                                        extra_fds = true;
-                                }
-                        }
-                }
-
                 if (n == 0) {
                         if (rr->done)
                                 return 1; /* hung up after 'D', as it should */
                         return portable_error(reterr, EPIPE, NULL, "Image '%s': the image reader ended without finishing.",
                                               rr->image_label);
                 }
-                if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC) || extra_fds)
-                        return violation(rr, reterr, "sent an oversized message.");
 
                 r = reader_receiver_handle(rr, buf, (size_t) n, TAKE_FD(fd), reterr);
                 if (r != 0)

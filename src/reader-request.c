@@ -137,28 +137,14 @@ int reader_request_parse(const char *buf, size_t size, ReaderRequest *ret) {
 
 int reader_request_receive(int sock, ReaderRequest *ret, int *ret_tree_fd) {
         char buf[READER_MESSAGE_MAX];
-        union {
-                struct cmsghdr cmsghdr;
-                uint8_t buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
         _cleanup_close_ int fd = -EBADF;
         ssize_t n;
         int r;
 
-        do
-                n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return -errno;
-
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
-                        memcpy(&fd, CMSG_DATA(c), sizeof(int));
-        if (n == 0)
-                return 0;
-        if (fd < 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+        n = reader_receive(sock, buf, sizeof(buf), /* flags= */ 0, &fd);
+        if (n <= 0)
+                return (int) n;
+        if (fd < 0)
                 return -EBADMSG;
 
         r = reader_request_parse(buf, (size_t) n, ret);

@@ -3,19 +3,15 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fd-util.h"
+#include "pidfd-util.h"
 #include "reader-child.h"
 #include "reader-request.h"
 #include "reader-sandbox.h"
 #include "reader-spare.h"
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
 
 struct ReaderSpare {
         pid_t pid;
@@ -46,13 +42,10 @@ int reader_spare_start(ReaderSpare **ret) {
         }
         s->pid = pid;
         s->sock = TAKE_FD(pair[0]);
-        s->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        s->pidfd = pidfd_open_child(pid);
         if (s->pidfd < 0) {
-                r = -errno;
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
                 s->pid = 0;
-                return r;
+                return s->pidfd;
         }
         *ret = TAKE_PTR(s);
         return 0;
@@ -62,11 +55,8 @@ ReaderSpare *reader_spare_free(ReaderSpare *s) {
         if (!s)
                 return NULL;
         if (s->pidfd >= 0) {
-                siginfo_t si;
-
-                (void) syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
-                while (waitid(P_PIDFD, (id_t) s->pidfd, &si, WEXITED) < 0 && errno == EINTR)
-                        ;
+                (void) pidfd_kill(s->pidfd);
+                (void) pidfd_reap(s->pidfd, /* wait= */ true, NULL);
         }
         safe_close(s->pidfd);
         safe_close(s->sock);

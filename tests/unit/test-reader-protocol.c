@@ -5,9 +5,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -132,4 +134,120 @@ Test(reader_protocol, waits_while_too_many_descriptors_are_in_flight) {
         cr_assert(eq(int, status & 0x7f, 0), "the sender was killed by signal %d", status & 0x7f);
         cr_assert(eq(int, WEXITSTATUS(status), 0), "the sender failed at message %d", WEXITSTATUS(status) - 20);
         safe_close(pair[0]);
+}
+
+/* ------------------------------------------------------------------ reader_receive() */
+
+static size_t count_open_fds(void) {
+        _cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        size_t n = 0;
+
+        cr_assert_not_null(d);
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        n++;
+        return n;
+}
+
+/* Sends one datagram with n_fds copies of fd, bypassing reader_send() (which sends at most one). */
+static void send_with_fds(int sock, const char *text, int fd, size_t n_fds) {
+        union {
+                struct cmsghdr cmsghdr;
+                uint8_t buf[CMSG_SPACE(sizeof(int) * 4)];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) text, .iov_len = strlen(text) };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        int fds[4] = { fd, fd, fd, fd };
+
+        cr_assert(le(sz, n_fds, ELEMENTSOF(fds)));
+        if (n_fds > 0) {
+                struct cmsghdr *c;
+
+                mh.msg_control = &control;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+        }
+        cr_assert(eq(long, (long) sendmsg(sock, &mh, MSG_NOSIGNAL), (long) strlen(text)));
+}
+
+static void seqpacket_pair(int pair[2]) {
+        cr_assert(eq(int, socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0));
+}
+
+Test(reader_protocol, receive_returns_the_message_and_its_descriptor) {
+        _cleanup_close_ int memfd = memfd_create("t", MFD_CLOEXEC), received = -EBADF;
+        _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
+        struct stat a, b;
+        char buf[READER_MESSAGE_MAX];
+
+        seqpacket_pair(pair);
+        cr_assert(ge(int, memfd, 0));
+        cr_assert(eq(int, reader_send(pair[1], READER_WARNING, (const char *const[]) { "careful", NULL }, memfd), 0));
+
+        cr_assert(eq(long, (long) reader_receive(pair[0], buf, sizeof(buf), 0, &received), 1L + 8));
+        cr_assert(eq(chr, buf[0], 'W'));
+        cr_assert(eq(int, strcmp(buf + 1, "careful"), 0));
+        cr_assert(ge(int, received, 0));
+        cr_assert(eq(int, fstat(memfd, &a), 0));
+        cr_assert(eq(int, fstat(received, &b), 0));
+        cr_assert(eq(u64, (uint64_t) a.st_ino, (uint64_t) b.st_ino), "the very file that was sent");
+}
+
+Test(reader_protocol, receive_without_descriptor_gives_none) {
+        _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
+        char buf[READER_MESSAGE_MAX];
+        int received = 42;
+
+        seqpacket_pair(pair);
+        cr_assert(eq(int, reader_send(pair[1], READER_DONE, NULL, -EBADF), 0));
+        cr_assert(eq(long, (long) reader_receive(pair[0], buf, sizeof(buf), 0, &received), 1L));
+        cr_assert(lt(int, received, 0));
+}
+
+Test(reader_protocol, receive_refuses_more_than_one_descriptor_and_keeps_none) {
+        _cleanup_close_ int memfd = memfd_create("t", MFD_CLOEXEC);
+        _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
+        char buf[READER_MESSAGE_MAX];
+        int received = 42;
+        size_t before;
+
+        seqpacket_pair(pair);
+        cr_assert(ge(int, memfd, 0));
+        send_with_fds(pair[1], "Wtwo", memfd, 3);
+        before = count_open_fds();
+
+        cr_assert(eq(long, (long) reader_receive(pair[0], buf, sizeof(buf), 0, &received), (long) -EBADMSG));
+        cr_assert(eq(int, received, 42), "nothing handed out");
+        cr_assert(eq(sz, count_open_fds(), before), "every descriptor that came is closed again");
+}
+
+Test(reader_protocol, receive_refuses_a_message_cut_short) {
+        _cleanup_close_ int memfd = memfd_create("t", MFD_CLOEXEC);
+        _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
+        char buf[8];
+        int received = 42;
+        size_t before;
+
+        seqpacket_pair(pair);
+        send_with_fds(pair[1], "Wlonger than eight bytes", memfd, 1);
+        before = count_open_fds();
+
+        cr_assert(eq(long, (long) reader_receive(pair[0], buf, sizeof(buf), 0, &received), (long) -EBADMSG));
+        cr_assert(eq(sz, count_open_fds(), before), "the descriptor that came with it is closed");
+}
+
+Test(reader_protocol, receive_reports_nothing_yet_and_hang_up) {
+        _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
+        char buf[READER_MESSAGE_MAX];
+        int received = -EBADF;
+
+        seqpacket_pair(pair);
+        cr_assert(eq(long, (long) reader_receive(pair[0], buf, sizeof(buf), MSG_DONTWAIT, &received), (long) -EAGAIN));
+        pair[1] = safe_close(pair[1]);
+        cr_assert(eq(long, (long) reader_receive(pair[0], buf, sizeof(buf), 0, &received), 0L));
 }

@@ -57,15 +57,20 @@ static int call_with_image(sd_bus_message *msg, Manager *m, sd_bus_error *error,
         return fn(m, msg, image, with_extensions, error);
 }
 
-static int call_simple_with_image(sd_bus_message *msg, Manager *m, sd_bus_error *error, ImageAccess access,
-                                  ImageMethod fn) {
+static int call_simple_with_image_peeking(sd_bus_message *msg, Manager *m, sd_bus_error *error, ImageAccess access,
+                                          bool peek_extensions, ImageMethod fn) {
         _cleanup_(image_freep) Image *image = NULL;
         int r;
 
-        r = read_and_acquire_image(msg, m, access, /* peek_extensions= */ false, &image, error);
+        r = read_and_acquire_image(msg, m, access, peek_extensions, &image, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         return fn(m, msg, image, error);
+}
+
+static int call_simple_with_image(sd_bus_message *msg, Manager *m, sd_bus_error *error, ImageAccess access,
+                                  ImageMethod fn) {
+        return call_simple_with_image_peeking(msg, m, error, access, /* peek_extensions= */ false, fn);
 }
 
 static int method_get_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -145,14 +150,8 @@ static int method_get_image_metadata_with_extensions(sd_bus_message *msg, void *
 
 /* Ours: GetImageMetadataWithExtensions, and which layer each unit came from. */
 static int method_get_image_metadata_with_layers(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(image_freep) Image *image = NULL;
-        Manager *m = userdata;
-        int r;
-
-        r = read_and_acquire_image(msg, m, IMAGE_ACCESS_INSPECT, /* peek_extensions= */ true, &image, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
-        return bus_image_common_get_metadata_with_layers(m, msg, image, error);
+        return call_simple_with_image_peeking(msg, userdata, error, IMAGE_ACCESS_INSPECT, /* peek_extensions= */ true,
+                                              bus_image_common_get_metadata_with_layers);
 }
 
 static int method_attach_image(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -174,14 +173,8 @@ static int method_reattach_image_with_extensions(sd_bus_message *msg, void *user
 /* Our extensions: the *WithExtensions arguments and "a{sv} options" (bus-options.h). Extensions
  * named by path are peeked at: they are read as root as much as an image named by path. */
 static int method_get_image_metadata_with_options(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(image_freep) Image *image = NULL;
-        Manager *m = userdata;
-        int r;
-
-        r = read_and_acquire_image(msg, m, IMAGE_ACCESS_INSPECT, /* peek_extensions= */ true, &image, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
-        return bus_image_common_get_metadata_with_options(m, msg, image, error);
+        return call_simple_with_image_peeking(msg, userdata, error, IMAGE_ACCESS_INSPECT, /* peek_extensions= */ true,
+                                              bus_image_common_get_metadata_with_options);
 }
 
 static int method_attach_image_with_options(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

@@ -108,27 +108,40 @@ static const ImageReadRequest *daemon_request(Manager *m, const ImageArguments *
         return buffer;
 }
 
-/* Starts an operation, and turns the outcome into what a method handler returns. extensions are
- * taken; the extensions are read with read_extension. */
+/* What was handed over for an operation that could not be started. */
+static int fail_unstarted(ImageArguments *a, Image **extensions, size_t n_extensions, int r) {
+        image_arguments_free(a);
+        images_free(extensions, n_extensions);
+        return r;
+}
+
+/* Starts an operation, and turns the outcome into what a method handler returns. a and
+ * extensions are taken. Each extension is read as an extension, with the image's matches and
+ * paths to look for. */
 static int start_stack(Manager *m, sd_bus_message *msg, const OperationType *type, ImageArguments *a,
                        const Image *image, Image **extensions, size_t n_extensions, const ImageReadRequest *read,
-                       const ImageReadRequest *read_extension, sd_bus_error *error) {
+                       sd_bus_error *error) {
+        const ImageReadRequest read_extension = {
+                .matches = a->matches,
+                .check_paths = read ? read->check_paths : NULL,
+                .extension = true,
+                .force_extension = a->flags & PORTABLE_FORCE_EXTENSION,
+        };
         ImageReadRequest request, request_extension;
+        const ImageReadRequest *extension_request = NULL;
         Image *copy = NULL;
         int r;
 
         read = daemon_request(m, a, read, &request);
-        read_extension = daemon_request(m, a, read_extension, &request_extension);
+        if (n_extensions > 0)
+                extension_request = daemon_request(m, a, &read_extension, &request_extension);
 
         if (image) {
                 r = image_copy(image, &copy);
-                if (r < 0) {
-                        image_arguments_free(a);
-                        images_free(extensions, n_extensions);
-                        return r;
-                }
+                if (r < 0)
+                        return fail_unstarted(a, extensions, n_extensions, r);
         }
-        r = operation_start_stack(m, msg, type, a, copy, extensions, n_extensions, read, read_extension, error);
+        r = operation_start_stack(m, msg, type, a, copy, extensions, n_extensions, read, extension_request, error);
         if (r < 0)
                 return bus_error_from_errno(error, r, "Failed to start the operation");
         return 1;
@@ -136,7 +149,7 @@ static int start_stack(Manager *m, sd_bus_message *msg, const OperationType *typ
 
 static int start(Manager *m, sd_bus_message *msg, const OperationType *type, ImageArguments *a, const Image *image,
                  const ImageReadRequest *read, sd_bus_error *error) {
-        return start_stack(m, msg, type, a, image, NULL, 0, read, NULL, error);
+        return start_stack(m, msg, type, a, image, NULL, 0, read, error);
 }
 
 /* "'/x/base.raw'" or "'/x/base.raw' and its extensions '/x/app.raw, /x/conf'", for messages. */
@@ -434,41 +447,28 @@ int image_operation_inspect(Manager *m, sd_bus_message *msg, const Image *image,
                             size_t n_extensions, char **matches, InspectReply reply, PortableFlags flags,
                             const ImageCallOptions *options, sd_bus_error *error) {
         ImageArguments *a = image_arguments_new();
-        ImageReadRequest read, read_extension;
+        ImageReadRequest read;
         int r;
 
         if (!a) {
                 strv_free(matches);
-                images_free(extensions, n_extensions);
-                return -ENOMEM;
+                return fail_unstarted(NULL, extensions, n_extensions, -ENOMEM);
         }
         a->matches = matches;
         a->reply = reply;
         a->flags = flags;
-        if (collect_image_policies(m, a, options) < 0) {
-                image_arguments_free(a);
-                images_free(extensions, n_extensions);
-                return -ENOMEM;
-        }
+        if (collect_image_policies(m, a, options) < 0)
+                return fail_unstarted(a, extensions, n_extensions, -ENOMEM);
         if (options) {
                 r = inspect_check_setup(m, a, options, error);
-                if (r < 0) {
-                        image_arguments_free(a);
-                        images_free(extensions, n_extensions);
-                        return r;
-                }
+                if (r < 0)
+                        return fail_unstarted(a, extensions, n_extensions, r);
         }
         read = (ImageReadRequest) {
                 .matches = reply == INSPECT_OS_RELEASE ? image_read_no_units : a->matches,
                 .check_paths = a->check_paths,
         };
-        read_extension = (ImageReadRequest) {
-                .matches = a->matches,
-                .check_paths = a->check_paths,
-                .extension = true,
-                .force_extension = flags & PORTABLE_FORCE_EXTENSION,
-        };
-        return start_stack(m, msg, &inspect_type, a, image, extensions, n_extensions, &read, &read_extension, error);
+        return start_stack(m, msg, &inspect_type, a, image, extensions, n_extensions, &read, error);
 }
 
 /* ------------------------------------------------------------------------ attach, reattach */
@@ -602,40 +602,27 @@ int image_operation_attach(Manager *m, sd_bus_message *msg, const Image *image, 
                            bool reattach, const ImageCallOptions *options, sd_bus_error *error) {
         _cleanup_strv_free_ char **check_paths = NULL;
         ImageArguments *a = image_arguments_new();
-        ImageReadRequest read, read_extension;
         int r;
 
         if (!a) {
                 strv_free(matches);
-                images_free(extensions, n_extensions);
-                return -ENOMEM;
+                return fail_unstarted(NULL, extensions, n_extensions, -ENOMEM);
         }
         a->matches = matches;
         a->flags = flags;
         a->reattach = reattach;
         a->profile = strdup(strempty(profile));
-        if (!a->profile || collect_image_policies(m, a, options) < 0) {
-                image_arguments_free(a);
-                images_free(extensions, n_extensions);
-                return -ENOMEM;
-        }
+        if (!a->profile || collect_image_policies(m, a, options) < 0)
+                return fail_unstarted(a, extensions, n_extensions, -ENOMEM);
 
         /* The profile is checked before the image is read, and says which paths to look for. */
         r = portable_attach_prepare(&m->host, a->profile, /* ret_requirements= */ NULL, &check_paths, error);
-        if (r < 0) {
-                image_arguments_free(a);
-                images_free(extensions, n_extensions);
-                return bus_error_from_errno(error, r, "Failed to attach image");
-        }
+        if (r < 0)
+                return fail_unstarted(a, extensions, n_extensions,
+                                      bus_error_from_errno(error, r, "Failed to attach image"));
 
-        read = (ImageReadRequest) { .matches = a->matches, .check_paths = check_paths };
-        read_extension = (ImageReadRequest) {
-                .matches = a->matches,
-                .check_paths = check_paths,
-                .extension = true,
-                .force_extension = flags & PORTABLE_FORCE_EXTENSION,
-        };
-        return start_stack(m, msg, &attach_type, a, image, extensions, n_extensions, &read, &read_extension, error);
+        return start_stack(m, msg, &attach_type, a, image, extensions, n_extensions,
+                           &(const ImageReadRequest) { .matches = a->matches, .check_paths = check_paths }, error);
 }
 
 /* ---------------------------------------------------------------------------------- detach */

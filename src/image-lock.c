@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "fd-util.h"
+#include "fileio.h"
 #include "image-lock.h"
 #include "path-util.h"
 #include "portable-error.h"
@@ -14,22 +15,9 @@
 #define NSPAWN_LOCK_DIR "/run/systemd/nspawn/locks"
 
 static int mkdir_parents_of(const char *path) {
-        _cleanup_free_ char *copy = path_dirname(path);
+        _cleanup_free_ char *dir = path_dirname(path);
 
-        if (!copy)
-                return -ENOMEM;
-        for (char *p = copy + 1;; p++) {
-                bool last = *p == '\0';
-
-                if (*p != '/' && !last)
-                        continue;
-                *p = '\0';
-                if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                if (last)
-                        return 0;
-                *p = '/';
-        }
+        return dir ? mkdir_p(dir, 0755, 0755) : -ENOMEM;
 }
 
 /* Opens and locks path; 0 and -EBADF in *ret if it cannot exist here (read-only or foreign

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fd-util.h"
+#include "fileio.h"
 #include "fsync-util.h"
 #include "path-util.h"
 #include "portable-error.h"
@@ -381,22 +382,7 @@ static int sync_dirs(char * const *dirs) {
 }
 
 static int prepare_journal_dir(const char *dir) {
-        _cleanup_free_ char *copy = strdup(dir);
-
-        if (!copy)
-                return -ENOMEM;
-        for (char *p = copy + 1;; p++) {
-                bool last = *p == '\0';
-
-                if (*p != '/' && !last)
-                        continue;
-                *p = '\0';
-                if (mkdir(copy, last ? 0700 : 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                if (last)
-                        return 0;
-                *p = '/';
-        }
+        return mkdir_p(dir, 0755, 0700);
 }
 
 /* Undoes what was applied and drops the journal. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "escape.h"
 #include "macro.h"
 #include "path-util.h"
 #include "unit-file.h"
@@ -232,16 +233,6 @@ int unit_file_parse(const char *data, size_t size, UnitFileAssignment fn, void *
         return r;
 }
 
-static int unhex(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 static size_t utf8_encode(uint32_t c, char *out) {
         if (c < 0x80) {
                 out[0] = (char) c;
@@ -285,7 +276,7 @@ static size_t unescape_one(const char *s, char out[static 4], size_t *ret_len) {
         case 'U':
                 digits = s[0] == 'x' ? 2 : s[0] == 'u' ? 4 : 8;
                 for (size_t i = 1; i <= digits; i++) {
-                        int v = unhex(s[i]);
+                        int v = unhexchar(s[i]);
                         if (v < 0)
                                 return 0;
                         c = (c << 4) | (uint32_t) v;

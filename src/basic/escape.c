@@ -27,7 +27,7 @@ char *xescape(const char *s, const char *bad) {
         return out;
 }
 
-static int unhex(char c) {
+int unhexchar(char c) {
         if (c >= '0' && c <= '9')
                 return c - '0';
         if (c >= 'a' && c <= 'f')
@@ -65,8 +65,8 @@ int cunescape(const char *s, size_t length, char **ret) {
 
                         if (length - i < 3)
                                 return -EINVAL;
-                        a = unhex(s[i + 1]);
-                        b = unhex(s[i + 2]);
+                        a = unhexchar(s[i + 1]);
+                        b = unhexchar(s[i + 2]);
                         if (a < 0 || b < 0 || (a == 0 && b == 0))
                                 return -EINVAL;
                         *p++ = (char) ((a << 4) | b);

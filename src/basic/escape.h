@@ -11,3 +11,6 @@ char *xescape(const char *s, const char *bad);
 /* Undoes xescape() (and the C escapes \\ \n \t \" \'). Returns -EINVAL on a malformed escape or
  * one that would produce a NUL byte. */
 int cunescape(const char *s, size_t length, char **ret);
+
+/* The value of one hex digit (either case), or -EINVAL. */
+int unhexchar(char c);

@@ -2,6 +2,8 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,4 +108,25 @@ int write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t 
                 return r;
         }
         return 0;
+}
+
+int mkdir_p(const char *path, mode_t parents_mode, mode_t mode) {
+        _cleanup_free_ char *copy = strdup(path);
+
+        if (!copy)
+                return -ENOMEM;
+        if (copy[0] != '/')
+                return -EINVAL;
+        for (char *p = copy + 1;; p++) {
+                bool last = *p == '\0';
+
+                if (*p != '/' && !last)
+                        continue;
+                *p = '\0';
+                if (mkdir(copy, last ? mode : parents_mode) < 0 && errno != EEXIST)
+                        return -errno;
+                if (last)
+                        return 0;
+                *p = '/';
+        }
 }

@@ -149,3 +149,13 @@ Test(escape, round_trip_paths) {
                 assert_str(back, paths[i]);
         }
 }
+
+Test(escape, unhexchar) {
+        cr_assert(eq(int, unhexchar('0'), 0));
+        cr_assert(eq(int, unhexchar('9'), 9));
+        cr_assert(eq(int, unhexchar('a'), 10));
+        cr_assert(eq(int, unhexchar('F'), 15));
+        cr_assert(eq(int, unhexchar('g'), -EINVAL));
+        cr_assert(eq(int, unhexchar('/'), -EINVAL));
+        cr_assert(eq(int, unhexchar('\0'), -EINVAL));
+}

@@ -259,3 +259,30 @@ Test(fileio, write_atomic_into_missing_directory) {
         cr_assert(eq(int, rmdir(d), 0));
         cr_assert(eq(int, write_file_atomic_at(fd, "f", "x", 1, 0644, false), -ENOENT));
 }
+
+Test(fileio, mkdir_p_creates_the_missing_parents_with_their_own_mode) {
+        _cleanup_free_ char *top = unit_strf("%s/a", tmp), *path = unit_strf("%s/a/b/c", tmp);
+        struct stat st;
+
+        (void) umask(0); /* each test runs in its own process */
+        cr_assert(eq(int, mkdir_p(path, 0751, 0700), 0));
+        cr_assert(eq(int, stat(top, &st), 0));
+        cr_assert(eq(u32, (uint32_t) (st.st_mode & 07777), 0751u));
+        cr_assert(eq(int, stat(path, &st), 0));
+        cr_assert(eq(int, !!S_ISDIR(st.st_mode), 1));
+        cr_assert(eq(u32, (uint32_t) (st.st_mode & 07777), 0700u));
+
+        /* Again: nothing to do, and what exists keeps its mode. */
+        cr_assert(eq(int, chmod(top, 0755), 0));
+        cr_assert(eq(int, mkdir_p(path, 0700, 0700), 0));
+        cr_assert(eq(int, stat(top, &st), 0));
+        cr_assert(eq(u32, (uint32_t) (st.st_mode & 07777), 0755u));
+}
+
+Test(fileio, mkdir_p_refuses_relative_paths_and_reports_a_file_in_the_way) {
+        _cleanup_free_ char *file = unit_strf("%s/file", tmp), *below = unit_strf("%s/file/dir", tmp);
+
+        cr_assert(eq(int, mkdir_p("relative/dir", 0755, 0755), -EINVAL));
+        unit_write(file, "");
+        cr_assert(eq(int, mkdir_p(below, 0755, 0755), -ENOTDIR));
+}

@@ -150,31 +150,6 @@ static size_t count_open_fds(void) {
         return n;
 }
 
-/* Sends one datagram with n_fds copies of fd, bypassing reader_send() (which sends at most one). */
-static void send_with_fds(int sock, const char *text, int fd, size_t n_fds) {
-        union {
-                struct cmsghdr cmsghdr;
-                uint8_t buf[CMSG_SPACE(sizeof(int) * 4)];
-        } control = {};
-        struct iovec iov = { .iov_base = (void *) text, .iov_len = strlen(text) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-        int fds[4] = { fd, fd, fd, fd };
-
-        cr_assert(le(sz, n_fds, ELEMENTSOF(fds)));
-        if (n_fds > 0) {
-                struct cmsghdr *c;
-
-                mh.msg_control = &control;
-                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-                c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
-        }
-        cr_assert(eq(long, (long) sendmsg(sock, &mh, MSG_NOSIGNAL), (long) strlen(text)));
-}
-
 static void seqpacket_pair(int pair[2]) {
         cr_assert(eq(int, socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0));
 }
@@ -218,7 +193,7 @@ Test(reader_protocol, receive_refuses_more_than_one_descriptor_and_keeps_none) {
 
         seqpacket_pair(pair);
         cr_assert(ge(int, memfd, 0));
-        send_with_fds(pair[1], "Wtwo", memfd, 3);
+        unit_send_datagram(pair[1], "Wtwo", 4, (const int[]) { memfd, memfd, memfd }, 3);
         before = count_open_fds();
 
         cr_assert(eq(long, (long) reader_receive(pair[0], buf, sizeof(buf), 0, &received), (long) -EBADMSG));
@@ -234,7 +209,7 @@ Test(reader_protocol, receive_refuses_a_message_cut_short) {
         size_t before;
 
         seqpacket_pair(pair);
-        send_with_fds(pair[1], "Wlonger than eight bytes", memfd, 1);
+        unit_send_datagram(pair[1], "Wlonger than eight bytes", 24, &memfd, 1);
         before = count_open_fds();
 
         cr_assert(eq(long, (long) reader_receive(pair[0], buf, sizeof(buf), 0, &received), (long) -EBADMSG));

@@ -343,26 +343,7 @@ TestSuite(reader_receive_socket, .init = setup, .fini = teardown, .timeout = 20)
 
 /* One datagram: size bytes of buf with n_fds descriptors attached (in one SCM_RIGHTS). */
 static void send_raw(const void *buf, size_t size, const int *fds, size_t n_fds) {
-        union {
-                struct cmsghdr cmsghdr;
-                uint8_t buf[CMSG_SPACE(sizeof(int) * 16)];
-        } control = {};
-        struct iovec iov = { .iov_base = (void *) buf, .iov_len = size };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-        cr_assert(le(sz, n_fds, 16));
-        if (n_fds > 0) {
-                struct cmsghdr *c;
-
-                mh.msg_control = &control;
-                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-                c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
-        }
-        cr_assert(eq(sz, (size_t) sendmsg(sock[1], &mh, MSG_NOSIGNAL), size), "sendmsg: %m");
+        unit_send_datagram(sock[1], buf, size, fds, n_fds);
 }
 
 /* A well-formed message, through the real sender. */

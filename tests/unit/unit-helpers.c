@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -522,4 +523,27 @@ void unit_make_gpt(const char *out, size_t n, const char *const *types, const ch
                 free(data[i]);
         }
         close(fd);
+}
+
+void unit_send_datagram(int sock, const void *buf, size_t size, const int *fds, size_t n_fds) {
+        union {
+                struct cmsghdr cmsghdr;
+                uint8_t buf[CMSG_SPACE(sizeof(int) * 16)];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) buf, .iov_len = size };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+        cr_assert(le(sz, n_fds, 16));
+        if (n_fds > 0) {
+                struct cmsghdr *c;
+
+                mh.msg_control = &control;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+        }
+        cr_assert(eq(sz, (size_t) sendmsg(sock, &mh, MSG_NOSIGNAL), size), "sendmsg: %m");
 }

@@ -118,3 +118,7 @@ void unit_make_fs_image(const char *fstype, const char *dir, const char *out);
 #define UNIT_GPT_SWAP "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f"
 #define UNIT_GPT_ESP "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
 void unit_make_gpt(const char *out, size_t n, const char *const *types, const char *const *contents);
+
+/* Sends one datagram on sock: size bytes of buf with n_fds (at most 16) descriptors attached in
+ * one SCM_RIGHTS, bypassing the reader protocol's sender (which attaches at most one). */
+void unit_send_datagram(int sock, const void *buf, size_t size, const int *fds, size_t n_fds);

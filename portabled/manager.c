@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "bus-image.h"
 #include "bus-manager.h"
@@ -13,8 +15,10 @@
 #include "manager.h"
 #include "sender-creds.h"
 #include "operation.h"
+#include "path-util.h"
 #include "pending-upgrade.h"
 #include "portable-bus.h"
+#include "reader-spare.h"
 #include "strv.h"
 #include "transaction.h"
 #include "unit-activity.h"
@@ -49,6 +53,7 @@ Manager *manager_free(Manager *m) {
         verity_cache_free(m->verity_cache);
         metadata_cache_free(m->metadata_cache);
         free(m->image_policy);
+        free(m->reader_helper);
         return mfree(m);
 }
 
@@ -75,6 +80,24 @@ static int sender_is_privileged(sd_bus_message *msg, void *userdata) {
         return sender_creds_is_privileged(creds);
 }
 
+/* portabled-reader is installed next to the daemon, and built next to it: the build tree's daemon
+ * runs the build tree's helper. Without it spares are forked, which only costs more. */
+static char *find_reader_helper(void) {
+        _cleanup_free_ char *dir = NULL;
+        char self[PATH_MAX], *helper;
+        ssize_t n;
+
+        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0)
+                return NULL;
+        self[n] = '\0';
+        dir = path_dirname(self);
+        helper = dir ? path_join(dir, READER_HELPER_NAME) : NULL;
+        if (helper && access(helper, X_OK) < 0)
+                helper = mfree(helper);
+        return helper;
+}
+
 int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_on_idle_usec, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         sigset_t mask;
@@ -84,6 +107,9 @@ int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_
         if (!m)
                 return -ENOMEM;
         m->exit_on_idle_usec = exit_on_idle_usec;
+        m->reader_helper = find_reader_helper();
+        if (m->reader_helper)
+                log_debug("Spare image readers run %s.", m->reader_helper);
 
         if (root) {
                 m->host.root = strdup(root);
@@ -217,7 +243,7 @@ static int on_prepare_readers(sd_event_source *s, void *userdata) {
         m->prepare_when_idle = false;
 
         /* Only an optimisation: a reader without it makes its own. */
-        r = image_reader_prepare(&m->reader_spare);
+        r = image_reader_prepare(&m->reader_spare, m->reader_helper);
         if (r < 0)
                 log_debug_errno(r, "Failed to prepare the next image reader, ignoring: %m");
         return 0;

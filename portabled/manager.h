@@ -61,6 +61,7 @@ typedef struct Manager {
         sd_event_source *prepare_defer;
         bool prepare_when_idle; /* asked for while operations ran: once the last one ends */
         ReaderSpare *reader_spare;
+        char *reader_helper; /* portabled-reader, which spares run; NULL: they are forked */
 
         /* Readers done with, on their way out (child-reaper.h). */
         ExitingChild *exiting_children;

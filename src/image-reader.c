@@ -56,14 +56,14 @@ struct ImageReader {
         PortableMetadata *cached; /* the answer, from the cache: no child */
 };
 
-int image_reader_prepare(ReaderSpare **spare) {
+int image_reader_prepare(ReaderSpare **spare, const char *spare_helper) {
         int k;
 
         k = reader_sandbox_prepare();
         if (k < 0)
                 return k;
         if (spare && !*spare) {
-                k = reader_spare_start(spare);
+                k = reader_spare_start(spare_helper, spare);
                 if (k < 0)
                         return k;
         }

@@ -64,10 +64,11 @@ typedef struct ImageReadRequest {
 int image_reader_start(const Image *image, const ImageReadRequest *request, ImageReader **ret, sd_bus_error *reterr);
 
 /* What a reader takes that can be made before it is needed: its seccomp filter, compiled, a spare
- * reader in *spare unless there is one (spare may be NULL: none), and a network namespace for the
- * next reader started on demand (reader-sandbox.h). A daemon calls it when it is idle, after a
- * reader started; image_reader_start() works without it, only slower. */
-int image_reader_prepare(ReaderSpare **spare);
+ * reader in *spare unless there is one (spare may be NULL: none; started by running spare_helper
+ * if not NULL, see reader_spare_start()), and a network namespace for the next reader started on
+ * demand (reader-sandbox.h). A daemon calls it when it is idle, after a reader started;
+ * image_reader_start() works without it, only slower. */
+int image_reader_prepare(ReaderSpare **spare, const char *spare_helper);
 
 /* Takes over a reader child started some other way (pid, a pidfd of it and our end of its
  * socket, all taken): tests use it to hold the receiving side to its promises with children

@@ -7,6 +7,7 @@
 #include <linux/securebits.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -70,6 +71,68 @@ int reader_sandbox_fork(pid_t *ret) {
                 }
                 return k;
         }
+        if (k < 0)
+                return k;
+        *ret = pid;
+        return 0;
+}
+
+int reader_sandbox_spawn(const char *path, int fd, pid_t *ret) {
+        _cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC), moved = -EBADF;
+        char *argv[] = { (char *) path, NULL };
+        posix_spawn_file_actions_t actions;
+        posix_spawnattr_t attr;
+        sigset_t none, all;
+        pid_t pid;
+        int k;
+
+        if (own < 0)
+                return -errno;
+        /* dup2() onto itself would keep close-on-exec set. */
+        if (fd == 3) {
+                moved = fcntl(fd, F_DUPFD_CLOEXEC, 4);
+                if (moved < 0)
+                        return -errno;
+                fd = moved;
+        }
+        (void) sigemptyset(&none);
+        (void) sigfillset(&all);
+
+        k = -posix_spawn_file_actions_init(&actions);
+        if (k < 0)
+                return k;
+        k = -posix_spawnattr_init(&attr);
+        if (k < 0) {
+                (void) posix_spawn_file_actions_destroy(&actions);
+                return k;
+        }
+        k = -posix_spawn_file_actions_adddup2(&actions, fd, 3);
+        if (k == 0)
+                k = -posix_spawnattr_setsigmask(&attr, &none);
+        if (k == 0)
+                k = -posix_spawnattr_setsigdefault(&attr, &all);
+        if (k == 0)
+                k = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+        if (k == 0) {
+                if (unshare(CLONE_NEWPID) < 0)
+                        k = -errno;
+                else {
+                        k = -posix_spawn(&pid, path, &actions, &attr, argv, environ);
+                        /* As in reader_sandbox_fork(): our later children belong in our namespace. */
+                        if (setns(own, CLONE_NEWPID) < 0) {
+                                int e = -errno;
+
+                                if (k == 0) {
+                                        (void) kill(pid, SIGKILL);
+                                        (void) waitpid(pid, NULL, 0);
+                                }
+                                k = e;
+                        }
+                }
+        }
+        (void) posix_spawnattr_destroy(&attr);
+        (void) posix_spawn_file_actions_destroy(&actions);
         if (k < 0)
                 return k;
         *ret = pid;

@@ -36,6 +36,13 @@
  * in the child, the child's pid in the parent. */
 int reader_sandbox_fork(pid_t *ret);
 
+/* The same for another program: path is started with posix_spawn() as pid 1 of a new PID
+ * namespace, with fd as its fd 3 and everything else of ours closed (close-on-exec), no signal
+ * blocked or ignored. The daemon's pages are not copied: the child shares them until it runs
+ * path, and the daemon waits that long (vfork()), so a spare costs the daemon no copy-on-write
+ * faults afterwards. The child inherits our environment. */
+int reader_sandbox_spawn(const char *path, int fd, pid_t *ret);
+
 /* Keeps fds (moved to 3, 4, ... in order; fds[] is updated), closes everything else. */
 int reader_sandbox_keep_fds(int *fds, size_t n_fds);
 

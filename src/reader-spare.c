@@ -19,7 +19,7 @@ struct ReaderSpare {
         int sock;
 };
 
-int reader_spare_start(ReaderSpare **ret) {
+int reader_spare_start(const char *helper, ReaderSpare **ret) {
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
         _cleanup_(reader_spare_freep) ReaderSpare *s = NULL;
         pid_t pid;
@@ -28,11 +28,17 @@ int reader_spare_start(ReaderSpare **ret) {
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return -errno;
 
-        r = reader_sandbox_fork(&pid);
-        if (r < 0)
-                return r;
-        if (pid == 0)
-                reader_child_spare_main(pair[1]);
+        if (helper) {
+                r = reader_sandbox_spawn(helper, pair[1], &pid);
+                if (r < 0)
+                        return r;
+        } else {
+                r = reader_sandbox_fork(&pid);
+                if (r < 0)
+                        return r;
+                if (pid == 0)
+                        reader_child_spare_main(pair[1]);
+        }
 
         s = calloc(1, sizeof(ReaderSpare));
         if (!s) {

@@ -19,8 +19,14 @@
 
 typedef struct ReaderSpare ReaderSpare;
 
-/* Forks the spare. Its system call filter must have been compiled (reader_sandbox_prepare()). */
-int reader_spare_start(ReaderSpare **ret);
+/* The program a spare runs (portabled/reader-main.c), installed next to the daemon. */
+#define READER_HELPER_NAME "portabled-reader"
+
+/* Starts the spare. With helper (the path of portabled-reader), by running it: the helper
+ * compiles its own system call filter while it sets up, and the daemon's pages are not copied
+ * (reader_sandbox_spawn()). Without, by forking, after the filter was compiled
+ * (reader_sandbox_prepare()). */
+int reader_spare_start(const char *helper, ReaderSpare **ret);
 
 /* Kills a spare that was not used, and reaps it. */
 ReaderSpare *reader_spare_free(ReaderSpare *s);

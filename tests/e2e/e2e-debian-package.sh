@@ -62,7 +62,7 @@ check_build() {
 check_contents() {
         local list p
         list=$(dpkg-deb -c "$DEB" | awk '{ print $6 }' | sed 's|^\./|/|')
-        for p in /usr/bin/portablectl /usr/libexec/portabled \
+        for p in /usr/bin/portablectl /usr/libexec/portabled /usr/libexec/portabled-reader \
                 /usr/lib/portabled/profile/default/service.conf /usr/lib/portabled/profile/strict/socket.conf \
                 /usr/lib/portabled/profile/trusted/service.conf /usr/lib/portabled/profile/nonetwork/service.conf \
                 /usr/share/dbus-1/system-services/org.freedesktop.portable1.service \

@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +36,26 @@ static void setup(void) {
 }
 
 TestSuite(reader_spare, .init = setup, .timeout = 60);
+
+/* Every spare test runs twice: with the spare forked from the test (as a daemon without
+ * portabled-reader does), and with the spare running portabled-reader (as the daemon does). */
+static const char *reader_helper(void) {
+        static char path[4096];
+
+        (void) snprintf(path, sizeof(path), "%s/portabled/" READER_HELPER_NAME, unit_build_root());
+        cr_assert(eq(int, access(path, X_OK), 0), "%s is not built", path);
+        return path;
+}
+
+#define SPARE_TEST(name)                                                                 \
+        static void name(const char *helper);                                            \
+        Test(reader_spare, name##_forked) {                                              \
+                name(NULL);                                                              \
+        }                                                                                \
+        Test(reader_spare, name##_run_as_helper) {                                       \
+                name(reader_helper());                                                   \
+        }                                                                                \
+        static void name(const char *helper)
 
 static bool same_strv(char * const *a, char * const *b) {
         size_t n = strv_length((char **) a);
@@ -97,7 +119,7 @@ static void assert_same_metadata(const PortableMetadata *a, const PortableMetada
         cr_assert(same_strv(a->warnings, b->warnings), "the warnings differ");
 }
 
-Test(reader_spare, reads_a_directory_as_a_reader_started_on_demand_does) {
+SPARE_TEST(reads_a_directory_as_a_reader_started_on_demand_does) {
         _cleanup_free_ char *tree = fixture("foo");
         _cleanup_(image_freep) Image *image = NULL;
         _cleanup_(reader_spare_freep) ReaderSpare *spare = NULL;
@@ -107,7 +129,7 @@ Test(reader_spare, reads_a_directory_as_a_reader_started_on_demand_does) {
         pid_t pid;
 
         cr_assert(eq(int, image_from_path(tree, &image), 0));
-        cr_assert(eq(int, reader_spare_start(&spare), 0));
+        cr_assert(eq(int, reader_spare_start(helper, &spare), 0));
         pid = reader_spare_pid(spare);
         wait_until_waiting(pid);
 
@@ -123,21 +145,21 @@ Test(reader_spare, reads_a_directory_as_a_reader_started_on_demand_does) {
 }
 
 /* Every unit when no prefix is given: "all" on the wire, not an empty list. */
-Test(reader_spare, reads_every_unit_without_matches) {
+SPARE_TEST(reads_every_unit_without_matches) {
         _cleanup_free_ char *tree = fixture("foo");
         _cleanup_(image_freep) Image *image = NULL;
         _cleanup_(reader_spare_freep) ReaderSpare *spare = NULL;
         _cleanup_(portable_metadata_freep) PortableMetadata *on_demand = NULL, *from_spare = NULL;
 
         cr_assert(eq(int, image_from_path(tree, &image), 0));
-        cr_assert(eq(int, reader_spare_start(&spare), 0));
+        cr_assert(eq(int, reader_spare_start(helper, &spare), 0));
         from_spare = read_with(image, &spare, NULL, NULL);
         on_demand = read_with(image, NULL, NULL, NULL);
         assert_same_metadata(from_spare, on_demand);
 }
 
 /* A spare that died meanwhile is not the read's problem: a reader is started on demand. */
-Test(reader_spare, dead_spare_is_replaced_by_a_reader_on_demand) {
+SPARE_TEST(dead_spare_is_replaced_by_a_reader_on_demand) {
         _cleanup_free_ char *tree = fixture("foo");
         _cleanup_(image_freep) Image *image = NULL;
         _cleanup_(reader_spare_freep) ReaderSpare *spare = NULL;
@@ -146,7 +168,7 @@ Test(reader_spare, dead_spare_is_replaced_by_a_reader_on_demand) {
         pid_t pid;
 
         cr_assert(eq(int, image_from_path(tree, &image), 0));
-        cr_assert(eq(int, reader_spare_start(&spare), 0));
+        cr_assert(eq(int, reader_spare_start(helper, &spare), 0));
         pid = reader_spare_pid(spare);
         wait_until_waiting(pid);
         cr_assert(eq(int, kill(pid, SIGKILL), 0));
@@ -165,11 +187,11 @@ Test(reader_spare, dead_spare_is_replaced_by_a_reader_on_demand) {
 }
 
 /* Never used: freeing it kills and reaps it. */
-Test(reader_spare, unused_spare_is_killed_and_reaped) {
+SPARE_TEST(unused_spare_is_killed_and_reaped) {
         ReaderSpare *spare = NULL;
         pid_t pid;
 
-        cr_assert(eq(int, reader_spare_start(&spare), 0));
+        cr_assert(eq(int, reader_spare_start(helper, &spare), 0));
         pid = reader_spare_pid(spare);
         cr_assert(gt(int, pid, 0));
         wait_until_waiting(pid);
@@ -190,12 +212,13 @@ static char *ns_of(pid_t pid, const char *ns) {
 
 /* While it waits, it is already confined as far as it can be without its image: namespaces of
  * its own, pid 1 of its PID namespace, nothing of the host in its root. */
-Test(reader_spare, waiting_spare_is_already_in_its_own_namespaces) {
+SPARE_TEST(waiting_spare_is_already_in_its_own_namespaces) {
         _cleanup_(reader_spare_freep) ReaderSpare *spare = NULL;
-        _cleanup_free_ char *status = NULL, *status_path = NULL, *root = NULL;
+        _cleanup_free_ char *status = NULL, *status_path = NULL, *root = NULL, *exe = NULL;
+        struct stat its_program, expected;
         pid_t pid;
 
-        cr_assert(eq(int, reader_spare_start(&spare), 0));
+        cr_assert(eq(int, reader_spare_start(helper, &spare), 0));
         pid = reader_spare_pid(spare);
         wait_until_waiting(pid);
 
@@ -213,6 +236,13 @@ Test(reader_spare, waiting_spare_is_already_in_its_own_namespaces) {
         /* Its root holds the empty image mount point and its procfs, nothing else. */
         root = unit_strf("/proc/%d/root/etc", (int) pid);
         cr_assert(not(eq(int, access(root, F_OK), 0)), "the host's /etc is visible to the spare");
+
+        /* It runs the program it was meant to: the helper, or a copy of us. */
+        exe = unit_strf("/proc/%d/exe", (int) pid);
+        cr_assert(eq(int, stat(exe, &its_program), 0));
+        cr_assert(eq(int, stat(helper ?: "/proc/self/exe", &expected), 0));
+        cr_assert(eq(u64, (uint64_t) its_program.st_ino, (uint64_t) expected.st_ino));
+        cr_assert(eq(u64, (uint64_t) its_program.st_dev, (uint64_t) expected.st_dev));
 }
 
 /* ---------------------------------------------------------------------- the request message */

@@ -103,6 +103,11 @@ void unit_rm_rf(const char *path) {
         (void) nftw(path, remove_cb, 16, FTW_PHYS | FTW_MOUNT | FTW_DEPTH);
 }
 
+const char *unit_build_root(void) {
+        const char *e = getenv("BUILD_ROOT");
+        return e && *e ? e : UNIT_BUILD_ROOT;
+}
+
 const char *unit_source_root(void) {
         const char *e = getenv("SOURCE_ROOT");
         return e && *e ? e : UNIT_SOURCE_ROOT;

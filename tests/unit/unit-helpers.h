@@ -21,6 +21,9 @@ const char *unit_test_data(void);
 const char *unit_profiles_dir(void);
 const char *unit_source_root(void);
 
+/* The build tree ($BUILD_ROOT, or the one the tests were built in). */
+const char *unit_build_root(void);
+
 /* asprintf() that never fails (aborts the test instead). */
 char *unit_strf(const char *format, ...) __attribute__((format(printf, 1, 2)));
 

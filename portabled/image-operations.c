@@ -492,6 +492,19 @@ static int attach_units_needed(Operation *o, char ***ret) {
         return 0;
 }
 
+/* Before the image is read: the units attach_units_needed() will name are the image's that the
+ * matches accept, so the matches cover them, and PID 1 is asked about them while the image is
+ * read. Without matches, every unit is accepted: asked about once they are known. */
+static int attach_unit_prefixes(Operation *o, char ***ret) {
+        ImageArguments *a = o->data;
+
+        *ret = NULL;
+        if (a->reattach || (a->flags & PORTABLE_FORCE_ATTACH) || strv_isempty(a->matches))
+                return 0;
+        *ret = strv_copy(a->matches);
+        return *ret ? 0 : -ENOMEM;
+}
+
 /* The unit names a change list touches: what a rollback on our own restarts. */
 static int changed_units(const PortableChanges *c, char ***ret) {
         _cleanup_strv_free_ char **units = NULL;
@@ -593,6 +606,7 @@ static int attach_finish(Operation *o, sd_bus_error *error) {
 static const OperationType attach_type = {
         .name = "attach image",
         .units_needed = attach_units_needed,
+        .unit_prefixes = attach_unit_prefixes,
         .finish = attach_finish,
         .free_data = image_arguments_free,
 };

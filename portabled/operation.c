@@ -112,13 +112,15 @@ static void on_units(UnitActivity *a, int error, const sd_bus_error *e, void *us
         unit_activity_done(&o->activity);
         o->activity = *a;
         *a = (UnitActivity) {};
+        if (o->n_reads_done < o->n_reads)
+                return; /* asked while the image is read: finish() runs once that is done */
         run_finish(o);
 }
 
-static int query_units(Operation *o, char **units) {
+static int query_units(Operation *o, char **units, char **prefixes) {
         o->query_rounds++;
-        return unit_activity_query(o->manager->bus, o->manager->event, units, on_units, o, &o->query_slot,
-                                   &o->query_defer);
+        return unit_activity_query(o->manager->bus, o->manager->event, units, prefixes, on_units, o,
+                                   &o->query_slot, &o->query_defer);
 }
 
 static void run_finish(Operation *o) {
@@ -136,7 +138,8 @@ static void run_finish(Operation *o) {
         if (r == -EAGAIN && !strv_isempty(o->activity.missing) && o->query_rounds < QUERY_ROUNDS_MAX) {
                 _cleanup_strv_free_ char **units = strv_copy(o->activity.queried);
 
-                if (units && strv_extend_strv(&units, o->activity.missing) >= 0 && query_units(o, units) >= 0)
+                if (units && strv_extend_strv(&units, o->activity.missing) >= 0 &&
+                    query_units(o, units, o->activity.prefixes) >= 0)
                         return;
                 r = -ENOMEM;
         }
@@ -154,12 +157,33 @@ static void after_reading(Operation *o) {
         _cleanup_strv_free_ char **units = NULL;
         int r = 0;
 
+        if (o->query_rounds > 0) {
+                /* Asked while reading (unit_prefixes()): finish() runs now, or when the answer
+                 * comes. */
+                if (!o->query_slot && !o->query_defer)
+                        run_finish(o);
+                return;
+        }
+
         if (o->type->units_needed)
                 r = o->type->units_needed(o, &units);
         if (r >= 0)
-                r = query_units(o, units);
+                r = query_units(o, units, /* prefixes= */ NULL);
         if (r < 0)
                 operation_fail(o, r, &error);
+}
+
+/* Asks the service manager ahead of the reading, if the operation can say what about. */
+static int query_units_early(Operation *o) {
+        _cleanup_strv_free_ char **prefixes = NULL;
+        int r;
+
+        if (!o->type->unit_prefixes)
+                return 0;
+        r = o->type->unit_prefixes(o, &prefixes);
+        if (r < 0 || strv_isempty(prefixes))
+                return r;
+        return query_units(o, /* units= */ NULL, prefixes);
 }
 
 /* Every layer is read: what finish() works with. An image alone is taken as it is; a stack is
@@ -353,6 +377,9 @@ int operation_start_stack(Manager *m, sd_bus_message *request, const OperationTy
                 o->reads = calloc(1 + n_extensions, sizeof(OperationRead));
                 if (!o->reads)
                         r = -ENOMEM;
+                /* First, so that its answer can come while the image is read. */
+                if (r >= 0)
+                        r = query_units_early(o);
                 for (size_t i = 0; r >= 0 && i <= n_extensions; i++) {
                         o->n_reads++;
                         r = start_reading(o, &o->reads[i], i == 0 ? image : extensions[i - 1],
@@ -364,7 +391,7 @@ int operation_start_stack(Manager *m, sd_bus_message *request, const OperationTy
 
                 r = type->units_needed ? type->units_needed(o, &units) : 0;
                 if (r >= 0)
-                        r = query_units(o, units);
+                        r = query_units(o, units, /* prefixes= */ NULL);
         }
         if (r < 0) {
                 operation_free(o);

@@ -12,6 +12,7 @@
 
 void unit_activity_done(UnitActivity *a) {
         a->queried = strv_free(a->queried);
+        a->prefixes = strv_free(a->prefixes);
         a->active = strv_free(a->active);
         a->missing = strv_free(a->missing);
         a->no_manager = false;
@@ -34,7 +35,8 @@ int unit_activity_is_active(void *userdata, const char *unit) {
                 return -EAGAIN;
         if (a->no_manager)
                 return 0;
-        if (!strv_contains_sorted(a->queried, unit)) {
+        if (!strv_contains_sorted(a->queried, unit) &&
+            !(!strv_isempty(a->prefixes) && unit_name_matches_prefixes(unit, a->prefixes))) {
                 r = strv_extend_unique(&a->missing, unit);
                 return r < 0 ? r : -EAGAIN;
         }
@@ -107,8 +109,30 @@ static int on_defer(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-int unit_activity_query(sd_bus *bus, sd_event *event, char * const *units, UnitActivityCallback callback,
-                        void *userdata, sd_bus_slot **ret_slot, sd_event_source **ret_defer) {
+/* What PID 1's pattern matching (fnmatch() without flags) takes literally: no wildcard, no
+ * bracket, no escape. A prefix with anything else is not asked about by pattern. */
+#define PREFIX_PATTERN_SAFE_CHARS "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:-_."
+
+static bool prefix_is_pattern_safe(const char *p) {
+        return !isempty(p) && p[strspn(p, PREFIX_PATTERN_SAFE_CHARS)] == '\0';
+}
+
+/* The patterns that match what unit_name_matches_prefixes() accepts for prefix p. */
+static int add_prefix_patterns(char ***patterns, const char *p) {
+        static const char *const suffixes[] = { "", ".*", "-*", "@*" };
+
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                char *pattern;
+
+                if (asprintf(&pattern, "%s%s", p, suffixes[i]) < 0 || strv_consume(patterns, pattern) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int unit_activity_query(sd_bus *bus, sd_event *event, char * const *units, char * const *prefixes,
+                        UnitActivityCallback callback, void *userdata, sd_bus_slot **ret_slot,
+                        sd_event_source **ret_defer) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_strv_free_ char **patterns = NULL;
         Query *q;
@@ -126,8 +150,13 @@ int unit_activity_query(sd_bus *bus, sd_event *event, char * const *units, UnitA
         }
         strv_sort(q->activity.queried);
         strv_uniq_sorted(q->activity.queried);
+        STRV_FOREACH(p, (char **) prefixes)
+                if (prefix_is_pattern_safe(*p) && strv_extend_unique(&q->activity.prefixes, *p) < 0) {
+                        query_free(q);
+                        return -ENOMEM;
+                }
 
-        if (!bus || strv_length(units) == 0) {
+        if (!bus || (strv_length(units) == 0 && strv_isempty(q->activity.prefixes))) {
                 /* Nothing to ask: answer on the next loop iteration, as the bus would. */
                 q->activity.no_manager = !bus;
                 r = sd_event_add_defer(event, ret_defer, on_defer, q);
@@ -153,6 +182,11 @@ int unit_activity_query(sd_bus *bus, sd_event *event, char * const *units, UnitA
                         return -ENOMEM;
                 }
         }
+        STRV_FOREACH(p, q->activity.prefixes)
+                if (add_prefix_patterns(&patterns, *p) < 0) {
+                        query_free(q);
+                        return -ENOMEM;
+                }
 
         r = sd_bus_message_new_method_call(bus, &m, SYSTEMD_BUS_NAME, SYSTEMD_BUS_PATH, SYSTEMD_BUS_MANAGER_INTERFACE,
                                            "ListUnitsByPatterns");

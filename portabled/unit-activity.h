@@ -15,6 +15,7 @@
 
 typedef struct UnitActivity {
         char **queried;  /* sorted */
+        char **prefixes; /* also queried: every unit these name prefixes match (unit-match.h) */
         char **active;   /* sorted: active units and instances */
         char **missing;  /* asked of the snapshot, not queried */
         bool no_manager; /* no service manager on the bus: nothing is active */
@@ -28,8 +29,11 @@ int unit_activity_is_active(void *userdata, const char *unit);
 
 typedef void (*UnitActivityCallback)(UnitActivity *a, int error, const sd_bus_error *e, void *userdata);
 
-/* Asks about units (a template stands for all its instances). The callback gets the snapshot
- * (owned by the caller of the callback only for the call: move what you keep), or an error. With
- * no unit to ask about, or no service manager, it still comes asynchronously. */
-int unit_activity_query(sd_bus *bus, sd_event *event, char * const *units, UnitActivityCallback callback,
-                        void *userdata, sd_bus_slot **ret_slot, sd_event_source **ret_defer);
+/* Asks about units (a template stands for all its instances), and about every unit that the name
+ * prefixes match (NULL: none; a prefix with characters that are special to PID 1's patterns is
+ * ignored). The callback gets the snapshot (owned by the caller of the callback only for the
+ * call: move what you keep), or an error. With nothing to ask about, or no service manager, it
+ * still comes asynchronously. */
+int unit_activity_query(sd_bus *bus, sd_event *event, char * const *units, char * const *prefixes,
+                        UnitActivityCallback callback, void *userdata, sd_bus_slot **ret_slot,
+                        sd_event_source **ret_defer);

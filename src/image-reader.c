@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "chase.h"
 #include "fd-util.h"
 #include "image-layout.h"
 #include "image-reader.h"
@@ -536,30 +537,21 @@ static const char *signal_hint(int sig) {
 }
 
 /* Turns unit sources (paths relative to the directory image) into host paths, keeping only
- * those that name a regular file reached without any symlink: the daemon links to them. */
+ * those that name a regular file reached without any symlink and without crossing a mount: the
+ * daemon links to them, so they must be the files the reader read. */
 static int resolve_sources(ImageReader *r, PortableMetadata *m) {
         for (size_t i = 0; i < m->n_units; i++) {
                 PortableFile *f = &m->units[i];
                 _cleanup_close_ int fd = -EBADF;
-                _cleanup_free_ char *copy = NULL, *host = NULL;
-                char *saveptr = NULL;
-                struct stat st = {};
-                bool ok = r->dir_fd >= 0;
+                _cleanup_free_ char *host = NULL;
+                struct stat st;
+                bool ok;
 
                 if (!f->source)
                         continue;
 
-                copy = strdup(f->source);
-                if (!copy)
-                        return -ENOMEM;
-                for (char *c = strtok_r(copy, "/", &saveptr); ok && c; c = strtok_r(NULL, "/", &saveptr)) {
-                        int next = openat(fd >= 0 ? fd : r->dir_fd, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-
-                        safe_close(fd);
-                        fd = next;
-                        ok = fd >= 0 && fstat(fd, &st) >= 0 && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode));
-                }
-                ok = ok && fd >= 0 && S_ISREG(st.st_mode);
+                fd = r->dir_fd >= 0 ? chase_open_beneath_same_mount(r->dir_fd, f->source) : -EBADF;
+                ok = fd >= 0 && fstat(fd, &st) >= 0 && S_ISREG(st.st_mode);
 
                 host = ok ? path_join(r->image_path, f->source) : NULL;
                 if (ok && !host)

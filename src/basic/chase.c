@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,4 +169,94 @@ int chase_open_in_root(int root_fd, const char *path, int open_flags) {
         if (fd != -ENOSYS && fd != -EAGAIN && fd != -ELOOP)
                 return fd;
         return chase_open_in_root_userspace(root_fd, path, open_flags);
+}
+
+static bool has_dotdot_component(const char *path) {
+        for (const char *p = path; *p; ) {
+                size_t n = strcspn(p, "/");
+
+                if (n == 2 && p[0] == '.' && p[1] == '.')
+                        return true;
+                p += n;
+                p += strspn(p, "/");
+        }
+        return false;
+}
+
+static int mount_id_of(int fd, uint64_t *ret) {
+        struct statx sx;
+
+        /* DONT_SYNC: a FUSE server is not asked (the attributes it gave before are enough). */
+        if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, STATX_TYPE | STATX_MNT_ID, &sx) < 0)
+                return -errno;
+        if (!(sx.stx_mask & STATX_MNT_ID))
+                return -EOPNOTSUPP;
+        if (S_ISLNK(sx.stx_mode))
+                return -ELOOP;
+        *ret = sx.stx_mnt_id;
+        return 0;
+}
+
+int chase_open_beneath_same_mount_userspace(int dir_fd, const char *path) {
+        _cleanup_close_ int fd = -EBADF;
+        uint64_t root_mount, mount;
+        int r;
+
+        if (path[0] == '\0')
+                return -ENOENT;
+        if (path[0] == '/' || has_dotdot_component(path))
+                return -EXDEV;
+        r = mount_id_of(dir_fd, &root_mount);
+        if (r < 0)
+                return r;
+
+        fd = openat(dir_fd, ".", O_PATH | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        for (const char *p = path + strspn(path, "/"); *p; p += strspn(p, "/")) {
+                char name[NAME_MAX + 1];
+                size_t n = strcspn(p, "/");
+                int next;
+
+                if (n > NAME_MAX)
+                        return -ENAMETOOLONG;
+                memcpy(name, p, n);
+                name[n] = '\0';
+                p += n;
+                if (streq(name, "."))
+                        continue;
+
+                /* O_NOFOLLOW | O_PATH opens a symlink itself, which mount_id_of() refuses. A
+                 * mount point is crossed by the open alone, without a word to the file system
+                 * mounted there: its mount ID tells, before anything below it is looked up. */
+                next = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0)
+                        return -errno;
+                safe_close(fd);
+                fd = next;
+                r = mount_id_of(fd, &mount);
+                if (r < 0)
+                        return r;
+                if (mount != root_mount)
+                        return -EXDEV;
+        }
+        return TAKE_FD(fd);
+}
+
+int chase_open_beneath_same_mount(int dir_fd, const char *path) {
+        struct open_how how = {
+                .flags = O_PATH | O_CLOEXEC,
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS,
+        };
+        long fd;
+
+        /* The kernel lets "a/../b" stay beneath; refused here as in the walk, so that both agree. */
+        if (path[0] == '/' || has_dotdot_component(path))
+                return -EXDEV;
+        fd = syscall(SYS_openat2, dir_fd, path, &how, sizeof(how));
+        if (fd >= 0)
+                return (int) fd;
+        if (errno != ENOSYS)
+                return -errno;
+        return chase_open_beneath_same_mount_userspace(dir_fd, path);
 }

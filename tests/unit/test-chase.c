@@ -3,7 +3,9 @@
 #include <criterion/new/assert.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -308,4 +310,88 @@ Test(chase, long_symlink_chain_answers_the_same_every_time) {
         }
         cr_assert(eq(u32, eloop, 0));
         cr_assert(eq(u32, other, 0));
+}
+
+/* ------------------------------------------------------------ beneath, on the same mount */
+
+TestSuite(chase_beneath, .init = setup, .fini = teardown);
+TestSuite(chase_beneath_userspace, .init = setup, .fini = teardown);
+
+static int beneath(const char *path) {
+        return userspace ? chase_open_beneath_same_mount_userspace(root_fd, path)
+                         : chase_open_beneath_same_mount(root_fd, path);
+}
+
+#define BENEATH_TEST(name)                                      \
+        static void name(void);                                 \
+        Test(chase_beneath, name) {                             \
+                userspace = false;                              \
+                name();                                         \
+        }                                                       \
+        Test(chase_beneath_userspace, name) {                   \
+                userspace = true;                               \
+                name();                                         \
+        }                                                       \
+        static void name(void)
+
+static void assert_same_inode(int fd, const char *relative) {
+        _cleanup_free_ char *p = unit_strf("%s/%s", root, relative);
+        struct stat a, b;
+
+        cr_assert(fd >= 0, "%s: %s", relative, strerror(-fd));
+        cr_assert(eq(int, fstat(fd, &a), 0));
+        cr_assert(eq(int, lstat(p, &b), 0));
+        cr_assert(a.st_dev == b.st_dev && a.st_ino == b.st_ino, "%s: another file was opened", relative);
+        close(fd);
+}
+
+BENEATH_TEST(plain_paths_open) {
+        assert_same_inode(beneath("etc/os-release"), "etc/os-release");
+        assert_same_inode(beneath("etc//os-release"), "etc/os-release");
+        assert_same_inode(beneath("./etc/./os-release"), "etc/os-release");
+        assert_same_inode(beneath("etc"), "etc");
+}
+
+BENEATH_TEST(no_symlink_is_followed) {
+        cr_assert(eq(int, beneath("etc/abs"), -ELOOP));
+        cr_assert(eq(int, beneath("dirlink/os-release"), -ELOOP));
+        cr_assert(eq(int, beneath("escape"), -ELOOP));
+        cr_assert(eq(int, beneath("loop1"), -ELOOP));
+}
+
+BENEATH_TEST(never_above_nor_absolute) {
+        cr_assert(eq(int, beneath("../outside/secret"), -EXDEV));
+        cr_assert(eq(int, beneath("etc/../etc/os-release"), -EXDEV));
+        cr_assert(eq(int, beneath("/etc/os-release"), -EXDEV));
+}
+
+BENEATH_TEST(missing_and_not_a_directory) {
+        cr_assert(eq(int, beneath("etc/missing"), -ENOENT));
+        cr_assert(eq(int, beneath("etc/os-release/x"), -ENOTDIR));
+}
+
+/* A file system mounted inside the tree is refused where it starts, whether it covers a
+ * directory on the way or the file itself. */
+BENEATH_TEST(no_step_into_another_mount) {
+        _cleanup_free_ char *etc = unit_strf("%s/etc", root), *secret = unit_strf("%s/outside/secret", tmp),
+                            *file = unit_strf("%s/sub/file", root), *over = unit_strf("%s/etc/os-release", root);
+
+        if (geteuid() != 0)
+                cr_skip_test("mounting needs root");
+        unit_write(file, "below");
+        cr_assert(eq(int, unshare(CLONE_NEWNS), 0));
+        cr_assert(eq(int, mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0));
+        /* The old fd still walks the mounts of the namespace it was opened in. */
+        safe_close(root_fd);
+        root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        cr_assert(root_fd >= 0);
+        assert_same_inode(beneath("sub/file"), "sub/file");
+
+        cr_assert(eq(int, mount(secret, file, NULL, MS_BIND, NULL), 0));
+        cr_assert(eq(int, beneath("sub/file"), -EXDEV));
+
+        cr_assert(eq(int, mount("tmpfs", etc, "tmpfs", 0, "mode=0755"), 0));
+        unit_write(over, "mounted over");
+        cr_assert(eq(int, beneath("etc/os-release"), -EXDEV));
+        cr_assert(eq(int, beneath("etc"), -EXDEV));
 }

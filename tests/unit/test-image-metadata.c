@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "image-metadata.h"
@@ -43,6 +45,33 @@ Test(image_metadata, directory) {
         /* Directory images record where regular unit files are (for --copy=symlink). */
         src = unit_strf("%s/usr/lib/systemd/system/foo.service", dir);
         assert_str(portable_metadata_find_unit(m, "foo.service")->source, src);
+}
+
+/* The daemon links to a unit file only where a reader read it: a file system mounted over part of
+ * the image (which the reader's copy of the tree does not have) is neither linked to nor walked. */
+Test(image_metadata, directory_source_under_a_mount_is_not_linked) {
+        _cleanup_free_ char *fixture = unit_strf("%s/images/foo", unit_test_data()), *dir = unit_strf("%s/foo", tmp),
+                            *units = unit_strf("%s/usr/lib/systemd/system", dir), *over = NULL;
+        _cleanup_(portable_metadata_freep) PortableMetadata *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        char *matches[] = { (char *) "foo", NULL };
+        const PortableFile *f;
+
+        if (geteuid() != 0)
+                cr_skip_test("mounting needs root");
+        cr_assert(eq(int, unit_run("cp -a '%s' '%s'", fixture, dir), 0));
+        cr_assert(eq(int, unshare(CLONE_NEWNS), 0));
+        cr_assert(eq(int, mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0));
+        cr_assert(eq(int, mount("tmpfs", units, "tmpfs", 0, "mode=0755"), 0));
+        over = unit_strf("%s/foo.service", units);
+        unit_write(over, "[Service]\nExecStart=/bin/mounted-over\n");
+
+        _cleanup_(image_freep) Image *image = image_at(dir);
+        cr_assert(eq(int, image_read_metadata(image, matches, &m, &error), 0), "%s", strna(error.message));
+        f = portable_metadata_find_unit(m, "foo.service");
+        cr_assert(f != NULL);
+        cr_assert(zero(ptr, strstr(f->data, "mounted-over")), "the reader read the image, not the mount");
+        cr_assert(zero(ptr, f->source), "linked across a mount: %s", f->source);
 }
 
 Test(image_metadata, raw) {

@@ -103,6 +103,7 @@ static const ImageReadRequest *daemon_request(Manager *m, const ImageArguments *
         buffer->image_policies = a->image_policies;
         buffer->verity_cache = m->verity_cache;
         buffer->metadata_cache = m->metadata_cache;
+        buffer->sandbox = &m->reader_sandbox;
         buffer->spare = &m->reader_spare;
         buffer->trust_root = m->host.root;
         return buffer;

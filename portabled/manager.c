@@ -8,17 +8,17 @@
 
 #include "bus-image.h"
 #include "bus-manager.h"
+#include "child-reaper.h"
 #include "image-policy.h"
 #include "image-reader.h"
 #include "log.h"
-#include "child-reaper.h"
 #include "manager.h"
-#include "sender-creds.h"
 #include "operation.h"
 #include "path-util.h"
 #include "pending-upgrade.h"
 #include "portable-bus.h"
 #include "reader-spare.h"
+#include "sender-creds.h"
 #include "strv.h"
 #include "transaction.h"
 #include "unit-activity.h"
@@ -41,6 +41,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_unref(m->image_cache_defer);
         sd_event_source_disable_unref(m->prepare_defer);
         reader_spare_free(m->reader_spare);
+        reader_sandbox_done(&m->reader_sandbox);
         manager_reap_all(m);
         sd_event_source_disable_unref(m->idle_timer);
         /* Its queries hold calls on the bus. */
@@ -106,6 +107,7 @@ int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_
         m = calloc(1, sizeof(Manager));
         if (!m)
                 return -ENOMEM;
+        m->reader_sandbox = READER_SANDBOX_NULL;
         m->exit_on_idle_usec = exit_on_idle_usec;
         m->reader_helper = find_reader_helper();
         if (m->reader_helper)
@@ -243,7 +245,7 @@ static int on_prepare_readers(sd_event_source *s, void *userdata) {
         m->prepare_when_idle = false;
 
         /* Only an optimisation: a reader without it makes its own. */
-        r = image_reader_prepare(&m->reader_spare, m->reader_helper);
+        r = image_reader_prepare(&m->reader_sandbox, &m->reader_spare, m->reader_helper);
         if (r < 0)
                 log_debug_errno(r, "Failed to prepare the next image reader, ignoring: %m");
         return 0;

@@ -60,6 +60,7 @@ typedef struct Manager {
          * (image_reader_prepare()): among it the spare reader for the next directory image. */
         sd_event_source *prepare_defer;
         bool prepare_when_idle; /* asked for while operations ran: once the last one ends */
+        ReaderSandbox reader_sandbox;
         ReaderSpare *reader_spare;
         char *reader_helper; /* portabled-reader, which spares run; NULL: they are forked */
 

@@ -12,6 +12,7 @@
 #include "reader-sandbox.h"
 
 int main(int argc, char *argv[]) {
+        ReaderSandbox sandbox = READER_SANDBOX_NULL;
         struct stat st;
 
         if (argc != 1 || fstat(3, &st) < 0 || !S_ISSOCK(st.st_mode)) {
@@ -20,6 +21,6 @@ int main(int argc, char *argv[]) {
         }
         /* Compiled now, while nobody waits, as the daemon does before it forks a reader. A
          * failure only means the filter is built after the request arrives. */
-        (void) reader_sandbox_prepare();
-        reader_child_spare_main(3);
+        (void) reader_sandbox_prepare(&sandbox);
+        reader_child_spare_main(3, &sandbox);
 }

@@ -57,18 +57,18 @@ struct ImageReader {
         PortableMetadata *cached; /* the answer, from the cache: no child */
 };
 
-int image_reader_prepare(ReaderSpare **spare, const char *spare_helper) {
+int image_reader_prepare(ReaderSandbox *sandbox, ReaderSpare **spare, const char *spare_helper) {
         int k;
 
-        k = reader_sandbox_prepare();
+        k = reader_sandbox_prepare(sandbox);
         if (k < 0)
                 return k;
         if (spare && !*spare) {
-                k = reader_spare_start(spare_helper, spare);
+                k = reader_spare_start(spare_helper, sandbox, spare);
                 if (k < 0)
                         return k;
         }
-        k = reader_sandbox_prepare_network();
+        k = reader_sandbox_prepare_network(sandbox);
         return k < 0 ? k : 0;
 }
 
@@ -386,6 +386,8 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
         _cleanup_(raw_setup_done) RawSetup raw = { .verity = VERITY_DATA_NULL };
         _cleanup_close_ int image_fd = -EBADF, netns_fd = -EBADF;
+        _cleanup_(reader_sandbox_done) ReaderSandbox own_sandbox = READER_SANDBOX_NULL;
+        ReaderSandbox *sandbox = request->sandbox ?: &own_sandbox;
         int k;
 
         image_fd = open_image(image, reterr);
@@ -432,13 +434,13 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
                 return -errno;
 
         /* Once per daemon: every reader then loads the compiled filter in one call. */
-        k = reader_sandbox_prepare();
+        k = reader_sandbox_prepare(sandbox);
         if (k < 0)
                 return portable_error(reterr, k, NULL, "Image '%s': cannot prepare the reader's system call filter: %m",
                                       image->path);
 
         /* Made ahead of time, if the caller did (image_reader_prepare()): one reader only. */
-        netns_fd = reader_sandbox_take_network();
+        netns_fd = reader_sandbox_take_network(sandbox);
 
         k = reader_sandbox_fork(&r->pid);
         if (k < 0)
@@ -449,6 +451,7 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
                         .image_fd = image_fd,
                         .sock = pair[1],
                         .netns_fd = netns_fd,
+                        .sandbox = sandbox,
                         .matches = request->matches,
                         .check_paths = request->check_paths,
                         .verity = &raw.verity,

@@ -53,6 +53,9 @@ typedef struct ImageReadRequest {
                                        * what the reader verified is added; NULL: verify every time */
         MetadataCache *metadata_cache; /* what an unchanged file gave before is answered from it, see
                                         * above; NULL: read every time */
+        ReaderSandbox *sandbox;     /* what readers take that was made ahead of time (its
+                                     * filter compiled, a network namespace; the one taken);
+                                     * NULL: made for this read */
         ReaderSpare **spare;        /* directory images: a reader started ahead of time
                                      * (reader-spare.h) reads it, if there is one (taken);
                                      * NULL: a reader is started for this read */
@@ -63,12 +66,13 @@ typedef struct ImageReadRequest {
 
 int image_reader_start(const Image *image, const ImageReadRequest *request, ImageReader **ret, sd_bus_error *reterr);
 
-/* What a reader takes that can be made before it is needed: its seccomp filter, compiled, a spare
- * reader in *spare unless there is one (spare may be NULL: none; started by running spare_helper
- * if not NULL, see reader_spare_start()), and a network namespace for the next reader started on
- * demand (reader-sandbox.h). A daemon calls it when it is idle, after a reader started;
- * image_reader_start() works without it, only slower. */
-int image_reader_prepare(ReaderSpare **spare, const char *spare_helper);
+/* What a reader takes that can be made before it is needed: its seccomp filter, compiled, and a
+ * network namespace for the next reader started on demand, into sandbox (reader-sandbox.h); a
+ * spare reader in *spare unless there is one (spare may be NULL: none; started by running
+ * spare_helper if not NULL, see reader_spare_start()). A daemon calls it when it is idle, after a
+ * reader started, and passes sandbox and spare with its requests; image_reader_start() works
+ * without them, only slower. */
+int image_reader_prepare(ReaderSandbox *sandbox, ReaderSpare **spare, const char *spare_helper);
 
 /* Takes over a reader child started some other way (pid, a pidfd of it and our end of its
  * socket, all taken): tests use it to hold the receiving side to its promises with children

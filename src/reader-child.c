@@ -90,7 +90,7 @@ static int read_mounted_image(ReaderChildArgs *a, bool directory, sd_bus_error *
                 return portable_error(error, errno, NULL, "Image '%s': cannot open the mounted image: %m", a->image->path);
 
         /* From here on the child only reads the untrusted tree and sends what it found. */
-        r = reader_sandbox_lock_down();
+        r = reader_sandbox_lock_down(a->sandbox);
         if (r < 0)
                 return portable_error(error, r, NULL, "Image '%s': cannot lock down the reader: %m", a->image->path);
 
@@ -190,7 +190,7 @@ _noreturn_ void reader_child_main(ReaderChildArgs *a) {
 /* A spare: everything up to the pivot into the empty root is done before the image is known; the
  * directory is then mounted where the image goes, and the rest is as for any reader. Set-up that
  * fails ends it without a word: the daemon finds it gone and starts a reader of its own. */
-static int spare_run(int *sock, bool *ret_requested, sd_bus_error *error) {
+static int spare_run(int *sock, const ReaderSandbox *sandbox, bool *ret_requested, sd_bus_error *error) {
         _cleanup_(reader_request_done) ReaderRequest request = {};
         _cleanup_close_ int tree_fd = -EBADF;
         ReaderChildArgs a;
@@ -228,6 +228,7 @@ static int spare_run(int *sock, bool *ret_requested, sd_bus_error *error) {
                 .image_fd = -EBADF,
                 .sock = *sock,
                 .netns_fd = -EBADF,
+                .sandbox = sandbox,
                 .matches = request.matches,
                 .check_paths = request.check_paths,
                 .extension = request.extension,
@@ -236,7 +237,7 @@ static int spare_run(int *sock, bool *ret_requested, sd_bus_error *error) {
         return read_mounted_image(&a, /* directory= */ true, error);
 }
 
-_noreturn_ void reader_child_spare_main(int sock) {
+_noreturn_ void reader_child_spare_main(int sock, const ReaderSandbox *sandbox) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         struct rlimit no_core = {};
         bool requested;
@@ -248,7 +249,7 @@ _noreturn_ void reader_child_spare_main(int sock) {
          * apart by the name). */
         (void) prctl(PR_SET_NAME, READER_SPARE_COMM);
 
-        r = spare_run(&sock, &requested, &error);
+        r = spare_run(&sock, sandbox, &requested, &error);
         if (r < 0 && requested)
                 reader_send_error(sock, r, &error);
         reader_sandbox_exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);

@@ -5,6 +5,7 @@
 
 #include "image.h"
 #include "macro.h"
+#include "reader-sandbox.h"
 #include "verity-cache.h"
 #include "verity.h"
 
@@ -25,6 +26,7 @@ typedef struct ReaderChildArgs {
         int sock;                 /* SOCK_SEQPACKET, our end */
         int netns_fd;             /* a network namespace made for this reader alone
                                    * (reader_sandbox_prepare_network()), or -EBADF */
+        const ReaderSandbox *sandbox; /* its compiled filter, if any (NULL: built here) */
         char * const *matches;
         char * const *check_paths;
 
@@ -47,4 +49,4 @@ _noreturn_ void reader_child_main(ReaderChildArgs *a);
  * the directory image of the one request it gets (reader-request.h). */
 #define READER_SPARE_COMM "portabled-spare"
 #define READER_COMM "portabled-read"
-_noreturn_ void reader_child_spare_main(int sock);
+_noreturn_ void reader_child_spare_main(int sock, const ReaderSandbox *sandbox);

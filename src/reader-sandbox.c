@@ -170,13 +170,10 @@ int reader_sandbox_keep_fds(int *fds, size_t n_fds) {
         return 0;
 }
 
-/* The network namespace reader_sandbox_prepare_network() made, for the next reader. */
-static int spare_netns_fd = -EBADF;
-
-int reader_sandbox_prepare_network(void) {
+int reader_sandbox_prepare_network(ReaderSandbox *s) {
         _cleanup_close_ int own = -EBADF, spare = -EBADF;
 
-        if (spare_netns_fd >= 0)
+        if (s->netns_fd >= 0)
                 return 0;
 
         own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -190,12 +187,12 @@ int reader_sandbox_prepare_network(void) {
                 return -errno;
         if (spare < 0)
                 return -EBADF;
-        spare_netns_fd = TAKE_FD(spare);
+        s->netns_fd = TAKE_FD(spare);
         return 1;
 }
 
-int reader_sandbox_take_network(void) {
-        return TAKE_FD(spare_netns_fd);
+int reader_sandbox_take_network(ReaderSandbox *s) {
+        return s ? TAKE_FD(s->netns_fd) : -EBADF;
 }
 
 int reader_sandbox_unshare(int netns_fd) {
@@ -378,17 +375,20 @@ static int build_filter(scmp_filter_ctx *ret) {
         return 0;
 }
 
-/* The filter as a BPF program, compiled by reader_sandbox_prepare() before the fork. */
-static struct sock_fprog prepared_filter;
+void reader_sandbox_done(ReaderSandbox *s) {
+        s->filter.filter = mfree(s->filter.filter);
+        s->filter.len = 0;
+        s->netns_fd = safe_close(s->netns_fd);
+}
 
-int reader_sandbox_prepare(void) {
+int reader_sandbox_prepare(ReaderSandbox *s) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *data = NULL;
         size_t size;
         int r;
 
-        if (prepared_filter.filter)
+        if (s->filter.filter)
                 return 0;
 
         r = build_filter(&ctx);
@@ -408,14 +408,14 @@ int reader_sandbox_prepare(void) {
         if (size == 0 || size % sizeof(struct sock_filter) != 0 || size / sizeof(struct sock_filter) > BPF_MAXINSNS)
                 return -EBADMSG;
 
-        prepared_filter = (struct sock_fprog) {
+        s->filter = (struct sock_fprog) {
                 .len = (unsigned short) (size / sizeof(struct sock_filter)),
                 .filter = (struct sock_filter *) TAKE_PTR(data),
         };
         return 0;
 }
 
-int reader_sandbox_lock_down(void) {
+int reader_sandbox_lock_down(const ReaderSandbox *s) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         int r;
 
@@ -434,8 +434,8 @@ int reader_sandbox_lock_down(void) {
                 return 0;
 
         /* What seccomp_load() would load, with the flags it would use (none: no_new_privs is set). */
-        if (prepared_filter.filter)
-                return RET_NERRNO(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prepared_filter));
+        if (s && s->filter.filter)
+                return RET_NERRNO(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &s->filter));
 
         r = build_filter(&ctx);
         if (r < 0)

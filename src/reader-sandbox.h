@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <linux/filter.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -31,6 +32,23 @@
  *    reading needs; anything else kills the child (openat2 fails with ENOSYS instead, so that
  *    path resolution uses the walk whose opens the filter can check: read-only opens only). */
 
+/* What readers take that can be made before they are needed, made by the daemon while it is idle and
+ * owned by it (its manager object): the seccomp filter of step 4, compiled once so that a forked
+ * reader loads it with one system call instead of building it (and probing the kernel) itself, and
+ * the network namespace of step 2 for the next reader started on demand. */
+typedef struct ReaderSandbox {
+        struct sock_fprog filter; /* .filter NULL: not compiled (yet) */
+        int netns_fd;             /* -EBADF: none ready */
+} ReaderSandbox;
+
+#define READER_SANDBOX_NULL ((ReaderSandbox) { .netns_fd = -EBADF })
+
+void reader_sandbox_done(ReaderSandbox *s);
+
+/* Compiles the filter into s, unless it is there. Optional: without it, lock_down() builds the
+ * filter in the child. */
+int reader_sandbox_prepare(ReaderSandbox *s);
+
 /* fork() straight into a new PID namespace, whose pid 1 the child is: the daemon sees the reader's
  * fate on the pid it started, and no other process is ever in the namespace. As fork(): *ret is 0
  * in the child, the child's pid in the parent. */
@@ -50,14 +68,14 @@ int reader_sandbox_keep_fds(int *fds, size_t n_fds);
  * closed once joined), or -EBADF to make one here. */
 int reader_sandbox_unshare(int netns_fd);
 
-/* Makes a new network namespace for the next reader, unless one is ready: the calling process
- * enters a new one, keeps a file descriptor of it and goes back to its own. For a daemon that is
- * idle (a few hundred microseconds). Returns 1 if one was made, 0 if one was ready already. */
-int reader_sandbox_prepare_network(void);
+/* Makes a new network namespace for the next reader into s, unless one is ready: the calling
+ * process enters a new one, keeps a file descriptor of it and goes back to its own. For a daemon
+ * that is idle (a few hundred microseconds). Returns 1 if one was made, 0 if one was ready already. */
+int reader_sandbox_prepare_network(ReaderSandbox *s);
 
 /* The network namespace made ahead of time (the caller owns it, and must give it to one reader
- * only), or -EBADF if there is none. */
-int reader_sandbox_take_network(void);
+ * only), or -EBADF if there is none (or s is NULL). */
+int reader_sandbox_take_network(ReaderSandbox *s);
 
 /* The directory where the caller mounts the image before pivoting; "image" below it. */
 #define READER_SANDBOX_STAGING "/tmp"
@@ -70,14 +88,10 @@ int reader_sandbox_prepare_root(void);
 
 int reader_sandbox_pivot(void);
 
-int reader_sandbox_lock_down(void);
+/* s: loads its compiled filter if it has one (NULL or none: builds the filter here). */
+int reader_sandbox_lock_down(const ReaderSandbox *s);
 
 /* Ends a locked-down process by the system call itself: _exit() may be wrapped (the sanitizer
  * runtimes check for leaks there, with calls the seccomp filter rightly refuses), and nothing of
  * the daemon's process image has anything left to do after the reading. */
 _noreturn_ void reader_sandbox_exit(int status);
-
-/* Compiles the seccomp filter of reader_sandbox_lock_down() into BPF, once per process, so that a
- * child forked afterwards loads the program with one system call instead of building it (and
- * probing the kernel) itself. Optional: without it, lock_down() builds the filter in the child. */
-int reader_sandbox_prepare(void);

@@ -19,7 +19,7 @@ struct ReaderSpare {
         int sock;
 };
 
-int reader_spare_start(const char *helper, ReaderSpare **ret) {
+int reader_spare_start(const char *helper, const ReaderSandbox *sandbox, ReaderSpare **ret) {
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
         _cleanup_(reader_spare_freep) ReaderSpare *s = NULL;
         pid_t pid;
@@ -37,7 +37,7 @@ int reader_spare_start(const char *helper, ReaderSpare **ret) {
                 if (r < 0)
                         return r;
                 if (pid == 0)
-                        reader_child_spare_main(pair[1]);
+                        reader_child_spare_main(pair[1], sandbox);
         }
 
         s = calloc(1, sizeof(ReaderSpare));

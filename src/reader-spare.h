@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "macro.h"
+#include "reader-sandbox.h"
 
 /* A directory image is read in a moment; most of a reader's time goes into starting it: the fork,
  * its namespaces, its empty root. A spare is a reader started ahead of time, while the daemon is
@@ -24,9 +25,9 @@ typedef struct ReaderSpare ReaderSpare;
 
 /* Starts the spare. With helper (the path of portabled-reader), by running it: the helper
  * compiles its own system call filter while it sets up, and the daemon's pages are not copied
- * (reader_sandbox_spawn()). Without, by forking, after the filter was compiled
- * (reader_sandbox_prepare()). */
-int reader_spare_start(const char *helper, ReaderSpare **ret);
+ * (reader_sandbox_spawn()). Without, by forking: the child loads the filter compiled into sandbox
+ * (reader_sandbox_prepare(); NULL or none: it builds the filter itself). */
+int reader_spare_start(const char *helper, const ReaderSandbox *sandbox, ReaderSpare **ret);
 
 /* Kills a spare that was not used, and reaps it. */
 ReaderSpare *reader_spare_free(ReaderSpare *s);

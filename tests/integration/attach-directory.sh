@@ -149,4 +149,29 @@ assert_eq "GetImageState of a path with ':' round-trips the escaping" 's "attach
 assert_ok "detach of a path with ':'" mcall DetachImage sb "$IMAGES/foo:colon" false
 assert_root_unchanged "detach of a path with ':' leaves the root as it was" "$T/pristine-prof"
 
+
+# --- the spare reader runs portabled-reader, which the daemon finds next to itself -------------------
+
+# spare_reader: the pid of the daemon's spare reader (comm portabled-spare), waiting for one.
+spare_reader() {
+        local i pid
+        for i in $(seq 1 100); do
+                pid=$(ps -o pid=,comm= --ppid "$DAEMON_PID" 2>/dev/null | awk '$2 == "portabled-spare" { print $1; exit }')
+                [ -n "$pid" ] && { echo "$pid"; return 0; }
+                sleep 0.05
+        done
+        return 1
+}
+helper=$(cd "$(dirname "$PORTABLED")" && pwd -P)/portabled-reader
+first=$(spare_reader)
+assert_eq "the daemon keeps a spare reader" "yes" "$([ -n "$first" ] && echo yes || echo no)"
+assert_eq "the spare runs portabled-reader from next to the daemon" "$helper" "$(readlink "/proc/$first/exe" 2>&1)"
+mjson AttachImage sassbs foo 1 foo.service default false "" >/dev/null
+mjson DetachImage sb foo false >/dev/null
+second=$(spare_reader)
+assert_eq "an attach of a directory uses the spare, and a new one takes its place" "yes" \
+        "$([ -n "$second" ] && [ "$second" != "$first" ] && echo yes || echo "no ($first, then $second)")"
+assert_eq "the new spare runs portabled-reader too" "$helper" "$(readlink "/proc/$second/exe" 2>&1)"
+assert_root_unchanged "attach and detach through the spare" "$T/pristine-prof"
+
 finish

@@ -440,7 +440,7 @@ Test(extension_release, works_in_the_reader_sandbox) {
         if (pid == 0) {
                 _cleanup_(extension_release_freep) ExtensionRelease *rel = NULL;
 
-                if (reader_sandbox_lock_down() < 0)
+                if (reader_sandbox_lock_down(NULL) < 0)
                         _exit(10);
                 if (extension_release_read(root_fd, "app1", "app1", false, &rel, NULL) < 0)
                         reader_sandbox_exit(11);

@@ -569,7 +569,7 @@ Test(image_reader_adopted, child_sending_more_after_done) {
 }
 
 static void breaks_the_sandbox(int sock) {
-        if (reader_sandbox_lock_down() < 0)
+        if (reader_sandbox_lock_down(NULL) < 0)
                 _exit(100);
         /* Not on the allow-list: the filter kills the process. */
         (void) socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

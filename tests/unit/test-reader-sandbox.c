@@ -42,6 +42,10 @@ static void skip_under_valgrind(void) {
 #endif
 }
 
+/* What the children below lock themselves down with: nothing compiled ahead, or (once
+ * prepared_filter_is_the_same has prepared it) the filter a daemon would have compiled. */
+static ReaderSandbox sandbox = { .netns_fd = -EBADF };
+
 /* Runs check() in a child that locked itself down (the filter is per process and permanent, so
  * the test process itself must stay outside), and returns its wait status. */
 static int in_sandbox(int (*check)(void)) {
@@ -50,7 +54,7 @@ static int in_sandbox(int (*check)(void)) {
 
         cr_assert(ge(int, pid, 0));
         if (pid == 0) {
-                if (reader_sandbox_lock_down() < 0)
+                if (reader_sandbox_lock_down(&sandbox) < 0)
                         _exit(100);
                 reader_sandbox_exit(check());
         }
@@ -298,8 +302,12 @@ Test(reader_sandbox, prepared_filter_is_the_same) {
         int (*const killing[])(void) = { try_socket, try_exec, try_unshare, try_mount, try_reboot, try_kill_other,
                                          try_open_by_handle, try_write_file, try_exec_memory, try_ptrace };
 
-        cr_assert(eq(int, reader_sandbox_prepare(), 0));
-        cr_assert(eq(int, reader_sandbox_prepare(), 0), "once is enough, twice is harmless");
+        cr_assert(zero(ptr, sandbox.filter.filter));
+        cr_assert(eq(int, reader_sandbox_prepare(&sandbox), 0));
+        cr_assert(not(zero(ptr, sandbox.filter.filter)));
+        const struct sock_filter *first = sandbox.filter.filter;
+        cr_assert(eq(int, reader_sandbox_prepare(&sandbox), 0), "once is enough, twice is harmless");
+        cr_assert(sandbox.filter.filter == first, "not compiled again");
         for (size_t i = 0; i < ELEMENTSOF(allowed); i++)
                 assert_exits_zero(allowed[i]);
         skip_under_valgrind();
@@ -384,16 +392,18 @@ Test(reader_sandbox, network_made_ahead_of_time) {
         _cleanup_free_ char *own = ns_of("/proc/self/ns/net"), *spare = NULL, *in_child = NULL, *own_after = NULL,
                             *next = NULL, *own_made = NULL, *spare_path = NULL;
         _cleanup_close_ int fd = -EBADF, fd2 = -EBADF;
+        _cleanup_(reader_sandbox_done) ReaderSandbox s = READER_SANDBOX_NULL;
 
-        cr_assert(eq(int, reader_sandbox_take_network(), -EBADF), "none at first");
-        cr_assert(eq(int, reader_sandbox_prepare_network(), 1));
-        cr_assert(eq(int, reader_sandbox_prepare_network(), 0), "one is ready already");
+        cr_assert(eq(int, reader_sandbox_take_network(NULL), -EBADF), "no sandbox, no namespace");
+        cr_assert(eq(int, reader_sandbox_take_network(&s), -EBADF), "none at first");
+        cr_assert(eq(int, reader_sandbox_prepare_network(&s), 1));
+        cr_assert(eq(int, reader_sandbox_prepare_network(&s), 0), "one is ready already");
         own_after = ns_of("/proc/self/ns/net");
         assert_str(own_after, own);
 
-        fd = reader_sandbox_take_network();
+        fd = reader_sandbox_take_network(&s);
         cr_assert(ge(int, fd, 0));
-        cr_assert(eq(int, reader_sandbox_take_network(), -EBADF), "taken");
+        cr_assert(eq(int, reader_sandbox_take_network(&s), -EBADF), "taken");
         spare_path = unit_strf("/proc/self/fd/%d", fd);
         spare = ns_of(spare_path);
         cr_assert(ne(str, spare, own));
@@ -401,8 +411,8 @@ Test(reader_sandbox, network_made_ahead_of_time) {
         in_child = child_network(fd);
         assert_str(in_child, spare);
 
-        cr_assert(eq(int, reader_sandbox_prepare_network(), 1));
-        fd2 = reader_sandbox_take_network();
+        cr_assert(eq(int, reader_sandbox_prepare_network(&s), 1));
+        fd2 = reader_sandbox_take_network(&s);
         cr_assert(ge(int, fd2, 0));
         next = child_network(fd2);
         cr_assert(ne(str, next, spare));

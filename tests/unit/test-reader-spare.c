@@ -28,11 +28,14 @@
  * behind whether it was used, killed or never needed. The request it waits for
  * (reader-request.h) says everything a read of a directory depends on. */
 
+/* The filter a daemon compiles ahead, which a forked spare loads. */
+static ReaderSandbox sandbox = { .netns_fd = -EBADF };
+
 static void setup(void) {
         unit_skip_reader_tests_under_valgrind();
         if (geteuid() != 0)
                 cr_skip_test("the reader's namespaces need root");
-        cr_assert(eq(int, reader_sandbox_prepare(), 0));
+        cr_assert(eq(int, reader_sandbox_prepare(&sandbox), 0));
 }
 
 TestSuite(reader_spare, .init = setup, .timeout = 60);
@@ -129,7 +132,7 @@ SPARE_TEST(reads_a_directory_as_a_reader_started_on_demand_does) {
         pid_t pid;
 
         cr_assert(eq(int, image_from_path(tree, &image), 0));
-        cr_assert(eq(int, reader_spare_start(helper, &spare), 0));
+        cr_assert(eq(int, reader_spare_start(helper, &sandbox, &spare), 0));
         pid = reader_spare_pid(spare);
         wait_until_waiting(pid);
 
@@ -152,7 +155,7 @@ SPARE_TEST(reads_every_unit_without_matches) {
         _cleanup_(portable_metadata_freep) PortableMetadata *on_demand = NULL, *from_spare = NULL;
 
         cr_assert(eq(int, image_from_path(tree, &image), 0));
-        cr_assert(eq(int, reader_spare_start(helper, &spare), 0));
+        cr_assert(eq(int, reader_spare_start(helper, &sandbox, &spare), 0));
         from_spare = read_with(image, &spare, NULL, NULL);
         on_demand = read_with(image, NULL, NULL, NULL);
         assert_same_metadata(from_spare, on_demand);
@@ -168,7 +171,7 @@ SPARE_TEST(dead_spare_is_replaced_by_a_reader_on_demand) {
         pid_t pid;
 
         cr_assert(eq(int, image_from_path(tree, &image), 0));
-        cr_assert(eq(int, reader_spare_start(helper, &spare), 0));
+        cr_assert(eq(int, reader_spare_start(helper, &sandbox, &spare), 0));
         pid = reader_spare_pid(spare);
         wait_until_waiting(pid);
         cr_assert(eq(int, kill(pid, SIGKILL), 0));
@@ -191,7 +194,7 @@ SPARE_TEST(unused_spare_is_killed_and_reaped) {
         ReaderSpare *spare = NULL;
         pid_t pid;
 
-        cr_assert(eq(int, reader_spare_start(helper, &spare), 0));
+        cr_assert(eq(int, reader_spare_start(helper, &sandbox, &spare), 0));
         pid = reader_spare_pid(spare);
         cr_assert(gt(int, pid, 0));
         wait_until_waiting(pid);
@@ -218,7 +221,7 @@ SPARE_TEST(waiting_spare_is_already_in_its_own_namespaces) {
         struct stat its_program, expected;
         pid_t pid;
 
-        cr_assert(eq(int, reader_spare_start(helper, &spare), 0));
+        cr_assert(eq(int, reader_spare_start(helper, &sandbox, &spare), 0));
         pid = reader_spare_pid(spare);
         wait_until_waiting(pid);
 

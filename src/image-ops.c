@@ -15,9 +15,10 @@ static bool is_vendor(const Image *image) {
         return startswith(image->path, "/usr/");
 }
 
-/* Removes everything below dir_fd without following symlinks and without crossing into other
- * file systems (a bind mount inside an image tree is not ours to delete). */
-static int rm_rf_children(int dir_fd, dev_t dev) {
+/* Removes everything below dir_fd without following symlinks and without touching anything
+ * mounted inside it: a bind mount inside an image tree is not ours to delete, even one of a host
+ * directory on the same file system (which a comparison of st_dev would not notice). */
+static int rm_rf_children(int dir_fd, uint64_t mount_id) {
         _cleanup_closedir_ DIR *d = fd_opendir_dup(dir_fd);
         struct dirent *de;
         int r = 0;
@@ -26,31 +27,34 @@ static int rm_rf_children(int dir_fd, dev_t dev) {
                 return -errno;
 
         while ((de = readdir(d))) {
-                struct stat st;
+                uint64_t entry_mount_id;
+                mode_t mode;
+                int k;
 
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                if (fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        if (errno != ENOENT && r == 0)
-                                r = -errno;
+                k = fd_mount_id(dir_fd, de->d_name, &entry_mount_id, &mode);
+                if (k < 0) {
+                        if (k != -ENOENT && r == 0)
+                                r = k;
                         continue;
                 }
 
-                if (S_ISDIR(st.st_mode)) {
-                        _cleanup_close_ int sub = -EBADF;
+                if (entry_mount_id != mount_id) {
+                        if (r == 0)
+                                r = -EXDEV;
+                        continue;
+                }
 
-                        if (st.st_dev != dev) {
-                                if (r == 0)
-                                        r = -EXDEV;
-                                continue;
-                        }
-                        sub = openat(dir_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (S_ISDIR(mode)) {
+                        _cleanup_close_ int sub = openat(dir_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
                         if (sub < 0) {
                                 if (r == 0)
                                         r = -errno;
                                 continue;
                         }
-                        int k = rm_rf_children(sub, dev);
+                        k = rm_rf_children(sub, mount_id);
                         if (k < 0 && r == 0)
                                 r = k;
                         if (unlinkat(dir_fd, de->d_name, AT_REMOVEDIR) < 0 && r == 0)
@@ -94,11 +98,15 @@ int image_remove(const Image *image) {
 
         if (S_ISDIR(st.st_mode)) {
                 _cleanup_close_ int fd = open(image->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                uint64_t mount_id;
                 int r;
 
                 if (fd < 0)
                         return -errno;
-                r = rm_rf_children(fd, st.st_dev);
+                r = fd_mount_id(fd, "", &mount_id, NULL);
+                if (r < 0)
+                        return r;
+                r = rm_rf_children(fd, mount_id);
                 if (r < 0)
                         return r;
                 return rmdir(image->path) < 0 ? -errno : 0;

@@ -184,17 +184,13 @@ static bool has_dotdot_component(const char *path) {
 }
 
 static int mount_id_of(int fd, uint64_t *ret) {
-        struct statx sx;
+        mode_t mode;
+        int r;
 
-        /* DONT_SYNC: a FUSE server is not asked (the attributes it gave before are enough). */
-        if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, STATX_TYPE | STATX_MNT_ID, &sx) < 0)
-                return -errno;
-        if (!(sx.stx_mask & STATX_MNT_ID))
-                return -EOPNOTSUPP;
-        if (S_ISLNK(sx.stx_mode))
-                return -ELOOP;
-        *ret = sx.stx_mnt_id;
-        return 0;
+        r = fd_mount_id(fd, "", ret, &mode);
+        if (r < 0)
+                return r;
+        return S_ISLNK(mode) ? -ELOOP : 0;
 }
 
 int chase_open_beneath_same_mount_userspace(int dir_fd, const char *path) {

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fd-util.h"
 
@@ -44,4 +45,18 @@ int fd_get_path(int fd, char **ret) {
         buf[n] = '\0';
         *ret = strdup(buf);
         return *ret ? 0 : -ENOMEM;
+}
+
+int fd_mount_id(int dir_fd, const char *name, uint64_t *ret_mount_id, mode_t *ret_mode) {
+        struct statx sx;
+        int flags = AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC | (name[0] == '\0' ? AT_EMPTY_PATH : 0);
+
+        if (statx(dir_fd, name, flags, STATX_TYPE | STATX_MNT_ID, &sx) < 0)
+                return -errno;
+        if (!(sx.stx_mask & STATX_MNT_ID))
+                return -EOPNOTSUPP; /* before Linux 5.8 */
+        *ret_mount_id = sx.stx_mnt_id;
+        if (ret_mode)
+                *ret_mode = sx.stx_mode;
+        return 0;
 }

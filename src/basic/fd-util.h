@@ -2,7 +2,9 @@
 #pragma once
 
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -48,3 +50,8 @@ int fd_reopen(int fd, int flags);
 
 /* The path the kernel reports for fd (from /proc/self/fd). */
 int fd_get_path(int fd, char **ret);
+
+/* The mount ID and file type of name below dir_fd ("": dir_fd itself), a final symlink not
+ * followed. A FUSE server is not asked (AT_STATX_DONT_SYNC: what it said before is enough): for
+ * walks that must not step into a file system mounted below where they started, nor wait on one. */
+int fd_mount_id(int dir_fd, const char *name, uint64_t *ret_mount_id, mode_t *ret_mode);

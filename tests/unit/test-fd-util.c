@@ -2,7 +2,10 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -86,4 +89,35 @@ Test(fd_util, safe_close) {
         cr_assert(lt(int, fcntl(fd, F_GETFD), 0));
         cr_assert(eq(int, safe_close(-EBADF), -EBADF));
         cr_assert(eq(int, safe_close(-1), -EBADF));
+}
+
+Test(fd_util, mount_id_tells_mounts_apart_and_follows_no_symlink) {
+        _cleanup_free_ char *link = unit_strf("%s/link", tmp), *mnt = unit_strf("%s/mnt", tmp);
+        _cleanup_close_ int dir_fd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        uint64_t own, file, linked, mounted;
+        mode_t mode;
+
+        cr_assert(dir_fd >= 0);
+        unit_symlink("/", link);
+        cr_assert(eq(int, fd_mount_id(dir_fd, "", &own, &mode), 0));
+        cr_assert(eq(u32, mode & S_IFMT, S_IFDIR));
+        cr_assert(eq(int, fd_mount_id(dir_fd, "a", &file, &mode), 0));
+        cr_assert(eq(u32, mode & S_IFMT, S_IFREG));
+        cr_assert(eq(u64, file, own));
+        cr_assert(eq(int, fd_mount_id(dir_fd, "link", &linked, &mode), 0));
+        cr_assert(eq(u32, mode & S_IFMT, S_IFLNK), "the link itself, not what it points to");
+        cr_assert(eq(int, fd_mount_id(dir_fd, "missing", &linked, NULL), -ENOENT));
+
+        if (geteuid() != 0)
+                cr_skip_test("mounting needs root");
+        cr_assert(eq(int, unshare(CLONE_NEWNS), 0));
+        cr_assert(eq(int, mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0));
+        unit_mkdir_p(mnt, 0755);
+        cr_assert(eq(int, mount("tmpfs", mnt, "tmpfs", 0, "mode=0755"), 0));
+        safe_close(dir_fd);
+        dir_fd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC); /* one that sees the new mount */
+        cr_assert(dir_fd >= 0);
+        cr_assert(eq(int, fd_mount_id(dir_fd, "mnt", &mounted, &mode), 0));
+        cr_assert(eq(u32, mode & S_IFMT, S_IFDIR));
+        cr_assert(ne(u64, mounted, own));
 }

@@ -191,6 +191,29 @@ Test(image_ops, remove_never_crosses_mounts) {
         assert_str(c, "on another file system\n");
 }
 
+/* A bind mount of a directory on the image's own file system has the same st_dev as the image:
+ * only the mount ID tells that it is not part of the image. */
+Test(image_ops, remove_never_crosses_a_bind_mount_of_the_same_file_system) {
+        _cleanup_free_ char *host_dir = at("/host-data"), *mnt = at("/img/host"), *c = NULL,
+                            *precious = at("/host-data/precious");
+
+        if (geteuid() != 0)
+                cr_skip_test("mounting needs root");
+        cr_assert(eq(int, unshare(CLONE_NEWNS), 0));
+        cr_assert(eq(int, mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0));
+
+        put("/img/usr/lib/os-release", "ID=x\n");
+        put("/host-data/precious", "the host's\n");
+        unit_mkdir_p(mnt, 0755);
+        cr_assert(eq(int, mount(host_dir, mnt, NULL, MS_BIND, NULL), 0));
+        mounted = strdup(mnt);
+
+        _cleanup_(image_freep) Image *image = image_at("/img");
+        cr_assert(eq(int, image_remove(image), -EXDEV));
+        c = unit_read(precious);
+        assert_str(c, "the host's\n");
+}
+
 /* ------------------------------------------------------------------------------- read-only */
 
 Test(image_ops, mark_raw) {

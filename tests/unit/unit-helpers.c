@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -53,10 +55,33 @@ void unit_note(char **acc, const char *format, ...) {
         *acc = joined;
 }
 
+/* What unit_mkdtemp() made in this process, removed when it exits: a test that skips itself
+ * (cr_skip_test()) ends without its suite's .fini, which would have removed it. */
+#define MADE_MAX 64
+static char made[MADE_MAX][PATH_MAX];
+static size_t n_made;
+static pid_t made_by;
+
+static void remove_made(void) {
+        /* Not in a child the test forked that happens to exit() rather than _exit(). */
+        if (getpid() != made_by)
+                return;
+        for (size_t i = 0; i < n_made; i++)
+                unit_rm_rf(made[i]);
+        n_made = 0;
+}
+
 char *unit_mkdtemp(const char *tag) {
         char *t = unit_strf(UNIT_TMP_PREFIX "%s-XXXXXX", tag);
 
         cr_assert(mkdtemp(t) != NULL, "mkdtemp(%s): %s", t, strerror(errno));
+        if (made_by != getpid()) {
+                made_by = getpid();
+                n_made = 0;
+                (void) atexit(remove_made);
+        }
+        if (n_made < MADE_MAX && strlen(t) < PATH_MAX)
+                strcpy(made[n_made++], t);
         return t;
 }
 
@@ -85,6 +110,58 @@ static int remove_cb(const char *path, const struct stat *st, int type, struct F
         return 0;
 }
 
+static int by_length_descending(const void *a, const void *b) {
+        size_t la = strlen(*(char * const *) a), lb = strlen(*(char * const *) b);
+
+        return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+/* Tests that mount something below their directory in a namespace of their own leave the mount
+ * points behind if an assertion ends them early: detached here, deepest first, so that the
+ * directory can go. */
+static void detach_mounts_below(const char *path) {
+        char **points = NULL, line[4096];
+        size_t n = 0, len = strlen(path);
+        FILE *f = fopen("/proc/self/mountinfo", "re");
+
+        if (!f)
+                return;
+        while (fgets(line, sizeof(line), f)) {
+                char point[4096], *out = point, **grown;
+                const char *in;
+                int field = 0;
+
+                /* The fifth field, with " ", "\t", "\n" and "\\" escaped as \ooo. */
+                for (in = line; *in && field < 4; in++)
+                        if (*in == ' ')
+                                field++;
+                for (; *in && *in != ' ' && out < point + sizeof(point) - 1; in++)
+                        if (in[0] == '\\' && in[1] && in[2] && in[3]) {
+                                *out++ = (char) (((in[1] - '0') << 6) | ((in[2] - '0') << 3) | (in[3] - '0'));
+                                in += 3;
+                        } else
+                                *out++ = *in;
+                *out = '\0';
+                if (strncmp(point, path, len) != 0 || point[len] != '/')
+                        continue;
+                grown = realloc(points, (n + 1) * sizeof(char *));
+                if (!grown)
+                        break;
+                points = grown;
+                points[n] = strdup(point);
+                if (points[n])
+                        n++;
+        }
+        fclose(f);
+
+        qsort(points, n, sizeof(char *), by_length_descending);
+        for (size_t i = 0; i < n; i++) {
+                (void) umount2(points[i], MNT_DETACH);
+                free(points[i]);
+        }
+        free(points);
+}
+
 void unit_rm_rf(const char *path) {
         struct stat st;
 
@@ -97,6 +174,7 @@ void unit_rm_rf(const char *path) {
         if (lstat(path, &st) < 0)
                 return;
 
+        detach_mounts_below(path);
         /* Immutable directories (image-ops tests) must be made mutable first, or nothing below
          * them can be removed. */
         (void) nftw(path, clear_attrs_cb, 16, FTW_PHYS | FTW_MOUNT);

@@ -9,7 +9,8 @@
  * snapshots for "nothing changed" checks and golden files. They abort the test (cr_assert) when
  * the test machinery itself fails, so that a test body only asserts the behaviour under test. */
 
-/* Creates a private directory /tmp/portabled-unit-<tag>-XXXXXX. Never returns NULL. */
+/* Creates a private directory /tmp/portabled-unit-<tag>-XXXXXX, removed when the process exits
+ * at the latest (a test that skips itself ends without its .fini). Never returns NULL. */
 char *unit_mkdtemp(const char *tag);
 
 /* Removes a tree created by unit_mkdtemp() (never follows symlinks, never crosses mounts, clears

@@ -55,9 +55,10 @@ static void copy_attributes(int fd, const struct stat *st) {
         (void) futimens(fd, times);
 }
 
-static int copy_at(int from_dir, const char *from_name, int to_dir, const char *to_name, unsigned depth);
+static int copy_at(int from_dir, const char *from_name, int to_dir, const char *to_name, uint64_t mount_id,
+                   unsigned depth);
 
-static int copy_tree_contents(int from, int to, unsigned depth) {
+static int copy_tree_contents(int from, int to, uint64_t mount_id, unsigned depth) {
         _cleanup_closedir_ DIR *d = fd_opendir_dup(from);
         struct dirent *de;
         int r;
@@ -67,19 +68,28 @@ static int copy_tree_contents(int from, int to, unsigned depth) {
         while ((errno = 0, de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                r = copy_at(from, de->d_name, to, de->d_name, depth + 1);
+                r = copy_at(from, de->d_name, to, de->d_name, mount_id, depth + 1);
                 if (r < 0)
                         return r;
         }
         return errno > 0 ? -errno : 0;
 }
 
-static int copy_at(int from_dir, const char *from_name, int to_dir, const char *to_name, unsigned depth) {
+/* mount_id: the mount the image is on. What is mounted inside the image is not the image's: the
+ * copy fails (-EXDEV) rather than copy it, before anything below the mount point is looked at. */
+static int copy_at(int from_dir, const char *from_name, int to_dir, const char *to_name, uint64_t mount_id,
+                   unsigned depth) {
         struct stat st;
+        uint64_t entry_mount_id;
         int r;
 
         if (depth > 256)
                 return -ELOOP;
+        r = fd_mount_id(from_dir, from_name, &entry_mount_id, NULL);
+        if (r < 0)
+                return r;
+        if (entry_mount_id != mount_id)
+                return -EXDEV;
         if (fstatat(from_dir, from_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
 
@@ -109,7 +119,7 @@ static int copy_at(int from_dir, const char *from_name, int to_dir, const char *
                 to = openat(to_dir, to_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (to < 0)
                         return -errno;
-                r = copy_tree_contents(from, to, depth);
+                r = copy_tree_contents(from, to, mount_id, depth);
                 if (r < 0)
                         return r;
                 copy_attributes(to, &st);
@@ -134,19 +144,24 @@ static int copy_at(int from_dir, const char *from_name, int to_dir, const char *
         return 0;
 }
 
-/* rm -rf of dir_fd/name, never following symlinks. */
-static int remove_at(int dir_fd, const char *name, unsigned depth) {
-        struct stat st;
+/* rm -rf of dir_fd/name, never following symlinks, never below a mount point (-EXDEV): mount_id
+ * is the mount of the copy. */
+static int remove_at(int dir_fd, const char *name, uint64_t mount_id, unsigned depth) {
+        uint64_t entry_mount_id;
+        mode_t mode;
+        int r;
 
         if (depth > 256)
                 return -ELOOP;
-        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (S_ISDIR(st.st_mode)) {
+        r = fd_mount_id(dir_fd, name, &entry_mount_id, &mode);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        if (entry_mount_id != mount_id)
+                return -EXDEV;
+        if (S_ISDIR(mode)) {
                 _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 _cleanup_closedir_ DIR *d = NULL;
                 struct dirent *de;
-                int r;
 
                 if (fd < 0)
                         return -errno;
@@ -156,7 +171,7 @@ static int remove_at(int dir_fd, const char *name, unsigned depth) {
                 while ((de = readdir(d))) {
                         if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                                 continue;
-                        r = remove_at(fd, de->d_name, depth + 1);
+                        r = remove_at(fd, de->d_name, mount_id, depth + 1);
                         if (r < 0)
                                 return r;
                 }
@@ -184,6 +199,7 @@ bool image_copy_is_ours(const char *path, const char *image_path) {
 int image_copy_remove_tree(const char *path, const char *image_path) {
         _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int dir_fd = -EBADF;
+        uint64_t mount_id;
         struct stat st;
         int r;
 
@@ -195,13 +211,17 @@ int image_copy_remove_tree(const char *path, const char *image_path) {
         dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
                 return -errno;
-        r = remove_at(dir_fd, path_last_component(path), 0);
+        r = fd_mount_id(dir_fd, "", &mount_id, NULL);
+        if (r < 0)
+                return r;
+        r = remove_at(dir_fd, path_last_component(path), mount_id, 0);
         return r < 0 ? r : 1;
 }
 
 int image_copy_replace_link(const char *image_path, const char *dest) {
         _cleanup_free_ char *dir = NULL, *temp = NULL;
         _cleanup_close_ int dir_fd = -EBADF;
+        uint64_t image_mount_id, copy_mount_id;
         char target[PATH_MAX];
         ssize_t n;
         int r;
@@ -220,11 +240,17 @@ int image_copy_replace_link(const char *image_path, const char *dest) {
         dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
                 return -errno;
+        r = fd_mount_id(dir_fd, "", &copy_mount_id, NULL);
+        if (r < 0)
+                return r;
+        r = fd_mount_id(AT_FDCWD, image_path, &image_mount_id, NULL);
+        if (r < 0)
+                return r;
 
         /* A temporary copy an earlier attempt left. */
-        (void) remove_at(dir_fd, temp, 0);
+        (void) remove_at(dir_fd, temp, copy_mount_id, 0);
 
-        r = copy_at(AT_FDCWD, image_path, dir_fd, temp, 0);
+        r = copy_at(AT_FDCWD, image_path, dir_fd, temp, image_mount_id, 0);
         if (r >= 0) {
                 _cleanup_free_ char *temp_path = path_join(dir, temp);
 
@@ -239,7 +265,7 @@ int image_copy_replace_link(const char *image_path, const char *dest) {
         if (r >= 0 && renameat2(dir_fd, temp, dir_fd, path_last_component(dest), RENAME_EXCHANGE) < 0)
                 r = -errno;
         if (r < 0) {
-                (void) remove_at(dir_fd, temp, 0);
+                (void) remove_at(dir_fd, temp, copy_mount_id, 0);
                 return r;
         }
         (void) unlinkat(dir_fd, temp, 0);

@@ -26,14 +26,15 @@
  * symlinks and device nodes with their modes, owners and times) to a hidden temporary name next to
  * dest, marks it, and renames it over dest, which must be the symlink to image_path that attach
  * made (anything else there is left alone: 0). Returns 1 when dest is the copy now. Nothing is
- * left behind on failure. */
+ * left behind on failure. Anything mounted inside the image is not the image's: -EXDEV, and the
+ * link stays. */
 int image_copy_replace_link(const char *image_path, const char *dest);
 
 /* Whether path is a copy of image_path made by image_copy_replace_link(). */
 bool image_copy_is_ours(const char *path, const char *image_path);
 
-/* Removes path recursively if it is a directory copy of image_path. 1 if removed, 0 if it is not
- * ours (or gone), < 0 on error. */
+/* Removes path recursively if it is a directory copy of image_path, never below a mount point
+ * inside it (-EXDEV). 1 if removed, 0 if it is not ours (or gone), < 0 on error. */
 int image_copy_remove_tree(const char *path, const char *image_path);
 
 /* After an attach or reattach in mixed mode was committed: replaces the links it made (its

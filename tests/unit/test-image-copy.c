@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -85,6 +87,38 @@ Test(image_copy, directory_tree) {
         cr_assert(eq(int, image_copy_remove_tree(link, image), 1));
         cr_assert(eq(int, access(link, F_OK), -1));
         cr_assert(eq(int, access(unit, F_OK), 0), "the original stays");
+}
+
+/* Something mounted inside a directory image (here a host directory on the same file system) is not
+ * the image's: the copy fails and the link stays; a copy with something mounted inside it is not
+ * emptied through the mount when it goes. */
+Test(image_copy, never_across_a_mount) {
+        _cleanup_free_ char *image = at("images/app_3"), *link = at("portables/app_3"), *os = at("images/app_3/usr/lib/os-release"),
+                            *host = at("host-data"), *precious = at("host-data/precious"), *inside = at("images/app_3/host"),
+                            *temp = at("portables/.#portabled-copy-app_3"), *copy = at("portables/app_4"),
+                            *copy_inside = at("portables/app_4/host"), *data = NULL;
+
+        if (geteuid() != 0)
+                cr_skip_test("mounting needs root");
+        cr_assert(eq(int, unshare(CLONE_NEWNS), 0));
+        cr_assert(eq(int, mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0));
+        unit_write(os, "ID=x\n");
+        unit_write(precious, "the host's\n");
+        unit_mkdir_p(inside, 0755);
+        cr_assert(eq(int, mount(host, inside, NULL, MS_BIND, NULL), 0));
+        unit_symlink(image, link);
+
+        cr_assert(eq(int, image_copy_replace_link(image, link), -EXDEV));
+        cr_assert(is_symlink(link), "the link stays");
+        cr_assert(eq(int, access(temp, F_OK), -1), "no half copy left");
+
+        /* A copy (marked as ours) that something was mounted into afterwards. */
+        unit_mkdir_p(copy_inside, 0755);
+        cr_assert(eq(int, lsetxattr(copy, IMAGE_COPY_MARK, image, strlen(image), 0), 0));
+        cr_assert(eq(int, mount(host, copy_inside, NULL, MS_BIND, NULL), 0));
+        cr_assert(eq(int, image_copy_remove_tree(copy, image), -EXDEV));
+        data = unit_read(precious);
+        assert_str(data, "the host's\n");
 }
 
 Test(image_copy, only_the_link_to_this_image) {

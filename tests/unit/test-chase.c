@@ -81,17 +81,21 @@ static int chase_nofollow(int fd, const char *path, int flags) {
                          : chase_open_in_root(fd, path, flags | O_NOFOLLOW);
 }
 
-#define CHASE_TEST(name)                                        \
+/* A test body run twice: in kernel_suite through the public entry point, in userspace_suite
+ * through the userspace walk. */
+#define TEST_BOTH_WAYS(kernel_suite, userspace_suite, name)     \
         static void name(void);                                 \
-        Test(chase, name) {                                    \
+        Test(kernel_suite, name) {                              \
                 userspace = false;                              \
                 name();                                         \
         }                                                       \
-        Test(chase_userspace, name) {                           \
+        Test(userspace_suite, name) {                           \
                 userspace = true;                               \
                 name();                                         \
         }                                                       \
         static void name(void)
+
+#define CHASE_TEST(name) TEST_BOTH_WAYS(chase, chase_userspace, name)
 
 static char *read_fd(int fd) {
         char *data = NULL;
@@ -322,17 +326,7 @@ static int beneath(const char *path) {
                          : chase_open_beneath_same_mount(root_fd, path);
 }
 
-#define BENEATH_TEST(name)                                      \
-        static void name(void);                                 \
-        Test(chase_beneath, name) {                             \
-                userspace = false;                              \
-                name();                                         \
-        }                                                       \
-        Test(chase_beneath_userspace, name) {                   \
-                userspace = true;                               \
-                name();                                         \
-        }                                                       \
-        static void name(void)
+#define BENEATH_TEST(name) TEST_BOTH_WAYS(chase_beneath, chase_beneath_userspace, name)
 
 static void assert_same_inode(int fd, const char *relative) {
         _cleanup_free_ char *p = unit_strf("%s/%s", root, relative);

@@ -183,26 +183,30 @@ static bool has_dotdot_component(const char *path) {
         return false;
 }
 
-static int mount_id_of(int fd, uint64_t *ret) {
-        mode_t mode;
+/* A symlink is refused (-ELOOP) as RESOLVE_NO_SYMLINKS refuses it. */
+static int mount_id_of(int fd, uint64_t *ret_mount_id, mode_t *ret_mode) {
         int r;
 
-        r = fd_mount_id(fd, "", ret, &mode);
+        r = fd_mount_id(fd, "", ret_mount_id, ret_mode);
         if (r < 0)
                 return r;
-        return S_ISLNK(mode) ? -ELOOP : 0;
+        return S_ISLNK(*ret_mode) ? -ELOOP : 0;
 }
 
 int chase_open_beneath_same_mount_userspace(int dir_fd, const char *path) {
         _cleanup_close_ int fd = -EBADF;
         uint64_t root_mount, mount;
+        mode_t mode;
+        size_t len = strlen(path);
         int r;
 
-        if (path[0] == '\0')
+        if (len == 0)
                 return -ENOENT;
+        if (len >= PATH_MAX)
+                return -ENAMETOOLONG;
         if (path[0] == '/' || has_dotdot_component(path))
                 return -EXDEV;
-        r = mount_id_of(dir_fd, &root_mount);
+        r = mount_id_of(dir_fd, &root_mount, &mode);
         if (r < 0)
                 return r;
 
@@ -216,6 +220,9 @@ int chase_open_beneath_same_mount_userspace(int dir_fd, const char *path) {
 
                 if (n > NAME_MAX)
                         return -ENAMETOOLONG;
+                /* Anything after a file, "." included, as the kernel has it. */
+                if (!S_ISDIR(mode))
+                        return -ENOTDIR;
                 memcpy(name, p, n);
                 name[n] = '\0';
                 p += n;
@@ -230,12 +237,15 @@ int chase_open_beneath_same_mount_userspace(int dir_fd, const char *path) {
                         return -errno;
                 safe_close(fd);
                 fd = next;
-                r = mount_id_of(fd, &mount);
+                r = mount_id_of(fd, &mount, &mode);
                 if (r < 0)
                         return r;
                 if (mount != root_mount)
                         return -EXDEV;
         }
+        /* "file/" names a directory that is not there. */
+        if (path[len - 1] == '/' && !S_ISDIR(mode))
+                return -ENOTDIR;
         return TAKE_FD(fd);
 }
 

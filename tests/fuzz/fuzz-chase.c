@@ -14,7 +14,8 @@
  * that is partly the image's own (symlink targets) and partly the caller's. Input: one byte that
  * picks the open flags, then the path. In a fixed tree full of awkward symlinks, the kernel's
  * RESOLVE_IN_ROOT and the userspace walk must give the same answer (the same file, or the same
- * errno), and that file must lie inside the root. */
+ * errno), and that file must lie inside the root. The same for chase_open_beneath_same_mount(),
+ * with which the daemon looks at directory images itself. */
 
 static const int flag_table[] = {
         O_RDONLY | O_NONBLOCK | O_NOCTTY, /* how image files are read */
@@ -128,6 +129,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 fprintf(stderr, "path '%s' flags %#o: kernel %s, userspace %s\n", path, (unsigned) flags,
                         kernel >= 0 ? "opened" : strerror(-kernel), userspace >= 0 ? "opened" : strerror(-userspace));
                 FUZZ_CHECK(!"kernel and userspace resolution agree");
+        }
+        if (kernel >= 0)
+                FUZZ_CHECK(is_inside(kernel));
+
+        /* The same path, beneath the root with no symlink and no mount crossed: both ways agree,
+         * and what they open lies inside. */
+        kernel = safe_close(kernel);
+        userspace = safe_close(userspace);
+        kernel = chase_open_beneath_same_mount(root_fd, path);
+        userspace = chase_open_beneath_same_mount_userspace(root_fd, path);
+        if ((kernel >= 0) != (userspace >= 0) || (kernel < 0 && kernel != userspace) ||
+            (kernel >= 0 && !same_file(kernel, userspace))) {
+                fprintf(stderr, "path '%s' beneath: kernel %s, userspace %s\n", path,
+                        kernel >= 0 ? "opened" : strerror(-kernel), userspace >= 0 ? "opened" : strerror(-userspace));
+                FUZZ_CHECK(!"kernel and userspace agree beneath the root");
         }
         if (kernel >= 0)
                 FUZZ_CHECK(is_inside(kernel));

@@ -362,6 +362,10 @@ BENEATH_TEST(never_above_nor_absolute) {
 BENEATH_TEST(missing_and_not_a_directory) {
         cr_assert(eq(int, beneath("etc/missing"), -ENOENT));
         cr_assert(eq(int, beneath("etc/os-release/x"), -ENOTDIR));
+        cr_assert(eq(int, beneath("etc/os-release/"), -ENOTDIR));
+        cr_assert(eq(int, beneath("etc/os-release/."), -ENOTDIR));
+        cr_assert(eq(int, beneath(""), -ENOENT));
+        assert_same_inode(beneath("etc/"), "etc");
 }
 
 /* A file system mounted inside the tree is refused where it starts, whether it covers a

@@ -154,7 +154,8 @@ static void detach_mounts_below(const char *path) {
         }
         fclose(f);
 
-        qsort(points, n, sizeof(char *), by_length_descending);
+        if (n > 0)
+                qsort(points, n, sizeof(char *), by_length_descending);
         for (size_t i = 0; i < n; i++) {
                 (void) umount2(points[i], MNT_DETACH);
                 free(points[i]);

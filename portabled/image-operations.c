@@ -846,6 +846,11 @@ static int remove_done(Operation *o, int status, sd_bus_error *error) {
         if (!WIFEXITED(status))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Removing image '%s' failed: the worker died.",
                                          o->image->path);
+        if (WEXITSTATUS(status) == EXDEV)
+                /* Mounted after the check: the walk stopped there, and went on elsewhere. */
+                return sd_bus_error_set_errnof(error, EXDEV,
+                                               "Failed to remove image '%s' in full: a file system was mounted inside it while it was removed; what is mounted there was left alone.",
+                                               o->image->path);
         if (WEXITSTATUS(status) != 0)
                 return sd_bus_error_set_errnof(error, WEXITSTATUS(status), "Failed to remove image '%s': %m",
                                                o->image->path);
@@ -859,6 +864,7 @@ static int remove_done(Operation *o, int status, sd_bus_error *error) {
 }
 
 static int remove_finish(Operation *o, sd_bus_error *error) {
+        _cleanup_free_ char *mounted = NULL;
         ImageArguments *a = o->data;
         PortableState state;
         pid_t pid;
@@ -871,6 +877,14 @@ static int remove_finish(Operation *o, sd_bus_error *error) {
                 return bus_error_from_errno(error, r, "Failed to determine image state");
         if (state != PORTABLE_DETACHED)
                 return sd_bus_error_set_errnof(error, EBUSY, "Image '%s' is not detached, refusing.", o->image->path);
+
+        r = image_find_mount_below(o->image, &mounted);
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Failed to check what is mounted inside the image");
+        if (r > 0)
+                return sd_bus_error_set_errnof(error, EBUSY,
+                                               "Image '%s' has a file system mounted at '%s', refusing to remove it: unmount it first.",
+                                               o->image->path, mounted);
 
         /* Nobody may read it (nspawn, machined, our own readers) while it goes. */
         r = image_lock_acquire(&o->manager->host, o->image->path, /* exclusive= */ true, a->lock_fds, error);

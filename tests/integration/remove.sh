@@ -113,4 +113,20 @@ assert_ok "detached: removing through the link succeeds" mcall RemoveImage s baz
 assert_absent "a link is removed as a link" "$ROOT/etc/portables/baz"
 assert_present "... and what it points to stays" "$IMAGES/baz/usr/lib/os-release"
 
+# Something mounted inside a directory image (a host directory, bind-mounted): refused before
+# anything is removed, and removed once it is unmounted.
+stage foo "$POOL/mnt"
+mkdir -p "$T/host-data" "$POOL/mnt/host"
+echo precious >"$T/host-data/precious"
+mount --bind "$T/host-data" "$POOL/mnt/host"
+assert_fails_with "a directory image with a mount inside is not removed" \
+        "Image '$POOL/mnt' has a file system mounted at '" "/mnt/host', refusing to remove it: unmount it first." \
+        -- mcall RemoveImage s mnt
+assert_present "... nothing of it is removed" "$POOL/mnt/usr/lib/os-release"
+assert_present "... and what is mounted there stays" "$T/host-data/precious"
+umount "$POOL/mnt/host"
+assert_ok "unmounted: the image is removed" mcall RemoveImage s mnt
+assert_absent "... all of it" "$POOL/mnt"
+assert_present "... and the host directory that was mounted there stays" "$T/host-data/precious"
+
 finish

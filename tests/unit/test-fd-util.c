@@ -108,10 +108,7 @@ Test(fd_util, mount_id_tells_mounts_apart_and_follows_no_symlink) {
         cr_assert(eq(u32, mode & S_IFMT, S_IFLNK), "the link itself, not what it points to");
         cr_assert(eq(int, fd_mount_id(dir_fd, "missing", &linked, NULL), -ENOENT));
 
-        if (geteuid() != 0)
-                cr_skip_test("mounting needs root");
-        cr_assert(eq(int, unshare(CLONE_NEWNS), 0));
-        cr_assert(eq(int, mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0));
+        unit_private_mount_namespace();
         unit_mkdir_p(mnt, 0755);
         cr_assert(eq(int, mount("tmpfs", mnt, "tmpfs", 0, "mode=0755"), 0));
         safe_close(dir_fd);

@@ -98,10 +98,7 @@ Test(image_copy, never_across_a_mount) {
                             *temp = at("portables/.#portabled-copy-app_3"), *copy = at("portables/app_4"),
                             *copy_inside = at("portables/app_4/host"), *data = NULL;
 
-        if (geteuid() != 0)
-                cr_skip_test("mounting needs root");
-        cr_assert(eq(int, unshare(CLONE_NEWNS), 0));
-        cr_assert(eq(int, mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0));
+        unit_private_mount_namespace();
         unit_write(os, "ID=x\n");
         unit_write(precious, "the host's\n");
         unit_mkdir_p(inside, 0755);

@@ -172,11 +172,7 @@ Test(image_ops, remove_other_file_types_refused) {
 Test(image_ops, remove_never_crosses_mounts) {
         _cleanup_free_ char *mnt = at("/img/mnt"), *inside = NULL, *c = NULL;
 
-        if (geteuid() != 0)
-                cr_skip_test("mounting needs root");
-        cr_assert(eq(int, unshare(CLONE_NEWNS), 0));
-        /* "none": valgrind takes a NULL type for an unreadable string. */
-        cr_assert(eq(int, mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0));
+        unit_private_mount_namespace();
 
         put("/img/usr/lib/os-release", "ID=x\n");
         unit_mkdir_p(mnt, 0755);
@@ -197,10 +193,7 @@ Test(image_ops, remove_never_crosses_a_bind_mount_of_the_same_file_system) {
         _cleanup_free_ char *host_dir = at("/host-data"), *mnt = at("/img/host"), *c = NULL,
                             *precious = at("/host-data/precious");
 
-        if (geteuid() != 0)
-                cr_skip_test("mounting needs root");
-        cr_assert(eq(int, unshare(CLONE_NEWNS), 0));
-        cr_assert(eq(int, mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0));
+        unit_private_mount_namespace();
 
         put("/img/usr/lib/os-release", "ID=x\n");
         put("/host-data/precious", "the host's\n");
@@ -220,10 +213,7 @@ Test(image_ops, find_mount_below) {
         _cleanup_free_ char *host_dir = at("/host-data"), *mnt = at("/img/deep/host"), *sibling = at("/img2"),
                             *found = NULL, *expected = NULL;
 
-        if (geteuid() != 0)
-                cr_skip_test("mounting needs root");
-        cr_assert(eq(int, unshare(CLONE_NEWNS), 0));
-        cr_assert(eq(int, mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0));
+        unit_private_mount_namespace();
         put("/img/usr/lib/os-release", "ID=x\n");
         put("/raw.raw", "raw");
         unit_mkdir_p(host_dir, 0755);

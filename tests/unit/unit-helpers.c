@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <linux/fs.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -180,6 +181,14 @@ void unit_rm_rf(const char *path) {
          * them can be removed. */
         (void) nftw(path, clear_attrs_cb, 16, FTW_PHYS | FTW_MOUNT);
         (void) nftw(path, remove_cb, 16, FTW_PHYS | FTW_MOUNT | FTW_DEPTH);
+}
+
+void unit_private_mount_namespace(void) {
+        if (geteuid() != 0)
+                cr_skip_test("mounting needs root");
+        cr_assert(eq(int, unshare(CLONE_NEWNS), 0));
+        /* "none": valgrind takes a NULL type for an unreadable string. */
+        cr_assert(eq(int, mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0));
 }
 
 const char *unit_build_root(void) {

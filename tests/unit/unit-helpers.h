@@ -13,6 +13,10 @@
  * at the latest (a test that skips itself ends without its .fini). Never returns NULL. */
 char *unit_mkdtemp(const char *tag);
 
+/* Skips the test unless it runs as root; otherwise moves it into a mount namespace of its own, from
+ * which nothing propagates back: what it mounts goes away with it. */
+void unit_private_mount_namespace(void);
+
 /* Removes a tree created by unit_mkdtemp() (never follows symlinks, never crosses mounts, clears
  * the immutable attribute where needed). Refuses any other path. NULL is a no-op. */
 void unit_rm_rf(const char *path);

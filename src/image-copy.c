@@ -13,6 +13,7 @@
 #include "image-copy.h"
 #include "log.h"
 #include "path-util.h"
+#include "rm-rf.h"
 #include "strv.h"
 
 /* Copies the data of one regular file. */
@@ -144,42 +145,6 @@ static int copy_at(int from_dir, const char *from_name, int to_dir, const char *
         return 0;
 }
 
-/* rm -rf of dir_fd/name, never following symlinks, never below a mount point (-EXDEV): mount_id
- * is the mount of the copy. */
-static int remove_at(int dir_fd, const char *name, uint64_t mount_id, unsigned depth) {
-        uint64_t entry_mount_id;
-        mode_t mode;
-        int r;
-
-        if (depth > 256)
-                return -ELOOP;
-        r = fd_mount_id(dir_fd, name, &entry_mount_id, &mode);
-        if (r < 0)
-                return r == -ENOENT ? 0 : r;
-        if (entry_mount_id != mount_id)
-                return -EXDEV;
-        if (S_ISDIR(mode)) {
-                _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                _cleanup_closedir_ DIR *d = NULL;
-                struct dirent *de;
-
-                if (fd < 0)
-                        return -errno;
-                d = fd_opendir_dup(fd);
-                if (!d)
-                        return -errno;
-                while ((de = readdir(d))) {
-                        if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                                continue;
-                        r = remove_at(fd, de->d_name, mount_id, depth + 1);
-                        if (r < 0)
-                                return r;
-                }
-                return unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
-        }
-        return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-}
-
 static bool mark_matches(const char *path, const char *image_path) {
         char value[PATH_MAX];
         ssize_t n = lgetxattr(path, IMAGE_COPY_MARK, value, sizeof(value) - 1);
@@ -199,7 +164,6 @@ bool image_copy_is_ours(const char *path, const char *image_path) {
 int image_copy_remove_tree(const char *path, const char *image_path) {
         _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int dir_fd = -EBADF;
-        uint64_t mount_id;
         struct stat st;
         int r;
 
@@ -211,17 +175,14 @@ int image_copy_remove_tree(const char *path, const char *image_path) {
         dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
                 return -errno;
-        r = fd_mount_id(dir_fd, "", &mount_id, NULL);
-        if (r < 0)
-                return r;
-        r = remove_at(dir_fd, path_last_component(path), mount_id, 0);
+        r = rm_rf_beneath(dir_fd, path_last_component(path));
         return r < 0 ? r : 1;
 }
 
 int image_copy_replace_link(const char *image_path, const char *dest) {
         _cleanup_free_ char *dir = NULL, *temp = NULL;
         _cleanup_close_ int dir_fd = -EBADF;
-        uint64_t image_mount_id, copy_mount_id;
+        uint64_t image_mount_id;
         char target[PATH_MAX];
         ssize_t n;
         int r;
@@ -240,15 +201,12 @@ int image_copy_replace_link(const char *image_path, const char *dest) {
         dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
                 return -errno;
-        r = fd_mount_id(dir_fd, "", &copy_mount_id, NULL);
-        if (r < 0)
-                return r;
         r = fd_mount_id(AT_FDCWD, image_path, &image_mount_id, NULL);
         if (r < 0)
                 return r;
 
         /* A temporary copy an earlier attempt left. */
-        (void) remove_at(dir_fd, temp, copy_mount_id, 0);
+        (void) rm_rf_beneath(dir_fd, temp);
 
         r = copy_at(AT_FDCWD, image_path, dir_fd, temp, image_mount_id, 0);
         if (r >= 0) {
@@ -265,7 +223,7 @@ int image_copy_replace_link(const char *image_path, const char *dest) {
         if (r >= 0 && renameat2(dir_fd, temp, dir_fd, path_last_component(dest), RENAME_EXCHANGE) < 0)
                 r = -errno;
         if (r < 0) {
-                (void) remove_at(dir_fd, temp, copy_mount_id, 0);
+                (void) rm_rf_beneath(dir_fd, temp);
                 return r;
         }
         (void) unlinkat(dir_fd, temp, 0);

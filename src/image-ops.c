@@ -13,6 +13,7 @@
 #include "fd-util.h"
 #include "image-ops.h"
 #include "path-util.h"
+#include "rm-rf.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_table *, mnt_unref_table);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_iter *, mnt_free_iter);
@@ -56,56 +57,6 @@ static bool is_vendor(const Image *image) {
         return startswith(image->path, "/usr/");
 }
 
-/* Removes everything below dir_fd without following symlinks and without touching anything
- * mounted inside it: a bind mount inside an image tree is not ours to delete, even one of a host
- * directory on the same file system (which a comparison of st_dev would not notice). */
-static int rm_rf_children(int dir_fd, uint64_t mount_id) {
-        _cleanup_closedir_ DIR *d = fd_opendir_dup(dir_fd);
-        struct dirent *de;
-        int r = 0;
-
-        if (!d)
-                return -errno;
-
-        while ((de = readdir(d))) {
-                uint64_t entry_mount_id;
-                mode_t mode;
-                int k;
-
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                k = fd_mount_id(dir_fd, de->d_name, &entry_mount_id, &mode);
-                if (k < 0) {
-                        if (k != -ENOENT && r == 0)
-                                r = k;
-                        continue;
-                }
-
-                if (entry_mount_id != mount_id) {
-                        if (r == 0)
-                                r = -EXDEV;
-                        continue;
-                }
-
-                if (S_ISDIR(mode)) {
-                        _cleanup_close_ int sub = openat(dir_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-                        if (sub < 0) {
-                                if (r == 0)
-                                        r = -errno;
-                                continue;
-                        }
-                        k = rm_rf_children(sub, mount_id);
-                        if (k < 0 && r == 0)
-                                r = k;
-                        if (unlinkat(dir_fd, de->d_name, AT_REMOVEDIR) < 0 && r == 0)
-                                r = -errno;
-                } else if (unlinkat(dir_fd, de->d_name, 0) < 0 && errno != ENOENT && r == 0)
-                        r = -errno;
-        }
-        return r;
-}
-
 static void remove_sidecars(const Image *image) {
         static const char *const suffixes[] = { ".roothash", ".roothash.p7s", ".usrhash", ".usrhash.p7s", ".verity", ".nspawn" };
         size_t n = strlen(image->path);
@@ -139,15 +90,11 @@ int image_remove(const Image *image) {
 
         if (S_ISDIR(st.st_mode)) {
                 _cleanup_close_ int fd = open(image->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                uint64_t mount_id;
                 int r;
 
                 if (fd < 0)
                         return -errno;
-                r = fd_mount_id(fd, "", &mount_id, NULL);
-                if (r < 0)
-                        return r;
-                r = rm_rf_children(fd, mount_id);
+                r = rm_rf_children_beneath(fd);
                 if (r < 0)
                         return r;
                 return rmdir(image->path) < 0 ? -errno : 0;

@@ -192,7 +192,7 @@ int reader_sandbox_prepare_network(ReaderSandbox *s) {
 }
 
 int reader_sandbox_take_network(ReaderSandbox *s) {
-        return s ? TAKE_FD(s->netns_fd) : -EBADF;
+        return TAKE_FD(s->netns_fd);
 }
 
 int reader_sandbox_unshare(int netns_fd) {

@@ -74,7 +74,7 @@ int reader_sandbox_unshare(int netns_fd);
 int reader_sandbox_prepare_network(ReaderSandbox *s);
 
 /* The network namespace made ahead of time (the caller owns it, and must give it to one reader
- * only), or -EBADF if there is none (or s is NULL). */
+ * only), or -EBADF if there is none. */
 int reader_sandbox_take_network(ReaderSandbox *s);
 
 /* The directory where the caller mounts the image before pivoting; "image" below it. */

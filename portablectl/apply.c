@@ -128,13 +128,16 @@ static struct json_object *job_to_json(const ImageJob *j, const JobResult *r, bo
 int results_print(const Batch *b, const JobResult *results, bool reattach) {
         struct json_object *array;
 
-        if (arg_json == JSON_FORMAT_OFF) {
-                for (size_t i = 0; i < b->n && results[i].done; i++) {
+        for (size_t i = 0; i < b->n && results[i].done; i++) {
+                if (arg_json == JSON_FORMAT_OFF) {
                         change_list_print(&results[i].removed);
                         change_list_print(&results[i].changes);
                 }
-                return 0;
+                if (streq_ptr(b->jobs[i].copy_mode, "mixed"))
+                        change_list_warn_uncopied(&results[i].changes);
         }
+        if (arg_json == JSON_FORMAT_OFF)
+                return 0;
 
         if (b->n == 1) {
                 struct json_object *o;

@@ -5,6 +5,7 @@
 #include "bus-call.h"
 #include "changes.h"
 #include "log.h"
+#include "path-util.h"
 #include "portable-types.h"
 #include "portablectl.h"
 
@@ -94,6 +95,22 @@ void change_list_print_systemd(const ChangeList *l) {
                 return;
         for (size_t i = 0; i < l->n; i++)
                 change_print(&l->changes[i], /* systemd_style= */ true);
+}
+
+static bool is_image_link(const char *path) {
+        _cleanup_free_ char *dir = path_dirname(path);
+
+        return dir && (endswith(dir, "/etc/portables") || endswith(dir, "/run/portables"));
+}
+
+void change_list_warn_uncopied(const ChangeList *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                const Change *c = &l->changes[i];
+
+                if (portable_change_type_from_string(c->type) == PORTABLE_SYMLINK && is_image_link(c->path))
+                        log_warning("Image %s could not be copied to %s (--copy=mixed) and is linked there instead; "
+                                    "portabled's log says why.", c->source, c->path);
+        }
 }
 
 struct json_object *change_list_to_json(const ChangeList *l) {

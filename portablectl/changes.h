@@ -29,5 +29,10 @@ void change_list_print(const ChangeList *l);
 /* The same for the changes of systemd's EnableUnitFiles*(), worded like systemctl. */
 void change_list_print_systemd(const ChangeList *l);
 
+/* --copy=mixed falls back to a link where an image cannot be copied (a file system mounted inside
+ * it, a full disk). The change list can only say "symlink": a warning for each such link, whatever
+ * --quiet and the output format. */
+void change_list_warn_uncopied(const ChangeList *l);
+
 /* [{"type": ..., "path": ..., "source": ...}, ...] */
 struct json_object *change_list_to_json(const ChangeList *l);

@@ -244,9 +244,14 @@ void image_copy_after_attach(const char *link_dir, char * const *images, bool dr
 
                 /* A dry run says what would be done, if the copy works. */
                 r = dry_run ? 1 : image_copy_replace_link(c->source, c->path);
-                if (r < 0)
-                        log_debug_errno(r, "Failed to copy image '%s' to %s, leaving a link to it: %m", c->source,
-                                        c->path);
+                /* The change list can only say "symlink": the reason goes to the log, and the
+                 * client points there. */
+                if (r == -EXDEV)
+                        log_warning("Image '%s' has a file system mounted inside it, which is not the image's to copy: "
+                                    "linked it at %s instead of copying it.", c->source, c->path);
+                else if (r < 0)
+                        (void) log_warning_errno(r, "Image '%s' could not be copied to %s, linked it there instead: %m",
+                                                 c->source, c->path);
                 if (r > 0)
                         c->type = PORTABLE_COPY;
         }

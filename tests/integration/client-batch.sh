@@ -263,6 +263,32 @@ assert_ok "attach --copy=mixed --dry-run" run_ours attach --copy=mixed --dry-run
 assert_contains "the plan says the image would be copied" "$OUT" "Would copy $IMAGES/alpha → $ROOT/etc/portables/alpha."
 assert_root_unchanged "a mixed dry run changes nothing" "$T/pristine"
 
+# A file system mounted inside the image is not the image's to copy: the image is linked instead,
+# and the user is told so and where to find why.
+mkdir -p "$T/host-data" "$IMAGES/alpha/host"
+echo "the host's" >"$T/host-data/precious"
+mount --bind "$T/host-data" "$IMAGES/alpha/host"
+assert_ok "attach --copy=mixed an image with a mount inside" run_ours attach --copy=mixed "$IMAGES/alpha"
+assert_contains "... the client says so, after the change lines" "$ERR" \
+        "Created symlink $ROOT/etc/portables/alpha → $IMAGES/alpha.
+Image $IMAGES/alpha could not be copied to $ROOT/etc/portables/alpha (--copy=mixed) and is linked there instead; portabled's log says why."
+assert_contains "... and the daemon's log says why" "$(cat "$T/log/portabled.log")" \
+        "Image '$IMAGES/alpha' has a file system mounted inside it, which is not the image's to copy: linked it at $ROOT/etc/portables/alpha instead of copying it."
+assert_ok "... it is linked, not copied" test -L "$ROOT/etc/portables/alpha"
+assert_eq "... no half copy left" "" "$(find "$ROOT" -name '.#portabled*')"
+assert_ok "detach it" run_ours detach "$IMAGES/alpha"
+assert_ok "again with --quiet" run_ours attach --copy=mixed --quiet "$IMAGES/alpha"
+assert_contains "... which keeps the warning" "$ERR" "Image $IMAGES/alpha could not be copied"
+assert_not_contains "... and drops the change lines" "$ERR" "Created symlink"
+assert_ok "detach it" run_ours detach "$IMAGES/alpha"
+umount "$IMAGES/alpha/host"
+rmdir "$IMAGES/alpha/host"
+assert_eq "what was mounted there is untouched" "the host's" "$(cat "$T/host-data/precious")"
+assert_root_unchanged "and the host is as before" "$T/pristine"
+assert_ok "a copy that works: no warning" run_ours attach --copy=mixed "$IMAGES/alpha"
+assert_not_contains "... none" "$ERR" "could not be copied"
+assert_ok "detach it again" run_ours detach "$IMAGES/alpha"
+
 # ---- a batch that fails half-way ---------------------------------------------------------------
 
 assert_ok "attach beta alone" run_ours attach --no-reload "$IMAGES/beta"

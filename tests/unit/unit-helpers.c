@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <libmount/libmount.h>
 #include <linux/fs.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -111,57 +112,23 @@ static int remove_cb(const char *path, const struct stat *st, int type, struct F
         return 0;
 }
 
-static int by_length_descending(const void *a, const void *b) {
-        size_t la = strlen(*(char * const *) a), lb = strlen(*(char * const *) b);
-
-        return la < lb ? 1 : la > lb ? -1 : 0;
-}
-
 /* Tests that mount something below their directory in a namespace of their own leave the mount
- * points behind if an assertion ends them early: detached here, deepest first, so that the
- * directory can go. */
+ * points behind if an assertion ends them early: detached here so that the directory can go. The
+ * mount table lists a mount after the one it sits on, so the last is the first to go. */
 static void detach_mounts_below(const char *path) {
-        char **points = NULL, line[4096];
-        size_t n = 0, len = strlen(path);
-        FILE *f = fopen("/proc/self/mountinfo", "re");
+        struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
+        struct libmnt_iter *iter = mnt_new_iter(MNT_ITER_BACKWARD);
+        size_t len = strlen(path);
+        struct libmnt_fs *fs;
 
-        if (!f)
-                return;
-        while (fgets(line, sizeof(line), f)) {
-                char point[4096], *out = point, **grown;
-                const char *in;
-                int field = 0;
+        while (table && iter && mnt_table_next_fs(table, iter, &fs) == 0) {
+                const char *target = mnt_fs_get_target(fs);
 
-                /* The fifth field, with " ", "\t", "\n" and "\\" escaped as \ooo. */
-                for (in = line; *in && field < 4; in++)
-                        if (*in == ' ')
-                                field++;
-                for (; *in && *in != ' ' && out < point + sizeof(point) - 1; in++)
-                        if (in[0] == '\\' && in[1] && in[2] && in[3]) {
-                                *out++ = (char) (((in[1] - '0') << 6) | ((in[2] - '0') << 3) | (in[3] - '0'));
-                                in += 3;
-                        } else
-                                *out++ = *in;
-                *out = '\0';
-                if (strncmp(point, path, len) != 0 || point[len] != '/')
-                        continue;
-                grown = realloc(points, (n + 1) * sizeof(char *));
-                if (!grown)
-                        break;
-                points = grown;
-                points[n] = strdup(point);
-                if (points[n])
-                        n++;
+                if (target && strncmp(target, path, len) == 0 && target[len] == '/')
+                        (void) umount2(target, MNT_DETACH);
         }
-        fclose(f);
-
-        if (n > 0)
-                qsort(points, n, sizeof(char *), by_length_descending);
-        for (size_t i = 0; i < n; i++) {
-                (void) umount2(points[i], MNT_DETACH);
-                free(points[i]);
-        }
-        free(points);
+        mnt_free_iter(iter);
+        mnt_unref_table(table);
 }
 
 void unit_rm_rf(const char *path) {

@@ -9,22 +9,23 @@
 #include "attached-index.h"
 #include "bus-util.h"
 #include "fd-util.h"
-#include "image-lock.h"
-#include "image-ops.h"
-#include "image-operations.h"
 #include "fileio.h"
+#include "image-lock.h"
+#include "image-operations.h"
+#include "image-ops.h"
 #include "image-policy.h"
 #include "image-read.h"
 #include "log.h"
+#include "mount-below.h"
 #include "operation.h"
-#include "pending-upgrade.h"
 #include "path-util.h"
+#include "pending-upgrade.h"
 #include "pidfd-util.h"
 #include "portable-limits.h"
 #include "portable.h"
 #include "profile.h"
-#include "unit-match.h"
 #include "strv.h"
+#include "unit-match.h"
 
 /* ------------------------------------------------------------------------------- arguments */
 
@@ -878,7 +879,7 @@ static int remove_finish(Operation *o, sd_bus_error *error) {
         if (state != PORTABLE_DETACHED)
                 return sd_bus_error_set_errnof(error, EBUSY, "Image '%s' is not detached, refusing.", o->image->path);
 
-        r = image_find_mount_below(o->image, &mounted);
+        r = find_mount_below(o->image->path, &mounted);
         if (r < 0)
                 return bus_error_from_errno(error, r, "Failed to check what is mounted inside the image");
         if (r > 0)

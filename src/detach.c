@@ -11,6 +11,7 @@
 #include "dropin.h"
 #include "fd-util.h"
 #include "image-copy.h"
+#include "mount-below.h"
 #include "path-util.h"
 #include "portable-bus.h"
 #include "portable-error.h"
@@ -69,7 +70,8 @@ static int remove_if_present(Transaction *t, const char *path) {
  * pointing at exactly this image. Anything else there belongs to someone else. (Ours carry a
  * mark, but systemd's portabled makes the same links without one, and detaching what it attached
  * must work too.) */
-static int remove_image_link(Transaction *t, const Host *host, const char *image_path, PortableFlags flags) {
+static int remove_image_link(Transaction *t, const Host *host, const char *image_path, PortableFlags flags,
+                             sd_bus_error *reterr) {
         _cleanup_free_ char *dir = host_image_link_dir(host, flags & PORTABLE_RUNTIME), *link = NULL;
         char target[PATH_MAX];
         ssize_t n;
@@ -80,14 +82,23 @@ static int remove_image_link(Transaction *t, const Host *host, const char *image
         if (!link)
                 return -ENOMEM;
 
-        /* A copy --copy=mixed made: a file goes with the transaction, a tree once it is
-         * committed (image-copy.h). */
+        /* A copy --copy=mixed made goes with the transaction, a tree too: it is moved aside in one
+         * step and deleted after the commit point. */
         if (image_copy_is_ours(link, image_path)) {
+                _cleanup_free_ char *mounted = NULL;
                 struct stat st;
+                int r;
 
-                if (lstat(link, &st) >= 0 && S_ISDIR(st.st_mode))
-                        return portable_changes_add(&t->changes, PORTABLE_UNLINK, link, NULL);
-                return remove_if_present(t, link);
+                if (lstat(link, &st) < 0 || !S_ISDIR(st.st_mode))
+                        return remove_if_present(t, link);
+                r = find_mount_below(link, &mounted);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        return portable_error(reterr, -EBUSY, NULL,
+                                              "The copy of image '%s' at %s has a file system mounted at %s, refusing to "
+                                              "detach: unmount it first.", image_path, link, mounted);
+                return transaction_remove_tree(t, link);
         }
 
         n = readlink(link, target, sizeof(target) - 1);
@@ -282,9 +293,10 @@ int portable_detach_with_extensions_in(Transaction *t, const Host *host, const c
         STRV_FOREACH(p, plan.image_paths) {
                 if (strv_contains(plan.still_used, *p))
                         continue;
-                r = remove_image_link(t, host, *p, flags);
+                r = remove_image_link(t, host, *p, flags, reterr);
                 if (r < 0)
-                        return portable_error(reterr, r, NULL, "Failed to remove link to image '%s': %m", *p);
+                        return sd_bus_error_is_set(reterr) ? r
+                                                           : portable_error(reterr, r, NULL, "Failed to remove link to image '%s': %m", *p);
         }
 
         return transaction_remove_dir_if_empty(t, attached_dir);
@@ -304,10 +316,7 @@ int portable_detach_with_extensions(const Host *host, const char *name_or_path, 
         if (r < 0)
                 return r;
         r = portable_detach_with_extensions_in(&t, host, name_or_path, extensions, flags, reterr);
-        r = portable_transaction_finish(&t, r, flags, ret_changes, reterr);
-        if (r >= 0 && !(flags & PORTABLE_DRY_RUN))
-                image_copy_after_detach(ret_changes);
-        return r;
+        return portable_transaction_finish(&t, r, flags, ret_changes, reterr);
 }
 
 int portable_detach(const Host *host, const char *name_or_path, PortableFlags flags, PortableChanges *ret_changes,

@@ -145,38 +145,54 @@ static int copy_at(int from_dir, const char *from_name, int to_dir, const char *
         return 0;
 }
 
-static bool mark_matches(const char *path, const char *image_path) {
+char *image_copy_source(const char *path) {
         char value[PATH_MAX];
-        ssize_t n = lgetxattr(path, IMAGE_COPY_MARK, value, sizeof(value) - 1);
+        struct stat st;
+        ssize_t n;
 
+        if (lstat(path, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+                return NULL;
+        n = lgetxattr(path, IMAGE_COPY_MARK, value, sizeof(value) - 1);
         if (n <= 0)
-                return false;
-        value[n] = '\0';
-        return !image_path || streq(value, image_path);
+                return NULL;
+        return strndup(value, (size_t) n);
 }
 
 bool image_copy_is_ours(const char *path, const char *image_path) {
-        struct stat st;
+        _cleanup_free_ char *source = image_copy_source(path);
 
-        return lstat(path, &st) >= 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && mark_matches(path, image_path);
+        return source && (!image_path || streq(source, image_path));
 }
 
-int image_copy_remove_tree(const char *path, const char *image_path) {
-        _cleanup_free_ char *dir = NULL;
-        _cleanup_close_ int dir_fd = -EBADF;
-        struct stat st;
-        int r;
+static char *temp_name(const char *dest) {
+        char *temp;
 
-        if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || !mark_matches(path, image_path))
-                return 0;
-        dir = path_dirname(path);
-        if (!dir)
-                return -ENOMEM;
-        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir_fd < 0)
-                return -errno;
-        r = rm_rf_beneath(dir_fd, path_last_component(path));
-        return r < 0 ? r : 1;
+        return asprintf(&temp, IMAGE_COPY_TEMP_PREFIX "%s", path_last_component(dest)) < 0 ? NULL : temp;
+}
+
+int image_copy_remove_leftovers(const char *link_dir, bool dry_run, PortableChanges *changes) {
+        _cleanup_closedir_ DIR *d = opendir(link_dir);
+        struct dirent *de;
+        int r = 0;
+
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((errno = 0, de = readdir(d))) {
+                _cleanup_free_ char *path = NULL;
+                int k;
+
+                if (!startswith(de->d_name, IMAGE_COPY_TEMP_PREFIX))
+                        continue;
+                path = path_join(link_dir, de->d_name);
+                if (!path)
+                        return -ENOMEM;
+                k = dry_run ? 0 : rm_rf_beneath(dirfd(d), de->d_name);
+                if (k >= 0)
+                        k = portable_changes_add(changes, PORTABLE_UNLINK, path, NULL);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        return errno > 0 && r == 0 ? -errno : r;
 }
 
 int image_copy_replace_link(const char *image_path, const char *dest) {
@@ -196,7 +212,8 @@ int image_copy_replace_link(const char *image_path, const char *dest) {
                 return 0;
 
         dir = path_dirname(dest);
-        if (!dir || asprintf(&temp, ".#portabled-copy-%s", path_last_component(dest)) < 0)
+        temp = temp_name(dest);
+        if (!dir || !temp)
                 return -ENOMEM;
         dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
@@ -254,18 +271,5 @@ void image_copy_after_attach(const char *link_dir, char * const *images, bool dr
                                                  c->source, c->path);
                 if (r > 0)
                         c->type = PORTABLE_COPY;
-        }
-}
-
-void image_copy_after_detach(PortableChanges *changes) {
-        for (size_t i = 0; i < changes->n; i++) {
-                const PortableChange *c = &changes->items[i];
-                int r;
-
-                if (c->type != PORTABLE_UNLINK)
-                        continue;
-                r = image_copy_remove_tree(c->path, /* image_path= */ NULL);
-                if (r < 0)
-                        log_debug_errno(r, "Failed to remove the copy of an image at %s: %m", c->path);
         }
 }

@@ -12,11 +12,5 @@
  * Images under /usr are refused with -EROFS. */
 int image_remove(const Image *image);
 
-/* The first mount point strictly below a directory image, as the caller's mount table has it
- * (*ret NULL: none; for other images always none). RemoveImage refuses such an image before
- * removing anything: what is mounted there is not the image's, and the removal would stop at it
- * half-way. */
-int image_find_mount_below(const Image *image, char **ret);
-
 /* Raw images: owner write bit; directories: the immutable attribute of the top directory. */
 int image_mark_read_only(const Image *image, bool read_only);

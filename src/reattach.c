@@ -101,8 +101,6 @@ int portable_reattach_stack(const Host *host, const PortableStack *stack, char *
         r = split_changes(&t, begin, end, ret_removed, ret_updated);
         if (r < 0)
                 return r;
-        if (!(flags & PORTABLE_DRY_RUN))
-                image_copy_after_detach(ret_removed);
         if (flags & PORTABLE_MIXED_COPY)
                 r = portable_copy_images(host, stack, flags, ret_updated);
         return r;

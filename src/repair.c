@@ -10,6 +10,8 @@
 #include "attached-index.h"
 #include "dropin.h"
 #include "fd-util.h"
+#include "image-copy.h"
+#include "mount-below.h"
 #include "path-util.h"
 #include "portable-error.h"
 #include "portable.h"
@@ -75,14 +77,15 @@ static int plan_hidden_files(Transaction *t, const char *dir, char * const *busy
                 _cleanup_free_ char *path = NULL;
                 struct stat st;
 
-                if (!is_our_hidden_name(de->d_name, busy_ids))
-                        continue;
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode))
+                if (!is_our_hidden_name(de->d_name, busy_ids) || startswith(de->d_name, IMAGE_COPY_TEMP_PREFIX))
+                        continue; /* the latter: image_copy_remove_leftovers() */
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         continue;
                 path = path_join(dir, de->d_name);
                 if (!path)
                         return -ENOMEM;
-                r = transaction_remove(t, path);
+                /* A directory: the backup of a tree a transaction removed (transaction.h). */
+                r = S_ISDIR(st.st_mode) ? transaction_remove_tree(t, path) : transaction_remove(t, path);
                 if (r < 0)
                         return r;
         }
@@ -192,6 +195,25 @@ static bool image_is_referenced(Transaction *t, const Host *host, const Attached
         return false;
 }
 
+/* A copy --copy=mixed made of an image that no attachment refers to any more (systemd's detach of
+ * an attachment of ours leaves it). A tree with something mounted inside stays: that is not ours. */
+static int plan_orphaned_copy(Transaction *t, const Host *host, const AttachedIndex *idx, const char *path) {
+        _cleanup_free_ char *source = image_copy_source(path), *mounted = NULL;
+        struct stat st;
+        int r;
+
+        if (!source || image_is_referenced(t, host, idx, source))
+                return 0;
+        if (lstat(path, &st) < 0)
+                return 0;
+        if (!S_ISDIR(st.st_mode))
+                return transaction_remove(t, path);
+        r = find_mount_below(path, &mounted);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        return transaction_remove_tree(t, path);
+}
+
 static int plan_links(Transaction *t, const Host *host, const char *dir, const AttachedIndex *idx,
                       char * const *busy_ids) {
         _cleanup_closedir_ DIR *d = opendir(dir);
@@ -215,8 +237,13 @@ static int plan_links(Transaction *t, const Host *host, const char *dir, const A
                 path = path_join(dir, de->d_name);
                 if (!path)
                         return -ENOMEM;
-                if (!symlink_is_marked(path))
-                        continue; /* not provably ours: an administrator's way to name an image */
+                if (!symlink_is_marked(path)) {
+                        /* Else not provably ours: an administrator's way to name an image. */
+                        r = plan_orphaned_copy(t, host, idx, path);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 n = readlink(path, target, sizeof(target) - 1);
                 if (n <= 0)
                         continue;
@@ -253,6 +280,22 @@ static int list_journals(const Host *host, PortableChanges *changes) {
                 }
         }
         return 0;
+}
+
+static int remove_copy_leftovers(const Host *host, bool dry_run, PortableChanges *changes) {
+        int r = 0;
+
+        for (int runtime = 0; runtime <= 1; runtime++) {
+                _cleanup_free_ char *links = host_image_link_dir(host, runtime);
+                int k;
+
+                if (!links)
+                        return -ENOMEM;
+                k = image_copy_remove_leftovers(links, dry_run, changes);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        return r;
 }
 
 int portable_repair(const Host *host, bool dry_run, PortableChanges *ret_changes, sd_bus_error *reterr) {
@@ -319,9 +362,18 @@ int portable_repair(const Host *host, bool dry_run, PortableChanges *ret_changes
                         if (r < 0)
                                 return r;
                 }
+                r = remove_copy_leftovers(host, /* dry_run= */ true, &recovered);
+                if (r < 0)
+                        return portable_error(reterr, r, NULL, "Failed to look for leftovers of image copies: %m");
                 *ret_changes = recovered;
                 recovered = (PortableChanges) {};
                 return 0;
         }
-        return transaction_finish(&t, 0, ret_changes, reterr);
+        r = transaction_finish(&t, 0, ret_changes, reterr);
+        if (r < 0)
+                return r;
+        r = remove_copy_leftovers(host, /* dry_run= */ false, ret_changes);
+        if (r < 0)
+                return portable_error(reterr, r, NULL, "Failed to remove leftovers of image copies: %m");
+        return 0;
 }

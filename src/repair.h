@@ -15,8 +15,10 @@
  *     directories and /etc|/run/portables, unless a transaction journal still claims them;
  *   - drop-in directories in the attached directories whose unit file is gone and that hold only
  *     our drop-ins (20-portable.conf with its marker, and 10-profile.conf);
- *   - links in /etc|/run/portables that carry our mark (transaction.h) and that no attachment
- *     refers to any more.
+ *   - links in /etc|/run/portables that carry our mark (transaction.h), and copies there that
+ *     carry ours (image-copy.h), that no attachment refers to any more;
+ *   - what a copy cut short left in /etc|/run/portables (under IMAGE_COPY_TEMP_PREFIX).
  * Interrupted transactions are recovered from their journals first. With dry_run nothing is
- * changed and ret_changes says what would be; otherwise the removal is one transaction. */
+ * changed and ret_changes says what would be; otherwise the removal is one transaction, followed
+ * by the removal of what copies cut short left (which no transaction knows of: image-copy.h). */
 int portable_repair(const Host *host, bool dry_run, PortableChanges *ret_changes, sd_bus_error *reterr);

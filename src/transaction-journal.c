@@ -206,7 +206,7 @@ static int step_from_json(struct json_object *o, const char *id, TransactionStep
 
         if (kind < 0 || !path_is_normalized_absolute(path) || streq(path, "/"))
                 return -EBADMSG;
-        if ((kind == STEP_CREATE) != !!temp || (kind == STEP_REMOVE && !backup) ||
+        if ((kind == STEP_CREATE) != !!temp || ((kind == STEP_REMOVE || kind == STEP_REMOVE_TREE) && !backup) ||
             ((kind == STEP_MKDIR || kind == STEP_RMDIR) && backup))
                 return -EBADMSG;
         if ((temp && !hidden_file_is_valid(temp, path, id)) || (backup && !hidden_file_is_valid(backup, path, id)))

@@ -8,6 +8,7 @@
 
 #include "fd-util.h"
 #include "path-util.h"
+#include "rm-rf.h"
 #include "strv.h"
 #include "transaction-step.h"
 #include "transaction.h"
@@ -17,6 +18,7 @@ static const char *const step_kind_table[_STEP_KIND_MAX] = {
         [STEP_CREATE] = "create",
         [STEP_REMOVE] = "remove",
         [STEP_RMDIR] = "rmdir",
+        [STEP_REMOVE_TREE] = "remove-tree",
 };
 
 const char *step_kind_to_string(StepKind k) {
@@ -111,6 +113,7 @@ int transaction_step_apply(TransactionStep *s) {
                 return apply_create(s);
 
         case STEP_REMOVE:
+        case STEP_REMOVE_TREE:
                 if (renameat2(AT_FDCWD, s->path, AT_FDCWD, s->backup, RENAME_NOREPLACE) < 0)
                         return errno == ENOENT ? -ESTALE : -errno;
                 s->progress = STEP_DONE;
@@ -165,6 +168,7 @@ void transaction_step_undo(TransactionStep *s, const TransactionStep *predecesso
                 break;
 
         case STEP_REMOVE:
+        case STEP_REMOVE_TREE:
                 if (reached(s, STEP_DONE) && exists(s->backup))
                         (void) rename(s->backup, s->path);
                 break;
@@ -184,6 +188,18 @@ static int unlink_if_exists(const char *path) {
         return -errno;
 }
 
+static int rm_rf_if_exists(const char *path) {
+        _cleanup_free_ char *dir = path_dirname(path);
+        _cleanup_close_ int dir_fd = -EBADF;
+
+        if (!dir)
+                return -ENOMEM;
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return rm_rf_beneath(dir_fd, path_last_component(path));
+}
+
 int transaction_step_cleanup(TransactionStep *s) {
         int r;
 
@@ -200,6 +216,9 @@ int transaction_step_cleanup(TransactionStep *s) {
 
         case STEP_REMOVE:
                 return unlink_if_exists(s->backup);
+
+        case STEP_REMOVE_TREE:
+                return rm_rf_if_exists(s->backup);
 
         case STEP_RMDIR:
                 if (rmdir(s->path) >= 0)

@@ -14,6 +14,7 @@ typedef enum StepKind {
         STEP_CREATE, /* put a new file or symlink at path (via temp), moving an old one to backup */
         STEP_REMOVE, /* move path to backup */
         STEP_RMDIR,  /* remove the directory path at commit, if empty */
+        STEP_REMOVE_TREE, /* move the directory path to backup, removed with all it holds at commit */
         _STEP_KIND_MAX,
         _STEP_KIND_INVALID = -EINVAL,
 } StepKind;
@@ -32,7 +33,7 @@ typedef struct TransactionStep {
         StepKind kind;
         char *path;
         char *temp;       /* CREATE */
-        char *backup;     /* CREATE that replaces something; REMOVE */
+        char *backup;     /* CREATE that replaces something; REMOVE, REMOVE_TREE */
         char *target;     /* CREATE of a symlink; NULL for a regular file */
         bool mark;        /* CREATE of a symlink: carries TRANSACTION_LINK_MARK (see transaction.h) */
         char *data;       /* CREATE of a regular file */
@@ -56,8 +57,9 @@ int transaction_step_apply(TransactionStep *s);
  * had to move the old file away. */
 void transaction_step_undo(TransactionStep *s, const TransactionStep *predecessor);
 
-/* After the commit point: deletes the step's backup and temporary file, removes an RMDIR step's
- * directory if it is empty. Returns 1 if an RMDIR step removed its directory, 0 otherwise, or a
+/* After the commit point: deletes the step's backup (a REMOVE_TREE's with everything below it,
+ * but nothing on another mount: -EXDEV) and temporary file, removes an RMDIR step's directory if
+ * it is empty. Returns 1 if an RMDIR step removed its directory, 0 otherwise, or a
  * negative errno if a hidden file could not be deleted. Idempotent. */
 int transaction_step_cleanup(TransactionStep *s);
 

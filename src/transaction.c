@@ -281,8 +281,8 @@ bool symlink_is_marked(const char *path) {
         return lgetxattr(path, TRANSACTION_LINK_MARK, value, sizeof(value)) == 1 && value[0] == '1';
 }
 
-int transaction_remove(Transaction *t, const char *path) {
-        TransactionStep s = { .kind = STEP_REMOVE };
+static int plan_removal(Transaction *t, const char *path, bool tree) {
+        TransactionStep s = { .kind = tree ? STEP_REMOVE_TREE : STEP_REMOVE };
         struct stat st;
         int r;
 
@@ -292,8 +292,11 @@ int transaction_remove(Transaction *t, const char *path) {
         r = transaction_lstat(t, path, &st);
         if (r < 0)
                 return r;
-        if (S_ISDIR(st.st_mode))
+        if (!tree && S_ISDIR(st.st_mode))
                 return -EISDIR;
+        /* A tree planned in this transaction would go at once with what was planned into it. */
+        if (tree && (!S_ISDIR(st.st_mode) || planned_step(t, path)))
+                return -ENOTDIR;
 
         s.path = strdup(path);
         s.backup = hidden_path(t, path);
@@ -305,6 +308,14 @@ int transaction_remove(Transaction *t, const char *path) {
         if (r < 0)
                 return r;
         return portable_changes_add(&t->changes, PORTABLE_UNLINK, path, NULL);
+}
+
+int transaction_remove(Transaction *t, const char *path) {
+        return plan_removal(t, path, /* tree= */ false);
+}
+
+int transaction_remove_tree(Transaction *t, const char *path) {
+        return plan_removal(t, path, /* tree= */ true);
 }
 
 int transaction_remove_dir_if_empty(Transaction *t, const char *path) {
@@ -432,7 +443,7 @@ int transaction_apply(Transaction *t, sd_bus_error *reterr) {
                         else
                                 (void) portable_error(reterr, r, NULL, "Failed to %s '%s': %m",
                                                       s->kind == STEP_MKDIR    ? "create directory"
-                                                      : s->kind == STEP_REMOVE ? "remove"
+                                                      : s->kind == STEP_REMOVE || s->kind == STEP_REMOVE_TREE ? "remove"
                                                                                : "write",
                                                       s->path);
                         t->n_applied++; /* the failed step may have half happened */
@@ -510,6 +521,7 @@ int transaction_undo_changes(const Transaction *t, PortableChanges *ret) {
                         r = portable_changes_add(&c, s->backup ? PORTABLE_WRITE : PORTABLE_UNLINK, s->path, NULL);
                         break;
                 case STEP_REMOVE:
+                case STEP_REMOVE_TREE:
                         r = portable_changes_add(&c, PORTABLE_WRITE, s->path, NULL);
                         break;
                 default:

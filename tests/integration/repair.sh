@@ -104,6 +104,47 @@ echo '[Service]' >"$A/half.service"
 assert_ok "repair recovers an interrupted transaction" run_ours repair
 assert_root_unchanged "the interrupted transaction is rolled back" "$T/detached"
 
+# Copies --copy=mixed made: what a crash cut short (hidden), and a copy of an image that is no
+# longer attached go; a copy still in use, and a directory without our mark, stay.
+P=$ROOT/etc/portables
+mark_copy() {
+        python3 -c 'import os, sys; os.setxattr(sys.argv[1], "trusted.portabled.copy", sys.argv[2].encode(), follow_symlinks=False)' "$1" "$2"
+}
+mcall AttachImage sassbs "$IMAGES/foo_1" 1 foo default false mixed >/dev/null
+assert_ok "mixed: the copy is in place" test -d "$P/foo_1" -a ! -L "$P/foo_1"
+mkdir -p "$P/.#portabled-copy-half/usr/lib" "$P/orphan/etc" "$P/admins-dir"
+echo half >"$P/.#portabled-copy-half/usr/lib/os-release"
+echo orphan >"$P/orphan/etc/file"
+mark_copy "$P/orphan" /srv/orphan
+echo raw >"$P/orphan.raw"
+mark_copy "$P/orphan.raw" /srv/orphan.raw
+echo hidden >"$P/.#portabled-copy-half.raw"
+assert_ok "repair --dry-run with leftovers of copies" run_ours repair --dry-run
+assert_contains "--dry-run lists them" "$OUT" "Would remove $P/.#portabled-copy-half." "Would remove $P/orphan." \
+        "Would remove $P/orphan.raw." "Would remove $P/.#portabled-copy-half.raw."
+assert_ok "... and leaves them" test -d "$P/.#portabled-copy-half" -a -d "$P/orphan"
+assert_ok "repair with leftovers of copies" run_ours repair
+assert_contains "repair says what it removed" "$OUT$ERR" "Removed $P/.#portabled-copy-half." "Removed $P/orphan." \
+        "Removed $P/orphan.raw." "Removed $P/.#portabled-copy-half.raw."
+for gone in "$P/.#portabled-copy-half" "$P/orphan" "$P/orphan.raw" "$P/.#portabled-copy-half.raw"; do
+        assert_eq "removed: ${gone#"$ROOT"}" "" "$(ls -d "$gone" 2>/dev/null)"
+done
+for kept in "$P/foo_1/usr/lib/os-release" "$P/admins-dir"; do
+        assert_eq "kept: ${kept#"$ROOT"}" "$kept" "$(ls -d "$kept" 2>/dev/null)"
+done
+assert_ok "detach the mixed attachment" mcall DetachImage sb "$IMAGES/foo_1" false
+assert_eq "detach removes its copy" "" "$(ls -d "$P/foo_1" "$P/.#portabled-copy-foo_1" 2>/dev/null)"
+
+# What a daemon killed in the middle of a copy left is gone when it starts again.
+mkdir -p "$P/.#portabled-copy-killed/usr"
+echo x >"$P/.#portabled-copy-killed/usr/file"
+stop_daemon
+start_daemon || exit 1
+assert_eq "a restart removes the leftover of a copy" "" "$(ls -d "$P/.#portabled-copy-killed" 2>/dev/null)"
+assert_contains "and logs it" "$(cat "$T/log/portabled.log")" \
+        "Removed $P/.#portabled-copy-killed, left by an interrupted copy of an image."
+rmdir "$P/admins-dir"
+
 # Without privileges (and without polkit on this bus): refused.
 chmod o+x "$T" "$T/bus"
 assert_fails_with "repair needs privileges" "org.freedesktop.DBus.Error.AccessDenied" \

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,6 +90,51 @@ Test(detach, by_name_removes_everything) {
         golden = unit_golden("detach-foo.changes");
         assert_str(changes, golden);
         assert_clean();
+}
+
+/* The copy --copy=mixed made is removed by the transaction itself: moved aside in one step, so a
+ * crash never leaves half a copy under the image's name. */
+Test(detach, mixed_copy_goes_with_the_transaction) {
+        _cleanup_(image_freep) Image *image = attach("foo", "foo", foo_matches, "default", PORTABLE_MIXED_COPY);
+        _cleanup_free_ char *changes = NULL, *copy = fixture_path("/etc/portables/foo"), *expected = NULL, *snap = NULL;
+        struct stat st;
+
+        cr_assert(eq(int, lstat(copy, &st), 0));
+        cr_assert(eq(u32, st.st_mode & S_IFMT, S_IFDIR), "the image entry is a copy");
+        detach_ok("foo", 0, &changes);
+        expected = unit_strf("%s", "unlink @ROOT@/etc/portables/foo\n");
+        cr_assert(not(zero(ptr, strstr(changes, expected))), "%s", changes);
+        assert_clean();
+        snap = fixture_snapshot();
+        cr_assert(zero(ptr, strstr(snap, ".#portabled")), "hidden files left behind:\n%s", snap);
+}
+
+/* Something mounted inside the copy is not the copy's: refused before anything changes. */
+Test(detach, mixed_copy_with_a_mount_inside_is_refused) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *host_dir = NULL, *inside = fixture_path("/etc/portables/foo/host"), *before = NULL,
+                            *after = NULL, *precious = NULL, *c = NULL;
+
+        unit_private_mount_namespace();
+        _cleanup_(image_freep) Image *image = attach("foo", "foo", foo_matches, "default", PORTABLE_MIXED_COPY);
+        host_dir = unit_strf("%s/host-data", fx.tmp);
+        precious = unit_strf("%s/precious", host_dir);
+        unit_write(precious, "the host's");
+        unit_mkdir_p(inside, 0755);
+        cr_assert(eq(int, mount(host_dir, inside, "none", MS_BIND, NULL), 0));
+
+        before = fixture_snapshot();
+        cr_assert(eq(int, detach("foo", 0, NULL, &error), -EBUSY));
+        cr_assert(not(zero(ptr, strstr(strempty(error.message), "has a file system mounted at"))), "%s",
+                  strna(error.message));
+        after = fixture_snapshot();
+        assert_str(after, before);
+
+        cr_assert(eq(int, umount2(inside, MNT_DETACH), 0));
+        detach_ok("foo", 0, NULL);
+        assert_clean();
+        c = unit_read(precious);
+        assert_str(c, "the host's");
 }
 
 Test(detach, by_path) {

@@ -81,22 +81,21 @@ Test(image_copy, directory_tree) {
         cr_assert(eq(int, lstat(proc, &st), 0));
         cr_assert(eq(int, (int) (st.st_mode & 07777), 0555));
 
-        /* Only ours is removed, and only the tree. */
-        cr_assert(eq(int, image_copy_remove_tree(link, "/somewhere/else"), 0));
-        cr_assert(eq(int, access(link, F_OK), 0));
-        cr_assert(eq(int, image_copy_remove_tree(link, image), 1));
-        cr_assert(eq(int, access(link, F_OK), -1));
+        /* Marked with the image it copies. */
+        cr_assert(image_copy_is_ours(link, image));
+        cr_assert(image_copy_is_ours(link, NULL));
+        cr_assert(not(image_copy_is_ours(link, "/somewhere/else")));
+        _cleanup_free_ char *source = image_copy_source(link);
+        assert_str(source, image);
         cr_assert(eq(int, access(unit, F_OK), 0), "the original stays");
 }
 
 /* Something mounted inside a directory image (here a host directory on the same file system) is not
- * the image's: the copy fails and the link stays; a copy with something mounted inside it is not
- * emptied through the mount when it goes. */
+ * the image's: the copy fails and the link stays. */
 Test(image_copy, never_across_a_mount) {
         _cleanup_free_ char *image = at("images/app_3"), *link = at("portables/app_3"), *os = at("images/app_3/usr/lib/os-release"),
                             *host = at("host-data"), *precious = at("host-data/precious"), *inside = at("images/app_3/host"),
-                            *temp = at("portables/.#portabled-copy-app_3"), *copy = at("portables/app_4"),
-                            *copy_inside = at("portables/app_4/host"), *data = NULL;
+                            *temp = at("portables/.#portabled-copy-app_3"), *data = NULL;
 
         unit_private_mount_namespace();
         unit_write(os, "ID=x\n");
@@ -108,12 +107,6 @@ Test(image_copy, never_across_a_mount) {
         cr_assert(eq(int, image_copy_replace_link(image, link), -EXDEV));
         cr_assert(is_symlink(link), "the link stays");
         cr_assert(eq(int, access(temp, F_OK), -1), "no half copy left");
-
-        /* A copy (marked as ours) that something was mounted into afterwards. */
-        unit_mkdir_p(copy_inside, 0755);
-        cr_assert(eq(int, lsetxattr(copy, IMAGE_COPY_MARK, image, strlen(image), 0), 0));
-        cr_assert(eq(int, mount(host, copy_inside, "none", MS_BIND, NULL), 0));
-        cr_assert(eq(int, image_copy_remove_tree(copy, image), -EXDEV));
         data = unit_read(precious);
         assert_str(data, "the host's\n");
 }
@@ -130,14 +123,42 @@ Test(image_copy, only_the_link_to_this_image) {
         cr_assert(eq(int, image_copy_replace_link(image, link), 0));
         cr_assert(is_symlink(link));
         cr_assert(eq(int, image_copy_replace_link(image, plain), 0));
-        cr_assert(eq(int, image_copy_remove_tree(plain, NULL), 0));
-        cr_assert(eq(int, access(plain, F_OK), 0));
+        cr_assert(not(image_copy_is_ours(plain, NULL)), "an administrator's file is no copy of ours");
+        cr_assert(zero(ptr, image_copy_source(plain)));
 }
 
-Test(image_copy, after_attach_and_detach) {
+/* What a copy cut short leaves (only ever under the hidden name) goes; nothing else does. */
+Test(image_copy, leftovers) {
+        _cleanup_free_ char *dir = at("portables"), *half_tree = at("portables/.#portabled-copy-app/usr/lib/x"),
+                            *half_file = at("portables/.#portabled-copy-app.raw"), *other = at("portables/app"),
+                            *hidden_other = at("portables/.#admin");
+        _cleanup_(portable_changes_done) PortableChanges dry = {}, real = {};
+
+        unit_write(half_tree, "x");
+        unit_write(half_file, "raw");
+        unit_write(other, "admin's");
+        unit_write(hidden_other, "admin's");
+
+        cr_assert(eq(int, image_copy_remove_leftovers(dir, /* dry_run= */ true, &dry), 0));
+        cr_assert(eq(sz, dry.n, 2));
+        cr_assert(eq(int, access(half_file, F_OK), 0), "a dry run removes nothing");
+
+        cr_assert(eq(int, image_copy_remove_leftovers(dir, /* dry_run= */ false, &real), 0));
+        cr_assert(eq(sz, real.n, 2));
+        for (size_t i = 0; i < real.n; i++) {
+                cr_assert(eq(int, real.items[i].type, PORTABLE_UNLINK));
+                cr_assert(not(zero(ptr, strstr(real.items[i].path, "/portables/.#portabled-copy-app"))), "%s",
+                          real.items[i].path);
+                cr_assert(eq(int, access(real.items[i].path, F_OK), -1), "%s is still there", real.items[i].path);
+        }
+        cr_assert(eq(int, access(other, F_OK), 0));
+        cr_assert(eq(int, access(hidden_other, F_OK), 0));
+}
+
+Test(image_copy, after_attach) {
         _cleanup_free_ char *image = at("images/app_3"), *dir = at("portables"), *link = at("portables/app_3"),
                             *unit = at("images/app_3/x"), *elsewhere = at("attached/app.service");
-        _cleanup_(portable_changes_done) PortableChanges c = {}, d = {};
+        _cleanup_(portable_changes_done) PortableChanges c = {};
         char *images[] = { image, NULL };
 
         unit_write(unit, "x");
@@ -156,8 +177,4 @@ Test(image_copy, after_attach_and_detach) {
         cr_assert(eq(int, c.items[0].type, PORTABLE_COPY));
         cr_assert(eq(int, is_symlink(link), 0));
         cr_assert(image_copy_is_ours(link, image));
-
-        cr_assert(eq(int, portable_changes_add(&d, PORTABLE_UNLINK, link, NULL), 0));
-        image_copy_after_detach(&d);
-        cr_assert(eq(int, access(link, F_OK), -1));
 }

@@ -207,40 +207,6 @@ Test(image_ops, remove_never_crosses_a_bind_mount_of_the_same_file_system) {
         assert_str(c, "the host's\n");
 }
 
-/* What RemoveImage checks first: a mount point strictly below the image, by its canonical path,
- * and not one of a sibling whose name starts the same. */
-Test(image_ops, find_mount_below) {
-        _cleanup_free_ char *host_dir = at("/host-data"), *mnt = at("/img/deep/host"), *sibling = at("/img2"),
-                            *found = NULL, *expected = NULL;
-
-        unit_private_mount_namespace();
-        put("/img/usr/lib/os-release", "ID=x\n");
-        put("/raw.raw", "raw");
-        unit_mkdir_p(host_dir, 0755);
-        unit_mkdir_p(sibling, 0755);
-        _cleanup_(image_freep) Image *image = image_at("/img");
-        _cleanup_(image_freep) Image *raw = image_at("/raw.raw");
-
-        cr_assert(eq(int, image_find_mount_below(image, &found), 0));
-        cr_assert(zero(ptr, found));
-
-        cr_assert(eq(int, mount(host_dir, sibling, "none", MS_BIND, NULL), 0));
-        cr_assert(eq(int, image_find_mount_below(image, &found), 0), "a sibling with the same prefix is not below");
-        cr_assert(zero(ptr, found));
-
-        unit_mkdir_p(mnt, 0755);
-        cr_assert(eq(int, mount(host_dir, mnt, "none", MS_BIND, NULL), 0));
-        cr_assert(eq(int, image_find_mount_below(image, &found), 1));
-        expected = realpath(mnt, NULL);
-        cr_assert(not(zero(ptr, expected)));
-        assert_str(found, expected);
-
-        free(found);
-        found = NULL;
-        cr_assert(eq(int, image_find_mount_below(raw, &found), 0), "a raw image has nothing below it");
-        cr_assert(zero(ptr, found));
-}
-
 /* ------------------------------------------------------------------------------- read-only */
 
 Test(image_ops, mark_raw) {

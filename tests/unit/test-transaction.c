@@ -6,6 +6,7 @@
 #include <linux/fs.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -332,6 +333,93 @@ Test(transaction, remove_twice_is_refused) {
         cr_assert(eq(int, transaction_remove(&t, f), -ENOENT), "the plan already removed it");
 }
 
+Test(transaction, remove_tree_with_everything_below) {
+        _cleanup_free_ char *tree = p("/tree"), *link = p("/tree/sub/to-outside"), *outside = p("/outside"), *ch = NULL,
+                            *kept = NULL;
+
+        put("/tree/a", "a", 0644);
+        put("/tree/sub/deeper/b", "b", 0600);
+        put("/outside/keep", "kept", 0644);
+        unit_symlink(outside, link);
+        cr_assert(eq(int, transaction_remove_tree(&t, tree), 0));
+        cr_assert(exists("/tree/sub/deeper/b"), "planning removes nothing");
+        cr_assert(eq(int, execute(), 0));
+        cr_assert(not(exists("/tree")));
+        kept = get("/outside/keep");
+        assert_str(kept, "kept");
+        ch = changes();
+        assert_str(ch, "unlink /tree\n");
+        cr_assert(not(has_leftovers()));
+        cr_assert(eq(sz, journal_files(), 0));
+}
+
+Test(transaction, remove_tree_of_a_file_missing_or_planned_is_refused) {
+        _cleanup_free_ char *f = p("/f"), *m = p("/missing"), *planned = p("/planned"), *d = p("/d");
+
+        put("/f", "x", 0644);
+        unit_mkdir_p(d, 0755);
+        cr_assert(eq(int, transaction_remove_tree(&t, f), -ENOTDIR));
+        cr_assert(eq(int, transaction_remove_tree(&t, m), -ENOENT));
+        cr_assert(eq(int, transaction_mkdir(&t, planned, 0755), 0));
+        cr_assert(eq(int, transaction_remove_tree(&t, planned), -ENOTDIR));
+        cr_assert(eq(int, transaction_remove_tree(&t, d), 0));
+        cr_assert(eq(int, transaction_remove_tree(&t, d), -ENOENT), "the plan already removed it");
+        cr_assert(eq(int, transaction_remove(&t, d), -ENOENT));
+}
+
+Test(transaction, remove_tree_abort_puts_it_back) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *tree = p("/tree"), *before = NULL, *during = NULL, *after = NULL;
+
+        put("/tree/a", "a", 0644);
+        put("/tree/sub/b", "b", 0600);
+        before = snapshot();
+        cr_assert(eq(int, transaction_remove_tree(&t, tree), 0));
+        cr_assert(eq(int, transaction_apply(&t, &error), 0), "%s", strna(error.message));
+        cr_assert(not(exists("/tree")));
+        during = snapshot();
+        cr_assert(not(zero(ptr, strstr(during, "/.#portabled-"))), "the tree waits under a hidden name: %s", during);
+        transaction_abort(&t);
+        after = snapshot();
+        assert_str(after, before);
+        cr_assert(eq(sz, journal_files(), 0));
+}
+
+/* Something mounted inside the tree after planning is not the tree's: the cleanup stops there,
+ * the caller is told, the journal stays; once it is unmounted, recovery finishes the job. */
+Test(transaction, remove_tree_with_a_mount_below_is_finished_by_recovery) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *tree = p("/tree"), *mnt = p("/tree/mnt"), *backup = NULL, *inside = NULL, *c = NULL;
+        _cleanup_strv_free_ char **log = NULL;
+
+        unit_private_mount_namespace();
+        put("/tree/a", "a", 0644);
+        unit_mkdir_p(mnt, 0755);
+        cr_assert(eq(int, transaction_remove_tree(&t, tree), 0));
+        cr_assert(eq(int, mount("tmpfs", mnt, "tmpfs", 0, "mode=0755"), 0));
+        inside = unit_strf("%s/precious", mnt);
+        unit_write(inside, "on tmpfs");
+
+        cr_assert(eq(int, execute(), -EXDEV));
+        cr_assert(not(exists("/tree")), "the tree is gone from its place");
+        cr_assert(eq(sz, journal_files(), 1), "the journal stays for recovery");
+        backup = unit_strf("%s/mnt/precious", t.steps[0].backup);
+        c = unit_read(backup);
+        assert_str(c, "on tmpfs");
+
+        cr_assert(eq(int, transaction_recover(journal, &log), -EXDEV));
+        cr_assert(eq(sz, journal_files(), 1), "still mounted: still there");
+        strv_free(log);
+        log = NULL;
+
+        free(mnt);
+        mnt = unit_strf("%s/mnt", t.steps[0].backup);
+        cr_assert(eq(int, umount2(mnt, MNT_DETACH), 0));
+        cr_assert(eq(int, transaction_recover(journal, &log), 1));
+        cr_assert(eq(sz, journal_files(), 0));
+        cr_assert(not(has_leftovers()));
+}
+
 Test(transaction, lstat_follows_the_plan) {
         _cleanup_free_ char *f = p("/f"), *d = p("/d"), *l = p("/l");
         struct stat st;
@@ -401,6 +489,8 @@ static void populate(void) {
         unit_symlink("/usr/lib/portabled/profile/default/service.conf", l);
         put("/etc/systemd/system.attached/keep.service.d/override.conf", "# admin\n", 0600);
         put("/etc/other", "untouched\n", 0644);
+        put("/etc/portables/bar/usr/lib/os-release", "ID=bar\n", 0644);
+        put("/etc/portables/bar/usr/bin/bar", "#!/bin/sh\n", 0755);
 }
 
 static void plan_attach_like(Transaction *tr) {
@@ -432,6 +522,10 @@ static void plan_detach_like(Transaction *tr) {
         }
         cr_assert(eq(int, transaction_remove_dir_if_empty(tr, d), 0));
         cr_assert(eq(int, transaction_remove_dir_if_empty(tr, a), 0));
+        {
+                _cleanup_free_ char *copy = p("/etc/portables/bar");
+                cr_assert(eq(int, transaction_remove_tree(tr, copy), 0));
+        }
 }
 
 /* The reattach pattern: files removed and written again in one plan. */

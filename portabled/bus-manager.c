@@ -290,6 +290,10 @@ static int method_repair_attachments(sd_bus_message *msg, void *userdata, sd_bus
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid 'flags' parameter '%llu'",
                                          (unsigned long long) flags);
 
+        /* Repair removes what copies cut short left: not one that is being made. */
+        if (image_operation_copying(m, NULL))
+                return sd_bus_error_set_errnof(error, EBUSY,
+                                               "An image is being copied for --copy=mixed; try again once it is attached.");
         r = portable_repair(&m->host, flags & PORTABLE_REPAIR_DRY_RUN, &changes, error);
         if (r < 0)
                 return bus_error_from_errno(error, r, "Failed to repair");

@@ -11,6 +11,7 @@
 #include "fd-util.h"
 #include "fileio.h"
 #include "image-lock.h"
+#include "image-name.h"
 #include "image-operations.h"
 #include "image-ops.h"
 #include "image-policy.h"
@@ -43,6 +44,8 @@ typedef struct ImageArguments {
         char *profile_service;     /* inspect with a profile: its drop-in for services */
         int lock_fds[IMAGE_LOCKS]; /* exclusive locks of remove */
         struct stat removed_st;    /* remove: the image file, for the verity cache */
+        bool copying;              /* attach --copy=mixed: a worker is copying the images */
+        PortableChanges removed, updated; /* attach while the worker copies: the reply to come */
 } ImageArguments;
 
 static void image_arguments_free(void *p) {
@@ -60,6 +63,8 @@ static void image_arguments_free(void *p) {
         free(a->name_or_path);
         for (size_t i = 0; i < IMAGE_LOCKS; i++)
                 image_lock_release(a->lock_fds[i]);
+        portable_changes_done(&a->removed);
+        portable_changes_done(&a->updated);
         free(a);
 }
 
@@ -550,45 +555,57 @@ static int reattach_keeping_previous(Operation *o, const PortableStack *stack, P
         return 0;
 }
 
-static int refuse_if_upgrading(Manager *m, const char *name_or_path, sd_bus_error *error) {
-        if (!pending_upgrade_blocks(m, name_or_path))
-                return 0;
-        return sd_bus_error_set_errnof(error, EBUSY,
-                                       "An upgrade of '%s' is being verified; try again once it is kept or rolled back.",
-                                       name_or_path);
+static const OperationType attach_type;
+
+bool image_operation_copying(Manager *m, const char *name_or_path) {
+        _cleanup_free_ char *key = NULL;
+
+        /* When in doubt, busy. */
+        if (name_or_path && image_name_marker_key(name_or_path, &key) < 0)
+                return true;
+        for (Operation *o = m->operations; o; o = o->next) {
+                _cleanup_free_ char *other = NULL;
+
+                if (o->type != &attach_type || !((ImageArguments *) o->data)->copying)
+                        continue;
+                if (!key || image_name_marker_key(o->image->path, &other) < 0 || streq(other, key))
+                        return true;
+        }
+        return false;
 }
 
-static int attach_finish(Operation *o, sd_bus_error *error) {
-        _cleanup_(portable_changes_done) PortableChanges removed = {}, updated = {};
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *label = NULL;
-        ImageArguments *a = o->data;
-        Host *host = &o->manager->host;
-        const PortableMetadata *single = o->metadata;
-        const PortableStack stack = {
+/* While an upgrade waits to be kept, or a worker copies the image for --copy=mixed (it replaces
+ * the link attach made, which a detach now would remove under its feet), the image's attachment
+ * is not changed. */
+static int refuse_if_busy(Manager *m, const char *name_or_path, sd_bus_error *error) {
+        if (pending_upgrade_blocks(m, name_or_path))
+                return sd_bus_error_set_errnof(error, EBUSY,
+                                               "An upgrade of '%s' is being verified; try again once it is kept or rolled back.",
+                                               name_or_path);
+        if (image_operation_copying(m, name_or_path))
+                return sd_bus_error_set_errnof(error, EBUSY,
+                                               "Image '%s' is being copied for --copy=mixed; try again once it is attached.",
+                                               name_or_path);
+        return 0;
+}
+
+/* The stack of layers the operation read. */
+static PortableStack operation_stack(const Operation *o) {
+        return (PortableStack) {
                 .image = o->image,
                 .extensions = (const Image * const *) o->extensions,
                 .n_extensions = o->n_extensions,
-                .layers = o->layers ? (const PortableMetadata * const *) o->layers : &single,
+                .layers = o->layers ? (const PortableMetadata * const *) o->layers
+                                    : (const PortableMetadata * const *) &o->metadata,
         };
+}
+
+static int attach_reply(Operation *o, const PortableChanges *removed, const PortableChanges *updated) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *label = operation_label(o, "and its extensions");
+        ImageArguments *a = o->data;
         int r;
 
-        r = refuse_if_upgrading(o->manager, o->image->path, error);
-        if (r < 0)
-                return r;
-
-        if (a->reattach && (a->flags & PORTABLE_KEEP_PREVIOUS))
-                r = reattach_keeping_previous(o, &stack, &removed, &updated, error);
-        else if (a->reattach)
-                r = portable_reattach_stack(host, &stack, a->matches, a->profile, a->flags, &removed, &updated, error);
-        else
-                r = portable_attach_stack(host, &stack, a->matches, a->profile, a->flags, &updated, error);
-        if (r == -EAGAIN)
-                return r; /* a unit not asked about yet: ask, then try again */
-        if (r < 0)
-                return bus_error_from_errno(error, r, a->reattach ? "Failed to reattach image" : "Failed to attach image");
-
-        label = operation_label(o, "and its extensions");
         (void) log_internal(a->flags & PORTABLE_DRY_RUN ? LOG_DEBUG : LOG_INFO, 0, "%s%s image %s%s%s%s.",
                  a->flags & PORTABLE_DRY_RUN ? "Dry run: planned to " : "",
                  a->flags & PORTABLE_DRY_RUN ? (a->reattach ? "reattach" : "attach") : (a->reattach ? "Reattached" : "Attached"),
@@ -597,12 +614,92 @@ static int attach_finish(Operation *o, sd_bus_error *error) {
 
         r = sd_bus_message_new_method_return(o->request, &reply);
         if (r >= 0 && a->reattach)
-                r = bus_append_changes(reply, &removed);
+                r = bus_append_changes(reply, removed);
         if (r >= 0)
-                r = bus_append_changes(reply, &updated);
+                r = bus_append_changes(reply, updated);
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         return r < 0 ? r : 0;
+}
+
+static int attach_copy_done(Operation *o, int status, sd_bus_error *error) {
+        const PortableStack stack = operation_stack(o);
+        ImageArguments *a = o->data;
+        int r;
+
+        a->copying = false;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                log_warning("The worker copying '%s' for --copy=mixed did not finish: what it did not copy stays linked.",
+                            o->image->path);
+        /* Whatever the worker managed is in place: the change list says which. */
+        r = portable_copy_images(&o->manager->host, &stack, a->flags, IMAGE_COPY_COLLECT, &a->updated);
+        if (r < 0)
+                return r;
+        return attach_reply(o, &a->removed, &a->updated);
+}
+
+/* --copy=mixed: a copy of a large image takes a while, so a worker makes it once the transaction
+ * is committed, and the reply waits for it while the daemon answers other callers. */
+static int attach_start_copy(Operation *o, PortableChanges *removed, PortableChanges *updated) {
+        const PortableStack stack = operation_stack(o);
+        ImageArguments *a = o->data;
+        pid_t pid;
+        int pidfd;
+
+        a->removed = *removed;
+        a->updated = *updated;
+        *removed = *updated = (PortableChanges) {};
+
+        /* The attach is committed whatever happens here: without a worker, the links stay. */
+        pid = fork();
+        if (pid < 0) {
+                (void) log_warning_errno(-errno, "Cannot start a worker to copy '%s' for --copy=mixed, leaving links: %m",
+                                  o->image->path);
+                return attach_reply(o, &a->removed, &a->updated);
+        }
+        if (pid == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                _exit(portable_copy_images(&o->manager->host, &stack, a->flags, IMAGE_COPY_MAKE, &a->updated) < 0);
+        }
+        pidfd = pidfd_open_child(pid);
+        if (pidfd < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return attach_copy_done(o, W_EXITCODE(0, SIGKILL), NULL);
+        }
+        a->copying = true;
+        return operation_wait_for_worker(o, pidfd, attach_copy_done);
+}
+
+static int attach_finish(Operation *o, sd_bus_error *error) {
+        _cleanup_(portable_changes_done) PortableChanges removed = {}, updated = {};
+        ImageArguments *a = o->data;
+        Host *host = &o->manager->host;
+        const PortableStack stack = operation_stack(o);
+        PortableFlags flags = a->flags;
+        bool copy_later = (flags & PORTABLE_MIXED_COPY) && !(flags & PORTABLE_DRY_RUN);
+        int r;
+
+        r = refuse_if_busy(o->manager, o->image->path, error);
+        if (r < 0)
+                return r;
+
+        if (copy_later)
+                flags &= ~PORTABLE_MIXED_COPY;
+        if (a->reattach && (flags & PORTABLE_KEEP_PREVIOUS))
+                r = reattach_keeping_previous(o, &stack, &removed, &updated, error);
+        else if (a->reattach)
+                r = portable_reattach_stack(host, &stack, a->matches, a->profile, flags, &removed, &updated, error);
+        else
+                r = portable_attach_stack(host, &stack, a->matches, a->profile, flags, &updated, error);
+        if (r == -EAGAIN)
+                return r; /* a unit not asked about yet: ask, then try again */
+        if (r < 0)
+                return bus_error_from_errno(error, r, a->reattach ? "Failed to reattach image" : "Failed to attach image");
+
+        if (copy_later && !(flags & PORTABLE_KEEP_PREVIOUS))
+                return attach_start_copy(o, &removed, &updated);
+        return attach_reply(o, &removed, &updated);
 }
 
 static const OperationType attach_type = {
@@ -658,7 +755,7 @@ static int detach_finish(Operation *o, sd_bus_error *error) {
         ImageArguments *a = o->data;
         int r;
 
-        r = refuse_if_upgrading(o->manager, a->name_or_path, error);
+        r = refuse_if_busy(o->manager, a->name_or_path, error);
         if (r < 0)
                 return r;
 

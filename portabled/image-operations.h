@@ -14,6 +14,11 @@
  * under way (the handler returns that, without replying), or a negative errno with error set
  * (the handler returns that, and sd-bus replies with the error). image is copied, lists taken. */
 
+/* Whether a worker is copying an image of that name or path (NULL: any image) for --copy=mixed
+ * (attach, reattach): until it is done, the image's attachment is not changed, and repair, which
+ * removes what copies cut short left, waits. */
+bool image_operation_copying(Manager *m, const char *name_or_path);
+
 /* What our own *WithOptions methods add (portabled(8), D-BUS INTERFACE); NULL: nothing. Strings
  * point into the message; check_paths is owned (image_call_options_done()). */
 typedef struct ImageCallOptions {

@@ -602,11 +602,13 @@ int portable_attach_stack(const Host *host, const PortableStack *stack, char * c
         r = portable_attach_stack_in(&t, host, stack, matches, profile, flags, reterr);
         r = portable_transaction_finish(&t, r, flags, ret_changes, reterr);
         if (r >= 0 && (flags & PORTABLE_MIXED_COPY))
-                r = portable_copy_images(host, stack, flags, ret_changes);
+                r = portable_copy_images(host, stack, flags, flags & PORTABLE_DRY_RUN ? IMAGE_COPY_PLAN : IMAGE_COPY_MAKE,
+                                         ret_changes);
         return r;
 }
 
-int portable_copy_images(const Host *host, const PortableStack *stack, PortableFlags flags, PortableChanges *changes) {
+int portable_copy_images(const Host *host, const PortableStack *stack, PortableFlags flags, ImageCopyMode mode,
+                         PortableChanges *changes) {
         _cleanup_free_ char *dir = host_image_link_dir(host, flags & PORTABLE_RUNTIME);
         _cleanup_strv_free_ char **images = NULL;
 
@@ -615,7 +617,7 @@ int portable_copy_images(const Host *host, const PortableStack *stack, PortableF
         for (size_t i = 0; i <= stack->n_extensions; i++)
                 if (strv_extend(&images, i < stack->n_extensions ? stack->extensions[i]->path : stack->image->path) < 0)
                         return -ENOMEM;
-        image_copy_after_attach(dir, images, flags & PORTABLE_DRY_RUN, changes);
+        image_copy_after_attach(dir, images, mode, changes);
         return 0;
 }
 

@@ -170,6 +170,18 @@ static char *temp_name(const char *dest) {
         return asprintf(&temp, IMAGE_COPY_TEMP_PREFIX "%s", path_last_component(dest)) < 0 ? NULL : temp;
 }
 
+/* What a copy to dest that ended without its result left (a worker that was killed). */
+static void remove_temp_copy(const char *dest) {
+        _cleanup_free_ char *dir = path_dirname(dest), *temp = temp_name(dest);
+        _cleanup_close_ int dir_fd = -EBADF;
+
+        if (!dir || !temp)
+                return;
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd >= 0)
+                (void) rm_rf_beneath(dir_fd, temp);
+}
+
 int image_copy_remove_leftovers(const char *link_dir, bool dry_run, PortableChanges *changes) {
         _cleanup_closedir_ DIR *d = opendir(link_dir);
         struct dirent *de;
@@ -247,7 +259,7 @@ int image_copy_replace_link(const char *image_path, const char *dest) {
         return 1;
 }
 
-void image_copy_after_attach(const char *link_dir, char * const *images, bool dry_run, PortableChanges *changes) {
+void image_copy_after_attach(const char *link_dir, char * const *images, ImageCopyMode mode, PortableChanges *changes) {
         for (size_t i = 0; i < changes->n; i++) {
                 PortableChange *c = &changes->items[i];
                 _cleanup_free_ char *dir = NULL;
@@ -259,8 +271,18 @@ void image_copy_after_attach(const char *link_dir, char * const *images, bool dr
                 if (!dir || !streq(dir, link_dir))
                         continue;
 
-                /* A dry run says what would be done, if the copy works. */
-                r = dry_run ? 1 : image_copy_replace_link(c->source, c->path);
+                switch (mode) {
+                case IMAGE_COPY_PLAN: /* what would be done, if the copy works */
+                        r = 1;
+                        break;
+                case IMAGE_COPY_COLLECT:
+                        r = image_copy_is_ours(c->path, c->source);
+                        if (r == 0)
+                                remove_temp_copy(c->path);
+                        break;
+                default:
+                        r = image_copy_replace_link(c->source, c->path);
+                }
                 /* The change list can only say "symlink": the reason goes to the log, and the
                  * client points there. */
                 if (r == -EXDEV)

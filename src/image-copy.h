@@ -44,7 +44,14 @@ bool image_copy_is_ours(const char *path, const char *image_path);
  * dry_run: only the changes. Goes on past an error, returns the first. */
 int image_copy_remove_leftovers(const char *link_dir, bool dry_run, PortableChanges *changes);
 
+typedef enum ImageCopyMode {
+        IMAGE_COPY_MAKE,    /* make the copies */
+        IMAGE_COPY_PLAN,    /* a dry run: only say what would be copied */
+        IMAGE_COPY_COLLECT, /* another process made them and has ended: say which are copies now,
+                             * and remove what it left of the others */
+} ImageCopyMode;
+
 /* After an attach or reattach in mixed mode was committed: replaces the links it made (its
  * "symlink" changes into link_dir to an image of images) by copies, and turns those changes into
- * "copy" changes; a link that could not be replaced stays one. dry_run: only the changes. */
-void image_copy_after_attach(const char *link_dir, char * const *images, bool dry_run, PortableChanges *changes);
+ * "copy" changes; a link that could not be replaced stays one. */
+void image_copy_after_attach(const char *link_dir, char * const *images, ImageCopyMode mode, PortableChanges *changes);

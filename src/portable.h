@@ -6,6 +6,7 @@
 
 #include "change.h"
 #include "host.h"
+#include "image-copy.h"
 #include "image.h"
 #include "portable-metadata.h"
 #include "portable-types.h"
@@ -116,8 +117,11 @@ int portable_transaction_finish(Transaction *t, int r, PortableFlags flags, Port
 int portable_transaction_plan_rmdirs(Transaction *t);
 
 /* --copy=mixed, once the transaction is committed (or planned, for a dry run): replaces the
- * links made to the images of stack by copies of them (image-copy.h), and says so in changes. */
-int portable_copy_images(const Host *host, const PortableStack *stack, PortableFlags flags, PortableChanges *changes);
+ * links made to the images of stack by copies of them (image-copy.h), and says so in changes.
+ * The attach and reattach functions call it themselves when flags has PORTABLE_MIXED_COPY; the
+ * daemon instead clears it and has a worker make the copies, then collects them. */
+int portable_copy_images(const Host *host, const PortableStack *stack, PortableFlags flags, ImageCopyMode mode,
+                         PortableChanges *changes);
 
 /* The steps, usable inside a caller's transaction. */
 int portable_attach_in(Transaction *t, const Host *host, const Image *image, const PortableMetadata *metadata,

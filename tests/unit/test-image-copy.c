@@ -157,7 +157,8 @@ Test(image_copy, leftovers) {
 
 Test(image_copy, after_attach) {
         _cleanup_free_ char *image = at("images/app_3"), *dir = at("portables"), *link = at("portables/app_3"),
-                            *unit = at("images/app_3/x"), *elsewhere = at("attached/app.service");
+                            *unit = at("images/app_3/x"), *elsewhere = at("attached/app.service"),
+                            *half = at("portables/.#portabled-copy-app_3/x");
         _cleanup_(portable_changes_done) PortableChanges c = {};
         char *images[] = { image, NULL };
 
@@ -167,14 +168,27 @@ Test(image_copy, after_attach) {
         /* A link elsewhere (a unit file linked with --copy=symlink) is no image entry. */
         cr_assert(eq(int, portable_changes_add(&c, PORTABLE_SYMLINK, elsewhere, image), 0));
 
-        image_copy_after_attach(dir, images, /* dry_run= */ true, &c);
+        image_copy_after_attach(dir, images, IMAGE_COPY_PLAN, &c);
         cr_assert(eq(int, c.items[0].type, PORTABLE_COPY));
         cr_assert(eq(int, c.items[1].type, PORTABLE_SYMLINK));
         cr_assert(is_symlink(link), "a dry run copies nothing");
 
+        /* What another process copied is collected, and nothing else; what it left of a copy it
+         * did not finish goes. */
         c.items[0].type = PORTABLE_SYMLINK;
-        image_copy_after_attach(dir, images, /* dry_run= */ false, &c);
+        unit_write(half, "half");
+        image_copy_after_attach(dir, images, IMAGE_COPY_COLLECT, &c);
+        cr_assert(eq(int, c.items[0].type, PORTABLE_SYMLINK), "not copied yet");
+        cr_assert(eq(int, access(half, F_OK), -1), "the half copy is gone");
+        cr_assert(is_symlink(link));
+
+        image_copy_after_attach(dir, images, IMAGE_COPY_MAKE, &c);
         cr_assert(eq(int, c.items[0].type, PORTABLE_COPY));
         cr_assert(eq(int, is_symlink(link), 0));
         cr_assert(image_copy_is_ours(link, image));
+
+        c.items[0].type = PORTABLE_SYMLINK;
+        image_copy_after_attach(dir, images, IMAGE_COPY_COLLECT, &c);
+        cr_assert(eq(int, c.items[0].type, PORTABLE_COPY), "copied now");
+        cr_assert(eq(int, c.items[1].type, PORTABLE_SYMLINK));
 }

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# --copy=mixed copies the image in a worker once the attach is committed (image-operations.c):
+# while it copies, the daemon answers other callers; it refuses to change that image's attachment
+# and to repair (which removes what copies cut short left); and the attach is answered once the
+# copy is in place. The worker's first copy_file_range() is held up for 3 s (strace), which is the
+# window the other calls are made in.
+. "$(dirname "$0")/lib.sh"
+setup
+command -v strace >/dev/null || skip_all "strace not installed"
+
+stage foo "$IMAGES/foo_1"
+P=$ROOT/etc/portables
+snapshot_root() { (cd "$ROOT" && find . | sort); }
+snapshot_root >"$T/pristine"
+
+stop_daemon
+DAEMON_WRAPPER="strace -f -o /dev/null -e inject=copy_file_range:delay_enter=3000000:when=1" start_daemon || exit 1
+
+mcall AttachImage sassbs "$IMAGES/foo_1" 1 foo default false mixed >"$T/attach.out" 2>"$T/attach.err" &
+ATTACH=$!
+for _ in $(seq 1 200); do
+        [ -e "$P/.#portabled-copy-foo_1" ] && break
+        sleep 0.02
+done
+assert_ok "the worker is copying" test -d "$P/.#portabled-copy-foo_1"
+
+assert_ok "meanwhile ListImages is answered" mcall ListImages
+assert_eq "... and GetImageState: the units are attached already" 's "attached"' "$(mcall GetImageState s "$IMAGES/foo_1")"
+assert_fails_with "detaching the image being copied is refused" "is being copied for --copy=mixed" \
+        -- mcall DetachImage sb "$IMAGES/foo_1" false
+assert_fails_with "... by name too" "is being copied for --copy=mixed" -- mcall DetachImage sb foo false
+assert_fails_with "... and so is a repair" "An image is being copied for --copy=mixed" -- mcall RepairAttachments t 0
+assert_ok "all that while the attach was not answered yet" kill -0 "$ATTACH"
+assert_ok "the link is still there" test -L "$P/foo_1"
+
+wait "$ATTACH"
+assert_eq "then the attach succeeds" 0 "$?"
+assert_contains "... and says the image was copied" "$(cat "$T/attach.out")" "\"copy\" \"$P/foo_1\" \"$IMAGES/foo_1\""
+assert_ok "the entry is a copy now" test -d "$P/foo_1" -a ! -L "$P/foo_1"
+assert_eq "no hidden copy left" "" "$(ls -A "$P" | grep '^\.#' || true)"
+
+# Under strace, DAEMON_PID is strace's: the daemon is its child, and strace ends with it.
+pkill -TERM -P "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+DAEMON_PID=
+for _ in $(seq 1 100); do
+        name_owned "$PORTABLE_DEST" || break
+        sleep 0.02
+done
+start_daemon || exit 1
+assert_ok "detach" mcall DetachImage sb "$IMAGES/foo_1" false
+assert_eq "the host is as it was" "$(cat "$T/pristine")" "$(snapshot_root)"
+
+finish

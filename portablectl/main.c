@@ -412,10 +412,11 @@ static int dispatch_verb(int argc, char *argv[]) {
                 static char *default_argv[] = { NULL, NULL };
 
                 for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                        if (verbs[i].is_default)
-                                verb = &verbs[i];
-                default_argv[0] = (char *) verb->name;
-                return verb->dispatch(1, default_argv);
+                        if (verbs[i].is_default) {
+                                default_argv[0] = (char *) verbs[i].name;
+                                return verbs[i].dispatch(1, default_argv);
+                        }
+                return log_error_errno(-EINVAL, "No verb given.");
         }
 
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)

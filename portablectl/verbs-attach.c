@@ -314,6 +314,8 @@ static int attach_or_reattach(int argc, char *argv[], bool reattach) {
                 return log_error_errno(-EINVAL, "--rollback is for reattach --now, which waits for the units.");
         if (arg_rollback && arg_dry_run)
                 return log_error_errno(-EINVAL, "--rollback and --dry-run exclude each other.");
+        if (arg_rollback && streq(arg_copy_mode, "mixed"))
+                return log_error_errno(-EINVAL, "--rollback and --copy=mixed exclude each other.");
 
         r = portable_bus_connect(&bus);
         if (r < 0)

@@ -139,6 +139,11 @@ static int read_attach_arguments(Manager *m, sd_bus_message *msg, bool with_exte
         r = bus_parse_copy_mode(copy_mode, &mode_flags, error);
         if (r < 0)
                 return r;
+        /* The copy replaces the link once the transaction is committed; kept for the client's
+         * word, it is committed only when the client says so, with nobody left to wait for a copy. */
+        if ((flags & PORTABLE_KEEP_PREVIOUS) && (mode_flags & PORTABLE_MIXED_COPY))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Copy mode 'mixed' and PORTABLE_FLAG_KEEP_PREVIOUS exclude each other.");
 
         STRV_FOREACH(match, matches)
                 if (!image_name_is_valid(*match))

@@ -697,7 +697,7 @@ static int attach_finish(Operation *o, sd_bus_error *error) {
         if (r < 0)
                 return bus_error_from_errno(error, r, a->reattach ? "Failed to reattach image" : "Failed to attach image");
 
-        if (copy_later && !(flags & PORTABLE_KEEP_PREVIOUS))
+        if (copy_later)
                 return attach_start_copy(o, &removed, &updated);
         return attach_reply(o, &removed, &updated);
 }

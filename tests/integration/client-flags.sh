@@ -349,6 +349,7 @@ repair extra | Too many arguments for 'repair'.
 attach --rollback flag | --rollback is for reattach --now, which waits for the units.
 reattach --rollback flag | --rollback is for reattach --now, which waits for the units.
 reattach --now --no-block --rollback flag | --rollback is for reattach --now, which waits for the units.
+reattach --now --rollback --copy=mixed flag | --rollback and --copy=mixed exclude each other.
 attach | No image given: name one, or a --manifest=.
 detach | No image given: name one, or a --manifest=.
 reattach | No image given: name one, or a --manifest=.

@@ -129,6 +129,9 @@ assert_fails_with "unknown copy mode is InvalidArgs" "org.freedesktop.DBus.Error
         -- quick AttachImage sassbs foo 1 foo default false bogus
 assert_fails_with "copy mode 'Mixed' (only 'mixed', newest systemd's, is known) is InvalidArgs" \
         "org.freedesktop.DBus.Error.InvalidArgs: " "'Mixed'" -- quick AttachImage sassbs foo 1 foo default false Mixed
+assert_fails_with "copy mode 'mixed' with PORTABLE_FLAG_KEEP_PREVIOUS is InvalidArgs" \
+        "org.freedesktop.DBus.Error.InvalidArgs: " "Copy mode 'mixed' and PORTABLE_FLAG_KEEP_PREVIOUS exclude each other." \
+        -- quick ReattachImageWithExtensions sasassst foo 0 1 foo default mixed 4294967296
 for f in 8 16 32 64 128 9223372036854775808 18446744073709551615; do
         assert_fails_with "AttachImageWithExtensions flags $f is InvalidArgs" \
                 "org.freedesktop.DBus.Error.InvalidArgs: " "Invalid 'flags' parameter '$f'" \

@@ -49,7 +49,16 @@ for _ in $(seq 1 100); do
         sleep 0.02
 done
 start_daemon || exit 1
-assert_ok "detach" mcall DetachImage sb "$IMAGES/foo_1" false
+
+# Reattach to another version: the old copy goes with the transaction, the new one is made.
+stage foo_2 "$IMAGES/foo_2"
+assert_ok "reattach to foo_2, --copy=mixed" mcall ReattachImage sassbs "$IMAGES/foo_2" 1 foo default false mixed
+assert_contains "... the old copy is removed" "$OUT" "\"unlink\" \"$P/foo_1\""
+assert_contains "... the new one is made" "$OUT" "\"copy\" \"$P/foo_2\" \"$IMAGES/foo_2\""
+assert_eq "... and only it is there" "foo_2" "$(ls -A "$P")"
+assert_ok "the copy holds the new version" diff -r "$IMAGES/foo_2" "$P/foo_2"
+assert_ok "detach" mcall DetachImage sb "$IMAGES/foo_2" false
+rm -rf "$IMAGES/foo_2"
 assert_eq "the host is as it was" "$(cat "$T/pristine")" "$(snapshot_root)"
 
 finish

@@ -407,6 +407,19 @@ static void abort_applied(Transaction *t, char * const *dirs) {
         }
 }
 
+/* For "Failed to %s '%s'". */
+static const char *step_verb(StepKind kind) {
+        switch (kind) {
+        case STEP_MKDIR:
+                return "create directory";
+        case STEP_REMOVE:
+        case STEP_REMOVE_TREE:
+                return "remove";
+        default:
+                return "write";
+        }
+}
+
 int transaction_apply(Transaction *t, sd_bus_error *reterr) {
         _cleanup_strv_free_ char **dirs = NULL;
         int r;
@@ -441,10 +454,7 @@ int transaction_apply(Transaction *t, sd_bus_error *reterr) {
                                                       "'%s' changed while the operation was being prepared, nothing was changed; try again.",
                                                       s->path);
                         else
-                                (void) portable_error(reterr, r, NULL, "Failed to %s '%s': %m",
-                                                      s->kind == STEP_MKDIR    ? "create directory"
-                                                      : s->kind == STEP_REMOVE || s->kind == STEP_REMOVE_TREE ? "remove"
-                                                                               : "write",
+                                (void) portable_error(reterr, r, NULL, "Failed to %s '%s': %m", step_verb(s->kind),
                                                       s->path);
                         t->n_applied++; /* the failed step may have half happened */
                         abort_applied(t, dirs);

@@ -4,7 +4,7 @@
 # while it copies, the daemon answers other callers; it refuses to change that image's attachment
 # and to repair (which removes what copies cut short left); and the attach is answered once the
 # copy is in place. The worker's first copy_file_range() is held up for 3 s (strace), which is the
-# window the other calls are made in.
+# window the other calls are made in; once, the daemon is killed in that window instead.
 . "$(dirname "$0")/lib.sh"
 setup
 command -v strace >/dev/null || skip_all "strace not installed"
@@ -50,10 +50,37 @@ for _ in $(seq 1 100); do
 done
 start_daemon || exit 1
 
-# Reattach to another version: the old copy goes with the transaction, the new one is made.
+# The daemon killed while its worker copies: the worker goes with it (PR_SET_PDEATHSIG), and the
+# next start removes the half copy; the attachment keeps its link.
+stop_daemon
+DAEMON_WRAPPER="strace -f -o /dev/null -e inject=copy_file_range:delay_enter=3000000:when=1" start_daemon || exit 1
+mcall DetachImage sb "$IMAGES/foo_1" false >/dev/null
+mcall AttachImage sassbs "$IMAGES/foo_1" 1 foo default false mixed >/dev/null 2>&1 &
+ATTACH=$!
+for _ in $(seq 1 200); do
+        [ -e "$P/.#portabled-copy-foo_1" ] && break
+        sleep 0.02
+done
+assert_ok "the worker is copying again" test -d "$P/.#portabled-copy-foo_1"
+pkill -KILL -P "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+wait "$ATTACH" 2>/dev/null
+DAEMON_PID=
+for _ in $(seq 1 100); do
+        name_owned "$PORTABLE_DEST" || break
+        sleep 0.02
+done
+start_daemon || exit 1
+assert_eq "after a restart the half copy is gone" "foo_1" "$(ls -A "$P")"
+assert_ok "... and the entry is the link" test -L "$P/foo_1"
+assert_contains "... which the log says" "$(cat "$T/log/portabled.log")" \
+        "Removed $P/.#portabled-copy-foo_1, left by an interrupted copy of an image."
+assert_eq "... the image is attached" 's "attached"' "$(mcall GetImageState s "$IMAGES/foo_1")"
+
+# Reattach to another version: the old entry goes with the transaction, the new copy is made.
 stage foo_2 "$IMAGES/foo_2"
 assert_ok "reattach to foo_2, --copy=mixed" mcall ReattachImage sassbs "$IMAGES/foo_2" 1 foo default false mixed
-assert_contains "... the old copy is removed" "$OUT" "\"unlink\" \"$P/foo_1\""
+assert_contains "... the old entry is removed" "$OUT" "\"unlink\" \"$P/foo_1\""
 assert_contains "... the new one is made" "$OUT" "\"copy\" \"$P/foo_2\" \"$IMAGES/foo_2\""
 assert_eq "... and only it is there" "foo_2" "$(ls -A "$P")"
 assert_ok "the copy holds the new version" diff -r "$IMAGES/foo_2" "$P/foo_2"

@@ -14,16 +14,38 @@ P=$ROOT/etc/portables
 snapshot_root() { (cd "$ROOT" && find . | sort); }
 snapshot_root >"$T/pristine"
 
-stop_daemon
-DAEMON_WRAPPER="strace -f -o /dev/null -e inject=copy_file_range:delay_enter=3000000:when=1" start_daemon || exit 1
+# Restarts the daemon under strace, which holds up its worker's first copy_file_range() for 3 s.
+start_daemon_holding_copies() {
+        stop_daemon
+        DAEMON_WRAPPER="strace -f -o /dev/null -e inject=copy_file_range:delay_enter=3000000:when=1" start_daemon || exit 1
+}
 
-mcall AttachImage sassbs "$IMAGES/foo_1" 1 foo default false mixed >"$T/attach.out" 2>"$T/attach.err" &
-ATTACH=$!
-for _ in $(seq 1 200); do
-        [ -e "$P/.#portabled-copy-foo_1" ] && break
-        sleep 0.02
-done
-assert_ok "the worker is copying" test -d "$P/.#portabled-copy-foo_1"
+# Sends SIGNAL to the daemon started by start_daemon_holding_copies() (DAEMON_PID is strace's:
+# the daemon is its child, and strace ends with it), and starts a plain one once the name is free.
+restart_daemon_after() {
+        pkill "-$1" -P "$DAEMON_PID"
+        wait "$DAEMON_PID" 2>/dev/null
+        DAEMON_PID=
+        for _ in $(seq 1 100); do
+                name_owned "$PORTABLE_DEST" || break
+                sleep 0.02
+        done
+        start_daemon || exit 1
+}
+
+# Attaches foo_1 with --copy=mixed in the background (ATTACH), and waits for its worker to copy.
+attach_and_wait_for_the_worker() {
+        mcall AttachImage sassbs "$IMAGES/foo_1" 1 foo default false mixed >"$T/attach.out" 2>"$T/attach.err" &
+        ATTACH=$!
+        for _ in $(seq 1 200); do
+                [ -e "$P/.#portabled-copy-foo_1" ] && break
+                sleep 0.02
+        done
+        assert_ok "$1" test -d "$P/.#portabled-copy-foo_1"
+}
+
+start_daemon_holding_copies
+attach_and_wait_for_the_worker "the worker is copying"
 
 assert_ok "meanwhile ListImages is answered" mcall ListImages
 assert_eq "... and GetImageState: the units are attached already" 's "attached"' "$(mcall GetImageState s "$IMAGES/foo_1")"
@@ -40,37 +62,15 @@ assert_contains "... and says the image was copied" "$(cat "$T/attach.out")" "\"
 assert_ok "the entry is a copy now" test -d "$P/foo_1" -a ! -L "$P/foo_1"
 assert_eq "no hidden copy left" "" "$(ls -A "$P" | grep '^\.#' || true)"
 
-# Under strace, DAEMON_PID is strace's: the daemon is its child, and strace ends with it.
-pkill -TERM -P "$DAEMON_PID"
-wait "$DAEMON_PID" 2>/dev/null
-DAEMON_PID=
-for _ in $(seq 1 100); do
-        name_owned "$PORTABLE_DEST" || break
-        sleep 0.02
-done
-start_daemon || exit 1
+restart_daemon_after TERM
 
 # The daemon killed while its worker copies: the worker goes with it (PR_SET_PDEATHSIG), and the
 # next start removes the half copy; the attachment keeps its link.
-stop_daemon
-DAEMON_WRAPPER="strace -f -o /dev/null -e inject=copy_file_range:delay_enter=3000000:when=1" start_daemon || exit 1
+start_daemon_holding_copies
 mcall DetachImage sb "$IMAGES/foo_1" false >/dev/null
-mcall AttachImage sassbs "$IMAGES/foo_1" 1 foo default false mixed >/dev/null 2>&1 &
-ATTACH=$!
-for _ in $(seq 1 200); do
-        [ -e "$P/.#portabled-copy-foo_1" ] && break
-        sleep 0.02
-done
-assert_ok "the worker is copying again" test -d "$P/.#portabled-copy-foo_1"
-pkill -KILL -P "$DAEMON_PID"
-wait "$DAEMON_PID" 2>/dev/null
+attach_and_wait_for_the_worker "the worker is copying again"
+restart_daemon_after KILL
 wait "$ATTACH" 2>/dev/null
-DAEMON_PID=
-for _ in $(seq 1 100); do
-        name_owned "$PORTABLE_DEST" || break
-        sleep 0.02
-done
-start_daemon || exit 1
 assert_eq "after a restart the half copy is gone" "foo_1" "$(ls -A "$P")"
 assert_ok "... and the entry is the link" test -L "$P/foo_1"
 assert_contains "... which the log says" "$(cat "$T/log/portabled.log")" \

@@ -942,7 +942,8 @@ static int remove_done(Operation *o, int status, sd_bus_error *error) {
         ImageArguments *a = o->data;
 
         if (!WIFEXITED(status))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Removing image '%s' failed: the worker died.",
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
+                                         "Removing image '%s' was cut short (the worker was stopped): it may be partly removed.",
                                          o->image->path);
         if (WEXITSTATUS(status) == EXDEV)
                 /* Mounted after the check: the walk stopped there, and went on elsewhere. */

@@ -63,7 +63,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         Manager *m = userdata;
 
         /* Host changes happen synchronously, in one step of the loop: none is ever half done
-         * here. What still waits for an image or for PID 1 has changed nothing yet. */
+         * here. What still waits for an image or for PID 1 has changed nothing yet; what waits for
+         * a worker is answered as the worker's end says. */
         log_info("Received SIG%s, shutting down.", sigabbrev_np((int) si->ssi_signo) ?: "?");
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
         operations_abort_all(m, "portabled is shutting down; nothing was changed.");

@@ -406,25 +406,40 @@ int operation_start(Manager *m, sd_bus_message *request, const OperationType *ty
                                      error);
 }
 
-static int on_worker_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+/* The worker has been reaped: its done() replies, and the operation ends. */
+static void worker_ended(Operation *o, const siginfo_t *si) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        Operation *o = userdata;
-        siginfo_t si = {};
-        int status, r;
-
-        if (pidfd_reap(fd, /* wait= */ false, &si) <= 0)
-                return 0;
-
         /* As waitpid() would have reported it. */
-        status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status & 0x7f;
-        o->worker_source = sd_event_source_disable_unref(o->worker_source);
+        int status = si->si_code == CLD_EXITED ? W_EXITCODE(si->si_status, 0) : si->si_status & 0x7f;
+        int r;
 
+        o->worker_source = sd_event_source_disable_unref(o->worker_source);
         r = o->worker_done(o, status, &error);
         if (r < 0)
                 operation_fail(o, r, &error);
         else
                 operation_free(o);
+}
+
+static int on_worker_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        siginfo_t si = {};
+
+        if (pidfd_reap(fd, /* wait= */ false, &si) > 0)
+                worker_ended(userdata, &si);
         return 0;
+}
+
+/* At shutdown: a worker has changed the host already (an attach it copies for was committed, an
+ * image it removes is partly gone), so "nothing was changed" would be wrong. It is stopped, and
+ * its done() says what came of it. */
+static void stop_worker(Operation *o) {
+        int fd = sd_event_source_get_io_fd(o->worker_source);
+        siginfo_t si = {};
+
+        (void) pidfd_kill(fd);
+        if (pidfd_reap(fd, /* wait= */ true, &si) <= 0)
+                si = (siginfo_t) { .si_code = CLD_KILLED, .si_status = SIGKILL };
+        worker_ended(o, &si);
 }
 
 int operation_wait_for_worker(Operation *o, int pidfd, int (*done)(Operation *o, int status, sd_bus_error *error)) {
@@ -443,6 +458,10 @@ void operations_abort_all(Manager *m, const char *message) {
         while (m->operations) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
+                if (m->operations->worker_source) {
+                        stop_worker(m->operations);
+                        continue;
+                }
                 (void) sd_bus_error_set(&error, SD_BUS_ERROR_NO_REPLY, message);
                 operation_fail(m->operations, -ECANCELED, &error);
         }

@@ -103,7 +103,8 @@ int operation_start_stack(Manager *m, sd_bus_message *request, const OperationTy
  * (as from waitpid()); done replies. Returns 0 or a negative errno. */
 int operation_wait_for_worker(Operation *o, int pidfd, int (*done)(Operation *o, int status, sd_bus_error *error));
 
-/* Answers every operation with error and drops them all (shutdown). */
+/* Answers every operation with error and drops them all (shutdown); one that waits for a worker
+ * stops the worker and answers as its done() says. */
 void operations_abort_all(Manager *m, const char *message);
 
 Operation *operation_free(Operation *o);

@@ -21,8 +21,8 @@ start_daemon_holding_copies() {
 }
 
 # Sends SIGNAL to the daemon started by start_daemon_holding_copies() (DAEMON_PID is strace's:
-# the daemon is its child, and strace ends with it), and starts a plain one once the name is free.
-restart_daemon_after() {
+# the daemon is its child, and strace ends with it), and waits until it is gone.
+stop_daemon_with() {
         pkill "-$1" -P "$DAEMON_PID"
         wait "$DAEMON_PID" 2>/dev/null
         DAEMON_PID=
@@ -30,7 +30,6 @@ restart_daemon_after() {
                 name_owned "$PORTABLE_DEST" || break
                 sleep 0.02
         done
-        start_daemon || exit 1
 }
 
 # Attaches foo_1 with --copy=mixed in the background (ATTACH), and waits for its worker to copy.
@@ -62,15 +61,30 @@ assert_contains "... and says the image was copied" "$(cat "$T/attach.out")" "\"
 assert_ok "the entry is a copy now" test -d "$P/foo_1" -a ! -L "$P/foo_1"
 assert_eq "no hidden copy left" "" "$(ls -A "$P" | grep '^\.#' || true)"
 
-restart_daemon_after TERM
+stop_daemon_with TERM
+start_daemon || exit 1
+
+# The daemon stopped while its worker copies: it stops the worker, removes the half copy, and
+# answers the attach (committed already) with the link.
+start_daemon_holding_copies
+mcall DetachImage sb "$IMAGES/foo_1" false >/dev/null
+attach_and_wait_for_the_worker "the worker is copying, and the daemon gets SIGTERM"
+stop_daemon_with TERM
+wait "$ATTACH"
+assert_eq "the attach succeeds" 0 "$?"
+assert_contains "... saying the image is linked" "$(cat "$T/attach.out")" "\"symlink\" \"$P/foo_1\" \"$IMAGES/foo_1\""
+assert_eq "... and the daemon left nothing else in $P" "foo_1" "$(ls -A "$P")"
+assert_ok "... the link" test -L "$P/foo_1"
+start_daemon || exit 1
 
 # The daemon killed while its worker copies: the worker goes with it (PR_SET_PDEATHSIG), and the
 # next start removes the half copy; the attachment keeps its link.
 start_daemon_holding_copies
 mcall DetachImage sb "$IMAGES/foo_1" false >/dev/null
 attach_and_wait_for_the_worker "the worker is copying again"
-restart_daemon_after KILL
+stop_daemon_with KILL
 wait "$ATTACH" 2>/dev/null
+start_daemon || exit 1
 assert_eq "after a restart the half copy is gone" "foo_1" "$(ls -A "$P")"
 assert_ok "... and the entry is the link" test -L "$P/foo_1"
 assert_contains "... which the log says" "$(cat "$T/log/portabled.log")" \

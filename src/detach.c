@@ -11,7 +11,6 @@
 #include "dropin.h"
 #include "fd-util.h"
 #include "image-copy.h"
-#include "mount-below.h"
 #include "path-util.h"
 #include "portable-bus.h"
 #include "portable-error.h"
@@ -85,20 +84,17 @@ static int remove_image_link(Transaction *t, const Host *host, const char *image
         /* A copy --copy=mixed made goes with the transaction, a tree too: it is moved aside in one
          * step and deleted after the commit point. */
         if (image_copy_is_ours(link, image_path)) {
-                _cleanup_free_ char *mounted = NULL;
                 struct stat st;
                 int r;
 
                 if (lstat(link, &st) < 0 || !S_ISDIR(st.st_mode))
                         return remove_if_present(t, link);
-                r = find_mount_below(link, &mounted);
-                if (r < 0)
-                        return r;
-                if (r > 0)
-                        return portable_error(reterr, -EBUSY, NULL,
-                                              "The copy of image '%s' at %s has a file system mounted at %s, refusing to "
-                                              "detach: unmount it first.", image_path, link, mounted);
-                return transaction_remove_tree(t, link);
+                r = transaction_remove_tree(t, link);
+                if (r == -EBUSY)
+                        return portable_error(reterr, r, NULL,
+                                              "The copy of image '%s' at %s has a file system mounted inside it, refusing "
+                                              "to detach: unmount it first.", image_path, link);
+                return r;
         }
 
         n = readlink(link, target, sizeof(target) - 1);

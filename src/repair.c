@@ -11,7 +11,6 @@
 #include "dropin.h"
 #include "fd-util.h"
 #include "image-copy.h"
-#include "mount-below.h"
 #include "path-util.h"
 #include "portable-error.h"
 #include "portable.h"
@@ -198,7 +197,7 @@ static bool image_is_referenced(Transaction *t, const Host *host, const Attached
 /* A copy --copy=mixed made of an image that no attachment refers to any more (systemd's detach of
  * an attachment of ours leaves it). A tree with something mounted inside stays: that is not ours. */
 static int plan_orphaned_copy(Transaction *t, const Host *host, const AttachedIndex *idx, const char *path) {
-        _cleanup_free_ char *source = image_copy_source(path), *mounted = NULL;
+        _cleanup_free_ char *source = image_copy_source(path);
         struct stat st;
         int r;
 
@@ -206,12 +205,8 @@ static int plan_orphaned_copy(Transaction *t, const Host *host, const AttachedIn
                 return 0;
         if (lstat(path, &st) < 0)
                 return 0;
-        if (!S_ISDIR(st.st_mode))
-                return transaction_remove(t, path);
-        r = find_mount_below(path, &mounted);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        return transaction_remove_tree(t, path);
+        r = S_ISDIR(st.st_mode) ? transaction_remove_tree(t, path) : transaction_remove(t, path);
+        return r == -EBUSY ? 0 : r;
 }
 
 static int plan_links(Transaction *t, const Host *host, const char *dir, const AttachedIndex *idx,
@@ -282,7 +277,7 @@ static int list_journals(const Host *host, PortableChanges *changes) {
         return 0;
 }
 
-static int remove_copy_leftovers(const Host *host, bool dry_run, PortableChanges *changes) {
+int portable_remove_copy_leftovers(const Host *host, bool dry_run, PortableChanges *changes) {
         int r = 0;
 
         for (int runtime = 0; runtime <= 1; runtime++) {
@@ -362,7 +357,7 @@ int portable_repair(const Host *host, bool dry_run, PortableChanges *ret_changes
                         if (r < 0)
                                 return r;
                 }
-                r = remove_copy_leftovers(host, /* dry_run= */ true, &recovered);
+                r = portable_remove_copy_leftovers(host, /* dry_run= */ true, &recovered);
                 if (r < 0)
                         return portable_error(reterr, r, NULL, "Failed to look for leftovers of image copies: %m");
                 *ret_changes = recovered;
@@ -372,7 +367,7 @@ int portable_repair(const Host *host, bool dry_run, PortableChanges *ret_changes
         r = transaction_finish(&t, 0, ret_changes, reterr);
         if (r < 0)
                 return r;
-        r = remove_copy_leftovers(host, /* dry_run= */ false, ret_changes);
+        r = portable_remove_copy_leftovers(host, /* dry_run= */ false, ret_changes);
         if (r < 0)
                 return portable_error(reterr, r, NULL, "Failed to remove leftovers of image copies: %m");
         return 0;

@@ -11,6 +11,7 @@
 #include "fd-util.h"
 #include "fileio.h"
 #include "fsync-util.h"
+#include "mount-below.h"
 #include "path-util.h"
 #include "portable-error.h"
 #include "strv.h"
@@ -294,9 +295,19 @@ static int plan_removal(Transaction *t, const char *path, bool tree) {
                 return r;
         if (!tree && S_ISDIR(st.st_mode))
                 return -EISDIR;
-        /* A tree planned in this transaction would go at once with what was planned into it. */
-        if (tree && (!S_ISDIR(st.st_mode) || planned_step(t, path)))
-                return -ENOTDIR;
+        if (tree) {
+                _cleanup_free_ char *mounted = NULL;
+
+                /* A tree planned in this transaction would go at once with what was planned
+                 * into it. */
+                if (!S_ISDIR(st.st_mode) || planned_step(t, path))
+                        return -ENOTDIR;
+                /* What is mounted inside is not the tree's, and the removal would stop there
+                 * after the commit point: refused while nothing has changed. */
+                r = find_mount_below(path, &mounted);
+                if (r != 0)
+                        return r < 0 ? r : -EBUSY;
+        }
 
         s.path = strdup(path);
         s.backup = hidden_path(t, path);

@@ -84,9 +84,9 @@ int transaction_remove(Transaction *t, const char *path);
 
 /* Plans removing a directory that is there now, with everything below it (records "unlink"): it is
  * moved to a hidden backup like a file, and deleted at commit, never across a mount point below it
- * (rm-rf.h). -ENOTDIR if path is not a directory that exists before the transaction. The caller
- * checks for mounts below path: one found at commit keeps the journal, for recovery to finish the
- * cleanup once it is gone. */
+ * (rm-rf.h). -ENOTDIR if path is not a directory that exists before the transaction; -EBUSY if a
+ * file system is mounted below it (mount-below.h). One mounted after planning stops the deletion
+ * at commit, and keeps the journal for recovery to finish it once it is gone. */
 int transaction_remove_tree(Transaction *t, const char *path);
 
 /* Plans removing a directory at commit if it is empty by then (records "unlink" when it was). */

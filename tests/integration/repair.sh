@@ -132,6 +132,18 @@ done
 for kept in "$P/foo_1/usr/lib/os-release" "$P/admins-dir"; do
         assert_eq "kept: ${kept#"$ROOT"}" "$kept" "$(ls -d "$kept" 2>/dev/null)"
 done
+# An orphaned copy with a file system mounted inside it is not ours to remove in full: it stays.
+mkdir -p "$P/orphan-mounted/host" "$T/host-data"
+echo "the host's" >"$T/host-data/precious"
+mark_copy "$P/orphan-mounted" /srv/orphan-mounted
+mount --bind "$T/host-data" "$P/orphan-mounted/host"
+assert_ok "repair with an orphaned copy that has a mount inside" run_ours repair
+assert_ok "... leaves that copy" test -d "$P/orphan-mounted/host"
+assert_eq "... and what is mounted there" "the host's" "$(cat "$T/host-data/precious")"
+umount "$P/orphan-mounted/host"
+assert_ok "unmounted, repair removes it" run_ours repair
+assert_eq "... gone" "" "$(ls -d "$P/orphan-mounted" 2>/dev/null)"
+
 assert_ok "detach the mixed attachment" mcall DetachImage sb "$IMAGES/foo_1" false
 assert_eq "detach removes its copy" "" "$(ls -d "$P/foo_1" "$P/.#portabled-copy-foo_1" 2>/dev/null)"
 

@@ -385,6 +385,23 @@ Test(transaction, remove_tree_abort_puts_it_back) {
         cr_assert(eq(sz, journal_files(), 0));
 }
 
+/* Something mounted inside the tree is not the tree's: refused at planning, before anything
+ * changes. */
+Test(transaction, remove_tree_with_a_mount_below_is_refused) {
+        _cleanup_free_ char *tree = p("/tree"), *mnt = p("/tree/deep/mnt"), *before = NULL, *after = NULL;
+
+        unit_private_mount_namespace();
+        put("/tree/a", "a", 0644);
+        unit_mkdir_p(mnt, 0755);
+        cr_assert(eq(int, mount("tmpfs", mnt, "tmpfs", 0, "mode=0755"), 0));
+        before = snapshot();
+        cr_assert(eq(int, transaction_remove_tree(&t, tree), -EBUSY));
+        cr_assert(eq(sz, t.n_steps, 0));
+        cr_assert(eq(int, execute(), 0));
+        after = snapshot();
+        assert_str(after, before);
+}
+
 /* Something mounted inside the tree after planning is not the tree's: the cleanup stops there,
  * the caller is told, the journal stays; once it is unmounted, recovery finishes the job. */
 Test(transaction, remove_tree_with_a_mount_below_is_finished_by_recovery) {

@@ -44,8 +44,7 @@ typedef struct ImageArguments {
         char *profile_service;     /* inspect with a profile: its drop-in for services */
         int lock_fds[IMAGE_LOCKS]; /* exclusive locks of remove */
         struct stat removed_st;    /* remove: the image file, for the verity cache */
-        bool copying;              /* attach --copy=mixed: a worker is copying the images */
-        PortableChanges removed, updated; /* attach while the worker copies: the reply to come */
+        PortableChanges removed, updated; /* attach while its worker copies: the reply to come */
 } ImageArguments;
 
 static void image_arguments_free(void *p) {
@@ -566,7 +565,8 @@ bool image_operation_copying(Manager *m, const char *name_or_path) {
         for (Operation *o = m->operations; o; o = o->next) {
                 _cleanup_free_ char *other = NULL;
 
-                if (o->type != &attach_type || !((ImageArguments *) o->data)->copying)
+                /* An attach has a worker only while it copies. */
+                if (o->type != &attach_type || !o->worker_source)
                         continue;
                 if (!key || image_name_marker_key(o->image->path, &other) < 0 || streq(other, key))
                         return true;
@@ -627,7 +627,6 @@ static int attach_copy_done(Operation *o, int status, sd_bus_error *error) {
         ImageArguments *a = o->data;
         int r;
 
-        a->copying = false;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 log_warning("The worker copying '%s' for --copy=mixed did not finish: what it did not copy stays linked.",
                             o->image->path);
@@ -667,7 +666,6 @@ static int attach_start_copy(Operation *o, PortableChanges *removed, PortableCha
                 (void) waitpid(pid, NULL, 0);
                 return attach_copy_done(o, W_EXITCODE(0, SIGKILL), NULL);
         }
-        a->copying = true;
         return operation_wait_for_worker(o, pidfd, attach_copy_done);
 }
 

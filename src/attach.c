@@ -602,8 +602,7 @@ int portable_attach_stack(const Host *host, const PortableStack *stack, char * c
         r = portable_attach_stack_in(&t, host, stack, matches, profile, flags, reterr);
         r = portable_transaction_finish(&t, r, flags, ret_changes, reterr);
         if (r >= 0 && (flags & PORTABLE_MIXED_COPY))
-                r = portable_copy_images(host, stack, flags, flags & PORTABLE_DRY_RUN ? IMAGE_COPY_PLAN : IMAGE_COPY_MAKE,
-                                         ret_changes);
+                r = portable_copy_images(host, stack, flags, IMAGE_COPY_MAKE, ret_changes);
         return r;
 }
 
@@ -617,7 +616,7 @@ int portable_copy_images(const Host *host, const PortableStack *stack, PortableF
         for (size_t i = 0; i <= stack->n_extensions; i++)
                 if (strv_extend(&images, i < stack->n_extensions ? stack->extensions[i]->path : stack->image->path) < 0)
                         return -ENOMEM;
-        image_copy_after_attach(dir, images, mode, changes);
+        image_copy_after_attach(dir, images, flags & PORTABLE_DRY_RUN ? IMAGE_COPY_PLAN : mode, changes);
         return 0;
 }
 

@@ -118,6 +118,7 @@ int portable_transaction_plan_rmdirs(Transaction *t);
 
 /* --copy=mixed, once the transaction is committed (or planned, for a dry run): replaces the
  * links made to the images of stack by copies of them (image-copy.h), and says so in changes.
+ * With PORTABLE_DRY_RUN in flags, mode is IMAGE_COPY_PLAN whatever is asked.
  * The attach and reattach functions call it themselves when flags has PORTABLE_MIXED_COPY; the
  * daemon instead clears it and has a worker make the copies, then collects them. */
 int portable_copy_images(const Host *host, const PortableStack *stack, PortableFlags flags, ImageCopyMode mode,

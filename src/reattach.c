@@ -102,8 +102,7 @@ int portable_reattach_stack(const Host *host, const PortableStack *stack, char *
         if (r < 0)
                 return r;
         if (flags & PORTABLE_MIXED_COPY)
-                r = portable_copy_images(host, stack, flags, flags & PORTABLE_DRY_RUN ? IMAGE_COPY_PLAN : IMAGE_COPY_MAKE,
-                                         ret_updated);
+                r = portable_copy_images(host, stack, flags, IMAGE_COPY_MAKE, ret_updated);
         return r;
 }
 

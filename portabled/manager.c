@@ -9,7 +9,6 @@
 #include "bus-image.h"
 #include "bus-manager.h"
 #include "child-reaper.h"
-#include "image-copy.h"
 #include "image-policy.h"
 #include "image-reader.h"
 #include "log.h"
@@ -19,6 +18,7 @@
 #include "pending-upgrade.h"
 #include "portable-bus.h"
 #include "reader-spare.h"
+#include "repair.h"
 #include "sender-creds.h"
 #include "strv.h"
 #include "transaction.h"
@@ -204,20 +204,14 @@ int manager_recover(Manager *m) {
                 }
         }
 
-        /* The copies of --copy=mixed are made and removed outside the transactions. */
-        for (int runtime = 0; runtime <= 1; runtime++) {
-                _cleanup_free_ char *links = host_image_link_dir(&m->host, runtime);
-                _cleanup_(portable_changes_done) PortableChanges removed = {};
-                int r;
+        /* The copies of --copy=mixed are made outside the transactions. */
+        _cleanup_(portable_changes_done) PortableChanges removed = {};
+        int r = portable_remove_copy_leftovers(&m->host, /* dry_run= */ false, &removed);
 
-                if (!links)
-                        return log_oom();
-                r = image_copy_remove_leftovers(links, /* dry_run= */ false, &removed);
-                for (size_t i = 0; i < removed.n; i++)
-                        log_notice("Removed %s, left by an interrupted copy of an image.", removed.items[i].path);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to remove what an interrupted copy of an image left in %s: %m", links);
-        }
+        for (size_t i = 0; i < removed.n; i++)
+                log_notice("Removed %s, left by an interrupted copy of an image.", removed.items[i].path);
+        if (r < 0)
+                (void) log_warning_errno(r, "Failed to remove what an interrupted copy of an image left: %m");
         return ret;
 }
 

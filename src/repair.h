@@ -22,3 +22,7 @@
  * changed and ret_changes says what would be; otherwise the removal is one transaction, followed
  * by the removal of what copies cut short left (which no transaction knows of: image-copy.h). */
 int portable_repair(const Host *host, bool dry_run, PortableChanges *ret_changes, sd_bus_error *reterr);
+
+/* The part of it the daemon also does at every start: what copies of --copy=mixed cut short left
+ * in /etc|/run/portables (image_copy_remove_leftovers()), with an "unlink" change for each. */
+int portable_remove_copy_leftovers(const Host *host, bool dry_run, PortableChanges *changes);

@@ -8,6 +8,7 @@
 setup
 
 command -v mksquashfs >/dev/null || skip_all "mksquashfs not installed"
+command -v strace >/dev/null || skip_all "strace not installed"
 
 POOL=$ROOT/var/lib/portables
 
@@ -128,5 +129,28 @@ umount "$POOL/mnt/host"
 assert_ok "unmounted: the image is removed" mcall RemoveImage s mnt
 assert_absent "... all of it" "$POOL/mnt"
 assert_present "... and the host directory that was mounted there stays" "$T/host-data/precious"
+
+# The daemon stopped while its worker removes an image (the worker's first unlinkat() held up for
+# 3 s by strace): the caller is told the removal was cut short, not that nothing was changed.
+stage foo "$POOL/slow"
+stop_daemon
+DAEMON_WRAPPER="strace -f -o /dev/null -e inject=unlinkat:delay_enter=3000000:when=1" start_daemon || exit 1
+SYSTEMD_LOG_LEVEL=debug mcall RemoveImage s slow >"$T/remove.out" 2>"$T/remove.err" &
+REMOVE=$!
+sleep 1
+pkill -TERM -P "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+DAEMON_PID=
+wait "$REMOVE"
+assert_eq "stopped while removing: the removal fails" 1 "$?"
+assert_contains "... saying it was cut short" "$(cat "$T/remove.err")" \
+        "Removing image '$POOL/slow' was cut short (the worker was stopped): it may be partly removed."
+for _ in $(seq 1 100); do
+        name_owned "$PORTABLE_DEST" || break
+        sleep 0.02
+done
+start_daemon || exit 1
+assert_ok "... and a second RemoveImage finishes the job" mcall RemoveImage s slow
+assert_absent "... all of it" "$POOL/slow"
 
 finish

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +23,7 @@
 #include "pidfd-util.h"
 #include "portable-limits.h"
 #include "portable.h"
+#include "process-util.h"
 #include "profile.h"
 #include "strv.h"
 #include "unit-match.h"
@@ -642,7 +642,7 @@ static int attach_copy_done(Operation *o, int status, sd_bus_error *error) {
 static int attach_start_copy(Operation *o, PortableChanges *removed, PortableChanges *updated) {
         const PortableStack stack = operation_stack(o);
         ImageArguments *a = o->data;
-        pid_t pid;
+        pid_t daemon_pid = getpid(), pid;
         int pidfd;
 
         a->removed = *removed;
@@ -657,15 +657,13 @@ static int attach_start_copy(Operation *o, PortableChanges *removed, PortableCha
                 return attach_reply(o, &a->removed, &a->updated);
         }
         if (pid == 0) {
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (child_tie_to_parent(daemon_pid, COPY_WORKER_COMM) < 0)
+                        _exit(EXIT_FAILURE);
                 _exit(portable_copy_images(&o->manager->host, &stack, a->flags, IMAGE_COPY_MAKE, &a->updated) < 0);
         }
         pidfd = pidfd_open_child(pid);
-        if (pidfd < 0) {
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
+        if (pidfd < 0) /* the worker is killed and reaped already */
                 return attach_copy_done(o, W_EXITCODE(0, SIGKILL), NULL);
-        }
         return operation_wait_for_worker(o, pidfd, attach_copy_done);
 }
 
@@ -964,7 +962,7 @@ static int remove_finish(Operation *o, sd_bus_error *error) {
         _cleanup_free_ char *mounted = NULL;
         ImageArguments *a = o->data;
         PortableState state;
-        pid_t pid;
+        pid_t daemon_pid = getpid(), pid;
         int r, pidfd;
 
         r = portable_get_state(&o->manager->host, o->image->path, &state);
@@ -996,7 +994,8 @@ static int remove_finish(Operation *o, sd_bus_error *error) {
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (child_tie_to_parent(daemon_pid, REMOVE_WORKER_COMM) < 0)
+                        _exit(EXIT_FAILURE);
                 r = image_remove(o->image);
                 _exit(r < 0 ? (-r & 0xff) : 0);
         }

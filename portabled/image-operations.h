@@ -14,6 +14,11 @@
  * under way (the handler returns that, without replying), or a negative errno with error set
  * (the handler returns that, and sd-bus replies with the error). image is copied, lists taken. */
 
+/* The names of the workers that copy an image for --copy=mixed and that remove one (ps shows
+ * them, and the tests wait for them). */
+#define COPY_WORKER_COMM "portabled-copy"
+#define REMOVE_WORKER_COMM "portabled-rm"
+
 /* Whether a worker is copying an image of that name or path (NULL: any image) for --copy=mixed
  * (attach, reattach): until it is done, the image's attachment is not changed, and repair, which
  * removes what copies cut short left, waits. */

@@ -491,6 +491,20 @@ reader_processes() {
         echo "$left"
 }
 
+# wait_for_worker NAME: waits (up to 10 s) until the daemon has a worker process of that name
+# (the *_WORKER_COMM names of portabled/image-operations.h); fails if it never shows. The daemon may
+# run under strace, whose child it is then.
+wait_for_worker() {
+        local daemon i
+        for i in $(seq 1 200); do
+                for daemon in "$DAEMON_PID" $(pgrep -P "$DAEMON_PID"); do
+                        pgrep -x -P "$daemon" "$1" >/dev/null && return 0
+                done
+                sleep 0.05
+        done
+        return 1
+}
+
 # assert_no_leaks NAME FILE...: no loop device is backed by FILE and nothing under $T is mounted,
 # neither in our mount namespace nor in the daemon's. Loop devices are released asynchronously by
 # the kernel, so give them a moment.

@@ -3,8 +3,9 @@
 # --copy=mixed copies the image in a worker once the attach is committed (image-operations.c):
 # while it copies, the daemon answers other callers; it refuses to change that image's attachment
 # and to repair (which removes what copies cut short left); and the attach is answered once the
-# copy is in place. The worker's first copy_file_range() is held up for 3 s (strace), which is the
-# window the other calls are made in; once, the daemon is killed in that window instead.
+# copy is in place. The worker's first copy_file_range() is held up for 10 s (strace), which is the
+# window the other calls are made in (even under ASan on a busy machine); once, the daemon is
+# killed in that window instead.
 . "$(dirname "$0")/lib.sh"
 setup
 command -v strace >/dev/null || skip_all "strace not installed"
@@ -14,10 +15,10 @@ P=$ROOT/etc/portables
 snapshot_root() { (cd "$ROOT" && find . | sort); }
 snapshot_root >"$T/pristine"
 
-# Restarts the daemon under strace, which holds up its worker's first copy_file_range() for 3 s.
+# Restarts the daemon under strace, which holds up its worker's first copy_file_range() for 10 s.
 start_daemon_holding_copies() {
         stop_daemon
-        DAEMON_WRAPPER="strace -f -o /dev/null -e inject=copy_file_range:delay_enter=3000000:when=1" start_daemon || exit 1
+        DAEMON_WRAPPER="strace -f -o /dev/null -e inject=copy_file_range:delay_enter=10000000:when=1" start_daemon || exit 1
 }
 
 # Sends SIGNAL to the daemon started by start_daemon_holding_copies() (DAEMON_PID is strace's:
@@ -36,11 +37,12 @@ stop_daemon_with() {
 attach_and_wait_for_the_worker() {
         mcall AttachImage sassbs "$IMAGES/foo_1" 1 foo default false mixed >"$T/attach.out" 2>"$T/attach.err" &
         ATTACH=$!
+        assert_ok "$1" wait_for_worker portabled-copy
         for _ in $(seq 1 200); do
                 [ -e "$P/.#portabled-copy-foo_1" ] && break
-                sleep 0.02
+                sleep 0.05
         done
-        assert_ok "$1" test -d "$P/.#portabled-copy-foo_1"
+        assert_ok "... it has begun the copy" test -d "$P/.#portabled-copy-foo_1"
 }
 
 start_daemon_holding_copies

@@ -131,13 +131,13 @@ assert_absent "... all of it" "$POOL/mnt"
 assert_present "... and the host directory that was mounted there stays" "$T/host-data/precious"
 
 # The daemon stopped while its worker removes an image (the worker's first unlinkat() held up for
-# 3 s by strace): the caller is told the removal was cut short, not that nothing was changed.
+# 10 s by strace): the caller is told the removal was cut short, not that nothing was changed.
 stage foo "$POOL/slow"
 stop_daemon
-DAEMON_WRAPPER="strace -f -o /dev/null -e inject=unlinkat:delay_enter=3000000:when=1" start_daemon || exit 1
+DAEMON_WRAPPER="strace -f -o /dev/null -e inject=unlinkat:delay_enter=10000000:when=1" start_daemon || exit 1
 SYSTEMD_LOG_LEVEL=debug mcall RemoveImage s slow >"$T/remove.out" 2>"$T/remove.err" &
 REMOVE=$!
-sleep 1
+assert_ok "the worker removes the image" wait_for_worker portabled-rm
 pkill -TERM -P "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null
 DAEMON_PID=

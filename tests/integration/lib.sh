@@ -491,10 +491,10 @@ reader_processes() {
         echo "$left"
 }
 
-# wait_for_worker NAME: waits (up to 10 s) until the daemon has a worker process of that name
-# (the *_WORKER_COMM names of portabled/image-operations.h); fails if it never shows. The daemon may
-# run under strace, whose child it is then.
-wait_for_worker() {
+# wait_for_daemon_child NAME: waits (up to 10 s) until the daemon has a child process of that name
+# (a worker: the *_WORKER_COMM names of portabled/image-operations.h; a reader: READER_COMM of
+# src/reader-child.h); fails if none shows. The daemon may run under strace, whose child it is then.
+wait_for_daemon_child() {
         local daemon i
         for i in $(seq 1 200); do
                 for daemon in "$DAEMON_PID" $(pgrep -P "$DAEMON_PID"); do

@@ -52,7 +52,7 @@ assert_no_leaks "no mount or loop device left after the reads" "$IMAGES/foo_1.ra
 
 mcall AttachImage sassbs "$IMAGES/foo_1.raw" 1 foo default false "" >"$T/term.out" 2>"$T/term.err" &
 client=$!
-sleep 0.5
+assert_ok "the attach waits for its reader" wait_for_daemon_child portabled-read
 kill -TERM "$REAL_PID"
 for i in $(seq 1 100); do kill -0 "$REAL_PID" 2>/dev/null || break; sleep 0.05; done
 wait "$DAEMON_PID"

@@ -37,7 +37,7 @@ stop_daemon_with() {
 attach_and_wait_for_the_worker() {
         mcall AttachImage sassbs "$IMAGES/foo_1" 1 foo default false mixed >"$T/attach.out" 2>"$T/attach.err" &
         ATTACH=$!
-        assert_ok "$1" wait_for_worker portabled-copy
+        assert_ok "$1" wait_for_daemon_child portabled-copy
         for _ in $(seq 1 200); do
                 [ -e "$P/.#portabled-copy-foo_1" ] && break
                 sleep 0.05

@@ -137,7 +137,7 @@ stop_daemon
 DAEMON_WRAPPER="strace -f -o /dev/null -e inject=unlinkat:delay_enter=10000000:when=1" start_daemon || exit 1
 SYSTEMD_LOG_LEVEL=debug mcall RemoveImage s slow >"$T/remove.out" 2>"$T/remove.err" &
 REMOVE=$!
-assert_ok "the worker removes the image" wait_for_worker portabled-rm
+assert_ok "the worker removes the image" wait_for_daemon_child portabled-rm
 pkill -TERM -P "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null
 DAEMON_PID=

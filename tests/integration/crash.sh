@@ -74,9 +74,17 @@ start_injected() {
         return 1
 }
 
-# With STRACE_FOLLOW, whether the signal went to a child of the daemon (its worker) instead.
+# With STRACE_FOLLOW, whether the signal went to a child of the daemon (its worker) instead. The
+# daemon may have answered before strace wrote down the death (both learn of it at once): give
+# strace up to a second. Only the one run per system call that gets through waits that long.
 child_killed() {
-        [ -n "${STRACE_FOLLOW:-}" ] && grep -q 'killed by SIGKILL' "$T/strace.log" 2>/dev/null
+        local i
+        [ -n "${STRACE_FOLLOW:-}" ] || return 1
+        for i in $(seq 1 25); do
+                grep -q 'killed by SIGKILL' "$T/strace.log" 2>/dev/null && return 0
+                sleep 0.04
+        done
+        return 1
 }
 
 # After a failed scenario, the next one starts from the pristine tree again.

@@ -14,8 +14,8 @@
  * under way (the handler returns that, without replying), or a negative errno with error set
  * (the handler returns that, and sd-bus replies with the error). image is copied, lists taken. */
 
-/* The names of the workers that copy an image for --copy=mixed and that remove one (ps shows
- * them, and the tests wait for them). */
+/* The process names (comm: ps -o comm, pgrep) of the workers that copy an image for --copy=mixed
+ * and that remove one; the tests wait for them by these names. */
 #define COPY_WORKER_COMM "portabled-copy"
 #define REMOVE_WORKER_COMM "portabled-rm"
 

@@ -491,14 +491,27 @@ reader_processes() {
         echo "$left"
 }
 
-# wait_for_daemon_child NAME: waits (up to 10 s) until the daemon has a child process of that name
-# (a worker: the *_WORKER_COMM names of portabled/image-operations.h; a reader: READER_COMM of
-# src/reader-child.h); fails if none shows. The daemon may run under strace, whose child it is then.
+# daemon_children NAME: the pids of the daemon's live (not exited) child processes of that name (a
+# worker: the *_WORKER_COMM names of portabled/image-operations.h; a reader: READER_COMM of
+# src/reader-child.h). The daemon may run under strace, whose child it is then.
+daemon_children() {
+        local daemon
+        for daemon in "$DAEMON_PID" $(pgrep -P "$DAEMON_PID"); do
+                ps -o pid=,stat=,comm= --ppid "$daemon" 2>/dev/null | awk -v name="$1" '$3 == name && $2 !~ /^[ZX]/ { print $1 }'
+        done
+}
+
+# wait_for_daemon_child NAME [PID...]: waits (up to 10 s) until the daemon has a live child process
+# of that name, other than the PIDs given (those of an earlier call, not reaped yet), and prints its
+# pid; fails if none shows.
 wait_for_daemon_child() {
-        local daemon i
+        local name=$1 i pid
+        shift
         for i in $(seq 1 200); do
-                for daemon in "$DAEMON_PID" $(pgrep -P "$DAEMON_PID"); do
-                        pgrep -x -P "$daemon" "$1" >/dev/null && return 0
+                for pid in $(daemon_children "$name"); do
+                        [[ " $* " == *" $pid "* ]] && continue
+                        echo "$pid"
+                        return 0
                 done
                 sleep 0.05
         done

@@ -138,6 +138,17 @@ DAEMON_WRAPPER="strace -f -o /dev/null -e inject=unlinkat:delay_enter=10000000:w
 SYSTEMD_LOG_LEVEL=debug mcall RemoveImage s slow >"$T/remove.out" 2>"$T/remove.err" &
 REMOVE=$!
 assert_ok "the worker removes the image" wait_for_daemon_child portabled-rm
+worker=$OUT
+# Until it is held at its first unlinkat() (263 on x86-64; elsewhere, give it a second).
+if [ "$(uname -m)" = x86_64 ]; then
+        for _ in $(seq 1 100); do
+                [[ "$(cat "/proc/$worker/syscall" 2>/dev/null)" == "263 "* ]] && break
+                sleep 0.05
+        done
+        assert_contains "... and is held at its first unlinkat()" "$(cat "/proc/$worker/syscall" 2>/dev/null)" "263 "
+else
+        sleep 1
+fi
 pkill -TERM -P "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null
 DAEMON_PID=

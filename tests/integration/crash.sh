@@ -38,21 +38,6 @@ build_raw squashfs "$TEST_DATA/images/foo" "$IMAGES/rawfoo_1.raw" || exit 1
 build_raw squashfs "$TEST_DATA/images/foo_2" "$IMAGES/rawfoo_2.raw" || exit 1
 snapshot >"$T/pristine"
 
-# Under strace, DAEMON_PID is strace's: stop the daemon itself (strace then exits with it).
-stop_any_daemon() {
-        [ -n "$DAEMON_PID" ] || return 0
-        pkill -KILL -P "$DAEMON_PID" 2>/dev/null
-        kill -KILL "$DAEMON_PID" 2>/dev/null
-        wait "$DAEMON_PID" 2>/dev/null
-        DAEMON_PID=
-        # The bus must have let go of the name before the next daemon asks for it.
-        local i
-        for i in $(seq 1 100); do
-                name_owned "$PORTABLE_DEST" || return 0
-                sleep 0.02
-        done
-}
-
 wait_for_exit() {
         local i
         for i in $(seq 1 100); do
@@ -92,7 +77,7 @@ reset_root() {
         local image runtime
         snapshot >"$T/now"
         cmp -s "$T/now" "$T/pristine" && return 0
-        stop_any_daemon
+        stop_traced_daemon KILL
         start_daemon || exit 1
         for image in "$IMAGES/foo_1" "$IMAGES/foo_2" "$IMAGES/rawfoo_1.raw" "$IMAGES/rawfoo_2.raw"; do
                 for runtime in false true; do
@@ -136,7 +121,7 @@ run_scenario() {
 
         for syscall in "${SYSCALLS[@]}"; do
                 for n in $(seq 1 500); do
-                        stop_any_daemon
+                        stop_traced_daemon KILL
                         if start_injected "$syscall" "$n"; then
                                 call "$op" "$image" "$runtime" >/dev/null 2>&1
                                 if ! kill -0 "$DAEMON_PID" 2>/dev/null || ! name_owned "$PORTABLE_DEST"; then
@@ -151,7 +136,7 @@ run_scenario() {
                                                         "$leftovers"; return; }
                                 else
                                         # Got through: no more calls of this kind to kill at.
-                                        stop_any_daemon
+                                        stop_traced_daemon KILL
                                         start_daemon || exit 1
                                         state=new
                                         snapshot >"$T/now"
@@ -163,7 +148,7 @@ run_scenario() {
                                         break
                                 fi
                         fi
-                        stop_any_daemon
+                        stop_traced_daemon KILL
                         kills=$((kills + 1))
 
                         # Restart: recovery runs before the name is taken.

@@ -680,6 +680,23 @@ stop_fake_polkit() {
         FAKE_POLKIT_PID=
 }
 
+# stop_traced_daemon SIGNAL: for a daemon started under strace (DAEMON_WRAPPER="strace ..."), whose
+# DAEMON_PID is strace's: sends SIGNAL to the daemon itself (strace ends with it), then waits until
+# strace is gone and the bus has let go of the name, so that the next daemon can take it. KILL
+# also stops a daemon started without strace (and its children).
+stop_traced_daemon() {
+        local i
+        [ -n "$DAEMON_PID" ] || return 0
+        pkill "-$1" -P "$DAEMON_PID" 2>/dev/null
+        [ "$1" != KILL ] || kill -KILL "$DAEMON_PID" 2>/dev/null
+        wait "$DAEMON_PID" 2>/dev/null
+        DAEMON_PID=
+        for i in $(seq 1 100); do
+                name_owned "$PORTABLE_DEST" || return 0
+                sleep 0.02
+        done
+}
+
 stop_daemon() {
         [ -n "$DAEMON_PID" ] || return 0
         kill -TERM "$DAEMON_PID" 2>/dev/null

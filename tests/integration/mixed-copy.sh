@@ -21,18 +21,6 @@ start_daemon_holding_copies() {
         DAEMON_WRAPPER="strace -f -o /dev/null -e inject=copy_file_range:delay_enter=10000000:when=1" start_daemon || exit 1
 }
 
-# Sends SIGNAL to the daemon started by start_daemon_holding_copies() (DAEMON_PID is strace's:
-# the daemon is its child, and strace ends with it), and waits until it is gone.
-stop_daemon_with() {
-        pkill "-$1" -P "$DAEMON_PID"
-        wait "$DAEMON_PID" 2>/dev/null
-        DAEMON_PID=
-        for _ in $(seq 1 100); do
-                name_owned "$PORTABLE_DEST" || break
-                sleep 0.02
-        done
-}
-
 # Attaches foo_1 with --copy=mixed in the background (ATTACH), and waits for its worker to copy.
 attach_and_wait_for_the_worker() {
         mcall AttachImage sassbs "$IMAGES/foo_1" 1 foo default false mixed >"$T/attach.out" 2>"$T/attach.err" &
@@ -63,7 +51,7 @@ assert_contains "... and says the image was copied" "$(cat "$T/attach.out")" "\"
 assert_ok "the entry is a copy now" test -d "$P/foo_1" -a ! -L "$P/foo_1"
 assert_eq "no hidden copy left" "" "$(ls -A "$P" | grep '^\.#' || true)"
 
-stop_daemon_with TERM
+stop_traced_daemon TERM
 start_daemon || exit 1
 
 # The daemon stopped while its worker copies: it stops the worker, removes the half copy, and
@@ -71,7 +59,7 @@ start_daemon || exit 1
 start_daemon_holding_copies
 mcall DetachImage sb "$IMAGES/foo_1" false >/dev/null
 attach_and_wait_for_the_worker "the worker is copying, and the daemon gets SIGTERM"
-stop_daemon_with TERM
+stop_traced_daemon TERM
 wait "$ATTACH"
 assert_eq "the attach succeeds" 0 "$?"
 assert_contains "... saying the image is linked" "$(cat "$T/attach.out")" "\"symlink\" \"$P/foo_1\" \"$IMAGES/foo_1\""
@@ -84,7 +72,7 @@ start_daemon || exit 1
 start_daemon_holding_copies
 mcall DetachImage sb "$IMAGES/foo_1" false >/dev/null
 attach_and_wait_for_the_worker "the worker is copying again"
-stop_daemon_with KILL
+stop_traced_daemon KILL
 wait "$ATTACH" 2>/dev/null
 start_daemon || exit 1
 assert_eq "after a restart the half copy is gone" "foo_1" "$(ls -A "$P")"

@@ -149,17 +149,11 @@ if [ "$(uname -m)" = x86_64 ]; then
 else
         sleep 1
 fi
-pkill -TERM -P "$DAEMON_PID"
-wait "$DAEMON_PID" 2>/dev/null
-DAEMON_PID=
+stop_traced_daemon TERM
 wait "$REMOVE"
 assert_eq "stopped while removing: the removal fails" 1 "$?"
 assert_contains "... saying it was cut short" "$(cat "$T/remove.err")" \
         "Removing image '$POOL/slow' was cut short (the worker was stopped): it may be partly removed."
-for _ in $(seq 1 100); do
-        name_owned "$PORTABLE_DEST" || break
-        sleep 0.02
-done
 start_daemon || exit 1
 assert_ok "... and a second RemoveImage finishes the job" mcall RemoveImage s slow
 assert_absent "... all of it" "$POOL/slow"

@@ -63,13 +63,16 @@ int image_reader_prepare(ReaderSandbox *sandbox, ReaderSpare **spare, const char
         k = reader_sandbox_prepare(sandbox);
         if (k < 0)
                 return k;
+        /* Before the spare, which is given them. */
+        k = reader_sandbox_prepare_namespaces(sandbox);
+        if (k < 0)
+                return k;
         if (spare && !*spare) {
                 k = reader_spare_start(spare_helper, sandbox, spare);
                 if (k < 0)
                         return k;
         }
-        k = reader_sandbox_prepare_network(sandbox);
-        return k < 0 ? k : 0;
+        return 0;
 }
 
 int image_reader_socket_fd(const ImageReader *r) {
@@ -385,7 +388,7 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
         _cleanup_(image_reader_freep) ImageReader *r = NULL;
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
         _cleanup_(raw_setup_done) RawSetup raw = { .verity = VERITY_DATA_NULL };
-        _cleanup_close_ int image_fd = -EBADF, netns_fd = -EBADF;
+        _cleanup_close_ int image_fd = -EBADF;
         _cleanup_(reader_sandbox_done) ReaderSandbox own_sandbox = READER_SANDBOX_NULL;
         ReaderSandbox *sandbox = request->sandbox ?: &own_sandbox;
         int k;
@@ -439,9 +442,6 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
                 return portable_error(reterr, k, NULL, "Image '%s': cannot prepare the reader's system call filter: %m",
                                       image->path);
 
-        /* Made ahead of time, if the caller did (image_reader_prepare()): one reader only. */
-        netns_fd = reader_sandbox_take_network(sandbox);
-
         k = reader_sandbox_fork(&r->pid);
         if (k < 0)
                 return portable_error(reterr, k, NULL, "Image '%s': cannot start the image reader: %m", image->path);
@@ -450,7 +450,9 @@ int image_reader_start(const Image *image, const ImageReadRequest *request, Imag
                         .image = image,
                         .image_fd = image_fd,
                         .sock = pair[1],
-                        .netns_fd = netns_fd,
+                        /* Made ahead of time, if the caller did (image_reader_prepare()). */
+                        .netns_fd = sandbox->netns_fd,
+                        .ipcns_fd = sandbox->ipcns_fd,
                         .sandbox = sandbox,
                         .matches = request->matches,
                         .check_paths = request->check_paths,

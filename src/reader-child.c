@@ -58,10 +58,10 @@ static int send_results(int sock, const PortableMetadata *m) {
         return r;
 }
 
-/* Keeps the image, the socket, and if there are any the hash tree sidecar and the network
- * namespace made for us, renumbered; closes the rest. */
+/* Keeps the image, the socket, and if there are any the hash tree sidecar and the namespaces to
+ * join, renumbered; closes the rest. */
 static int keep_fds(ReaderChildArgs *a, VerityData *verity) {
-        int *slots[] = { &a->image_fd, &a->sock, &verity->hash_fd, &a->netns_fd };
+        int *slots[] = { &a->image_fd, &a->sock, &verity->hash_fd, &a->netns_fd, &a->ipcns_fd };
         int fds[ELEMENTSOF(slots)];
         size_t n = 0;
         int r;
@@ -136,7 +136,9 @@ static int reader_run(ReaderChildArgs *a, sd_bus_error *error) {
                 .n_verified = a->n_verified,
         };
 
-        r = reader_sandbox_unshare(TAKE_FD(a->netns_fd));
+        r = reader_sandbox_unshare(a->netns_fd, a->ipcns_fd);
+        a->netns_fd = safe_close(a->netns_fd);
+        a->ipcns_fd = safe_close(a->ipcns_fd);
         if (r < 0)
                 return portable_error(error, r, NULL, "Image '%s': cannot set up the reader's namespaces: %m",
                                       a->image->path);
@@ -187,21 +189,46 @@ _noreturn_ void reader_child_main(ReaderChildArgs *a) {
         reader_sandbox_exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 
+/* Keeps the socket and the sandbox's namespaces, if it has them, renumbered; closes the rest. */
+static int keep_spare_fds(int *sock, const ReaderSandbox *sandbox, int *ret_netns_fd, int *ret_ipcns_fd) {
+        int fds[3] = { *sock };
+        size_t n = 1, net = 0, ipc = 0;
+        int r;
+
+        if (sandbox && sandbox->netns_fd >= 0) {
+                net = n;
+                fds[n++] = sandbox->netns_fd;
+        }
+        if (sandbox && sandbox->ipcns_fd >= 0) {
+                ipc = n;
+                fds[n++] = sandbox->ipcns_fd;
+        }
+        r = reader_sandbox_keep_fds(fds, n);
+        if (r < 0)
+                return r;
+        *sock = fds[0];
+        *ret_netns_fd = net > 0 ? fds[net] : -EBADF;
+        *ret_ipcns_fd = ipc > 0 ? fds[ipc] : -EBADF;
+        return 0;
+}
+
 /* A spare: everything up to the pivot into the empty root is done before the image is known; the
  * directory is then mounted where the image goes, and the rest is as for any reader. Set-up that
  * fails ends it without a word: the daemon finds it gone and starts a reader of its own. */
 static int spare_run(int *sock, const ReaderSandbox *sandbox, bool *ret_requested, sd_bus_error *error) {
         _cleanup_(reader_request_done) ReaderRequest request = {};
-        _cleanup_close_ int tree_fd = -EBADF;
+        _cleanup_close_ int tree_fd = -EBADF, netns_fd = -EBADF, ipcns_fd = -EBADF;
         ReaderChildArgs a;
         Image image;
         int r;
 
         *ret_requested = false;
-        r = reader_sandbox_keep_fds(sock, 1);
+        r = keep_spare_fds(sock, sandbox, &netns_fd, &ipcns_fd);
         if (r < 0)
                 return r;
-        r = reader_sandbox_unshare(-EBADF);
+        r = reader_sandbox_unshare(netns_fd, ipcns_fd);
+        netns_fd = safe_close(netns_fd);
+        ipcns_fd = safe_close(ipcns_fd);
         if (r < 0)
                 return r;
         r = reader_sandbox_prepare_root();
@@ -228,6 +255,7 @@ static int spare_run(int *sock, const ReaderSandbox *sandbox, bool *ret_requeste
                 .image_fd = -EBADF,
                 .sock = *sock,
                 .netns_fd = -EBADF,
+                .ipcns_fd = -EBADF,
                 .sandbox = sandbox,
                 .matches = request.matches,
                 .check_paths = request.check_paths,

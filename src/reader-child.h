@@ -24,8 +24,8 @@ typedef struct ReaderChildArgs {
         int image_fd;             /* directory: a detached clone of its mount (open_tree());
                                    * raw file or block device: opened O_RDONLY */
         int sock;                 /* SOCK_SEQPACKET, our end */
-        int netns_fd;             /* a network namespace made for this reader alone
-                                   * (reader_sandbox_prepare_network()), or -EBADF */
+        int netns_fd;             /* the readers' network namespace to join, or -EBADF */
+        int ipcns_fd;             /* the readers' IPC namespace to join, or -EBADF */
         const ReaderSandbox *sandbox; /* its compiled filter, if any (NULL: built here) */
         char * const *matches;
         char * const *check_paths;

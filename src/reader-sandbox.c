@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <linux/filter.h>
+#include <linux/nsfs.h>
 #include <linux/seccomp.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -11,6 +12,7 @@
 #include <seccomp.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -77,8 +79,12 @@ int reader_sandbox_fork(pid_t *ret) {
         return 0;
 }
 
-int reader_sandbox_spawn(const char *path, int fd, pid_t *ret) {
-        _cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC), moved = -EBADF;
+int reader_sandbox_spawn(const char *path, int fd, const ReaderSandbox *s, pid_t *ret) {
+        _cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int sock_moved = -EBADF, netns_moved = -EBADF, ipcns_moved = -EBADF;
+        /* Given to the child in this order, as 3, 4 and 5. */
+        int given[] = { fd, s ? s->netns_fd : -EBADF, s ? s->ipcns_fd : -EBADF };
+        int *moved[ELEMENTSOF(given)] = { &sock_moved, &netns_moved, &ipcns_moved };
         char *argv[] = { (char *) path, NULL };
         posix_spawn_file_actions_t actions;
         posix_spawnattr_t attr;
@@ -88,13 +94,14 @@ int reader_sandbox_spawn(const char *path, int fd, pid_t *ret) {
 
         if (own < 0)
                 return -errno;
-        /* dup2() onto itself would keep close-on-exec set. */
-        if (fd == 3) {
-                moved = fcntl(fd, F_DUPFD_CLOEXEC, 4);
-                if (moved < 0)
-                        return -errno;
-                fd = moved;
-        }
+        /* Above 5 first: one dup2() must not overwrite the source of the next, and a dup2() onto
+         * itself would keep close-on-exec set. */
+        for (size_t i = 0; i < ELEMENTSOF(given); i++)
+                if (given[i] >= 0) {
+                        *moved[i] = fcntl(given[i], F_DUPFD_CLOEXEC, 6);
+                        if (*moved[i] < 0)
+                                return -errno;
+                }
         (void) sigemptyset(&none);
         (void) sigfillset(&all);
 
@@ -106,7 +113,10 @@ int reader_sandbox_spawn(const char *path, int fd, pid_t *ret) {
                 (void) posix_spawn_file_actions_destroy(&actions);
                 return k;
         }
-        k = -posix_spawn_file_actions_adddup2(&actions, fd, 3);
+        k = 0;
+        for (size_t i = 0; i < ELEMENTSOF(moved) && k == 0; i++)
+                if (*moved[i] >= 0)
+                        k = -posix_spawn_file_actions_adddup2(&actions, *moved[i], 3 + (int) i);
         if (k == 0)
                 k = -posix_spawnattr_setsigmask(&attr, &none);
         if (k == 0)
@@ -170,40 +180,76 @@ int reader_sandbox_keep_fds(int *fds, size_t n_fds) {
         return 0;
 }
 
-int reader_sandbox_prepare_network(ReaderSandbox *s) {
-        _cleanup_close_ int own = -EBADF, spare = -EBADF;
+/* The namespace of the given type the calling thread is in now, or -errno. */
+static int open_own_namespace(const char *name) {
+        char path[32];
+        int fd;
 
-        if (s->netns_fd >= 0)
+        (void) snprintf(path, sizeof(path), "/proc/self/ns/%s", name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+int reader_sandbox_prepare_namespaces(ReaderSandbox *s) {
+        _cleanup_close_ int own_net = -EBADF, own_ipc = -EBADF, net = -EBADF, ipc = -EBADF;
+        int k = 0;
+
+        if (s->netns_fd >= 0 && s->ipcns_fd >= 0)
                 return 0;
 
-        own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (own < 0)
+        own_net = open_own_namespace("net");
+        if (own_net < 0)
+                return own_net;
+        own_ipc = open_own_namespace("ipc");
+        if (own_ipc < 0)
+                return own_ipc;
+        if (unshare(CLONE_NEWNET | CLONE_NEWIPC) < 0)
                 return -errno;
-        if (unshare(CLONE_NEWNET) < 0)
-                return -errno;
-        spare = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        net = open_own_namespace("net");
+        ipc = open_own_namespace("ipc");
         /* Back home before anything else, whatever happened: nothing of ours may live there. */
-        if (setns(own, CLONE_NEWNET) < 0)
-                return -errno;
-        if (spare < 0)
-                return -EBADF;
-        s->netns_fd = TAKE_FD(spare);
+        if (setns(own_net, CLONE_NEWNET) < 0 || setns(own_ipc, CLONE_NEWIPC) < 0)
+                k = -errno;
+        if (k < 0)
+                return k;
+        if (net < 0)
+                return net;
+        if (ipc < 0)
+                return ipc;
+        safe_close(s->netns_fd);
+        safe_close(s->ipcns_fd);
+        s->netns_fd = TAKE_FD(net);
+        s->ipcns_fd = TAKE_FD(ipc);
         return 1;
 }
 
-int reader_sandbox_take_network(ReaderSandbox *s) {
-        return TAKE_FD(s->netns_fd);
+/* fd, if it is a namespace of the given type; else closed, and -EBADF. */
+static int namespace_or_none(int fd, int type) {
+        if (ioctl(fd, NS_GET_NSTYPE) == type)
+                return fd;
+        if (fcntl(fd, F_GETFD) >= 0)
+                safe_close(fd);
+        return -EBADF;
 }
 
-int reader_sandbox_unshare(int netns_fd) {
-        _cleanup_close_ int netns = netns_fd;
-        int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+void reader_sandbox_adopt_namespaces(ReaderSandbox *s) {
+        s->netns_fd = namespace_or_none(READER_SANDBOX_NETNS_FD, CLONE_NEWNET);
+        s->ipcns_fd = namespace_or_none(READER_SANDBOX_IPCNS_FD, CLONE_NEWIPC);
+}
 
-        if (netns >= 0) {
-                if (setns(netns, CLONE_NEWNET) < 0)
+int reader_sandbox_unshare(int netns_fd, int ipcns_fd) {
+        int flags = CLONE_NEWNS | CLONE_NEWUTS;
+
+        if (netns_fd >= 0) {
+                if (setns(netns_fd, CLONE_NEWNET) < 0)
                         return -errno;
         } else
                 flags |= CLONE_NEWNET;
+        if (ipcns_fd >= 0) {
+                if (setns(ipcns_fd, CLONE_NEWIPC) < 0)
+                        return -errno;
+        } else
+                flags |= CLONE_NEWIPC;
         if (unshare(flags) < 0)
                 return -errno;
         /* Nothing we mount may propagate back to the host. */
@@ -379,6 +425,7 @@ void reader_sandbox_done(ReaderSandbox *s) {
         s->filter.filter = mfree(s->filter.filter);
         s->filter.len = 0;
         s->netns_fd = safe_close(s->netns_fd);
+        s->ipcns_fd = safe_close(s->ipcns_fd);
 }
 
 int reader_sandbox_prepare(ReaderSandbox *s) {

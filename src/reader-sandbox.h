@@ -16,12 +16,13 @@
  *    given (the image, checked and opened by the daemon, and the result socket) is closed, and
  *    stdin/stdout/stderr point to /dev/null: no bus connection, no journal stream, nothing that
  *    could reopen a swapped image path.
- * 2. reader_sandbox_unshare(): its own mount, network, IPC and UTS namespaces; mounts do not
- *    propagate back to the host. Creating a network namespace is by far the slowest of them
- *    (about 0.4 ms): the daemon makes one ahead of time, while it is idle
- *    (reader_sandbox_prepare_network()), and hands it to the next reader, which joins it
- *    instead; each such namespace is new, empty and given to exactly one reader. A spare reader
- *    (reader-spare.h) makes its own: it is set up before anyone waits for it.
+ * 2. reader_sandbox_unshare(): its own mount and UTS namespaces, mounts that do not propagate
+ *    back to the host, and network and IPC namespaces that are empty and not the host's. Making
+ *    the last two is the slowest part of a reader's start (a network namespace alone takes about
+ *    0.4 ms to make and more to tear down, in the kernel's workers): the daemon makes one of each
+ *    once (reader_sandbox_prepare_namespaces()) and every reader joins them. Sharing them opens
+ *    no channel between readers: the seccomp filter of step 4 lets none make a socket or touch
+ *    System V IPC or POSIX message queues, and before that filter only our own code runs.
  * 3. (the caller mounts the image at <new_root>/image)
  *    reader_sandbox_pivot(): a read-only tmpfs root holding just the image and a read-only
  *    procfs of the child's own PID namespace (for /proc/self/fd, nothing else), then pivot_root()
@@ -35,13 +36,14 @@
 /* What readers take that can be made before they are needed, made by the daemon while it is idle and
  * owned by it (its manager object): the seccomp filter of step 4, compiled once so that a forked
  * reader loads it with one system call instead of building it (and probing the kernel) itself, and
- * the network namespace of step 2 for the next reader started on demand. */
+ * the namespaces of step 2 that every reader joins. */
 typedef struct ReaderSandbox {
         struct sock_fprog filter; /* .filter NULL: not compiled (yet) */
-        int netns_fd;             /* -EBADF: none ready */
+        int netns_fd;             /* the readers' network namespace; -EBADF: not made (yet) */
+        int ipcns_fd;             /* the readers' IPC namespace; -EBADF: not made (yet) */
 } ReaderSandbox;
 
-#define READER_SANDBOX_NULL ((ReaderSandbox) { .netns_fd = -EBADF })
+#define READER_SANDBOX_NULL ((ReaderSandbox) { .netns_fd = -EBADF, .ipcns_fd = -EBADF })
 
 void reader_sandbox_done(ReaderSandbox *s);
 
@@ -55,27 +57,32 @@ int reader_sandbox_prepare(ReaderSandbox *s);
 int reader_sandbox_fork(pid_t *ret);
 
 /* The same for another program: path is started with posix_spawn() as pid 1 of a new PID
- * namespace, with fd as its fd 3 and everything else of ours closed (close-on-exec), no signal
- * blocked or ignored. The daemon's pages are not copied: the child shares them until it runs
+ * namespace, with fd as its fd 3, the readers' network and IPC namespaces of s (if made) as its
+ * fds 4 and 5, and everything else of ours closed (close-on-exec), no signal blocked or ignored.
+ * The daemon's pages are not copied: the child shares them until it runs
  * path, and the daemon waits that long (vfork()), so a spare costs the daemon no copy-on-write
  * faults afterwards. The child inherits our environment. */
-int reader_sandbox_spawn(const char *path, int fd, pid_t *ret);
+int reader_sandbox_spawn(const char *path, int fd, const ReaderSandbox *s, pid_t *ret);
+
+/* The fds a program started by reader_sandbox_spawn() finds its namespaces on. */
+#define READER_SANDBOX_NETNS_FD 4
+#define READER_SANDBOX_IPCNS_FD 5
+
+/* In such a program: its fds 4 and 5 into s, each if it is a namespace of the right type (the
+ * daemon may have had none to give). */
+void reader_sandbox_adopt_namespaces(ReaderSandbox *s);
 
 /* Keeps fds (moved to 3, 4, ... in order; fds[] is updated), closes everything else. */
 int reader_sandbox_keep_fds(int *fds, size_t n_fds);
 
-/* netns_fd: a network namespace made for this reader by reader_sandbox_take_network() (taken,
- * closed once joined), or -EBADF to make one here. */
-int reader_sandbox_unshare(int netns_fd);
+/* netns_fd, ipcns_fd: the namespaces to join (reader_sandbox_prepare_namespaces()), borrowed;
+ * -EBADF to make a new one instead. */
+int reader_sandbox_unshare(int netns_fd, int ipcns_fd);
 
-/* Makes a new network namespace for the next reader into s, unless one is ready: the calling
- * process enters a new one, keeps a file descriptor of it and goes back to its own. For a daemon
- * that is idle (a few hundred microseconds). Returns 1 if one was made, 0 if one was ready already. */
-int reader_sandbox_prepare_network(ReaderSandbox *s);
-
-/* The network namespace made ahead of time (the caller owns it, and must give it to one reader
- * only), or -EBADF if there is none. */
-int reader_sandbox_take_network(ReaderSandbox *s);
+/* Makes the readers' network and IPC namespaces into s, unless they are made: the calling process
+ * enters new ones, keeps a file descriptor of each and goes back to its own. Returns 1 if they
+ * were made, 0 if they were there already. */
+int reader_sandbox_prepare_namespaces(ReaderSandbox *s);
 
 /* The directory where the caller mounts the image before pivoting; "image" below it. */
 #define READER_SANDBOX_STAGING "/tmp"

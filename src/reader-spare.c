@@ -29,7 +29,7 @@ int reader_spare_start(const char *helper, const ReaderSandbox *sandbox, ReaderS
                 return -errno;
 
         if (helper) {
-                r = reader_sandbox_spawn(helper, pair[1], &pid);
+                r = reader_sandbox_spawn(helper, pair[1], sandbox, &pid);
                 if (r < 0)
                         return r;
         } else {

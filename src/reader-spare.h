@@ -26,7 +26,8 @@ typedef struct ReaderSpare ReaderSpare;
 /* Starts the spare. With helper (the path of portabled-reader), by running it: the helper
  * compiles its own system call filter while it sets up, and the daemon's pages are not copied
  * (reader_sandbox_spawn()). Without, by forking: the child loads the filter compiled into sandbox
- * (reader_sandbox_prepare(); NULL or none: it builds the filter itself). */
+ * (reader_sandbox_prepare(); NULL or none: it builds the filter itself). Either way it joins the
+ * sandbox's namespaces, if it has them (reader_sandbox_prepare_namespaces()), else makes its own. */
 int reader_spare_start(const char *helper, const ReaderSandbox *sandbox, ReaderSpare **ret);
 
 /* Kills a spare that was not used, and reaps it. */

@@ -44,7 +44,7 @@ static void skip_under_valgrind(void) {
 
 /* What the children below lock themselves down with: nothing compiled ahead, or (once
  * prepared_filter_is_the_same has prepared it) the filter a daemon would have compiled. */
-static ReaderSandbox sandbox = { .netns_fd = -EBADF };
+static ReaderSandbox sandbox = { .netns_fd = -EBADF, .ipcns_fd = -EBADF };
 
 /* Runs check() in a child that locked itself down (the filter is per process and permanent, so
  * the test process itself must stay outside), and returns its wait status. */
@@ -361,22 +361,26 @@ static char *ns_of(const char *path) {
         return strdup(buf);
 }
 
-/* In a child: joins (or makes) the network namespace as a reader would, and says which it is in. */
-static char *child_network(int netns_fd) {
+/* In a child: joins (or makes) the namespaces as a reader would, and says which network and IPC
+ * namespaces it is in ("net:[...] ipc:[...]"). */
+static char *child_namespaces(int netns_fd, int ipcns_fd) {
         int pipe_fds[2], status;
-        char buf[64] = {};
+        char buf[128] = {};
         pid_t pid;
 
         cr_assert(eq(int, pipe2(pipe_fds, O_CLOEXEC), 0));
         pid = fork();
         cr_assert(ge(int, pid, 0));
         if (pid == 0) {
-                _cleanup_free_ char *ns = NULL;
+                _cleanup_free_ char *net = NULL, *ipc = NULL;
+                char line[128];
 
-                if (reader_sandbox_unshare(netns_fd) < 0)
+                if (reader_sandbox_unshare(netns_fd, ipcns_fd) < 0)
                         _exit(1);
-                ns = ns_of("/proc/self/ns/net");
-                _exit(write(pipe_fds[1], ns, strlen(ns)) > 0 ? 0 : 2);
+                net = ns_of("/proc/self/ns/net");
+                ipc = ns_of("/proc/self/ns/ipc");
+                (void) snprintf(line, sizeof(line), "%s %s", net, ipc);
+                _exit(write(pipe_fds[1], line, strlen(line)) > 0 ? 0 : 2);
         }
         safe_close(pipe_fds[1]);
         cr_assert(gt(int, (int) read(pipe_fds[0], buf, sizeof(buf) - 1), 0));
@@ -386,39 +390,90 @@ static char *child_network(int netns_fd) {
         return strdup(buf);
 }
 
-/* A network namespace made ahead of time is new, the caller stays in its own, and the reader
- * that is given it is in it; the next one gets another. */
-Test(reader_sandbox, network_made_ahead_of_time) {
-        _cleanup_free_ char *own = ns_of("/proc/self/ns/net"), *spare = NULL, *in_child = NULL, *own_after = NULL,
-                            *next = NULL, *own_made = NULL, *spare_path = NULL;
-        _cleanup_close_ int fd = -EBADF, fd2 = -EBADF;
+static char *ns_of_fd(int fd) {
+        _cleanup_free_ char *path = unit_strf("/proc/self/fd/%d", fd);
+
+        return ns_of(path);
+}
+
+/* The readers' namespaces are made once, new and not ours; the caller stays in its own; every
+ * reader given them is in them, the same ones; a reader given none makes its own. */
+Test(reader_sandbox, namespaces_made_once_and_joined_by_every_reader) {
+        _cleanup_free_ char *own_net = ns_of("/proc/self/ns/net"), *own_ipc = ns_of("/proc/self/ns/ipc"),
+                            *net = NULL, *ipc = NULL, *want = NULL, *first = NULL, *second = NULL, *own_made = NULL,
+                            *net_after = NULL, *ipc_after = NULL, *own = NULL;
         _cleanup_(reader_sandbox_done) ReaderSandbox s = READER_SANDBOX_NULL;
+        int netns_fd, ipcns_fd;
 
-        cr_assert(eq(int, reader_sandbox_take_network(&s), -EBADF), "none at first");
-        cr_assert(eq(int, reader_sandbox_prepare_network(&s), 1));
-        cr_assert(eq(int, reader_sandbox_prepare_network(&s), 0), "one is ready already");
-        own_after = ns_of("/proc/self/ns/net");
-        assert_str(own_after, own);
+        cr_assert(eq(int, reader_sandbox_prepare_namespaces(&s), 1));
+        netns_fd = s.netns_fd;
+        ipcns_fd = s.ipcns_fd;
+        cr_assert(ge(int, netns_fd, 0));
+        cr_assert(ge(int, ipcns_fd, 0));
+        cr_assert(eq(int, reader_sandbox_prepare_namespaces(&s), 0), "they are there already");
+        cr_assert(eq(int, s.netns_fd, netns_fd), "made again");
+        cr_assert(eq(int, s.ipcns_fd, ipcns_fd), "made again");
 
-        fd = reader_sandbox_take_network(&s);
-        cr_assert(ge(int, fd, 0));
-        cr_assert(eq(int, reader_sandbox_take_network(&s), -EBADF), "taken");
-        spare_path = unit_strf("/proc/self/fd/%d", fd);
-        spare = ns_of(spare_path);
-        cr_assert(ne(str, spare, own));
+        net_after = ns_of("/proc/self/ns/net");
+        ipc_after = ns_of("/proc/self/ns/ipc");
+        assert_str(net_after, own_net);
+        assert_str(ipc_after, own_ipc);
 
-        in_child = child_network(fd);
-        assert_str(in_child, spare);
+        net = ns_of_fd(s.netns_fd);
+        ipc = ns_of_fd(s.ipcns_fd);
+        cr_assert(ne(str, net, own_net));
+        cr_assert(ne(str, ipc, own_ipc));
+        want = unit_strf("%s %s", net, ipc);
 
-        cr_assert(eq(int, reader_sandbox_prepare_network(&s), 1));
-        fd2 = reader_sandbox_take_network(&s);
-        cr_assert(ge(int, fd2, 0));
-        next = child_network(fd2);
-        cr_assert(ne(str, next, spare));
-        cr_assert(ne(str, next, own));
+        first = child_namespaces(s.netns_fd, s.ipcns_fd);
+        second = child_namespaces(s.netns_fd, s.ipcns_fd);
+        assert_str(first, want);
+        assert_str(second, want);
 
-        /* Without one, the reader makes its own. */
-        own_made = child_network(-EBADF);
+        /* Without them, the reader makes its own of both. */
+        own_made = child_namespaces(-EBADF, -EBADF);
+        own = unit_strf("%s %s", own_net, own_ipc);
+        cr_assert(ne(str, own_made, want));
         cr_assert(ne(str, own_made, own));
-        cr_assert(ne(str, own_made, spare));
+        cr_assert(not(strstr(own_made, net) || strstr(own_made, ipc) || strstr(own_made, own_net) ||
+                      strstr(own_made, own_ipc)), "%s shares a namespace", own_made);
+}
+
+/* A program started by reader_sandbox_spawn() takes fds 4 and 5 only if they are the namespaces
+ * they should be: the IPC namespace where the network one belongs, or a plain file, is none. */
+Test(reader_sandbox, adopts_only_namespaces_of_the_right_type) {
+        _cleanup_(reader_sandbox_done) ReaderSandbox s = READER_SANDBOX_NULL;
+        int status;
+        pid_t pid;
+
+        cr_assert(eq(int, reader_sandbox_prepare_namespaces(&s), 1));
+        pid = fork();
+        cr_assert(ge(int, pid, 0));
+        if (pid == 0) {
+                ReaderSandbox adopted = READER_SANDBOX_NULL;
+                /* Out of the way of 4 and 5 first. */
+                int net = fcntl(s.netns_fd, F_DUPFD_CLOEXEC, 100), ipc = fcntl(s.ipcns_fd, F_DUPFD_CLOEXEC, 100);
+
+                /* Swapped: the IPC namespace on 4, the network namespace on 5. */
+                if (net < 0 || ipc < 0 || dup2(ipc, READER_SANDBOX_NETNS_FD) < 0 || dup2(net, READER_SANDBOX_IPCNS_FD) < 0)
+                        _exit(10);
+                reader_sandbox_adopt_namespaces(&adopted);
+                if (adopted.netns_fd != -EBADF || adopted.ipcns_fd != -EBADF)
+                        _exit(11);
+                if (fcntl(READER_SANDBOX_NETNS_FD, F_GETFD) >= 0 || fcntl(READER_SANDBOX_IPCNS_FD, F_GETFD) >= 0)
+                        _exit(12); /* rejected, but left open */
+
+                if (open("/dev/null", O_RDONLY) != READER_SANDBOX_NETNS_FD)
+                        _exit(13);
+                reader_sandbox_adopt_namespaces(&adopted);
+                if (adopted.netns_fd != -EBADF)
+                        _exit(14);
+
+                if (dup2(net, READER_SANDBOX_NETNS_FD) < 0 || dup2(ipc, READER_SANDBOX_IPCNS_FD) < 0)
+                        _exit(15);
+                reader_sandbox_adopt_namespaces(&adopted);
+                _exit(adopted.netns_fd == READER_SANDBOX_NETNS_FD && adopted.ipcns_fd == READER_SANDBOX_IPCNS_FD ? 0 : 16);
+        }
+        cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+        cr_assert(eq(int, status, 0), "child status %d", status);
 }

@@ -28,17 +28,23 @@
  * behind whether it was used, killed or never needed. The request it waits for
  * (reader-request.h) says everything a read of a directory depends on. */
 
-/* The filter a daemon compiles ahead, which a forked spare loads. */
-static ReaderSandbox sandbox = { .netns_fd = -EBADF };
+/* The filter a daemon compiles ahead, which a forked spare loads, and the namespaces every spare
+ * joins. */
+static ReaderSandbox sandbox = { .netns_fd = -EBADF, .ipcns_fd = -EBADF };
 
 static void setup(void) {
         unit_skip_reader_tests_under_valgrind();
         if (geteuid() != 0)
                 cr_skip_test("the reader's namespaces need root");
         cr_assert(eq(int, reader_sandbox_prepare(&sandbox), 0));
+        cr_assert(eq(int, reader_sandbox_prepare_namespaces(&sandbox), 1));
 }
 
-TestSuite(reader_spare, .init = setup, .timeout = 60);
+static void teardown(void) {
+        reader_sandbox_done(&sandbox);
+}
+
+TestSuite(reader_spare, .init = setup, .fini = teardown, .timeout = 60);
 
 /* Every spare test runs twice: with the spare forked from the test (as a daemon without
  * portabled-reader does), and with the spare running portabled-reader (as the daemon does). */
@@ -145,6 +151,36 @@ SPARE_TEST(reads_a_directory_as_a_reader_started_on_demand_does) {
         cr_assert(gt(sz, from_spare->n_units, 0));
         cr_assert(strv_contains(from_spare->missing, "/not/in/the/image"));
         cr_assert(not(strv_contains(from_spare->missing, "/usr/lib/os-release")));
+}
+
+static char *namespace_of(const char *path) {
+        char buf[64];
+        ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+
+        cr_assert(gt(sz, (size_t) (n > 0 ? n : 0), 0), "readlink(%s): %m", path);
+        buf[n] = '\0';
+        return strdup(buf);
+}
+
+/* A spare joins the network and IPC namespaces the daemon made for the readers (given as fds 4
+ * and 5 to portabled-reader), instead of making its own. */
+SPARE_TEST(joins_the_readers_namespaces) {
+        _cleanup_(reader_spare_freep) ReaderSpare *spare = NULL;
+        _cleanup_free_ char *net_fd = unit_strf("/proc/self/fd/%d", sandbox.netns_fd),
+                            *ipc_fd = unit_strf("/proc/self/fd/%d", sandbox.ipcns_fd),
+                            *want_net = namespace_of(net_fd), *want_ipc = namespace_of(ipc_fd),
+                            *net = NULL, *ipc = NULL, *net_path = NULL, *ipc_path = NULL;
+        pid_t pid;
+
+        cr_assert(eq(int, reader_spare_start(helper, &sandbox, &spare), 0));
+        pid = reader_spare_pid(spare);
+        wait_until_waiting(pid);
+        net_path = unit_strf("/proc/%d/ns/net", (int) pid);
+        ipc_path = unit_strf("/proc/%d/ns/ipc", (int) pid);
+        net = namespace_of(net_path);
+        ipc = namespace_of(ipc_path);
+        assert_str(net, want_net);
+        assert_str(ipc, want_ipc);
 }
 
 /* Every unit when no prefix is given: "all" on the wire, not an empty list. */

@@ -237,6 +237,10 @@ static int spare_run(int *sock, const ReaderSandbox *sandbox, bool *ret_requeste
         r = reader_sandbox_pivot();
         if (r < 0)
                 return r;
+        /* Before the request, not after: the slowest step of the lock-down. */
+        r = reader_sandbox_restrict_privileges();
+        if (r < 0)
+                return r;
 
         r = reader_request_receive(*sock, &request, &tree_fd);
         if (r <= 0)

@@ -322,17 +322,18 @@ static int set_limits(void) {
         return 0;
 }
 
-static int drop_capabilities(void) {
-        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
-        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+#define READER_SECUREBITS                                                                           \
+        (SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED | \
+         SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED)
 
+int reader_sandbox_restrict_privileges(void) {
         /* uid 0 must not get capabilities back through any door: exec (no_new_privs and the
          * filter forbid it anyway), set*id, ambient raise. */
-        if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-                                             SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
-                                             SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED) < 0)
+        if (prctl(PR_SET_SECUREBITS, READER_SECUREBITS) < 0)
                 return -errno;
 
+        /* One call, and one new set of credentials, per capability: the slowest step of the
+         * lock-down, which a spare takes before its request comes. */
         for (unsigned long cap = 0;; cap++)
                 if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
                         if (errno == EINVAL)
@@ -342,6 +343,26 @@ static int drop_capabilities(void) {
 
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
                 return -errno;
+        return 0;
+}
+
+static bool privileges_restricted(void) {
+        int bits = prctl(PR_GET_SECUREBITS);
+
+        /* Locked: nobody could have changed them since, and the bounding set went with them. */
+        return bits >= 0 && (bits & READER_SECUREBITS) == READER_SECUREBITS && prctl(PR_CAPBSET_READ, 0) == 0;
+}
+
+static int drop_capabilities(void) {
+        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+        int r;
+
+        if (!privileges_restricted()) {
+                r = reader_sandbox_restrict_privileges();
+                if (r < 0)
+                        return r;
+        }
         if (syscall(SYS_capset, &header, data) < 0)
                 return -errno;
         return 0;

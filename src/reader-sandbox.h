@@ -95,7 +95,13 @@ int reader_sandbox_prepare_root(void);
 
 int reader_sandbox_pivot(void);
 
-/* s: loads its compiled filter if it has one (NULL or none: builds the filter here). */
+/* The part of step 4 that takes no capability the reader still needs, and may come before the
+ * image is mounted: securebits locked so that uid 0 regains nothing, and the bounding and ambient
+ * sets emptied (they only matter at exec and set*id, which the reader never makes). */
+int reader_sandbox_restrict_privileges(void);
+
+/* s: loads its compiled filter if it has one (NULL or none: builds the filter here). Takes the
+ * steps of reader_sandbox_restrict_privileges() too, unless they were taken. */
 int reader_sandbox_lock_down(const ReaderSandbox *s);
 
 /* Ends a locked-down process by the system call itself: _exit() may be wrapped (the sanitizer

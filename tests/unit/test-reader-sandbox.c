@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <linux/reboot.h>
+#include <linux/securebits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -173,6 +174,56 @@ static int check_privileges_gone(void) {
 
 Test(reader_sandbox, no_privileges_left) {
         assert_exits_zero(check_privileges_gone);
+}
+
+/* A spare restricts its privileges ahead of its request: exec and set*id give nothing back any
+ * more, but it can still mount the image it is given. */
+Test(reader_sandbox, privileges_restricted_ahead_still_allow_mounting) {
+        int status;
+        pid_t pid = fork();
+
+        cr_assert(ge(int, pid, 0));
+        if (pid == 0) {
+                _cleanup_close_ int fd = -EBADF;
+                _cleanup_free_ char *status_text = NULL;
+                int bits;
+
+                if (reader_sandbox_restrict_privileges() < 0)
+                        _exit(1);
+                fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || read_full_fd(fd, 1 << 20, &status_text, NULL) < 0)
+                        _exit(2);
+                if (!strstr(status_text, "CapBnd:\t0000000000000000") || !strstr(status_text, "CapAmb:\t0000000000000000"))
+                        _exit(3);
+                if (strstr(status_text, "CapEff:\t0000000000000000"))
+                        _exit(4); /* too much: the mount below needs CAP_SYS_ADMIN */
+                bits = prctl(PR_GET_SECUREBITS);
+                if (bits < 0 || !(bits & SECBIT_NOROOT_LOCKED) || !(bits & SECBIT_NO_SETUID_FIXUP_LOCKED))
+                        _exit(5);
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
+                    mount("none", "/mnt", "tmpfs", 0, NULL) < 0)
+                        _exit(6);
+                _exit(0);
+        }
+        cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+        cr_assert(eq(int, status, 0), "child status %d", status);
+}
+
+/* ... and the lock-down that follows leaves nothing either. */
+Test(reader_sandbox, no_privileges_left_after_restricting_ahead) {
+        int status;
+        pid_t pid = fork();
+
+        cr_assert(ge(int, pid, 0));
+        if (pid == 0) {
+                if (reader_sandbox_restrict_privileges() < 0)
+                        _exit(100);
+                if (reader_sandbox_lock_down(&sandbox) < 0)
+                        _exit(101);
+                reader_sandbox_exit(check_privileges_gone());
+        }
+        cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+        cr_assert(eq(int, status, 0), "child status %d", status);
 }
 
 /* ------------------------------------------------------------------- what kills the child */

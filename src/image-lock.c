@@ -14,10 +14,16 @@
 
 #define NSPAWN_LOCK_DIR "/run/systemd/nspawn/locks"
 
+/* The directory of the global locks is made by the first lock after a boot: the mkdir()s of
+ * every component only then. */
 static int mkdir_parents_of(const char *path) {
         _cleanup_free_ char *dir = path_dirname(path);
 
-        return dir ? mkdir_p(dir, 0755, 0755) : -ENOMEM;
+        if (!dir)
+                return -ENOMEM;
+        if (access(dir, F_OK) >= 0)
+                return 0;
+        return mkdir_p(dir, 0755, 0755);
 }
 
 /* Opens and locks path; 0 and -EBADF in *ret if it cannot exist here (read-only or foreign

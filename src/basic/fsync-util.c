@@ -52,18 +52,23 @@ typedef struct DeviceCache {
         size_t n;
 } DeviceCache;
 
-static bool fd_is_durable(DeviceCache *c, int fd) {
+/* Whether fsync() means anything for path: stat() first, so that on a volatile file system (where
+ * every attached file of a machine without a disk-backed /etc lives) nothing is opened at all.
+ * Returns 0 for a path that is gone or a symlink given as a file (follow false): nothing to do. */
+static int path_is_durable(DeviceCache *c, const char *path, bool follow) {
         struct statfs sfs;
         struct stat st;
         bool durable;
 
-        if (fstat(fd, &st) < 0)
-                return true;
+        if ((follow ? stat(path, &st) : lstat(path, &st)) < 0)
+                return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? 0 : -errno;
+        if (S_ISLNK(st.st_mode))
+                return 0;
         for (size_t i = 0; i < c->n; i++)
                 if (c->devs[i] == st.st_dev)
                         return c->durable[i];
 
-        durable = fstatfs(fd, &sfs) < 0 ||
+        durable = statfs(path, &sfs) < 0 ||
                   ((unsigned long) sfs.f_type != TMPFS_MAGIC && (unsigned long) sfs.f_type != RAMFS_MAGIC);
         if (c->n < ELEMENTSOF(c->devs)) {
                 c->devs[c->n] = st.st_dev;
@@ -75,16 +80,17 @@ static bool fd_is_durable(DeviceCache *c, int fd) {
 /* Opens what is to be synced; skips what is gone, symlinks and volatile file systems. */
 static int open_all(char * const *paths, int flags, DeviceCache *cache, int *fds, size_t *n) {
         STRV_FOREACH(p, (char **) paths) {
-                int fd = open(*p, flags | O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+                int r = path_is_durable(cache, *p, !(flags & O_NOFOLLOW)), fd;
 
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        continue;
+                fd = open(*p, flags | O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
                 if (fd < 0) {
                         if (errno == ENOENT || errno == ELOOP || errno == ENOTDIR)
                                 continue;
                         return -errno;
-                }
-                if (!fd_is_durable(cache, fd)) {
-                        safe_close(fd);
-                        continue;
                 }
                 fds[(*n)++] = fd;
         }

@@ -21,7 +21,7 @@ static bool tmp_is_volatile;
 static void setup(void) {
         struct statfs sfs;
 
-        tmp = unit_mkdtemp("fsync");
+        tmp = unit_mkdtemp_durable("fsync");
         cr_assert(eq(int, statfs(tmp, &sfs), 0));
         tmp_is_volatile = sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
 }

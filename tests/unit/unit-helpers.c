@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <libmount/libmount.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +27,8 @@
 #include "unit-helpers.h"
 
 #define UNIT_TMP_PREFIX "/tmp/portabled-unit-"
+/* For tests that need a file system that keeps what is written (fsync() means something). */
+#define UNIT_DURABLE_TMP_PREFIX "/var/tmp/portabled-unit-"
 
 #ifndef UNIT_SOURCE_ROOT
 #  error "UNIT_SOURCE_ROOT must be defined by the build"
@@ -73,8 +77,14 @@ static void remove_made(void) {
         n_made = 0;
 }
 
-char *unit_mkdtemp(const char *tag) {
-        char *t = unit_strf(UNIT_TMP_PREFIX "%s-XXXXXX", tag);
+static bool is_volatile(const char *path) {
+        struct statfs sfs;
+
+        return statfs(path, &sfs) >= 0 && (sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC);
+}
+
+static char *mkdtemp_under(const char *prefix, const char *tag) {
+        char *t = unit_strf("%s%s-XXXXXX", prefix, tag);
 
         cr_assert(mkdtemp(t) != NULL, "mkdtemp(%s): %s", t, strerror(errno));
         if (made_by != getpid()) {
@@ -85,6 +95,16 @@ char *unit_mkdtemp(const char *tag) {
         if (n_made < MADE_MAX && strlen(t) < PATH_MAX)
                 strcpy(made[n_made++], t);
         return t;
+}
+
+char *unit_mkdtemp(const char *tag) {
+        return mkdtemp_under(UNIT_TMP_PREFIX, tag);
+}
+
+char *unit_mkdtemp_durable(const char *tag) {
+        if (is_volatile("/tmp") && !is_volatile("/var/tmp"))
+                return mkdtemp_under(UNIT_DURABLE_TMP_PREFIX, tag);
+        return unit_mkdtemp(tag);
 }
 
 static int clear_attrs_cb(const char *path, const struct stat *st, int type, struct FTW *ftw) {
@@ -131,14 +151,19 @@ static void detach_mounts_below(const char *path) {
         mnt_unref_table(table);
 }
 
+static bool made_by_us(const char *path, const char *prefix) {
+        size_t n = strlen(prefix);
+
+        return strncmp(path, prefix, n) == 0 && !strstr(path, "/../") && !strchr(path + n, '/');
+}
+
 void unit_rm_rf(const char *path) {
         struct stat st;
 
         if (!path)
                 return;
         /* Only ever what unit_mkdtemp() made: a typo must not turn a test into "rm -rf /". */
-        if (strncmp(path, UNIT_TMP_PREFIX, strlen(UNIT_TMP_PREFIX)) != 0 || strstr(path, "/../") ||
-            strchr(path + strlen(UNIT_TMP_PREFIX), '/'))
+        if (!made_by_us(path, UNIT_TMP_PREFIX) && !made_by_us(path, UNIT_DURABLE_TMP_PREFIX))
                 return;
         if (lstat(path, &st) < 0)
                 return;

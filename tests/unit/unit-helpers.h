@@ -12,6 +12,9 @@
 /* Creates a private directory /tmp/portabled-unit-<tag>-XXXXXX, removed when the process exits
  * at the latest (a test that skips itself ends without its .fini). Never returns NULL. */
 char *unit_mkdtemp(const char *tag);
+/* The same on a file system that is not volatile, if the machine has one (/var/tmp where /tmp is
+ * a tmpfs, as in the mutation runs): for what only differs where fsync() means something. */
+char *unit_mkdtemp_durable(const char *tag);
 
 /* Skips the test unless it runs as root; otherwise moves it into a mount namespace of its own, from
  * which nothing propagates back: what it mounts goes away with it. */

@@ -14,9 +14,8 @@
  *
  * 1. reader_sandbox_keep_fds(): before anything else, every file descriptor but the ones it is
  *    given (the image, checked and opened by the daemon, the result socket and the namespaces of
- *    step 2) is closed, and
- *    stdin/stdout/stderr point to /dev/null: no bus connection, no journal stream, nothing that
- *    could reopen a swapped image path.
+ *    step 2) is closed, and stdin/stdout/stderr point to /dev/null: no bus connection, no journal
+ *    stream, nothing that could reopen a swapped image path.
  * 2. reader_sandbox_unshare(): its own mount and UTS namespaces, mounts that do not propagate
  *    back to the host, and network and IPC namespaces that are empty and not the host's. Making
  *    the last two is the slowest part of a reader's start (a network namespace alone takes about

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "attached-index.h"
+#include "dirent-util.h"
 #include "dropin.h"
 #include "fd-util.h"
 #include "image-name.h"
@@ -106,12 +107,85 @@ static int collect_enabled(const char *dir, char ***enabled) {
         return 0;
 }
 
+/* The units of an attached directory: those with a unit file (or symlink), and those of which
+ * only the drop-in directory is left (a disabled symlink: attached, but only partly). Both sorted. */
+static int list_units(DIR *d, char ***ret_with_file, char ***ret_dropin_only) {
+        _cleanup_strv_free_ char **with_file = NULL, **dropin_dirs = NULL, **dropin_only = NULL;
+        struct dirent *de;
+        int r;
+
+        while ((de = readdir(d))) {
+                mode_t type;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                type = dirent_file_type(dirfd(d), de);
+                if (S_ISDIR(type) && endswith(de->d_name, ".d")) {
+                        char *name = strndup(de->d_name, strlen(de->d_name) - 2);
+
+                        if (name && !unit_name_is_valid(name, UNIT_NAME_ANY)) {
+                                free(name);
+                                continue;
+                        }
+                        r = strv_consume(&dropin_dirs, name);
+                } else if ((S_ISREG(type) || S_ISLNK(type)) && unit_name_is_valid(de->d_name, UNIT_NAME_ANY))
+                        r = strv_extend(&with_file, de->d_name);
+                else
+                        continue;
+                if (r < 0)
+                        return r;
+        }
+
+        strv_sort(with_file);
+        STRV_FOREACH(name, dropin_dirs)
+                if (!strv_contains_sorted(with_file, *name)) {
+                        r = strv_extend(&dropin_only, *name);
+                        if (r < 0)
+                                return r;
+                }
+        strv_sort(dropin_only);
+
+        *ret_with_file = TAKE_PTR(with_file);
+        *ret_dropin_only = TAKE_PTR(dropin_only);
+        return 0;
+}
+
+static int add_unit(AttachedIndex *idx, int dir_fd, const char *name, bool runtime, bool has_unit_file,
+                    char * const *enabled) {
+        _cleanup_strv_free_ char **marker = NULL;
+        _cleanup_free_ AttachedLayerIdentity *identity = NULL;
+        _cleanup_free_ char *copy = NULL;
+        AttachedUnit *grown;
+        int r;
+
+        r = dropin_read_marker(dir_fd, name, &marker);
+        if (r <= 0)
+                return r; /* not ours */
+
+        identity = calloc(strv_length(marker) ?: 1, sizeof(AttachedLayerIdentity));
+        copy = strdup(name);
+        if (!identity || !copy)
+                return -ENOMEM;
+        grown = realloc(idx->units, sizeof(AttachedUnit) * (idx->n_units + 1));
+        if (!grown)
+                return -ENOMEM;
+        idx->units = grown;
+        idx->units[idx->n_units++] = (AttachedUnit) {
+                .name = TAKE_PTR(copy),
+                .runtime = runtime,
+                .has_unit_file = has_unit_file,
+                .enabled = strv_contains_sorted(enabled, name),
+                .images = TAKE_PTR(marker),
+                .identity = TAKE_PTR(identity),
+        };
+        return 0;
+}
+
 static int scan_attached_dir(const Host *host, bool runtime, bool want_enabled, char * const *config_enabled,
                              AttachedIndex *idx) {
         _cleanup_free_ char *dir = host_attached_dir(host, runtime);
-        _cleanup_strv_free_ char **enabled = strv_copy(config_enabled);
+        _cleanup_strv_free_ char **enabled = strv_copy(config_enabled), **with_file = NULL, **dropin_only = NULL;
         _cleanup_closedir_ DIR *d = NULL;
-        struct dirent *de;
         int r;
 
         if (!dir || (config_enabled && !enabled))
@@ -129,55 +203,18 @@ static int scan_attached_dir(const Host *host, bool runtime, bool want_enabled, 
                 strv_sort(enabled);
         }
 
-        while ((de = readdir(d))) {
-                _cleanup_strv_free_ char **marker = NULL;
-                _cleanup_free_ AttachedLayerIdentity *identity = NULL;
-                _cleanup_free_ char *name = NULL;
-                bool has_unit_file;
-                AttachedUnit *grown;
-                struct stat st;
-
-                /* Units show up as their file, or as their drop-in directory alone once the file
-                 * is gone (a disabled symlink): both are attached, the latter only partly. */
-                if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        continue;
-                if (S_ISDIR(st.st_mode) && endswith(de->d_name, ".d")) {
-                        name = strndup(de->d_name, strlen(de->d_name) - 2);
-                        if (!name)
-                                return -ENOMEM;
-                        if (!unit_name_is_valid(name, UNIT_NAME_ANY) || faccessat(dirfd(d), name, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
-                                continue; /* not a unit, or counted with its file */
-                        has_unit_file = false;
-                } else if ((S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) && unit_name_is_valid(de->d_name, UNIT_NAME_ANY)) {
-                        name = strdup(de->d_name);
-                        if (!name)
-                                return -ENOMEM;
-                        has_unit_file = true;
-                } else
-                        continue;
-
-                r = dropin_read_marker(dirfd(d), name, &marker);
+        r = list_units(d, &with_file, &dropin_only);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(name, with_file) {
+                r = add_unit(idx, dirfd(d), *name, runtime, /* has_unit_file= */ true, enabled);
                 if (r < 0)
                         return r;
-                if (r == 0)
-                        continue;
-
-                identity = calloc(strv_length(marker) ?: 1, sizeof(AttachedLayerIdentity));
-                if (!identity)
-                        return -ENOMEM;
-                grown = realloc(idx->units, sizeof(AttachedUnit) * (idx->n_units + 1));
-                if (!grown)
-                        return -ENOMEM;
-                idx->units = grown;
-                /* Initializers are evaluated in no particular order: name is taken last. */
-                idx->units[idx->n_units] = (AttachedUnit) {
-                        .runtime = runtime,
-                        .has_unit_file = has_unit_file,
-                        .enabled = strv_contains_sorted(enabled, name),
-                        .images = TAKE_PTR(marker),
-                        .identity = TAKE_PTR(identity),
-                };
-                idx->units[idx->n_units++].name = TAKE_PTR(name);
+        }
+        STRV_FOREACH(name, dropin_only) {
+                r = add_unit(idx, dirfd(d), *name, runtime, /* has_unit_file= */ false, enabled);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "attached-index.h"
+#include "dirent-util.h"
 #include "dropin.h"
 #include "fd-util.h"
 #include "image-copy.h"
@@ -32,16 +33,15 @@ static int attached_unit_names(int dir_fd, char ***ret) {
 
         while ((de = readdir(d))) {
                 _cleanup_free_ char *name = NULL;
-                struct stat st;
+                mode_t type;
 
                 if (de->d_name[0] == '.')
                         continue;
-                if (fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        continue;
+                type = dirent_file_type(dir_fd, de);
 
-                if (S_ISDIR(st.st_mode) && endswith(de->d_name, ".d"))
+                if (S_ISDIR(type) && endswith(de->d_name, ".d"))
                         name = strndup(de->d_name, strlen(de->d_name) - 2);
-                else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
+                else if (S_ISREG(type) || S_ISLNK(type))
                         name = strdup(de->d_name);
                 else
                         continue;
@@ -50,12 +50,15 @@ static int attached_unit_names(int dir_fd, char ***ret) {
                 if (!unit_name_is_valid(name, UNIT_NAME_ANY))
                         continue;
 
-                r = strv_extend_unique(&names, name);
+                /* A unit and its drop-in directory give the same name: duplicates go after
+                 * sorting, not by a search of the list for every entry. */
+                r = strv_consume(&names, TAKE_PTR(name));
                 if (r < 0)
                         return r;
         }
 
         strv_sort(names);
+        strv_uniq_sorted(names);
         *ret = TAKE_PTR(names);
         return 0;
 }
@@ -181,7 +184,7 @@ int portable_detach_with_extensions_in(Transaction *t, const Host *host, const c
         _cleanup_strv_free_ char **names = NULL;
         _cleanup_(detach_plan_done) DetachPlan plan = {};
         _cleanup_close_ int dir_fd = -EBADF;
-        size_t n_conflicts = 0;
+        size_t n_conflicts = 0, n_unknown = 0;
         int r;
 
         if (!attached_dir)
@@ -224,6 +227,11 @@ int portable_detach_with_extensions_in(Transaction *t, const Host *host, const c
 
                 if (!(flags & (PORTABLE_FORCE_ATTACH | PORTABLE_REATTACH))) {
                         r = host_unit_is_active(host, *unit);
+                        if (r == -EAGAIN) {
+                                /* Not known yet: every such unit is asked about in one go. */
+                                n_unknown++;
+                                continue;
+                        }
                         if (r < 0)
                                 return portable_error(reterr, r, NULL, "Failed to check whether unit '%s' is active: %m", *unit);
                         if (r > 0 && !(flags & PORTABLE_DRY_RUN))
@@ -247,6 +255,8 @@ int portable_detach_with_extensions_in(Transaction *t, const Host *host, const c
                         return r;
         }
 
+        if (n_unknown > 0)
+                return -EAGAIN;
         if (strv_length(plan.units) == 0)
                 return no_such_unit(&plan, name_or_path, extensions, reterr);
         if (n_conflicts > 0)

@@ -746,6 +746,26 @@ static int detach_units_needed(Operation *o, char ***ret) {
         return attached_units(o, a->name_or_path, a->extensions, !!(a->flags & PORTABLE_RUNTIME), ret);
 }
 
+/* The prefix of the image's name covers the units an attachment of it has unless it was attached
+ * with matches of its own: asked about at once, the service manager answers while nothing else
+ * is done, and no scan of every attachment is needed to name them first. A unit it does not cover
+ * is asked about when finish() meets it. */
+static int detach_unit_prefixes(Operation *o, char ***ret) {
+        ImageArguments *a = o->data;
+        _cleanup_strv_free_ char **prefixes = NULL;
+        char *prefix = NULL;
+
+        *ret = NULL;
+        if (a->flags & PORTABLE_FORCE_ATTACH)
+                return 0; /* nothing to ask */
+        if (image_name_default_prefix(a->name_or_path, &prefix) < 0)
+                return 0; /* a name that makes no prefix: the units are found first */
+        if (strv_consume(&prefixes, prefix) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(prefixes);
+        return 0;
+}
+
 static int detach_finish(Operation *o, sd_bus_error *error) {
         _cleanup_(portable_changes_done) PortableChanges changes = {};
         ImageArguments *a = o->data;
@@ -778,6 +798,7 @@ static int detach_finish(Operation *o, sd_bus_error *error) {
 static const OperationType detach_type = {
         .name = "detach image",
         .units_needed = detach_units_needed,
+        .unit_prefixes = detach_unit_prefixes,
         .finish = detach_finish,
         .free_data = image_arguments_free,
 };

@@ -386,12 +386,16 @@ int operation_start_stack(Manager *m, sd_bus_message *request, const OperationTy
                                           i == 0 ? read_request : extension_read_request, error);
                 }
         } else {
-                /* Nothing to read: go straight on, but from the event loop, like every step. */
-                _cleanup_strv_free_ char **units = NULL;
+                /* Nothing to read: go straight on, but from the event loop, like every step. By
+                 * prefixes if the operation has them: without waiting for units_needed() first. */
+                r = query_units_early(o);
+                if (r >= 0 && o->query_rounds == 0) {
+                        _cleanup_strv_free_ char **units = NULL;
 
-                r = type->units_needed ? type->units_needed(o, &units) : 0;
-                if (r >= 0)
-                        r = query_units(o, units, /* prefixes= */ NULL);
+                        r = type->units_needed ? type->units_needed(o, &units) : 0;
+                        if (r >= 0)
+                                r = query_units(o, units, /* prefixes= */ NULL);
+                }
         }
         if (r < 0) {
                 operation_free(o);

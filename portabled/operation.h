@@ -36,10 +36,11 @@ typedef struct OperationType {
         /* After the image (if any) was read: the units whose activity finish() needs (NULL:
          * none). */
         int (*units_needed)(Operation *o, char ***ret);
-        /* Optional, before the image is read: name prefixes (unit-match.h) that cover the units
-         * finish() will ask about. The service manager is asked about them while the image is
-         * read, instead of afterwards; units_needed() is then not called, and a unit they do not
-         * cover is asked about once finish() asks (-EAGAIN). NULL in *ret: ask afterwards. */
+        /* Optional, before the image is read (or at once, for an operation that reads nothing):
+         * name prefixes (unit-match.h) that cover the units finish() will ask about. The service
+         * manager is asked about them while the image is read, instead of afterwards;
+         * units_needed() is then not called, and a unit they do not cover is asked about once
+         * finish() asks (-EAGAIN). NULL in *ret: ask afterwards. */
         int (*unit_prefixes)(Operation *o, char ***ret);
 
         /* Does the work and replies, or starts a worker (operation_wait_for_worker()) whose

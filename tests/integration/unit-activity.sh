@@ -3,7 +3,9 @@
 # logs every call: with matches, one ListUnitsByPatterns for the prefix patterns, sent while the
 # image is read, whose answer covers every unit of the image, so that an active unit (or an active
 # instance of a template) of the image is refused as before; without matches, one question with
-# the image's unit names, once they are known.
+# the image's unit names, once they are known. A detach asks by the prefix of the image's name at
+# once, without listing every attachment first, and asks again by name about units of the
+# attachment the prefix does not cover.
 . "$(dirname "$0")/lib.sh"
 setup
 [ -x "$FAKE_SYSTEMD" ] || skip_all "fake-systemd not built at $FAKE_SYSTEMD"
@@ -57,5 +59,46 @@ assert_fails_with "no matches: an active unit of the image is refused" \
 assert_root_unchanged "no matches: nothing written" "$T/pristine"
 assert_contains "no matches: the question names the units" "$(queries)" "foobar.service" "foo.service" "foo@*.service"
 assert_eq "no matches: one question" 1 "$(queries | wc -l)"
+
+# --- detach ---------------------------------------------------------------------------------------
+
+# Attached with matches: every unit is one the prefix covers, one question answers for all.
+: >"$UNITS"
+assert_ok "attach foo with matches" mcall AttachImage sassbs foo 1 foo default false ""
+snapshot >"$T/attached"
+echo "foo-bar.socket loaded active" >"$UNITS"
+: >"$CALLS"
+assert_fails_with "detach while foo-bar.socket runs is refused" \
+        "Unit file 'foo-bar.socket' is active, can't detach." \
+        -- mcall DetachImage sb foo false
+assert_root_unchanged "refused detach: nothing removed" "$T/attached"
+assert_eq "detach: one question to PID 1, by the image name's prefix" \
+        "ListUnitsByPatterns [$STATES] [foo foo.* foo-* foo@*]" "$(queries)"
+echo "foo@web.service loaded active" >"$UNITS"
+assert_fails_with "detach while an instance of foo@.service runs is refused" \
+        "Unit file 'foo@.service' is active, can't detach." \
+        -- mcall DetachImage sb foo false
+: >"$UNITS"
+: >"$CALLS"
+assert_ok "detach with nothing running" mcall DetachImage sb foo false
+assert_root_unchanged "detach leaves nothing behind" "$T/pristine"
+assert_eq "detach: still one question" 1 "$(queries | wc -l)"
+
+# Attached without matches, foo has units the prefix does not cover (foobar, foo_x): they are
+# asked about by name before anything is decided.
+assert_ok "attach foo without matches" mcall AttachImage sassbs foo 0 default false ""
+snapshot >"$T/attached"
+echo "foobar.service loaded active" >"$UNITS"
+: >"$CALLS"
+assert_fails_with "detach while foobar.service (outside the prefix) runs is refused" \
+        "Unit file 'foobar.service' is active, can't detach." \
+        -- mcall DetachImage sb foo false
+assert_root_unchanged "refused detach: nothing removed" "$T/attached"
+assert_eq "detach: the prefix first, then the units it missed by name" 2 "$(queries | wc -l)"
+assert_contains "detach: the second question names the units outside the prefix" \
+        "$(queries | tail -n 1)" "foobar.service" "foo_x.service"
+: >"$UNITS"
+assert_ok "detach with nothing running" mcall DetachImage sb foo false
+assert_root_unchanged "detach leaves nothing behind" "$T/pristine"
 
 finish

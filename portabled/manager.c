@@ -13,6 +13,7 @@
 #include "image-reader.h"
 #include "log.h"
 #include "manager.h"
+#include "marker-cache.h"
 #include "operation.h"
 #include "path-util.h"
 #include "pending-upgrade.h"
@@ -50,6 +51,7 @@ Manager *manager_free(Manager *m) {
         sender_creds_done(&m->sender_creds);
         m->bus = sd_bus_flush_close_unref(m->bus);
         m->event = sd_event_unref(m->event);
+        marker_cache_free(m->host.marker_cache);
         free(m->host.root);
         free(m->host.vendor_profile_dir);
         verity_cache_free(m->verity_cache);
@@ -128,6 +130,9 @@ int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_
         /* Outside of an operation nobody may ask about units: the answer would have to come
          * from PID 1 synchronously. An empty snapshot makes such a question fail loudly. */
         m->host.unit_ops = (HostUnitOps) { .unit_is_active = unit_activity_is_active, .userdata = NULL };
+        m->host.marker_cache = marker_cache_new();
+        if (!m->host.marker_cache)
+                return -ENOMEM;
 
         r = polkit_registry_new(&m->polkit_registry);
         if (r >= 0)

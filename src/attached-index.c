@@ -11,6 +11,7 @@
 #include "dirent-util.h"
 #include "dropin.h"
 #include "fd-util.h"
+#include "marker-cache.h"
 #include "image-name.h"
 #include "path-util.h"
 #include "strv.h"
@@ -150,15 +151,15 @@ static int list_units(DIR *d, char ***ret_with_file, char ***ret_dropin_only) {
         return 0;
 }
 
-static int add_unit(AttachedIndex *idx, int dir_fd, const char *name, bool runtime, bool has_unit_file,
-                    char * const *enabled) {
+static int add_unit(const Host *host, AttachedIndex *idx, int dir_fd, const char *name, bool runtime,
+                    bool has_unit_file, char * const *enabled) {
         _cleanup_strv_free_ char **marker = NULL;
         _cleanup_free_ AttachedLayerIdentity *identity = NULL;
         _cleanup_free_ char *copy = NULL;
         AttachedUnit *grown;
         int r;
 
-        r = dropin_read_marker(dir_fd, name, &marker);
+        r = marker_cache_read(host->marker_cache, dir_fd, name, &marker);
         if (r <= 0)
                 return r; /* not ours */
 
@@ -207,12 +208,12 @@ static int scan_attached_dir(const Host *host, bool runtime, bool want_enabled, 
         if (r < 0)
                 return r;
         STRV_FOREACH(name, with_file) {
-                r = add_unit(idx, dirfd(d), *name, runtime, /* has_unit_file= */ true, enabled);
+                r = add_unit(host, idx, dirfd(d), *name, runtime, /* has_unit_file= */ true, enabled);
                 if (r < 0)
                         return r;
         }
         STRV_FOREACH(name, dropin_only) {
-                r = add_unit(idx, dirfd(d), *name, runtime, /* has_unit_file= */ false, enabled);
+                r = add_unit(host, idx, dirfd(d), *name, runtime, /* has_unit_file= */ false, enabled);
                 if (r < 0)
                         return r;
         }

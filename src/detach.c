@@ -11,6 +11,7 @@
 #include "dirent-util.h"
 #include "dropin.h"
 #include "fd-util.h"
+#include "marker-cache.h"
 #include "image-copy.h"
 #include "path-util.h"
 #include "portable-bus.h"
@@ -205,7 +206,7 @@ int portable_detach_with_extensions_in(Transaction *t, const Host *host, const c
                 _cleanup_strv_free_ char **marker = NULL;
                 _cleanup_free_ char *stack = NULL;
 
-                r = dropin_read_marker(dir_fd, *unit, &marker);
+                r = marker_cache_read(host->marker_cache, dir_fd, *unit, &marker);
                 if (r < 0)
                         return portable_error(reterr, r, NULL, "Failed to read drop-in of unit '%s': %m", *unit);
                 if (r == 0)

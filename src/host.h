@@ -15,10 +15,13 @@ typedef struct HostUnitOps {
         void *userdata;
 } HostUnitOps;
 
+typedef struct MarkerCache MarkerCache;
+
 typedef struct Host {
         char *root;               /* NULL for the real root */
         char *vendor_profile_dir; /* our own profiles, never relocated; may be NULL */
         HostUnitOps unit_ops;
+        MarkerCache *marker_cache; /* the markers of attached units read so far; NULL: none kept */
 } Host;
 
 /* The image search path in precedence order, relative to the root. */

@@ -58,21 +58,19 @@ struct ImageReader {
 };
 
 int image_reader_prepare(ReaderSandbox *sandbox, ReaderSpare **spare, const char *spare_helper) {
-        int k;
+        int k, namespaces;
 
         k = reader_sandbox_prepare(sandbox);
         if (k < 0)
                 return k;
-        /* Before the spare, which is given them. */
-        k = reader_sandbox_prepare_namespaces(sandbox);
-        if (k < 0)
-                return k;
+        /* Before the spare, which is given them; without them, every reader makes its own. */
+        namespaces = reader_sandbox_prepare_namespaces(sandbox);
         if (spare && !*spare) {
                 k = reader_spare_start(spare_helper, sandbox, spare);
                 if (k < 0)
                         return k;
         }
-        return 0;
+        return namespaces < 0 ? namespaces : 0;
 }
 
 int image_reader_socket_fd(const ImageReader *r) {

@@ -66,12 +66,12 @@ typedef struct ImageReadRequest {
 
 int image_reader_start(const Image *image, const ImageReadRequest *request, ImageReader **ret, sd_bus_error *reterr);
 
-/* What a reader takes that can be made before it is needed: its seccomp filter, compiled, and a
- * network namespace for the next reader started on demand, into sandbox (reader-sandbox.h); a
- * spare reader in *spare unless there is one (spare may be NULL: none; started by running
- * spare_helper if not NULL, see reader_spare_start()). A daemon calls it when it is idle, after a
- * reader started, and passes sandbox and spare with its requests; image_reader_start() works
- * without them, only slower. */
+/* What a reader takes that can be made before it is needed: its seccomp filter, compiled, and the
+ * network and IPC namespaces every reader joins, into sandbox (reader-sandbox.h); a spare reader
+ * in *spare unless there is one (spare may be NULL: none; started by running spare_helper if not
+ * NULL, see reader_spare_start()). A daemon calls it when it is idle, after a reader started, and
+ * passes sandbox and spare with its requests; image_reader_start() works without them, only
+ * slower. A failure to make the namespaces is returned, but the spare is started all the same. */
 int image_reader_prepare(ReaderSandbox *sandbox, ReaderSpare **spare, const char *spare_helper);
 
 /* Takes over a reader child started some other way (pid, a pidfd of it and our end of its

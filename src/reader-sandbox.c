@@ -180,7 +180,8 @@ int reader_sandbox_keep_fds(int *fds, size_t n_fds) {
         return 0;
 }
 
-/* The namespace of the given type the calling thread is in now, or -errno. */
+/* The namespace of the given type we are in now (the process's main thread, where the daemon
+ * makes these), or -errno. */
 static int open_own_namespace(const char *name) {
         char path[32];
         int fd;

@@ -95,7 +95,8 @@ static int answer(char * const *paths, char ***ret_paths) {
         return *ret_paths ? 1 : -ENOMEM;
 }
 
-/* Remembers what the file st is (paths NULL: no marker); a failure to only costs a read later. */
+/* Remembers what the file st is (paths NULL: no marker). Out of memory, it is simply read again
+ * next time. */
 static void remember(MarkerCache *c, const struct stat *st, char * const *paths) {
         char **copy = NULL;
         unsigned i;

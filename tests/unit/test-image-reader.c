@@ -1013,15 +1013,6 @@ Test(image_reader, directory_image_is_not_cached) {
         cr_assert(eq(sz, metadata_cache_size(cache), 0));
 }
 
-static char *ns_link(const char *path) {
-        char buf[128];
-        ssize_t n = readlink(path, buf, sizeof(buf) - 1);
-
-        cr_assert(gt(sz, (size_t) (n > 0 ? n : 0), 0), "readlink(%s)", path);
-        buf[n] = '\0';
-        return strdup(buf);
-}
-
 /* The reader is pid 1 of a PID namespace of its own, started by one fork; the processes we start
  * afterwards are in ours again. */
 Test(image_reader, reader_is_pid_1_of_its_own_pid_namespace) {
@@ -1048,7 +1039,7 @@ Test(image_reader, reader_is_pid_1_of_its_own_pid_namespace) {
                 cr_assert(eq(int, strncmp(nspid, expected, strlen(expected)), 0), "%.40s", nspid);
         }
 
-        own = ns_link("/proc/self/ns/pid");
-        for_children = ns_link("/proc/self/ns/pid_for_children");
+        own = unit_readlink("/proc/self/ns/pid");
+        for_children = unit_readlink("/proc/self/ns/pid_for_children");
         assert_str(for_children, own);
 }

@@ -403,15 +403,6 @@ Test(reader_sandbox, keep_fds_closes_everything_else) {
 
 /* ------------------------------------------------------------------- network namespaces */
 
-static char *ns_of(const char *path) {
-        char buf[64];
-        ssize_t n = readlink(path, buf, sizeof(buf) - 1);
-
-        cr_assert(gt(int, (int) n, 0), "readlink(%s)", path);
-        buf[n] = '\0';
-        return strdup(buf);
-}
-
 /* In a child: joins (or makes) the namespaces as a reader would, and says which network and IPC
  * namespaces it is in ("net:[...] ipc:[...]"). */
 static char *child_namespaces(int netns_fd, int ipcns_fd) {
@@ -428,8 +419,8 @@ static char *child_namespaces(int netns_fd, int ipcns_fd) {
 
                 if (reader_sandbox_unshare(netns_fd, ipcns_fd) < 0)
                         _exit(1);
-                net = ns_of("/proc/self/ns/net");
-                ipc = ns_of("/proc/self/ns/ipc");
+                net = unit_readlink("/proc/self/ns/net");
+                ipc = unit_readlink("/proc/self/ns/ipc");
                 (void) snprintf(line, sizeof(line), "%s %s", net, ipc);
                 _exit(write(pipe_fds[1], line, strlen(line)) > 0 ? 0 : 2);
         }
@@ -444,13 +435,13 @@ static char *child_namespaces(int netns_fd, int ipcns_fd) {
 static char *ns_of_fd(int fd) {
         _cleanup_free_ char *path = unit_strf("/proc/self/fd/%d", fd);
 
-        return ns_of(path);
+        return unit_readlink(path);
 }
 
 /* The readers' namespaces are made once, new and not ours; the caller stays in its own; every
  * reader given them is in them, the same ones; a reader given none makes its own. */
 Test(reader_sandbox, namespaces_made_once_and_joined_by_every_reader) {
-        _cleanup_free_ char *own_net = ns_of("/proc/self/ns/net"), *own_ipc = ns_of("/proc/self/ns/ipc"),
+        _cleanup_free_ char *own_net = unit_readlink("/proc/self/ns/net"), *own_ipc = unit_readlink("/proc/self/ns/ipc"),
                             *net = NULL, *ipc = NULL, *want = NULL, *first = NULL, *second = NULL, *own_made = NULL,
                             *net_after = NULL, *ipc_after = NULL, *own = NULL;
         _cleanup_(reader_sandbox_done) ReaderSandbox s = READER_SANDBOX_NULL;
@@ -465,8 +456,8 @@ Test(reader_sandbox, namespaces_made_once_and_joined_by_every_reader) {
         cr_assert(eq(int, s.netns_fd, netns_fd), "made again");
         cr_assert(eq(int, s.ipcns_fd, ipcns_fd), "made again");
 
-        net_after = ns_of("/proc/self/ns/net");
-        ipc_after = ns_of("/proc/self/ns/ipc");
+        net_after = unit_readlink("/proc/self/ns/net");
+        ipc_after = unit_readlink("/proc/self/ns/ipc");
         assert_str(net_after, own_net);
         assert_str(ipc_after, own_ipc);
 

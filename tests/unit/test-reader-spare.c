@@ -153,22 +153,13 @@ SPARE_TEST(reads_a_directory_as_a_reader_started_on_demand_does) {
         cr_assert(not(strv_contains(from_spare->missing, "/usr/lib/os-release")));
 }
 
-static char *namespace_of(const char *path) {
-        char buf[64];
-        ssize_t n = readlink(path, buf, sizeof(buf) - 1);
-
-        cr_assert(gt(sz, (size_t) (n > 0 ? n : 0), 0), "readlink(%s): %m", path);
-        buf[n] = '\0';
-        return strdup(buf);
-}
-
 /* A spare joins the network and IPC namespaces the daemon made for the readers (given as fds 4
  * and 5 to portabled-reader), instead of making its own. */
 SPARE_TEST(joins_the_readers_namespaces) {
         _cleanup_(reader_spare_freep) ReaderSpare *spare = NULL;
         _cleanup_free_ char *net_fd = unit_strf("/proc/self/fd/%d", sandbox.netns_fd),
                             *ipc_fd = unit_strf("/proc/self/fd/%d", sandbox.ipcns_fd),
-                            *want_net = namespace_of(net_fd), *want_ipc = namespace_of(ipc_fd),
+                            *want_net = unit_readlink(net_fd), *want_ipc = unit_readlink(ipc_fd),
                             *net = NULL, *ipc = NULL, *net_path = NULL, *ipc_path = NULL;
         pid_t pid;
 
@@ -177,8 +168,8 @@ SPARE_TEST(joins_the_readers_namespaces) {
         wait_until_waiting(pid);
         net_path = unit_strf("/proc/%d/ns/net", (int) pid);
         ipc_path = unit_strf("/proc/%d/ns/ipc", (int) pid);
-        net = namespace_of(net_path);
-        ipc = namespace_of(ipc_path);
+        net = unit_readlink(net_path);
+        ipc = unit_readlink(ipc_path);
         assert_str(net, want_net);
         assert_str(ipc, want_ipc);
 }

@@ -267,6 +267,15 @@ void unit_symlink(const char *target, const char *path) {
         cr_assert(symlink(target, path) >= 0, "symlink(%s, %s): %s", target, path, strerror(errno));
 }
 
+char *unit_readlink(const char *path) {
+        char target[PATH_MAX];
+        ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+        cr_assert(n > 0, "readlink(%s): %s", path, strerror(errno));
+        target[n] = '\0';
+        return strdup(target);
+}
+
 char *unit_read(const char *path) {
         FILE *f = fopen(path, "re");
         char *buf = NULL;

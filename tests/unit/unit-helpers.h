@@ -47,6 +47,9 @@ void unit_symlink(const char *target, const char *path);
 
 /* Reads a whole file; NULL if it cannot be read. */
 char *unit_read(const char *path);
+/* The target of the symlink path (a namespace's "net:[4026531840]" too); the test fails if it is
+ * none. */
+char *unit_readlink(const char *path);
 
 /* Runs a shell command line; returns its exit status (or -1). Output goes to the test's log. */
 int unit_run(const char *format, ...) __attribute__((format(printf, 1, 2)));

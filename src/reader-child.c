@@ -58,25 +58,34 @@ static int send_results(int sock, const PortableMetadata *m) {
         return r;
 }
 
-/* Keeps the image, the socket, and if there are any the hash tree sidecar and the namespaces to
- * join, renumbered; closes the rest. */
-static int keep_fds(ReaderChildArgs *a, VerityData *verity) {
-        int *slots[] = { &a->image_fd, &a->sock, &verity->hash_fd, &a->netns_fd, &a->ipcns_fd };
-        int fds[ELEMENTSOF(slots)];
+/* Keeps the fds the slots hold (those that are -EBADF: none), renumbered, and updates the slots;
+ * closes the rest. */
+static int keep_fd_slots(int *const *slots, size_t n_slots) {
+        int fds[8];
         size_t n = 0;
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(slots); i++)
+        if (n_slots > ELEMENTSOF(fds))
+                return -E2BIG;
+        for (size_t i = 0; i < n_slots; i++)
                 if (*slots[i] >= 0)
                         fds[n++] = *slots[i];
         r = reader_sandbox_keep_fds(fds, n);
         if (r < 0)
                 return r;
         n = 0;
-        for (size_t i = 0; i < ELEMENTSOF(slots); i++)
+        for (size_t i = 0; i < n_slots; i++)
                 if (*slots[i] >= 0)
                         *slots[i] = fds[n++];
         return 0;
+}
+
+/* Keeps the image, the socket, and if there are any the hash tree sidecar and the namespaces to
+ * join; closes the rest. */
+static int keep_fds(ReaderChildArgs *a, VerityData *verity) {
+        int *slots[] = { &a->image_fd, &a->sock, &verity->hash_fd, &a->netns_fd, &a->ipcns_fd };
+
+        return keep_fd_slots(slots, ELEMENTSOF(slots));
 }
 
 /* The image is mounted at READER_SANDBOX_IMAGE_DIR of our new root: lock down, read it, send. */
@@ -189,41 +198,21 @@ _noreturn_ void reader_child_main(ReaderChildArgs *a) {
         reader_sandbox_exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 
-/* Keeps the socket and the sandbox's namespaces, if it has them, renumbered; closes the rest. */
-static int keep_spare_fds(int *sock, const ReaderSandbox *sandbox, int *ret_netns_fd, int *ret_ipcns_fd) {
-        int fds[3] = { *sock };
-        size_t n = 1, net = 0, ipc = 0;
-        int r;
-
-        if (sandbox && sandbox->netns_fd >= 0) {
-                net = n;
-                fds[n++] = sandbox->netns_fd;
-        }
-        if (sandbox && sandbox->ipcns_fd >= 0) {
-                ipc = n;
-                fds[n++] = sandbox->ipcns_fd;
-        }
-        r = reader_sandbox_keep_fds(fds, n);
-        if (r < 0)
-                return r;
-        *sock = fds[0];
-        *ret_netns_fd = net > 0 ? fds[net] : -EBADF;
-        *ret_ipcns_fd = ipc > 0 ? fds[ipc] : -EBADF;
-        return 0;
-}
-
 /* A spare: everything up to the pivot into the empty root is done before the image is known; the
  * directory is then mounted where the image goes, and the rest is as for any reader. Set-up that
  * fails ends it without a word: the daemon finds it gone and starts a reader of its own. */
 static int spare_run(int *sock, const ReaderSandbox *sandbox, bool *ret_requested, sd_bus_error *error) {
         _cleanup_(reader_request_done) ReaderRequest request = {};
-        _cleanup_close_ int tree_fd = -EBADF, netns_fd = -EBADF, ipcns_fd = -EBADF;
+        _cleanup_close_ int tree_fd = -EBADF, netns_fd = sandbox ? sandbox->netns_fd : -EBADF,
+                            ipcns_fd = sandbox ? sandbox->ipcns_fd : -EBADF;
+        int *kept[] = { sock, &netns_fd, &ipcns_fd };
         ReaderChildArgs a;
         Image image;
         int r;
 
         *ret_requested = false;
-        r = keep_spare_fds(sock, sandbox, &netns_fd, &ipcns_fd);
+        /* The socket and the sandbox's namespaces, if it has them. */
+        r = keep_fd_slots(kept, ELEMENTSOF(kept));
         if (r < 0)
                 return r;
         r = reader_sandbox_unshare(netns_fd, ipcns_fd);

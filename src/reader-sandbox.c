@@ -43,15 +43,26 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(scmp_filter_ctx, seccomp_release);
 
+/* The namespace of the given type we are in now (the process's main thread, where the daemon
+ * makes these), or -errno. */
+static int open_own_namespace(const char *name) {
+        char path[32];
+        int fd;
+
+        (void) snprintf(path, sizeof(path), "/proc/self/ns/%s", name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
 /* One fork only: the namespace is made for our next child, which becomes its pid 1, and our own is
  * given back for the children after it. */
 int reader_sandbox_fork(pid_t *ret) {
-        _cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int own = open_own_namespace("pid");
         pid_t pid;
         int k = 0;
 
         if (own < 0)
-                return -errno;
+                return own;
         if (unshare(CLONE_NEWPID) < 0)
                 return -errno;
 
@@ -80,7 +91,7 @@ int reader_sandbox_fork(pid_t *ret) {
 }
 
 int reader_sandbox_spawn(const char *path, int fd, const ReaderSandbox *s, pid_t *ret) {
-        _cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int own = open_own_namespace("pid");
         _cleanup_close_ int sock_moved = -EBADF, netns_moved = -EBADF, ipcns_moved = -EBADF;
         /* Given to the child in this order, as 3, 4 and 5. */
         int given[] = { fd, s ? s->netns_fd : -EBADF, s ? s->ipcns_fd : -EBADF };
@@ -93,7 +104,7 @@ int reader_sandbox_spawn(const char *path, int fd, const ReaderSandbox *s, pid_t
         int k;
 
         if (own < 0)
-                return -errno;
+                return own;
         /* Above 5 first: one dup2() must not overwrite the source of the next, and a dup2() onto
          * itself would keep close-on-exec set. */
         for (size_t i = 0; i < ELEMENTSOF(given); i++)
@@ -178,17 +189,6 @@ int reader_sandbox_keep_fds(int *fds, size_t n_fds) {
                 }
         safe_close(null_fd);
         return 0;
-}
-
-/* The namespace of the given type we are in now (the process's main thread, where the daemon
- * makes these), or -errno. */
-static int open_own_namespace(const char *name) {
-        char path[32];
-        int fd;
-
-        (void) snprintf(path, sizeof(path), "/proc/self/ns/%s", name);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        return fd < 0 ? -errno : fd;
 }
 
 int reader_sandbox_prepare_namespaces(ReaderSandbox *s) {

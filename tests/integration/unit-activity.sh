@@ -101,4 +101,23 @@ assert_contains "detach: the second question names the units outside the prefix"
 assert_ok "detach with nothing running" mcall DetachImage sb foo false
 assert_root_unchanged "detach leaves nothing behind" "$T/pristine"
 
+# An image whose name makes no prefix ("+" is no prefix character): its units are found in the
+# attached directory first and asked about by name, as before.
+stage foo "$ROOT/var/lib/portables/foo+x"
+assert_ok "attach foo+x with matches" mcall AttachImage sassbs foo+x 1 foo default false ""
+snapshot >"$T/attached"
+echo "foo.service loaded active" >"$UNITS"
+: >"$CALLS"
+assert_fails_with "detach foo+x while foo.service runs is refused" \
+        "Unit file 'foo.service' is active, can't detach." \
+        -- mcall DetachImage sb foo+x false
+assert_root_unchanged "refused detach of foo+x: nothing removed" "$T/attached"
+assert_eq "detach foo+x: one question" 1 "$(queries | wc -l)"
+assert_contains "detach foo+x: asked by the units' names" "$(queries)" "foo.service" "foo-bar.socket"
+assert_not_contains "detach foo+x: not by a prefix" "$(queries)" "foo.*"
+: >"$UNITS"
+assert_ok "detach foo+x with nothing running" mcall DetachImage sb foo+x false
+rm -rf "$ROOT/var/lib/portables/foo+x"
+assert_root_unchanged "detach of foo+x leaves nothing behind" "$T/pristine"
+
 finish

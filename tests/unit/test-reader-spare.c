@@ -2,6 +2,8 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <errno.h>
+#include <sched.h>
+#include <seccomp.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -347,4 +349,61 @@ Test(reader_request, malformed_requests_are_refused) {
         cr_assert(eq(int, PARSE("R/p\0n\0\0" "1x\0foo\0"), -EBADMSG), "count with garbage");
         cr_assert(eq(int, PARSE("R/p\0n\0\0all"), -EBADMSG), "last field not terminated");
         cr_assert(eq(int, parse("", 0), -EBADMSG));
+}
+
+/* A daemon that cannot make the readers' namespaces still gets its spare, which then makes its
+ * own (here a filter refuses exactly the unshare() the daemon makes them with). Runs in a child:
+ * the filter stays with the process. */
+SPARE_TEST(spare_started_when_the_namespaces_cannot_be_made) {
+        int status;
+        pid_t pid = fork();
+
+        cr_assert(ge(int, pid, 0));
+        if (pid == 0) {
+                ReaderSandbox own = READER_SANDBOX_NULL;
+                ReaderSpare *spare = NULL;
+                scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+                char want_not[64], net[64], path[64];
+                ssize_t n;
+                int r;
+
+                if (!ctx ||
+                    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1,
+                                     SCMP_A0(SCMP_CMP_EQ, CLONE_NEWNET | CLONE_NEWIPC)) < 0 ||
+                    seccomp_load(ctx) < 0)
+                        _exit(10);
+                seccomp_release(ctx);
+
+                r = image_reader_prepare(&own, &spare, helper);
+                if (r != -EPERM)
+                        _exit(11);
+                if (!spare)
+                        _exit(12); /* the namespaces failed, and the spare went with them */
+                if (own.netns_fd >= 0 || own.ipcns_fd >= 0)
+                        _exit(13);
+
+                /* Set up all the same, in a network namespace of its own. */
+                for (unsigned i = 0; i < 500; i++) {
+                        _cleanup_free_ char *comm = comm_of(reader_spare_pid(spare));
+                        _cleanup_free_ char *etc = unit_strf("/proc/%d/root/etc", (int) reader_spare_pid(spare));
+
+                        if (comm && streq(comm, READER_SPARE_COMM) && access(etc, F_OK) < 0)
+                                break;
+                        usleep(10 * 1000);
+                }
+                n = readlink("/proc/self/ns/net", want_not, sizeof(want_not) - 1);
+                if (n <= 0)
+                        _exit(14);
+                want_not[n] = '\0';
+                (void) snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) reader_spare_pid(spare));
+                n = readlink(path, net, sizeof(net) - 1);
+                if (n <= 0)
+                        _exit(14);
+                net[n] = '\0';
+                spare = reader_spare_free(spare);
+                reader_sandbox_done(&own);
+                _exit(streq(want_not, net) ? 15 : 0);
+        }
+        cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+        cr_assert(eq(int, status, 0), "child status %d (exit %d)", status, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }

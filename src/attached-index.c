@@ -108,9 +108,7 @@ static int collect_enabled(const char *dir, char ***enabled) {
         return 0;
 }
 
-/* The units of an attached directory: those with a unit file (or symlink), and those of which
- * only the drop-in directory is left (a disabled symlink: attached, but only partly). Both sorted. */
-static int list_units(DIR *d, char ***ret_with_file, char ***ret_dropin_only) {
+int attached_dir_list_units(DIR *d, char ***ret_with_file, char ***ret_dropin_only) {
         _cleanup_strv_free_ char **with_file = NULL, **dropin_dirs = NULL, **dropin_only = NULL;
         struct dirent *de;
         int r;
@@ -204,7 +202,7 @@ static int scan_attached_dir(const Host *host, bool runtime, bool want_enabled, 
                 strv_sort(enabled);
         }
 
-        r = list_units(d, &with_file, &dropin_only);
+        r = attached_dir_list_units(d, &with_file, &dropin_only);
         if (r < 0)
                 return r;
         STRV_FOREACH(name, with_file) {

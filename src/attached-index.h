@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -41,6 +42,11 @@ typedef struct AttachedIndex {
 } AttachedIndex;
 
 int attached_index_load(const Host *host, AttachedIndex *ret);
+
+/* The unit names in one attached directory, whether ours or not (markers are not read): those
+ * with a unit file (or symlink), and those of which only the drop-in directory is left (a disabled
+ * symlink: attached, but only partly). Both sorted, no name in both. */
+int attached_dir_list_units(DIR *d, char ***ret_with_file, char ***ret_dropin_only);
 
 /* The same without looking for enablement links (every unit's enabled is false): for callers
  * that only need to know which units are attached, and from which images. The links can be

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "attached-index.h"
-#include "dirent-util.h"
 #include "dropin.h"
 #include "fd-util.h"
 #include "marker-cache.h"
@@ -24,42 +23,19 @@
  * alike: a unit file may be gone (disabled symlink) while its drop-ins remain, and those must be
  * cleaned up too. Sorted, so that the change list is stable. */
 static int attached_unit_names(int dir_fd, char ***ret) {
-        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_strv_free_ char **names = NULL, **dropin_only = NULL;
         _cleanup_closedir_ DIR *d = fd_opendir_dup(dir_fd);
-        struct dirent *de;
         int r;
 
         if (!d)
                 return -errno;
-
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *name = NULL;
-                mode_t type;
-
-                if (de->d_name[0] == '.')
-                        continue;
-                type = dirent_file_type(dir_fd, de);
-
-                if (S_ISDIR(type) && endswith(de->d_name, ".d"))
-                        name = strndup(de->d_name, strlen(de->d_name) - 2);
-                else if (S_ISREG(type) || S_ISLNK(type))
-                        name = strdup(de->d_name);
-                else
-                        continue;
-                if (!name)
-                        return -ENOMEM;
-                if (!unit_name_is_valid(name, UNIT_NAME_ANY))
-                        continue;
-
-                /* A unit and its drop-in directory give the same name: duplicates go after
-                 * sorting, not by a search of the list for every entry. */
-                r = strv_consume(&names, TAKE_PTR(name));
-                if (r < 0)
-                        return r;
-        }
-
+        r = attached_dir_list_units(d, &names, &dropin_only);
+        if (r < 0)
+                return r;
+        r = strv_extend_strv(&names, dropin_only);
+        if (r < 0)
+                return r;
         strv_sort(names);
-        strv_uniq_sorted(names);
         *ret = TAKE_PTR(names);
         return 0;
 }

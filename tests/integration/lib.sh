@@ -685,8 +685,13 @@ stop_fake_polkit() {
 # strace is gone and the bus has let go of the name, so that the next daemon can take it. KILL
 # also stops a daemon started without strace (and its children).
 stop_traced_daemon() {
-        local i
+        local i pid
         [ -n "$DAEMON_PID" ] || return 0
+        # The daemon itself, found by its bus name: strace may have given up before (it exits
+        # on some of its own errors, leaving the daemon running untraced).
+        pid=$(bus call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+                GetConnectionUnixProcessID s "$PORTABLE_DEST" 2>/dev/null | awk '{ print $2 }')
+        [ -z "$pid" ] || kill "-$1" "$pid" 2>/dev/null
         pkill "-$1" -P "$DAEMON_PID" 2>/dev/null
         [ "$1" != KILL ] || kill -KILL "$DAEMON_PID" 2>/dev/null
         wait "$DAEMON_PID" 2>/dev/null

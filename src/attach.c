@@ -151,11 +151,14 @@ static int check_profile(const Host *host, const char *profile, sd_bus_error *re
 }
 
 /* Returns 0 if nothing is in the way. In a dry run, every conflict is added to the plan as a
- * PORTABLE_CONFLICT change and the number of them is returned; otherwise the first one fails. */
+ * PORTABLE_CONFLICT change and the number of them is returned; otherwise the first one fails.
+ * -EAGAIN if the host could not yet say whether some units are active: it has been told about all
+ * of them, so that the service manager is asked once, not once per unit. */
 static int check_conflicts(Transaction *t, const Host *host, const PortableMetadata *m, PortableFlags flags,
                            sd_bus_error *reterr) {
         _cleanup_free_ const char **names = calloc(m->n_units ?: 1, sizeof(char *));
         _cleanup_free_ bool *exists = calloc(m->n_units ?: 1, sizeof(bool));
+        unsigned n_unknown = 0;
         int r, n = 0;
 
         if (!names || !exists)
@@ -177,9 +180,11 @@ static int check_conflicts(Transaction *t, const Host *host, const PortableMetad
                 }
 
                 r = host_unit_is_active(host, unit);
-                if (r < 0)
+                if (r == -EAGAIN)
+                        n_unknown++;
+                else if (r < 0)
                         return portable_error(reterr, r, NULL, "Failed to check whether unit '%s' is active: %m", unit);
-                if (r > 0) {
+                else if (r > 0) {
                         if (!(flags & PORTABLE_DRY_RUN))
                                 return portable_error(reterr, EBUSY, SYSTEMD_ERROR_UNIT_EXISTS,
                                                       "Unit file '%s' is active already, refusing.", unit);
@@ -193,6 +198,9 @@ static int check_conflicts(Transaction *t, const Host *host, const PortableMetad
                         n++;
                 }
         }
+        if (n_unknown > 0)
+                return portable_error(reterr, EAGAIN, NULL,
+                                      "Failed to check whether %u of the image's units are active: %m", n_unknown);
         return n;
 }
 

@@ -571,6 +571,26 @@ Test(attach, active_unit_forced) {
         cr_assert(eq(int, fixture_attach(image, foo_matches, "default", PORTABLE_FORCE_ATTACH, NULL, &error), 0));
 }
 
+/* A host that cannot say yet (the daemon has not asked PID 1 about these units) hears of every
+ * unit before the attach gives up, so that PID 1 is asked once about all of them. */
+Test(attach, units_not_known_yet_are_all_named) {
+        _cleanup_free_ char *path = fixture_copy_image("foo", "foo", false);
+        _cleanup_(image_freep) Image *image = fixture_image(path);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        unsigned n_units;
+
+        fixture_use_fake_manager();
+        cr_assert(eq(int, fixture_attach(image, foo_matches, "default", PORTABLE_DRY_RUN, NULL, &error), 0), "%s",
+                  strna(error.message));
+        n_units = fx.active_calls;
+        cr_assert(gt(uint, n_units, 1));
+
+        fx.active_calls = 0;
+        fx.active_error = -EAGAIN;
+        attach_must_fail(image, foo_matches, "default", 0, -EAGAIN, NULL);
+        cr_assert(eq(uint, fx.active_calls, n_units));
+}
+
 Test(attach, service_manager_error) {
         _cleanup_free_ char *path = fixture_copy_image("foo", "foo", false);
         _cleanup_(image_freep) Image *image = fixture_image(path);

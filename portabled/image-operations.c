@@ -20,10 +20,8 @@
 #include "operation.h"
 #include "path-util.h"
 #include "pending-upgrade.h"
-#include "pidfd-util.h"
 #include "portable-limits.h"
 #include "portable.h"
-#include "process-util.h"
 #include "profile.h"
 #include "strv.h"
 #include "unit-match.h"
@@ -637,34 +635,30 @@ static int attach_copy_done(Operation *o, int status, sd_bus_error *error) {
         return attach_reply(o, &a->removed, &a->updated);
 }
 
-/* --copy=mixed: a copy of a large image takes a while, so a worker makes it once the transaction
- * is committed, and the reply waits for it while the daemon answers other callers. */
-static int attach_start_copy(Operation *o, PortableChanges *removed, PortableChanges *updated) {
+static int attach_copy_work(Operation *o) {
         const PortableStack stack = operation_stack(o);
         ImageArguments *a = o->data;
-        pid_t daemon_pid = getpid(), pid;
-        int pidfd;
+
+        return portable_copy_images(&o->manager->host, &stack, a->flags, IMAGE_COPY_MAKE, &a->updated) < 0;
+}
+
+/* --copy=mixed: a copy of a large image takes a while, so a worker makes it once the transaction
+ * is committed, and the reply waits for it while the daemon answers other callers. */
+static int attach_start_copy(Operation *o, PortableChanges *removed, PortableChanges *updated, sd_bus_error *error) {
+        ImageArguments *a = o->data;
+        int r;
 
         a->removed = *removed;
         a->updated = *updated;
         *removed = *updated = (PortableChanges) {};
 
+        r = operation_start_worker(o, COPY_WORKER_COMM, attach_copy_work, attach_copy_done, error);
+        if (r >= 0)
+                return r;
         /* The attach is committed whatever happens here: without a worker, the links stay. */
-        pid = fork();
-        if (pid < 0) {
-                (void) log_warning_errno(-errno, "Cannot start a worker to copy '%s' for --copy=mixed, leaving links: %m",
-                                  o->image->path);
-                return attach_reply(o, &a->removed, &a->updated);
-        }
-        if (pid == 0) {
-                if (child_tie_to_parent(daemon_pid, COPY_WORKER_COMM) < 0)
-                        _exit(EXIT_FAILURE);
-                _exit(portable_copy_images(&o->manager->host, &stack, a->flags, IMAGE_COPY_MAKE, &a->updated) < 0);
-        }
-        pidfd = pidfd_open_child(pid);
-        if (pidfd < 0) /* the worker is killed and reaped already */
-                return attach_copy_done(o, W_EXITCODE(0, SIGKILL), NULL);
-        return operation_wait_for_worker(o, pidfd, attach_copy_done);
+        (void) log_warning_errno(r, "Cannot start a worker to copy '%s' for --copy=mixed, leaving links: %m",
+                                 o->image->path);
+        return attach_reply(o, &a->removed, &a->updated);
 }
 
 static int attach_finish(Operation *o, sd_bus_error *error) {
@@ -694,7 +688,7 @@ static int attach_finish(Operation *o, sd_bus_error *error) {
                 return bus_error_from_errno(error, r, a->reattach ? "Failed to reattach image" : "Failed to attach image");
 
         if (copy_later)
-                return attach_start_copy(o, &removed, &updated);
+                return attach_start_copy(o, &removed, &updated, error);
         return attach_reply(o, &removed, &updated);
 }
 
@@ -979,12 +973,18 @@ static int remove_done(Operation *o, int status, sd_bus_error *error) {
         return sd_bus_reply_method_return(o->request, NULL) < 0 ? -EIO : 0;
 }
 
+/* The worker's exit status: the errno, if it failed. */
+static int remove_work(Operation *o) {
+        int r = image_remove(o->image);
+
+        return r < 0 ? (-r & 0xff) : 0;
+}
+
 static int remove_finish(Operation *o, sd_bus_error *error) {
         _cleanup_free_ char *mounted = NULL;
         ImageArguments *a = o->data;
         PortableState state;
-        pid_t daemon_pid = getpid(), pid;
-        int r, pidfd;
+        int r;
 
         r = portable_get_state(&o->manager->host, o->image->path, &state);
         if (r == -EAGAIN)
@@ -1011,19 +1011,7 @@ static int remove_finish(Operation *o, sd_bus_error *error) {
                 a->removed_st = (struct stat) {};
 
         /* Deleting a large tree takes a while: in a worker, so that the daemon keeps answering. */
-        pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                if (child_tie_to_parent(daemon_pid, REMOVE_WORKER_COMM) < 0)
-                        _exit(EXIT_FAILURE);
-                r = image_remove(o->image);
-                _exit(r < 0 ? (-r & 0xff) : 0);
-        }
-        pidfd = pidfd_open_child(pid);
-        if (pidfd < 0)
-                return pidfd;
-        return operation_wait_for_worker(o, pidfd, remove_done);
+        return operation_start_worker(o, REMOVE_WORKER_COMM, remove_work, remove_done, error);
 }
 
 static const OperationType remove_type = {

@@ -13,6 +13,7 @@
 #include "operation.h"
 #include "pidfd-util.h"
 #include "portable-limits.h"
+#include "process-util.h"
 #include "strv.h"
 
 /* finish() asks again at most this often before the operation fails: each round adds the units
@@ -446,16 +447,35 @@ static void stop_worker(Operation *o) {
         worker_ended(o, &si);
 }
 
-int operation_wait_for_worker(Operation *o, int pidfd, int (*done)(Operation *o, int status, sd_bus_error *error)) {
-        int r;
+int operation_start_worker(Operation *o, const char *comm, int (*work)(Operation *o),
+                           int (*done)(Operation *o, int status, sd_bus_error *error), sd_bus_error *error) {
+        pid_t daemon_pid = getpid(), pid;
+        siginfo_t si;
+        int pidfd, r;
+
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                if (child_tie_to_parent(daemon_pid, comm) < 0)
+                        _exit(EXIT_FAILURE);
+                _exit(work(o));
+        }
+
+        pidfd = pidfd_open_child(pid);
+        if (pidfd < 0) /* pidfd_open_child() killed and reaped it */
+                return done(o, W_EXITCODE(0, SIGKILL), error);
 
         o->worker_done = done;
         r = sd_event_add_io(o->manager->event, &o->worker_source, pidfd, EPOLLIN, on_worker_exit, o);
-        if (r < 0) {
-                safe_close(pidfd);
-                return r;
-        }
-        return sd_event_source_set_io_fd_own(o->worker_source, true);
+        if (r >= 0)
+                return sd_event_source_set_io_fd_own(o->worker_source, true);
+
+        /* A worker we cannot wait for must not go on behind the caller's back. */
+        (void) pidfd_kill(pidfd);
+        (void) pidfd_reap(pidfd, /* wait= */ true, &si);
+        safe_close(pidfd);
+        return r;
 }
 
 void operations_abort_all(Manager *m, const char *message) {

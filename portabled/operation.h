@@ -43,7 +43,7 @@ typedef struct OperationType {
          * finish() asks (-EAGAIN). NULL in *ret: ask afterwards. */
         int (*unit_prefixes)(Operation *o, char ***ret);
 
-        /* Does the work and replies, or starts a worker (operation_wait_for_worker()) whose
+        /* Does the work and replies, or starts a worker (operation_start_worker()) whose
          * end replies. Returns >= 0 then; -EAGAIN when it asked about a unit that is not in the
          * snapshot (it is queried, and finish() runs again); other negative errors to have the
          * operation answer with error. */
@@ -100,9 +100,14 @@ int operation_start_stack(Manager *m, sd_bus_message *request, const OperationTy
                           Image **extensions, size_t n_extensions, const ImageReadRequest *read_request,
                           const ImageReadRequest *extension_read_request, sd_bus_error *error);
 
-/* From finish(): waits for a worker process (pidfd taken) and calls done with its wait status
- * (as from waitpid()); done replies. Returns 0 or a negative errno. */
-int operation_wait_for_worker(Operation *o, int pidfd, int (*done)(Operation *o, int status, sd_bus_error *error));
+/* From finish(): work that takes a while runs in a worker, a fork of the daemon named comm that
+ * dies with it, while the daemon answers other callers. The worker's exit status is what work
+ * returns; done is called with its wait status (as from waitpid()) and replies. A worker that is
+ * gone before it can be waited for is reported to done at once, as killed, and what done returns
+ * is returned. Otherwise 0, or a negative errno if no worker could be started or waited for (none
+ * is left running then). */
+int operation_start_worker(Operation *o, const char *comm, int (*work)(Operation *o),
+                           int (*done)(Operation *o, int status, sd_bus_error *error), sd_bus_error *error);
 
 /* Answers every operation with error and drops them all (shutdown); one that waits for a worker
  * stops the worker and answers as its done() says. */

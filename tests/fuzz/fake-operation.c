@@ -77,7 +77,8 @@ int operation_start(Manager *m, sd_bus_message *request, const OperationType *ty
         return operation_start_stack(m, request, type, data, image, NULL, 0, read_request, NULL, error);
 }
 
-int operation_wait_for_worker(Operation *o, int pidfd, int (*done)(Operation *o, int status, sd_bus_error *error)) {
+int operation_start_worker(Operation *o, const char *comm, int (*work)(Operation *o),
+                           int (*done)(Operation *o, int status, sd_bus_error *error), sd_bus_error *error) {
         abort(); /* only finish() waits for workers, and no operation gets that far */
 }
 

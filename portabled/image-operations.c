@@ -907,7 +907,7 @@ static int list_finish(Operation *o, sd_bus_error *error) {
                 if (r < 0)
                         return r;
 
-                r = attached_index_state(&idx, host, image->path, /* extensions= */ NULL, &state);
+                r = attached_index_image_state(&idx, host, image, &state);
                 if (r == -EAGAIN)
                         return r;
                 /* A state we cannot determine is reported as empty, not as a failed listing. */

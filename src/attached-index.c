@@ -229,7 +229,6 @@ static int load(const Host *host, bool want_enabled, AttachedIndex *ret) {
         for (size_t i = 0; want_enabled && i < ELEMENTSOF(config_dirs); i++) {
                 _cleanup_free_ char *dir = host_path(host, config_dirs[i]);
 
-
                 if (!dir)
                         return -ENOMEM;
                 r = collect_enabled(dir, &config_enabled);
@@ -365,7 +364,6 @@ static void query_done(Query *q) {
         q->resolved_extensions = mfree(q->resolved_extensions);
 }
 
-
 /* One layer: by the recorded path, or by what it and the query resolve to. The recorded path is
  * looked at once per index (stat()), and resolved only if it is the same file as the query. */
 static bool layer_matches(const AttachedUnit *u, size_t i, const char *query, Resolved *r) {
@@ -483,14 +481,8 @@ static bool unit_counts_for_state(const AttachedUnit *u, Query *q) {
         return false;
 }
 
-int attached_index_state(const AttachedIndex *idx, const Host *host, const char *query, char * const *extensions,
-                         PortableState *ret) {
-        Query q;
+static int query_state(Query *q, const AttachedIndex *idx, const Host *host, PortableState *ret) {
         int r;
-
-        r = query_init(&q, query, extensions);
-        if (r < 0)
-                return r;
 
         for (int runtime = 0; runtime <= 1; runtime++) {
                 bool attached = false, enabled = false, running = false;
@@ -498,23 +490,20 @@ int attached_index_state(const AttachedIndex *idx, const Host *host, const char 
                 for (size_t i = 0; i < idx->n_units; i++) {
                         const AttachedUnit *u = &idx->units[i];
 
-                        if (u->runtime != !!runtime || !u->has_unit_file || !unit_counts_for_state(u, &q))
+                        if (u->runtime != !!runtime || !u->has_unit_file || !unit_counts_for_state(u, q))
                                 continue;
                         attached = true;
                         enabled = enabled || u->enabled;
                         if (!running) {
                                 r = host_unit_is_active(host, u->name);
-                                if (r < 0) {
-                                        query_done(&q);
+                                if (r < 0)
                                         return r;
-                                }
                                 running = r > 0;
                         }
                 }
                 if (!attached)
                         continue;
 
-                query_done(&q);
                 if (running)
                         *ret = runtime ? PORTABLE_RUNNING_RUNTIME : PORTABLE_RUNNING;
                 else if (enabled)
@@ -524,7 +513,36 @@ int attached_index_state(const AttachedIndex *idx, const Host *host, const char 
                 return 0;
         }
 
-        query_done(&q);
         *ret = PORTABLE_DETACHED;
         return 0;
 }
+
+int attached_index_state(const AttachedIndex *idx, const Host *host, const char *query, char * const *extensions,
+                         PortableState *ret) {
+        Query q;
+        int r;
+
+        r = query_init(&q, query, extensions);
+        if (r < 0)
+                return r;
+        r = query_state(&q, idx, host, ret);
+        query_done(&q);
+        return r;
+}
+
+int attached_index_image_state(const AttachedIndex *idx, const Host *host, const Image *image, PortableState *ret) {
+        Query q;
+        int r;
+
+        if (!image->identified)
+                return attached_index_state(idx, host, image->path, /* extensions= */ NULL, ret);
+
+        q = (Query) {
+                .path = image->path,
+                .resolved = { .path = image->path, .exists = true, .dev = image->dev, .ino = image->ino },
+        };
+        r = query_state(&q, idx, host, ret);
+        query_done(&q);
+        return r;
+}
+

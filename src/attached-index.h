@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "host.h"
+#include "image.h"
 #include "portable-types.h"
 
 /* What is attached, read once: every unit in the persistent and the runtime attached directory
@@ -81,3 +82,7 @@ int attached_index_all_units(const AttachedIndex *idx, char ***ret);
  * extensions, an attachment counts if query names any of its layers. */
 int attached_index_state(const AttachedIndex *idx, const Host *host, const char *query, char * const *extensions,
                          PortableState *ret);
+
+/* The same for an image just probed (a listing): what its path led to then stands for the
+ * path, which is not looked at again. */
+int attached_index_image_state(const AttachedIndex *idx, const Host *host, const Image *image, PortableState *ret);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -55,8 +56,12 @@ static bool path_is_vendor(const char *path) {
         return startswith(path, "/usr/") || streq(path, "/usr");
 }
 
+static uint64_t statx_timestamp_to_usec(const struct statx_timestamp *ts) {
+        return (uint64_t) ts->tv_sec * UINT64_C(1000000) + (uint64_t) ts->tv_nsec / 1000;
+}
+
+/* What a directory or a block device says of itself needs it open. */
 static int image_fill_from_fd(Image *image, int fd) {
-        struct statx sx;
         struct stat st;
 
         if (fstat(fd, &st) < 0)
@@ -71,13 +76,6 @@ static int image_fill_from_fd(Image *image, int fd) {
                         (ioctl(fd, FS_IOC_GETFLAGS, &attrs) >= 0 && (attrs & FS_IMMUTABLE_FL));
                 image->usage = UINT64_MAX;
                 image->limit = UINT64_MAX;
-        } else if (S_ISREG(st.st_mode)) {
-                if (!endswith(image->path, ".raw"))
-                        return -EMEDIUMTYPE;
-                image->type = IMAGE_RAW;
-                image->read_only = path_is_vendor(image->path) || (st.st_mode & 0222) == 0;
-                image->usage = (uint64_t) st.st_blocks * 512U;
-                image->limit = (uint64_t) st.st_size;
         } else if (S_ISBLK(st.st_mode)) {
                 uint64_t size = 0;
                 int ro = 0;
@@ -88,18 +86,16 @@ static int image_fill_from_fd(Image *image, int fd) {
                 image->usage = ioctl(fd, BLKGETSIZE64, &size) >= 0 ? size : UINT64_MAX;
                 image->limit = image->usage;
         } else
-                return -EMEDIUMTYPE;
+                return -EMEDIUMTYPE; /* replaced since it was looked at */
 
         image->mtime = timespec_to_usec(&st.st_mtim);
-        if (statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &sx) >= 0 && (sx.stx_mask & STATX_BTIME))
-                image->crtime = (uint64_t) sx.stx_btime.tv_sec * UINT64_C(1000000) +
-                        (uint64_t) sx.stx_btime.tv_nsec / 1000;
         return 0;
 }
 
 static int image_new(const char *name, const char *path, bool discoverable, Image **ret) {
         _cleanup_(image_freep) Image *image = NULL;
         _cleanup_close_ int fd = -EBADF;
+        struct statx sx;
         int r;
 
         image = calloc(1, sizeof(Image));
@@ -113,14 +109,33 @@ static int image_new(const char *name, const char *path, bool discoverable, Imag
 
         /* Sockets, FIFOs and character devices are not images; find out before open() does
          * something type-specific with them. */
-        struct stat st;
-        if (stat(path, &st) < 0)
+        if (statx(AT_FDCWD, path, 0, STATX_TYPE | STATX_MODE | STATX_MTIME | STATX_SIZE | STATX_BLOCKS | STATX_BTIME,
+                  &sx) < 0)
                 return -errno;
-        if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        if (sx.stx_mask & STATX_BTIME)
+                image->crtime = statx_timestamp_to_usec(&sx.stx_btime);
+        image->identified = true;
+        image->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+        image->ino = sx.stx_ino;
+
+        if (S_ISREG(sx.stx_mode)) {
+                /* All a raw image says of itself is in its inode: no need to open it (a listing
+                 * of thousands of images makes one system call each). */
+                if (!endswith(image->path, ".raw"))
+                        return -EMEDIUMTYPE;
+                image->type = IMAGE_RAW;
+                image->read_only = path_is_vendor(image->path) || (sx.stx_mode & 0222) == 0;
+                image->usage = sx.stx_blocks * 512U;
+                image->limit = sx.stx_size;
+                image->mtime = statx_timestamp_to_usec(&sx.stx_mtime);
+                *ret = TAKE_PTR(image);
+                return 0;
+        }
+        if (!S_ISDIR(sx.stx_mode) && !S_ISBLK(sx.stx_mode))
                 return -EMEDIUMTYPE;
 
         /* O_PATH would not let us ask for flags or block sizes; O_NONBLOCK still guards against a
-         * FIFO swapped in after the stat(). */
+         * FIFO swapped in after the statx(). */
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return -errno;
@@ -256,19 +271,108 @@ int image_find(const Host *host, const char *name, Image **ret) {
         return -ENOENT;
 }
 
-static int image_compare(const void *a, const void *b) {
-        return strcmp((*(Image * const *) a)->name, (*(Image * const *) b)->name);
+/* An entry of a search directory that names an image, before the image is made. */
+typedef struct ImageCandidate {
+        char *name;
+        char *path;
+        size_t order; /* search directory first, then directory order: the first one wins */
+} ImageCandidate;
+
+typedef struct ImageCandidates {
+        ImageCandidate *items;
+        size_t n, allocated;
+} ImageCandidates;
+
+static void image_candidates_done(ImageCandidates *c) {
+        for (size_t i = 0; i < c->n; i++) {
+                free(c->items[i].name);
+                free(c->items[i].path);
+        }
+        free(c->items);
+        *c = (ImageCandidates) {};
 }
 
-static bool image_list_has(const ImageList *list, const char *name) {
-        for (size_t i = 0; i < list->n_images; i++)
-                if (streq(list->images[i]->name, name))
-                        return true;
-        return false;
+static int image_candidates_add(ImageCandidates *c, char *name, char *path) {
+        if (c->n == c->allocated) {
+                size_t allocated = c->allocated ? c->allocated * 2 : 64;
+                ImageCandidate *grown = reallocarray(c->items, allocated, sizeof(ImageCandidate));
+
+                if (!grown)
+                        return -ENOMEM;
+                c->items = grown;
+                c->allocated = allocated;
+        }
+        c->items[c->n] = (ImageCandidate) { .name = name, .path = path, .order = c->n };
+        c->n++;
+        return 0;
+}
+
+static int image_candidate_compare(const void *a, const void *b) {
+        const ImageCandidate *x = a, *y = b;
+        int r = strcmp(x->name, y->name);
+
+        if (r != 0)
+                return r;
+        return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* The entries of one search directory that name images, in directory order. */
+static int image_candidates_scan(const char *dir, ImageCandidates *c) {
+        _cleanup_closedir_ DIR *dh = NULL;
+        struct dirent *de;
+        int r;
+
+        dh = opendir(dir);
+        if (!dh)
+                return 0;
+
+        while ((de = readdir(dh))) {
+                _cleanup_free_ char *name = NULL, *p = NULL;
+                struct stat st;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                if (fstatat(dirfd(dh), de->d_name, &st, 0) < 0)
+                        continue;
+
+                if (S_ISREG(st.st_mode)) {
+                        if (!endswith(de->d_name, ".raw"))
+                                continue;
+                } else if (!S_ISDIR(st.st_mode) && !S_ISBLK(st.st_mode))
+                        continue;
+
+                p = path_join(dir, de->d_name);
+                if (!p)
+                        return -ENOMEM;
+
+                if (S_ISDIR(st.st_mode) && vpick_path_is_versioned(de->d_name)) {
+                        /* One image, named without version and suffix: its best entry. */
+                        _cleanup_free_ char *picked = NULL;
+                        VPickKind kinds;
+
+                        if (vpick_parse_dir_name(de->d_name, &name, &kinds) < 0 || !image_name_is_valid(name))
+                                continue;
+                        if (pick_versioned(p, &picked) <= 0)
+                                continue;
+                        free_and_replace(p, picked);
+                } else {
+                        if (image_name_from_filename(de->d_name, &name) < 0)
+                                continue;
+                        if (S_ISDIR(st.st_mode) && endswith(de->d_name, ".raw"))
+                                continue;
+                }
+
+                r = image_candidates_add(c, name, p);
+                if (r < 0)
+                        return r;
+                TAKE_PTR(name);
+                TAKE_PTR(p);
+        }
+        return 0;
 }
 
 static int image_list_add(ImageList *list, Image *image) {
-        Image **grown = realloc(list->images, sizeof(Image *) * (list->n_images + 1));
+        Image **grown = reallocarray(list->images, list->n_images + 1, sizeof(Image *));
 
         if (!grown)
                 return -ENOMEM;
@@ -278,75 +382,43 @@ static int image_list_add(ImageList *list, Image *image) {
 }
 
 int image_discover(const Host *host, ImageList *ret) {
+        _cleanup_(image_candidates_done) ImageCandidates candidates = {};
         _cleanup_(image_list_done) ImageList list = {};
+        const char *listed = NULL;
         int r;
 
         for (const char *const *d = host_image_search_dirs; *d; d++) {
                 _cleanup_free_ char *dir = NULL;
-                _cleanup_closedir_ DIR *dh = NULL;
-                struct dirent *de;
 
                 r = resolve_search_dir(host, *d, &dir);
                 if (r == -ENOENT || r == -ENOTDIR)
                         continue;
                 if (r < 0)
                         return r;
-
-                dh = opendir(dir);
-                if (!dh)
-                        continue;
-
-                while ((de = readdir(dh))) {
-                        _cleanup_free_ char *name = NULL, *p = NULL;
-                        _cleanup_(image_freep) Image *image = NULL;
-                        struct stat st;
-
-                        if (de->d_name[0] == '.')
-                                continue;
-                        if (fstatat(dirfd(dh), de->d_name, &st, 0) < 0)
-                                continue;
-
-                        if (S_ISREG(st.st_mode)) {
-                                if (!endswith(de->d_name, ".raw"))
-                                        continue;
-                        } else if (!S_ISDIR(st.st_mode) && !S_ISBLK(st.st_mode))
-                                continue;
-
-                        p = path_join(dir, de->d_name);
-                        if (!p)
-                                return -ENOMEM;
-
-                        if (S_ISDIR(st.st_mode) && vpick_path_is_versioned(de->d_name)) {
-                                /* One image, named without version and suffix: its best entry. */
-                                _cleanup_free_ char *picked = NULL;
-                                VPickKind kinds;
-
-                                if (vpick_parse_dir_name(de->d_name, &name, &kinds) < 0 || !image_name_is_valid(name))
-                                        continue;
-                                if (pick_versioned(p, &picked) <= 0)
-                                        continue;
-                                free_and_replace(p, picked);
-                        } else {
-                                if (image_name_from_filename(de->d_name, &name) < 0)
-                                        continue;
-                                if (S_ISDIR(st.st_mode) && endswith(de->d_name, ".raw"))
-                                        continue;
-                        }
-                        if (image_list_has(&list, name))
-                                continue; /* shadowed by an earlier directory */
-
-                        if (image_new(name, p, /* discoverable= */ true, &image) < 0)
-                                continue;
-
-                        r = image_list_add(&list, image);
-                        if (r < 0)
-                                return r;
-                        TAKE_PTR(image);
-                }
+                r = image_candidates_scan(dir, &candidates);
+                if (r < 0)
+                        return r;
         }
 
-        if (list.n_images > 1)
-                qsort(list.images, list.n_images, sizeof(Image *), image_compare);
+        /* Sorted by name, and for one name in search order: the first that makes an image is it,
+         * the others are shadowed (one sort, where looking each name up among those found before
+         * took time quadratic in the number of images). */
+        if (candidates.n > 1)
+                qsort(candidates.items, candidates.n, sizeof(ImageCandidate), image_candidate_compare);
+
+        for (size_t i = 0; i < candidates.n; i++) {
+                const ImageCandidate *c = &candidates.items[i];
+                _cleanup_(image_freep) Image *image = NULL;
+
+                if (listed && streq(listed, c->name))
+                        continue; /* shadowed by an earlier one */
+                if (image_new(c->name, c->path, /* discoverable= */ true, &image) < 0)
+                        continue;
+                r = image_list_add(&list, image);
+                if (r < 0)
+                        return r;
+                listed = TAKE_PTR(image)->name;
+        }
 
         *ret = list;
         list = (ImageList) {};

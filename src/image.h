@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "host.h"
 #include "portable-types.h"
@@ -18,6 +19,9 @@ typedef struct Image {
         uint64_t mtime;     /* µs, 0 if unknown */
         uint64_t usage;     /* bytes, UINT64_MAX if unknown */
         uint64_t limit;     /* bytes, UINT64_MAX if unknown */
+        bool identified;    /* dev and ino are set: the inode the path led to when it was probed */
+        dev_t dev;
+        ino_t ino;
 } Image;
 
 Image *image_free(Image *image);

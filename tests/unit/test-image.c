@@ -294,6 +294,37 @@ Test(image, discover) {
         assert_str(list.images[2]->path, k);
 }
 
+/* Many images, half of them shadowed: each name once, in name order, from the first directory
+ * that has it. */
+Test(image, discover_many_with_shadowing) {
+        _cleanup_(image_list_done) ImageList list = {};
+        _cleanup_free_ char *early = in_root("/var/lib/portables"), *late = in_root("/usr/lib/portables");
+        enum { N = 600 };
+
+        for (unsigned n = 0; n < N; n++) {
+                _cleanup_free_ char *name = unit_strf("img%04u.raw", n), *p = NULL;
+
+                /* Every other name in both directories, the rest only in the later one. */
+                p = unit_strf("%s/%s", n % 2 == 0 ? early : late, name);
+                make_raw_image(p, 0644);
+                if (n % 2 == 0) {
+                        free(p);
+                        p = unit_strf("%s/%s", late, name);
+                        make_raw_image(p, 0644);
+                }
+        }
+
+        cr_assert(eq(int, image_discover(&host, &list), 0));
+        cr_assert(eq(sz, list.n_images, (size_t) N));
+        for (unsigned n = 0; n < N; n++) {
+                _cleanup_free_ char *name = unit_strf("img%04u", n),
+                                    *path = unit_strf("%s/%s.raw", n % 2 == 0 ? early : late, name);
+
+                assert_str(list.images[n]->name, name);
+                assert_str(list.images[n]->path, path);
+        }
+}
+
 Test(image, discover_empty_root) {
         _cleanup_(image_list_done) ImageList list = {};
 

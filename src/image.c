@@ -371,16 +371,6 @@ static int image_candidates_scan(const char *dir, ImageCandidates *c) {
         return 0;
 }
 
-static int image_list_add(ImageList *list, Image *image) {
-        Image **grown = reallocarray(list->images, list->n_images + 1, sizeof(Image *));
-
-        if (!grown)
-                return -ENOMEM;
-        list->images = grown;
-        list->images[list->n_images++] = image;
-        return 0;
-}
-
 int image_discover(const Host *host, ImageList *ret) {
         _cleanup_(image_candidates_done) ImageCandidates candidates = {};
         _cleanup_(image_list_done) ImageList list = {};
@@ -406,6 +396,9 @@ int image_discover(const Host *host, ImageList *ret) {
         if (candidates.n > 1)
                 qsort(candidates.items, candidates.n, sizeof(ImageCandidate), image_candidate_compare);
 
+        list.images = calloc(candidates.n ?: 1, sizeof(Image *));
+        if (!list.images)
+                return -ENOMEM;
         for (size_t i = 0; i < candidates.n; i++) {
                 const ImageCandidate *c = &candidates.items[i];
                 _cleanup_(image_freep) Image *image = NULL;
@@ -414,10 +407,8 @@ int image_discover(const Host *host, ImageList *ret) {
                         continue; /* shadowed by an earlier one */
                 if (image_new(c->name, c->path, /* discoverable= */ true, &image) < 0)
                         continue;
-                r = image_list_add(&list, image);
-                if (r < 0)
-                        return r;
-                listed = TAKE_PTR(image)->name;
+                listed = image->name;
+                list.images[list.n_images++] = TAKE_PTR(image);
         }
 
         *ret = list;

@@ -450,7 +450,6 @@ static void stop_worker(Operation *o) {
 int operation_start_worker(Operation *o, const char *comm, int (*work)(Operation *o),
                            int (*done)(Operation *o, int status, sd_bus_error *error), sd_bus_error *error) {
         pid_t daemon_pid = getpid(), pid;
-        siginfo_t si;
         int pidfd, r;
 
         pid = fork();
@@ -473,7 +472,7 @@ int operation_start_worker(Operation *o, const char *comm, int (*work)(Operation
 
         /* A worker we cannot wait for must not go on behind the caller's back. */
         (void) pidfd_kill(pidfd);
-        (void) pidfd_reap(pidfd, /* wait= */ true, &si);
+        (void) pidfd_reap(pidfd, /* wait= */ true, NULL);
         safe_close(pidfd);
         return r;
 }

@@ -534,7 +534,7 @@ int attached_index_image_state(const AttachedIndex *idx, const Host *host, const
         Query q;
         int r;
 
-        if (!image->identified)
+        if (image->ino == 0)
                 return attached_index_state(idx, host, image->path, /* extensions= */ NULL, ret);
 
         q = (Query) {
@@ -545,4 +545,3 @@ int attached_index_image_state(const AttachedIndex *idx, const Host *host, const
         query_done(&q);
         return r;
 }
-

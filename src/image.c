@@ -48,10 +48,6 @@ void image_list_done(ImageList *list) {
         list->n_images = 0;
 }
 
-static uint64_t timespec_to_usec(const struct timespec *ts) {
-        return (uint64_t) ts->tv_sec * UINT64_C(1000000) + (uint64_t) ts->tv_nsec / 1000;
-}
-
 static bool path_is_vendor(const char *path) {
         return startswith(path, "/usr/") || streq(path, "/usr");
 }
@@ -87,8 +83,6 @@ static int image_fill_from_fd(Image *image, int fd) {
                 image->limit = image->usage;
         } else
                 return -EMEDIUMTYPE; /* replaced since it was looked at */
-
-        image->mtime = timespec_to_usec(&st.st_mtim);
         return 0;
 }
 
@@ -114,7 +108,7 @@ static int image_new(const char *name, const char *path, bool discoverable, Imag
                 return -errno;
         if (sx.stx_mask & STATX_BTIME)
                 image->crtime = statx_timestamp_to_usec(&sx.stx_btime);
-        image->identified = true;
+        image->mtime = statx_timestamp_to_usec(&sx.stx_mtime);
         image->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
         image->ino = sx.stx_ino;
 
@@ -127,7 +121,6 @@ static int image_new(const char *name, const char *path, bool discoverable, Imag
                 image->read_only = path_is_vendor(image->path) || (sx.stx_mode & 0222) == 0;
                 image->usage = sx.stx_blocks * 512U;
                 image->limit = sx.stx_size;
-                image->mtime = statx_timestamp_to_usec(&sx.stx_mtime);
                 *ret = TAKE_PTR(image);
                 return 0;
         }

@@ -19,8 +19,7 @@ typedef struct Image {
         uint64_t mtime;     /* µs, 0 if unknown */
         uint64_t usage;     /* bytes, UINT64_MAX if unknown */
         uint64_t limit;     /* bytes, UINT64_MAX if unknown */
-        bool identified;    /* dev and ino are set: the inode the path led to when it was probed */
-        dev_t dev;
+        dev_t dev;          /* the inode the path led to when it was probed; ino 0 if not probed */
         ino_t ino;
 } Image;
 

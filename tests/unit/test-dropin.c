@@ -267,8 +267,6 @@ static const struct match_case match_cases[] = {
         { "/base_1.raw:/a.raw:/b.raw", "other", "x:y", false, false },
 };
 
-UNIT_TABLE_PARAMETERS(dropin, marker_matches, match_cases);
-
 static char **split_colon(const char *s) {
         char **l = NULL;
 
@@ -278,7 +276,7 @@ static char **split_colon(const char *s) {
         return l;
 }
 
-ParameterizedTest(size_t *i, dropin, marker_matches) {
+UNIT_TABLE_TEST(dropin, marker_matches, match_cases) {
         const struct match_case *c = &match_cases[*i];
         _cleanup_strv_free_ char **marker = NULL, **ext = split_colon(c->extensions);
 

@@ -89,9 +89,7 @@ static const struct compat_case compat_cases[] = {
         { "escaped", ROOT, "ID=\"a\nb\x1b\"\n", EXTENSION_SYSEXT, "ID=a\\x0ab\\x1b", NULL },
 };
 
-UNIT_TABLE_PARAMETERS(extension_compat, rules, compat_cases);
-
-ParameterizedTest(size_t *i, extension_compat, rules) {
+UNIT_TABLE_TEST(extension_compat, rules, compat_cases) {
         const struct compat_case *c = &compat_cases[*i];
         _cleanup_strv_free_ char **root = NULL, **ext = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;

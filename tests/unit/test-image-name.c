@@ -78,9 +78,7 @@ static const struct derive_case prefix_cases[] = {
         { ".v", NULL },
 };
 
-UNIT_TABLE_PARAMETERS(image_name, default_prefix, prefix_cases);
-
-ParameterizedTest(size_t *i, image_name, default_prefix) {
+UNIT_TABLE_TEST(image_name, default_prefix, prefix_cases) {
         const struct derive_case *c = &prefix_cases[*i];
         char *prefix = NULL;
         int r;
@@ -136,9 +134,7 @@ static const struct derive_case key_cases[] = {
         { "/x/.v", NULL },
 };
 
-UNIT_TABLE_PARAMETERS(image_name, marker_key, key_cases);
-
-ParameterizedTest(size_t *i, image_name, marker_key) {
+UNIT_TABLE_TEST(image_name, marker_key, key_cases) {
         const struct derive_case *c = &key_cases[*i];
         char *key = NULL;
         int r;

@@ -132,9 +132,7 @@ static const struct value_case value_cases[] = {
         { "export K=x", NULL },
 };
 
-UNIT_TABLE_PARAMETERS(os_release, values, value_cases);
-
-ParameterizedTest(size_t *i, os_release, values) {
+UNIT_TABLE_TEST(os_release, values, value_cases) {
         const struct value_case *c = &value_cases[*i];
         _cleanup_free_ char *data = unit_strf("BEFORE=1\n%s\nAFTER=2\n", c->line);
         _cleanup_strv_free_ char **p = parse_ok(data);
@@ -161,9 +159,7 @@ static const char *const unterminated_cases[] = {
         "BAD-KEY=\"unterminated",      /* even for a key that would be ignored */
 };
 
-UNIT_TABLE_PARAMETERS(os_release, unterminated_quote, unterminated_cases);
-
-ParameterizedTest(size_t *i, os_release, unterminated_quote) {
+UNIT_TABLE_TEST(os_release, unterminated_quote, unterminated_cases) {
         const char *data = unterminated_cases[*i];
         char **p = (char **) 0x1;
 

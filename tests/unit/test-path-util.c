@@ -120,9 +120,7 @@ static const struct str_case last_component_cases[] = {
         { "", NULL, "" },
 };
 
-UNIT_TABLE_PARAMETERS(path_util, path_last_component, last_component_cases);
-
-ParameterizedTest(size_t *i, path_util, path_last_component) {
+UNIT_TABLE_TEST(path_util, path_last_component, last_component_cases) {
         const struct str_case *c = &last_component_cases[*i];
         const char *r = path_last_component(c->a);
 
@@ -143,9 +141,7 @@ static const struct str_case join_cases[] = {
         { "/a", "b/", "/a/b/" },
 };
 
-UNIT_TABLE_PARAMETERS(path_util, path_join, join_cases);
-
-ParameterizedTest(size_t *i, path_util, path_join) {
+UNIT_TABLE_TEST(path_util, path_join, join_cases) {
         const struct str_case *c = &join_cases[*i];
         _cleanup_free_ char *j = path_join(c->a, c->b);
 
@@ -161,9 +157,7 @@ static const struct str_case prefix_root_cases[] = {
         { "/tmp/root", "etc", "/tmp/root/etc" },
 };
 
-UNIT_TABLE_PARAMETERS(path_util, path_prefix_root, prefix_root_cases);
-
-ParameterizedTest(size_t *i, path_util, path_prefix_root) {
+UNIT_TABLE_TEST(path_util, path_prefix_root, prefix_root_cases) {
         const struct str_case *c = &prefix_root_cases[*i];
         _cleanup_free_ char *j = path_prefix_root(c->a, c->b);
 

@@ -82,32 +82,28 @@ Test(portable_manifest, empty_assignment_resets_a_list) {
         portable_manifest_done(&m);
 }
 
-/* Arrays, not pointers: Criterion runs each parameter in a process of its own, where the
- * addresses of this one's string literals mean nothing. */
-typedef struct BadCase {
-        char text[96];
-        char message[64]; /* a part of the error */
-} BadCase;
+struct refused_case {
+        const char *text;
+        const char *message; /* a part of the error */
+};
 
-ParameterizedTestParameters(portable_manifest, refused) {
-        static const BadCase cases[] = {
-                { "[Portable]\nProfile=default\n", "RootImage= is missing" },
-                { "", "RootImage= is missing" },
-                { "[Service]\nRootImage=web\n", "line 2: unknown section [Service]" },
-                { "[Portable]\nRootImage=web\nRootImag=web\n", "line 3: unknown setting RootImag=" },
-                { "[Portable]\nRootImage=web\nRootImage=web2\n", "line 3: RootImage= is given more than once" },
-                { "[Portable]\nRootImage=web\nEnable=maybe\n", "line 3: Enable= not a boolean: 'maybe'" },
-                { "[Portable]\nRootImage=web\nCopyMode=hardlink\n", "CopyMode= not one of" },
-                { "[Portable]\nRootImage=web\nPrefixes=ok .#bad\n", "Prefixes= not a valid unit prefix: '.#bad'" },
-                { "[Portable]\nRootImage=.#x\n", "RootImage= not an image name or path" },
-                { "[Portable]\nRootImage=web\nImagePolicy=\n", "ImagePolicy= empty" },
-                { "[Portable\nRootImage=web\n", "line 1: section header without ']'" },
-                { "[Portable]\nRootImage=web\n.include /etc/passwd\n", "line 3: .include is not supported" },
-        };
-        return cr_make_param_array(BadCase, cases, ELEMENTSOF(cases));
-}
+static const struct refused_case refused_cases[] = {
+        { "[Portable]\nProfile=default\n", "RootImage= is missing" },
+        { "", "RootImage= is missing" },
+        { "[Service]\nRootImage=web\n", "line 2: unknown section [Service]" },
+        { "[Portable]\nRootImage=web\nRootImag=web\n", "line 3: unknown setting RootImag=" },
+        { "[Portable]\nRootImage=web\nRootImage=web2\n", "line 3: RootImage= is given more than once" },
+        { "[Portable]\nRootImage=web\nEnable=maybe\n", "line 3: Enable= not a boolean: 'maybe'" },
+        { "[Portable]\nRootImage=web\nCopyMode=hardlink\n", "CopyMode= not one of" },
+        { "[Portable]\nRootImage=web\nPrefixes=ok .#bad\n", "Prefixes= not a valid unit prefix: '.#bad'" },
+        { "[Portable]\nRootImage=.#x\n", "RootImage= not an image name or path" },
+        { "[Portable]\nRootImage=web\nImagePolicy=\n", "ImagePolicy= empty" },
+        { "[Portable\nRootImage=web\n", "line 1: section header without ']'" },
+        { "[Portable]\nRootImage=web\n.include /etc/passwd\n", "line 3: .include is not supported" },
+};
 
-ParameterizedTest(const BadCase *c, portable_manifest, refused) {
+UNIT_TABLE_TEST(portable_manifest, refused, refused_cases) {
+        const struct refused_case *c = &refused_cases[*i];
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         PortableManifest m = {};
 

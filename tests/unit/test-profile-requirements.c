@@ -111,9 +111,7 @@ static const struct req_case req_cases[] = {
         { "[Service]\nProtectSystem=strict\nDynamicUser=no\nEnvironment=BindPaths=/x\n", "" },
 };
 
-UNIT_TABLE_PARAMETERS(profile_requirements, cases, req_cases);
-
-ParameterizedTest(size_t *i, profile_requirements, cases) {
+UNIT_TABLE_TEST(profile_requirements, cases, req_cases) {
         const struct req_case *c = &req_cases[*i];
         _cleanup_free_ char *r = requirements(c->data);
 
@@ -129,9 +127,7 @@ static const struct req_case override_cases[] = {
         { "[Service]\nBindPaths=/a\nBindPaths=\nBindPaths=/b\n", "/b\tBindPaths=/b\n" },
 };
 
-UNIT_TABLE_PARAMETERS(profile_requirements, overrides, override_cases);
-
-ParameterizedTest(size_t *i, profile_requirements, overrides) {
+UNIT_TABLE_TEST(profile_requirements, overrides, override_cases) {
         const struct req_case *c = &override_cases[*i];
         _cleanup_free_ char *r = requirements(c->data);
 

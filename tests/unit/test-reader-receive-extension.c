@@ -151,9 +151,7 @@ static const struct {
         { "/usr/lib/extension-release.dx/extension-release.app_1", EXTENSION_SYSEXT, EXTENSION_RELEASE_EXACT },
 };
 
-UNIT_TABLE_PARAMETERS(reader_receive_extension, lying_release_paths, lies);
-
-ParameterizedTest(size_t *i, reader_receive_extension, lying_release_paths) {
+UNIT_TABLE_TEST(reader_receive_extension, lying_release_paths, lies) {
         _cleanup_(reader_receiver_freep) ReaderReceiver *rr = receiver("app_1", false);
 
         send_release(lies[*i].path, lies[*i].class, lies[*i].match, RELEASE);

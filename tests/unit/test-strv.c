@@ -83,9 +83,7 @@ static const struct split_case split_cases[] = {
         { "pfx-a pfx-b", " \t\n", "pfx-a|pfx-b", 2 },
 };
 
-UNIT_TABLE_PARAMETERS(strv, split, split_cases);
-
-ParameterizedTest(size_t *i, strv, split) {
+UNIT_TABLE_TEST(strv, split, split_cases) {
         const struct split_case *c = &split_cases[*i];
         _cleanup_strv_free_ char **l = NULL;
         _cleanup_free_ char *joined = NULL;

@@ -249,9 +249,7 @@ static const struct refused_case refused_cases[] = {
         { "foo.mount", "[Mount]\nWhat=/dev/sda", "units of this type", "" },
 };
 
-UNIT_TABLE_PARAMETERS(unit_file_check, refused, refused_cases);
-
-ParameterizedTest(size_t *i, unit_file_check, refused) {
+UNIT_TABLE_TEST(unit_file_check, refused, refused_cases) {
         const struct refused_case *c = &refused_cases[*i];
         _cleanup_free_ char *message = check(c->unit, c->data), *where = NULL;
 
@@ -349,9 +347,7 @@ static const struct accepted_case accepted_cases[] = {
         { "CRLF and odd blanks", "foo.service", "[Service]\r\n\t ExecStart \t= \t/bin/true\t \r\n" },
 };
 
-UNIT_TABLE_PARAMETERS(unit_file_check, accepted, accepted_cases);
-
-ParameterizedTest(size_t *i, unit_file_check, accepted) {
+UNIT_TABLE_TEST(unit_file_check, accepted, accepted_cases) {
         const struct accepted_case *c = &accepted_cases[*i];
         _cleanup_free_ char *message = check(c->unit, c->data);
 

@@ -77,9 +77,7 @@ static const struct parse_case parse_cases[] = {
              "3 [Service] A=1\n"),
 };
 
-UNIT_TABLE_PARAMETERS(unit_file, parse_table, parse_cases);
-
-ParameterizedTest(size_t *i, unit_file, parse_table) {
+UNIT_TABLE_TEST(unit_file, parse_table, parse_cases) {
         const struct parse_case *c = &parse_cases[*i];
         _cleanup_free_ char *out = NULL;
         size_t size = c->size ?: strlen(c->data);
@@ -103,9 +101,7 @@ static const struct error_case error_cases[] = {
         { ".include alone", "\n\n.include\n", -ENOEXEC, 3 },
 };
 
-UNIT_TABLE_PARAMETERS(unit_file, errors, error_cases);
-
-ParameterizedTest(size_t *i, unit_file, errors) {
+UNIT_TABLE_TEST(unit_file, errors, error_cases) {
         const struct error_case *c = &error_cases[*i];
         _cleanup_free_ char *out = NULL;
         unsigned line = 0;
@@ -197,9 +193,7 @@ static const struct word_case word_cases[] = {
         { "a\\", "a\\|" },
 };
 
-UNIT_TABLE_PARAMETERS(unit_file, extract_word, word_cases);
-
-ParameterizedTest(size_t *i, unit_file, extract_word) {
+UNIT_TABLE_TEST(unit_file, extract_word, word_cases) {
         const struct word_case *c = &word_cases[*i];
         _cleanup_free_ char *acc = unit_strf("%s", "");
         const char *p = c->input;
@@ -249,9 +243,7 @@ static const struct privilege_case privilege_cases[] = {
         { "", NULL },
 };
 
-UNIT_TABLE_PARAMETERS(unit_file, command_privilege, privilege_cases);
-
-ParameterizedTest(size_t *i, unit_file, command_privilege) {
+UNIT_TABLE_TEST(unit_file, command_privilege, privilege_cases) {
         const struct privilege_case *c = &privilege_cases[*i];
         const char *prefix = (const char *) 1;
 

@@ -46,6 +46,26 @@ char *unit_strf(const char *format, ...) {
         return s;
 }
 
+/* The row a table test is in, for unit_table_fini(); NULL outside table tests and once every
+ * row passed. One per test process: Criterion runs each test in a process of its own. */
+static const char *table_running;
+static size_t table_row;
+
+void unit_table_run(const char *table, size_t n_rows, unit_table_row_fn row) {
+        table_running = table;
+        for (table_row = 0; table_row < n_rows; table_row++) {
+                size_t i = table_row;
+
+                row(&i);
+        }
+        table_running = NULL;
+}
+
+void unit_table_fini(void) {
+        if (table_running)
+                cr_log_error("in row %zu of %s (counting from 0)", table_row, table_running);
+}
+
 void unit_note(char **acc, const char *format, ...) {
         va_list ap;
         char *note, *joined;

@@ -102,7 +102,8 @@ bool unit_wait_no_loop(const char *file, unsigned timeout_ms);
  *
  *         UNIT_TABLE_TEST(suite, name, table) { const struct x *c = &table[*i]; ... }
  *
- * The first failed assertion ends the test; unit_table_fini() then names the row it failed in. */
+ * The first failed assertion ends the test; unit_table_fini() then names the row it failed in (a
+ * row that crashes the process is not named: run the test under a debugger). */
 typedef void (*unit_table_row_fn)(size_t *i);
 void unit_table_run(const char *table, size_t n_rows, unit_table_row_fn row);
 void unit_table_fini(void);

@@ -11,8 +11,7 @@
 # for --copy=mixed, whose copy of the image is made after the transaction: killed while it copies,
 # the attachment keeps its link to the image, as when the copy fails (image-copy.h), which is the
 # third acceptable state there; what the copy left is gone once the daemon is started again.
-# CRASH_SCENARIOS, or the first argument, limits which scenarios run (a regular expression on their
-# names); the suite runs it in three parts.
+# CRASH_SCENARIOS limits which scenarios run (a regular expression on their names).
 . "$(dirname "$0")/lib.sh"
 setup
 command -v strace >/dev/null || skip_all "strace not installed"
@@ -20,7 +19,7 @@ command -v strace >/dev/null || skip_all "strace not installed"
 # The system calls by which the daemon changes the file system, the journal and durability
 # included. Reads are not interesting: killed during a read, nothing has changed.
 SYSCALLS=(mkdir rmdir rename renameat renameat2 unlink unlinkat symlink fchmod fsync syncfs)
-SCENARIO_FILTER=${1:-${CRASH_SCENARIOS:-.}}
+SCENARIO_FILTER=${CRASH_SCENARIOS:-.}
 
 # Lock files of images (/run/systemd/nspawn/locks) coordinate readers and are not state: a
 # daemon killed while holding one leaves the file, which the next holder removes, exactly as

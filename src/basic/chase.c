@@ -52,11 +52,17 @@ static void dir_stack_done(DirStack *s) {
  * so that a symlink is only ever followed by us. */
 int chase_open_in_root_userspace(int root_fd, const char *path, int open_flags) {
         _cleanup_(dir_stack_done) DirStack stack = {};
-        _cleanup_free_ char *todo = strdup(path);
+        _cleanup_free_ char *todo = NULL;
         unsigned links = 0;
         char *p;
         int r;
 
+        /* The kernel refuses a path of PATH_MAX bytes or more before it walks it; leading slashes
+         * count as chase_open_in_root() hands it over, without them. */
+        path += strspn(path, "/");
+        if (strlen(path) >= PATH_MAX)
+                return -ENAMETOOLONG;
+        todo = strdup(path);
         if (!todo)
                 return -ENOMEM;
 
@@ -218,11 +224,13 @@ int chase_open_beneath_same_mount_userspace(int dir_fd, const char *path) {
                 size_t n = strcspn(p, "/");
                 int next;
 
-                if (n > NAME_MAX)
-                        return -ENAMETOOLONG;
-                /* Anything after a file, "." included, as the kernel has it. */
+                /* Anything after a file, "." included, as the kernel has it: it refuses to look
+                 * in a file before any file system sees the name, so ENOTDIR wins over a name too
+                 * long. */
                 if (!S_ISDIR(mode))
                         return -ENOTDIR;
+                if (n > NAME_MAX)
+                        return -ENAMETOOLONG;
                 memcpy(name, p, n);
                 name[n] = '\0';
                 p += n;

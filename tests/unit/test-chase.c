@@ -170,6 +170,35 @@ CHASE_TEST(missing_and_loops) {
         cr_assert(eq(int, chase(root_fd, "/loop1", O_RDONLY), -ELOOP));
 }
 
+/* A name too long is only a problem for a directory that is looked in: after a file, the
+ * kernel answers ENOTDIR before any file system sees the name (found by fuzz-chase). A whole
+ * path of PATH_MAX bytes or more is too long whatever it names. */
+CHASE_TEST(long_names) {
+        char name[NAME_MAX + 2], path[PATH_MAX + 1];
+        _cleanup_free_ char *after_file = NULL, *in_dir = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct stat sf, sr;
+
+        memset(name, 'x', sizeof(name) - 1);
+        name[sizeof(name) - 1] = '\0';
+        after_file = unit_strf("etc/os-release/%s", name);
+        in_dir = unit_strf("etc/%s", name);
+        cr_assert(eq(int, chase(root_fd, after_file, O_RDONLY), -ENOTDIR));
+        cr_assert(eq(int, chase(root_fd, in_dir, O_RDONLY), -ENAMETOOLONG));
+
+        for (size_t i = 0; i < PATH_MAX; i += 2)
+                memcpy(path + i, "./", 2);
+        path[PATH_MAX] = '\0';
+        cr_assert(eq(int, chase(root_fd, path, O_RDONLY), -ENAMETOOLONG));
+        /* One byte shorter fits, and names the root. */
+        path[PATH_MAX - 1] = '\0';
+        fd = chase(root_fd, path, O_RDONLY | O_DIRECTORY);
+        cr_assert(fd >= 0, "%s", strerror(-fd));
+        cr_assert(eq(int, fstat(fd, &sf), 0));
+        cr_assert(eq(int, stat(root, &sr), 0));
+        cr_assert(eq(u64, (uint64_t) sf.st_ino, (uint64_t) sr.st_ino));
+}
+
 CHASE_TEST(nofollow_refuses_final_symlink_only) {
         _cleanup_free_ char *a = NULL;
 
@@ -366,6 +395,18 @@ BENEATH_TEST(missing_and_not_a_directory) {
         cr_assert(eq(int, beneath("etc/os-release/."), -ENOTDIR));
         cr_assert(eq(int, beneath(""), -ENOENT));
         assert_same_inode(beneath("etc/"), "etc");
+}
+
+BENEATH_TEST(long_name_after_a_file_is_not_a_directory) {
+        char name[NAME_MAX + 2];
+        _cleanup_free_ char *after_file = NULL, *in_dir = NULL;
+
+        memset(name, 'x', sizeof(name) - 1);
+        name[sizeof(name) - 1] = '\0';
+        after_file = unit_strf("etc/os-release/%s", name);
+        in_dir = unit_strf("etc/%s", name);
+        cr_assert(eq(int, beneath(after_file), -ENOTDIR));
+        cr_assert(eq(int, beneath(in_dir), -ENAMETOOLONG));
 }
 
 /* A file system mounted inside the tree is refused where it starts, whether it covers a

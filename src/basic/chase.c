@@ -206,12 +206,13 @@ int chase_open_beneath_same_mount_userspace(int dir_fd, const char *path) {
         size_t len = strlen(path);
         int r;
 
+        /* In the order chase_open_beneath_same_mount() and the kernel check. */
+        if (path[0] == '/' || has_dotdot_component(path))
+                return -EXDEV;
         if (len == 0)
                 return -ENOENT;
         if (len >= PATH_MAX)
                 return -ENAMETOOLONG;
-        if (path[0] == '/' || has_dotdot_component(path))
-                return -EXDEV;
         r = mount_id_of(dir_fd, &root_mount, &mode);
         if (r < 0)
                 return r;

@@ -388,6 +388,19 @@ BENEATH_TEST(never_above_nor_absolute) {
         cr_assert(eq(int, beneath("/etc/os-release"), -EXDEV));
 }
 
+/* Whatever its length: the kernel's entry point refuses ".." before the path reaches it. */
+BENEATH_TEST(dotdot_in_a_path_too_long_is_still_refused_as_dotdot) {
+        char path[PATH_MAX + 8];
+
+        for (size_t i = 0; i + 1 < sizeof(path); i += 2)
+                memcpy(path + i, "x/", 2);
+        path[sizeof(path) - 1] = '\0';
+        memcpy(path + 100, "../", 3);
+        cr_assert(eq(int, beneath(path), -EXDEV));
+        path[100] = 'b';
+        cr_assert(eq(int, beneath(path), -ENAMETOOLONG));
+}
+
 BENEATH_TEST(missing_and_not_a_directory) {
         cr_assert(eq(int, beneath("etc/missing"), -ENOENT));
         cr_assert(eq(int, beneath("etc/os-release/x"), -ENOTDIR));

@@ -12,6 +12,7 @@
 #include "os-release.h"
 #include "path-util.h"
 #include "portable-limits.h"
+#include "reader-protocol.h"
 #include "reader-receive.h"
 #include "strv.h"
 #include "unit-match.h"
@@ -30,7 +31,8 @@
  * Settings: bit 0 an extension layer is read, bit 1 with force, bit 2 a raw image (the layout
  * comes first), bit 3 the daemon said it verified one partition before.
  *
- * Properties: every descriptor sent is closed once handled; every refusal sets an error, which
+ * Properties: every descriptor sent is closed once handled, and taken only as the file of a
+ * release or unit message, in a sealed memfd; every refusal sets an error, which
  * names the image unless the reader's own error is passed on; the first answer other than 0 ends
  * the exchange and nothing is accepted after 'D'; and what the daemon keeps after 'D' is only
  * what it asked for, within every limit (check_metadata()). */
@@ -208,22 +210,30 @@ static int handle_record(ReaderReceiver *rr, const uint8_t *record, size_t size)
                 return 0;
         content = memchr(record + 1, CONTENT_SEPARATOR, size - 1);
         message_size = (content ? (size_t) (content - record) : size) - 1;
-        message = malloc(message_size + 1);
+        /* Exactly the bytes of the message, no terminator after them: reading past its end is
+         * a memory error (the socket buffer it comes from in the daemon is larger). */
+        message = malloc(MAX(message_size, 1U));
         FUZZ_CHECK(message);
         for (size_t i = 0; i < message_size; i++)
                 message[i] = record[1 + i] == '|' ? '\0' : (char) record[1 + i];
-        message[message_size] = '\0';
         fd = content ? make_fd(record[0], (const char *) content + 1, size - (size_t) (content + 1 - record))
                      : make_fd(record[0], NULL, 0);
 
         r = reader_receiver_handle(rr, message, message_size, fd, &error);
         if (fd >= 0)
                 FUZZ_CHECK(fd_is_closed(fd));
-        FUZZ_CHECK(r <= 1);
+        FUZZ_CHECK(r <= 1 && r > -4096);
+        /* A descriptor is only ever taken as a file that was due, and only as a sealed memfd. */
+        if (r >= 0 && fd >= 0) {
+                FUZZ_CHECK(message_size > 0);
+                FUZZ_CHECK(record[0] == 's' || record[0] == 'b');
+                FUZZ_CHECK(message[0] == READER_OS_RELEASE || message[0] == READER_EXTENSION_RELEASE ||
+                           message[0] == READER_UNIT);
+        }
         if (r < 0 && r != -ENOMEM) {
                 FUZZ_CHECK(sd_bus_error_is_set(&error));
                 /* The reader's own error ('E') is passed on as it said it; refusals name the image. */
-                if (message_size == 0 || message[0] != 'E')
+                if (message_size == 0 || message[0] != READER_ERROR)
                         FUZZ_CHECK(error.message && strstr(error.message, "'" LABEL "'"));
         }
         return r;

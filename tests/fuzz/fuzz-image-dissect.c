@@ -113,8 +113,8 @@ static void pwrite_all(int fd, const void *p, size_t n, uint64_t offset) {
         FUZZ_CHECK(pwrite(fd, p, n, (off_t) offset) == (ssize_t) n);
 }
 
-/* 1 squashfs, 2 erofs, 3 a verity hash tree, 4 squashfs and erofs at once, 5 swap (a file system
- * portable images may not use); anything else nothing. Written only where the partition has
+/* 1 squashfs, 2 erofs, 3 a verity hash tree, 4 squashfs and erofs at once, 5 LUKS (not a file
+ * system portable images may use); anything else nothing. Written only where the partition has
  * room for it in the image. */
 static void write_superblock(int fd, uint64_t offset, uint64_t room, uint8_t kind) {
         uint8_t b[4096] = {};
@@ -137,8 +137,8 @@ static void write_superblock(int fd, uint64_t offset, uint64_t room, uint8_t kin
                 n = 512;
         }
         if (kind == 5) {
-                memcpy(b + 4086, "SWAPSPACE2", 10);
-                n = 4096;
+                memcpy(b, "LUKS\xba\xbe\0\1", 8); /* LUKS version 1, big-endian */
+                n = 512;
         }
         if (n > 0 && n <= room)
                 pwrite_all(fd, b, n, offset);

@@ -61,9 +61,17 @@ void unit_table_run(const char *table, size_t n_rows, unit_table_row_fn row) {
         table_running = NULL;
 }
 
+const char *unit_table_unfinished(size_t *ret_row) {
+        *ret_row = table_row;
+        return table_running;
+}
+
 void unit_table_fini(void) {
-        if (table_running)
-                cr_log_error("in row %zu of %s (counting from 0)", table_row, table_running);
+        size_t row;
+        const char *table = unit_table_unfinished(&row);
+
+        if (table)
+                cr_log_error("in row %zu of %s (counting from 0)", row, table);
 }
 
 void unit_note(char **acc, const char *format, ...) {

@@ -107,6 +107,9 @@ bool unit_wait_no_loop(const char *file, unsigned timeout_ms);
 typedef void (*unit_table_row_fn)(size_t *i);
 void unit_table_run(const char *table, size_t n_rows, unit_table_row_fn row);
 void unit_table_fini(void);
+/* The table whose run a failure left (and the row in *ret_row), or NULL: what unit_table_fini()
+ * reports. */
+const char *unit_table_unfinished(size_t *ret_row);
 
 #define UNIT_TABLE_TEST(suite, name, table)                                                     \
         static void suite##_##name##_row(size_t *i);                                            \

@@ -384,6 +384,6 @@ check_cleanup_after() {
         ! kill -0 "$nspawn" 2>/dev/null || e2e_die "nspawn $nspawn still running"
         ! kill -0 "$init" 2>/dev/null || e2e_die "container init $init still running"
         [[ "${E2E_KEEP:-0}" == 1 || ! -e "$tmp" ]] || e2e_die "$tmp still exists"
-        ! losetup --list --noheadings --output BACK-FILE | grep -qF "$tmp/" || e2e_die "loop devices left on $tmp"
-        ! findmnt --raw --noheadings --output TARGET | grep -qF "$tmp" || e2e_die "mounts left under $tmp"
+        ! grep -qF "$tmp/" <<<"$(losetup --list --noheadings --output BACK-FILE)" || e2e_die "loop devices left on $tmp"
+        ! grep -qF "$tmp" <<<"$(findmnt --raw --noheadings --output TARGET)" || e2e_die "mounts left under $tmp"
 }

@@ -267,9 +267,9 @@ probe_read_only_foreign_file() {
 # Marking a directory image read-only and back (the immutable attribute).
 probe_read_only_directory() {
         pctl read-only sample_2 yes >/dev/null 2>&1 || return 1
-        e2e_exec lsattr -d "$POOL/sample_2" | grep -q '^[^ ]*i' || e2e_die "$POOL/sample_2 is not immutable"
+        grep -q '^[^ ]*i' <<<"$(e2e_exec lsattr -d "$POOL/sample_2")" || e2e_die "$POOL/sample_2 is not immutable"
         pctl read-only sample_2 no >/dev/null 2>&1 || return 1
-        ! e2e_exec lsattr -d "$POOL/sample_2" | grep -q '^[^ ]*i' || e2e_die "$POOL/sample_2 is still immutable"
+        ! grep -q '^[^ ]*i' <<<"$(e2e_exec lsattr -d "$POOL/sample_2")" || e2e_die "$POOL/sample_2 is still immutable"
 }
 
 check_probe() {
@@ -363,7 +363,7 @@ check_cap_needed() {
                 e2e_sh "printf '[Service]\nCapabilityBoundingSet=~$cap\n' >$d/50-without-cap.conf"
         done
         restart_unit
-        caps_of_mask "$(e2e_exec sed -n 's/^CapBnd:[[:space:]]*//p' "/proc/$(main_pid)/status")" | grep -qx "$cap" &&
+        grep -qx "$cap" <<<"$(caps_of_mask "$(e2e_exec sed -n 's/^CapBnd:[[:space:]]*//p' "/proc/$(main_pid)/status")")" &&
                 e2e_die "the drop-in did not take $cap away"
         # (A subshell: an e2e_die in the probe must not skip the restoring below.)
         ("$probe") || rc=$?

@@ -73,7 +73,7 @@ check_contents() {
                 /usr/share/man/man5/portable-profiles.5.gz /usr/share/bash-completion/completions/portablectl; do
                 grep -qxF "$p" <<<"$list" || e2e_die "the package lacks $p"
         done
-        dpkg-deb -f "$DEB" Depends | grep -q systemd || e2e_die "the package does not depend on systemd"
+        grep -q systemd <<<"$(dpkg-deb -f "$DEB" Depends)" || e2e_die "the package does not depend on systemd"
 }
 
 check_install() {
@@ -85,7 +85,7 @@ check_install() {
         e2e_sh "echo 'man-db man-db/auto-update boolean false' | debconf-set-selections"
         e2e_exec dpkg -s systemd-container >/dev/null || e2e_die "systemd-container is not installed inside"
         e2e_exec dpkg -i "$DEB" 2>&1 | e2e_indent >&2
-        e2e_exec dpkg -s portabled | grep -q '^Status: install ok installed' || e2e_die "portabled is not installed"
+        grep -q '^Status: install ok installed' <<<"$(e2e_exec dpkg -s portabled)" || e2e_die "portabled is not installed"
 }
 
 # Every file systemd-container ships at a path that is also ours (comparing the real paths:
@@ -112,10 +112,10 @@ check_diversions() {
 }
 
 check_clients() {
-        e2e_exec "$INSTALLED_PCTL" --version | grep -qx 'portablectl 0\.1' || e2e_die "/usr/bin/portablectl is not ours"
-        e2e_exec portablectl.systemd --version | grep -q '^systemd 252' ||
+        grep -qx 'portablectl 0\.1' <<<"$(e2e_exec "$INSTALLED_PCTL" --version)" || e2e_die "/usr/bin/portablectl is not ours"
+        grep -q '^systemd 252' <<<"$(e2e_exec portablectl.systemd --version)" ||
                 e2e_die "systemd's client is not available as portablectl.systemd"
-        e2e_exec machinectl --version | grep -q '^systemd 252' || e2e_die "machinectl broken"
+        grep -q '^systemd 252' <<<"$(e2e_exec machinectl --version)" || e2e_die "machinectl broken"
         e2e_exec machinectl list --no-legend >/dev/null || e2e_die "machinectl list fails"
         e2e_exec test -f /usr/share/man/man1/portablectl.systemd.1.gz || e2e_die "systemd's manual page is gone"
 }
@@ -125,7 +125,7 @@ check_attach_now() {
         PCTL=$INSTALLED_PCTL pctl_ok attach --now "$image"
         unit=$(e2e_sh "busctl --system status org.freedesktop.portable1 | sed -n 's/^Unit=//p'")
         [[ "$unit" == portabled.service ]] || e2e_die "org.freedesktop.portable1 is owned by '$unit', not portabled.service"
-        e2e_exec systemctl show -P ExecStart portabled.service | grep -q 'path=/usr/libexec/portabled ' ||
+        grep -q 'path=/usr/libexec/portabled ' <<<"$(e2e_exec systemctl show -P ExecStart portabled.service)" ||
                 e2e_die "portabled.service does not run /usr/libexec/portabled"
         assert_running sample.service "sample.service: version 1 started"
         assert_http 1
@@ -168,7 +168,7 @@ check_remove() {
         e2e_exec dpkg -r portabled 2>&1 | e2e_indent >&2
         ! e2e_exec systemctl is-active --quiet portabled.service || e2e_die "portabled.service still runs after removal"
         [[ -z "$(e2e_exec dpkg-divert --list 'portabled')" ]] || e2e_die "diversions left after removal"
-        e2e_exec /usr/bin/portablectl --version | grep -q '^systemd 252' ||
+        grep -q '^systemd 252' <<<"$(e2e_exec /usr/bin/portablectl --version)" ||
                 e2e_die "systemd's portablectl is not back at /usr/bin/portablectl"
         e2e_exec grep -q '^SystemdService=dbus-org.freedesktop.portable1.service' \
                 /usr/share/dbus-1/system-services/org.freedesktop.portable1.service ||

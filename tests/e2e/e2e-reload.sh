@@ -171,7 +171,7 @@ check_enable_then_reload() {
 
 # Whether PID 1's multi-user.target has the dependency the enablement link makes.
 wants_sample() {
-        e2e_exec systemctl show -P Wants multi-user.target | tr ' ' '\n' | grep -qx sample.service
+        grep -qx sample.service <<<"$(e2e_exec systemctl show -P Wants multi-user.target | tr ' ' '\n')"
 }
 
 # systemd's client reloads before it enables: PID 1 does not know the new dependency until the

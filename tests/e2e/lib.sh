@@ -146,7 +146,7 @@ e2e_build_sample_images() {
 # removed index re-creates the device).
 e2e__make_loop_nodes() {
         local dir="$E2E_TMP/dev" i
-        if findmnt --noheadings --output OPTIONS --target "$E2E_TMP" | grep -qw nodev; then
+        if grep -qw nodev <<<"$(findmnt --noheadings --output OPTIONS --target "$E2E_TMP")"; then
                 e2e_die "$E2E_TMP is on a nodev file system: set E2E_TMPBASE to a directory that allows device nodes"
         fi
         mkdir -p "$dir"

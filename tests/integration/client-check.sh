@@ -49,7 +49,7 @@ snapshot >"$T/pristine"
 # line SEVERITY CHECK TEXT: the output has a finding of that severity and check containing TEXT.
 has_finding() {
         local name=$1 severity=$2 check=$3 text=$4
-        if grep -E "^$severity +$check +" <<<"$OUT" | grep -qF -- "$text"; then
+        if grep -qF -- "$text" <<<"$(grep -E "^$severity +$check +" <<<"$OUT")"; then
                 pass "$name"
         else
                 fail "$name" "expected: $severity $check ...$text..." "output:" "$OUT"

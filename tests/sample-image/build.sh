@@ -47,7 +47,7 @@ usage() {
 find_busybox() {
         local outdir=$1 path cache deb
 
-        if dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed'; then
+        if grep -q 'ok installed' <<<"$(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null)"; then
                 path=$(dpkg-query -L busybox-static | grep -E '/busybox$' | head -n1)
                 if [[ -n "$path" && -x "$path" ]]; then
                         echo "$path"
@@ -71,7 +71,7 @@ find_busybox() {
 # A dynamically linked busybox would need the host's libc inside the image: refuse it.
 check_static() {
         local bin=$1
-        if readelf -l "$bin" 2>/dev/null | grep -q 'Requesting program interpreter'; then
+        if grep -q 'Requesting program interpreter' <<<"$(readelf -l "$bin" 2>/dev/null)"; then
                 die "$bin is not statically linked"
         fi
 }

@@ -48,7 +48,7 @@ find_busybox() {
         local outdir=$1 path cache deb
 
         if grep -q 'ok installed' <<<"$(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null)"; then
-                path=$(dpkg-query -L busybox-static | grep -E '/busybox$' | head -n1)
+                path=$(awk '/\/busybox$/ { print; exit }' <<<"$(dpkg-query -L busybox-static)")
                 if [[ -n "$path" && -x "$path" ]]; then
                         echo "$path"
                         return 0

@@ -7,6 +7,7 @@
 
 #include "fd-util.h"
 #include "fuzz.h"
+#include "gpt-encode.h"
 #include "gpt-types.h"
 #include "image-dissect.h"
 
@@ -34,9 +35,9 @@
  * a hash tree both exist. */
 
 #define LABEL "/images/fuzz_1.raw"
-#define SECTOR 512U
+#define SECTOR GPT_SECTOR
 #define ENTRIES 8U
-#define ENTRY_SIZE 128U
+#define ENTRY_SIZE GPT_ENTRY_SIZE
 #define FIRST_USABLE 64U
 #define DISK_SECTORS (FIRST_USABLE + 600U)
 
@@ -63,50 +64,16 @@ static const char *const labels[] = {
         NULL, "root-1.10", "root-1.9", "usr-2", "usr-10", "root", "usr", "~", "root-1.10",
 };
 
-static uint32_t crc32_of(const uint8_t *p, size_t n) {
-        uint32_t crc = 0xffffffffU;
-
-        for (size_t i = 0; i < n; i++) {
-                crc ^= p[i];
-                for (int k = 0; k < 8; k++)
-                        crc = (crc >> 1) ^ (0xedb88320U & -(crc & 1U));
-        }
-        return ~crc;
-}
-
-static void put_le(uint8_t *p, uint64_t v, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                p[i] = (uint8_t) (v >> (8 * i));
-}
-
-/* A GUID as GPT stores it: the first three fields little-endian. */
-static void put_guid(uint8_t out[16], const uint8_t b[16]) {
-        static const uint8_t order[16] = { 3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15 };
-
-        for (size_t i = 0; i < 16; i++)
-                out[i] = b[order[i]];
-}
-
-static void guid_from_string(const char *s, uint8_t out[16]) {
-        uint8_t b[16];
-        size_t n = 0;
-
-        for (; *s && n < 16; s++) {
-                unsigned v;
-
-                if (*s == '-')
-                        continue;
-                FUZZ_CHECK(sscanf(s, "%2x", &v) == 1);
-                b[n++] = (uint8_t) v;
-                s++;
-        }
-        FUZZ_CHECK(n == 16);
-        put_guid(out, b);
-}
-
 static void format_uuid(const uint8_t b[16], char out[37]) {
         snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
                  b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static void put_uuid(uint8_t out[16], const uint8_t b[16]) {
+        char text[37];
+
+        format_uuid(b, text);
+        FUZZ_CHECK(gpt_put_guid(out, text) == 0);
 }
 
 static void pwrite_all(int fd, const void *p, size_t n, uint64_t offset) {
@@ -122,18 +89,18 @@ static void write_superblock(int fd, uint64_t offset, uint64_t room, uint8_t kin
 
         if (kind == 1 || kind == 4) {
                 memcpy(b, "hsqs", 4);
-                put_le(b + 12, 131072, 4); /* block size */
-                put_le(b + 28, 4, 2);      /* version 4.0 */
+                gpt_put_le(b + 12, 131072, 4); /* block size */
+                gpt_put_le(b + 28, 4, 2);      /* version 4.0 */
                 n = 96;
         }
         if (kind == 2 || kind == 4) {
-                put_le(b + 1024, 0xe0f5e1e2U, 4);
+                gpt_put_le(b + 1024, 0xe0f5e1e2U, 4);
                 b[1024 + 12] = 12; /* 4 KiB blocks */
                 n = 1024 + 128;
         }
         if (kind == 3) {
                 memcpy(b, "verity\0\0", 8);
-                put_le(b + 8, 1, 4);
+                gpt_put_le(b + 8, 1, 4);
                 n = 512;
         }
         if (kind == 5) {
@@ -157,50 +124,33 @@ static void write_gpt(int fd, const uint8_t *records, size_t n_records, unsigned
 
                 if (r[0] == 0xff)
                         continue;
-                guid_from_string(types[r[0] % n_types].uuid, e);
+                FUZZ_CHECK(gpt_put_guid(e, types[r[0] % n_types].uuid) == 0);
                 if (r[6] < 4) {
                         const uint8_t *h = r[6] < 2 ? root_hash : usr_hash;
                         memcpy(uuid, r[6] % 2 == 0 ? h : h + 16, 16);
                 } else
                         memset(uuid, r[6], 16);
-                put_guid(e + 16, uuid);
+                put_uuid(e + 16, uuid);
                 if (r[3] & 0x80) {
                         first += UINT64_C(1) << 40;
                         last += UINT64_C(1) << 40;
                 }
-                put_le(e + 32, first, 8);
-                put_le(e + 40, last, 8);
+                gpt_put_le(e + 32, first, 8);
+                gpt_put_le(e + 40, last, 8);
                 flags |= r[3] & 1 ? GPT_FLAG_READ_ONLY : 0;
                 flags |= r[3] & 2 ? GPT_FLAG_NO_AUTO : 0;
                 flags |= r[3] & 4 ? GPT_FLAG_GROWFS : 0;
                 flags |= r[3] & 8 ? GPT_FLAG_NO_BLOCK_IO_PROTOCOL : 0;
-                put_le(e + 48, flags, 8);
+                gpt_put_le(e + 48, flags, 8);
                 for (size_t k = 0; label && label[k] && k < 36; k++)
-                        put_le(e + 56 + 2 * k, (uint8_t) label[k], 2);
+                        gpt_put_le(e + 56 + 2 * k, (uint8_t) label[k], 2);
                 if (!(r[3] & 0x80) && last < DISK_SECTORS)
                         write_superblock(fd, first * SECTOR, (last - first + 1) * SECTOR, r[4]);
         }
 
-        if (!(settings & NO_PMBR)) {
-                mbr[446 + 4] = 0xee;
-                put_le(mbr + 446 + 8, 1, 4);
-                put_le(mbr + 446 + 12, DISK_SECTORS - 1, 4);
-                mbr[510] = 0x55;
-                mbr[511] = 0xaa;
-        }
-        memcpy(header, "EFI PART", 8);
-        put_le(header + 8, 0x00010000, 4);
-        put_le(header + 12, 92, 4);
-        put_le(header + 24, 1, 8);                    /* this header */
-        put_le(header + 32, DISK_SECTORS - 1, 8);     /* the backup */
-        put_le(header + 40, FIRST_USABLE, 8);
-        put_le(header + 48, DISK_SECTORS - 34, 8);    /* last usable */
-        memset(header + 56, 0x5a, 16);                /* disk GUID */
-        put_le(header + 72, 2, 8);                    /* entries start */
-        put_le(header + 80, ENTRIES, 4);
-        put_le(header + 84, ENTRY_SIZE, 4);
-        put_le(header + 88, crc32_of(entries, sizeof(entries)), 4);
-        put_le(header + 16, crc32_of(header, 92), 4);
+        if (!(settings & NO_PMBR))
+                gpt_protective_mbr(mbr, DISK_SECTORS);
+        gpt_header(header, 1, DISK_SECTORS - 1, FIRST_USABLE, DISK_SECTORS - 34, 2, entries, ENTRIES);
 
         pwrite_all(fd, mbr, sizeof(mbr), 0);
         pwrite_all(fd, header, sizeof(header), SECTOR);

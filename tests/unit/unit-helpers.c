@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gpt-encode.h"
 #include "macro.h"
 #include "unit-helpers.h"
 
@@ -537,37 +538,7 @@ void unit_make_fs_image(const char *fstype, const char *dir, const char *out) {
         cr_assert(r == 0, "building a %s image of %s failed", fstype, dir);
 }
 
-static uint32_t crc32_le(const void *data, size_t size) {
-        const unsigned char *p = data;
-        uint32_t crc = 0xFFFFFFFFu;
-
-        for (size_t i = 0; i < size; i++) {
-                crc ^= p[i];
-                for (int k = 0; k < 8; k++)
-                        crc = (crc >> 1) ^ (0xEDB88320u & (uint32_t) -(int32_t) (crc & 1));
-        }
-        return ~crc;
-}
-
-static void put_le(unsigned char *p, uint64_t v, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                p[i] = (unsigned char) (v >> (8 * i));
-}
-
-/* GUIDs are stored mixed-endian: the first three fields little-endian, the rest as written. */
-static void put_guid(unsigned char *p, const char *s) {
-        unsigned v[16];
-        int n = sscanf(s, "%2x%2x%2x%2x-%2x%2x-%2x%2x-%2x%2x-%2x%2x%2x%2x%2x%2x", &v[0], &v[1], &v[2], &v[3],
-                       &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13], &v[14], &v[15]);
-        static const int order[16] = { 3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15 };
-
-        cr_assert(n == 16, "bad GUID %s", s);
-        for (int i = 0; i < 16; i++)
-                p[i] = (unsigned char) v[order[i]];
-}
-
-#define SECTOR 512u
-
+#define SECTOR GPT_SECTOR
 
 void unit_make_gpt(const char *out, size_t n, const char *const *types, const char *const *contents) {
         unsigned char entries[128 * 128] = {}, header[SECTOR], mbr[SECTOR] = {};
@@ -596,20 +567,15 @@ void unit_make_gpt(const char *out, size_t n, const char *const *types, const ch
                 unsigned char *e = entries + 128 * i;
                 char unique[64];
 
-                put_guid(e, types[i]);
+                cr_assert(gpt_put_guid(e, types[i]) == 0, "bad GUID %s", types[i]);
                 snprintf(unique, sizeof(unique), "6a3b1c2d-0000-4000-8000-%012zx", i + 1);
-                put_guid(e + 16, unique);
-                put_le(e + 32, start[i], 8);
-                put_le(e + 40, start[i] + sectors[i] - 1, 8);
+                cr_assert(gpt_put_guid(e + 16, unique) == 0);
+                gpt_put_le(e + 32, start[i], 8);
+                gpt_put_le(e + 40, start[i] + sectors[i] - 1, 8);
                 e[56] = 'p'; /* name "p" in UTF-16LE */
         }
 
-        /* Protective MBR. */
-        mbr[446 + 4] = 0xEE;
-        put_le(mbr + 446 + 8, 1, 4);
-        put_le(mbr + 446 + 12, total - 1 > 0xFFFFFFFFu ? 0xFFFFFFFFu : total - 1, 4);
-        mbr[510] = 0x55;
-        mbr[511] = 0xAA;
+        gpt_protective_mbr(mbr, total);
 
         fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         cr_assert(fd >= 0, "open(%s): %s", out, strerror(errno));
@@ -620,20 +586,7 @@ void unit_make_gpt(const char *out, size_t n, const char *const *types, const ch
                 uint64_t self = backup ? total - 1 : 1, other = backup ? 1 : total - 1;
                 uint64_t table = backup ? total - 1 - 32 : 2;
 
-                memset(header, 0, sizeof(header));
-                memcpy(header, "EFI PART", 8);
-                put_le(header + 8, 0x00010000, 4);
-                put_le(header + 12, 92, 4);
-                put_le(header + 24, self, 8);
-                put_le(header + 32, other, 8);
-                put_le(header + 40, 34, 8);
-                put_le(header + 48, total - 34, 8);
-                put_guid(header + 56, "8f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0");
-                put_le(header + 72, table, 8);
-                put_le(header + 80, 128, 4);
-                put_le(header + 84, 128, 4);
-                put_le(header + 88, crc32_le(entries, sizeof(entries)), 4);
-                put_le(header + 16, crc32_le(header, 92), 4);
+                gpt_header(header, self, other, 34, total - 34, table, entries, 128);
 
                 cr_assert(pwrite(fd, header, SECTOR, (off_t) (self * SECTOR)) == SECTOR);
                 cr_assert(pwrite(fd, entries, sizeof(entries), (off_t) (table * SECTOR)) == (ssize_t) sizeof(entries));

@@ -468,9 +468,12 @@ int operation_start_worker(Operation *o, const char *comm, int (*work)(Operation
         o->worker_done = done;
         r = sd_event_add_io(o->manager->event, &o->worker_source, pidfd, EPOLLIN, on_worker_exit, o);
         if (r >= 0)
-                return sd_event_source_set_io_fd_own(o->worker_source, true);
+                r = sd_event_source_set_io_fd_own(o->worker_source, true);
+        if (r >= 0)
+                return 0;
 
         /* A worker we cannot wait for must not go on behind the caller's back. */
+        o->worker_source = sd_event_source_disable_unref(o->worker_source);
         (void) pidfd_kill(pidfd);
         (void) pidfd_reap(pidfd, /* wait= */ true, NULL);
         safe_close(pidfd);

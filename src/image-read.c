@@ -215,12 +215,12 @@ static void candidates_free(Candidate *c, size_t n) {
 /* Every matching name in every unit directory, sorted by name and then by directory priority:
  * the first of each name is the one that counts. One pass per directory, one sort, one pass to
  * read: linear in the number of files, up to the sort. */
-static int collect_candidates(int *dir_fds, char * const *matches, const char *image_label,
+static int collect_candidates(const int *dir_fds, size_t n_dirs, char * const *matches, const char *image_label,
                               Candidate **ret, size_t *ret_n, sd_bus_error *reterr) {
         Candidate *c = NULL;
         size_t n = 0, n_unique = 0;
 
-        for (size_t i = 0; unit_search_dirs[i]; i++) {
+        for (size_t i = 0; i < n_dirs; i++) {
                 _cleanup_closedir_ DIR *d = NULL;
                 struct dirent *de;
 
@@ -304,7 +304,7 @@ static int read_units(int root_fd, const char *image_label, bool want_sources, c
                 dir_fds[n_dirs] = fd;
         }
 
-        r = collect_candidates(dir_fds, matches, image_label, &c, &n, reterr);
+        r = collect_candidates(dir_fds, n_dirs, matches, image_label, &c, &n, reterr);
         if (r < 0)
                 goto finish;
 

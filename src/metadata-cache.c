@@ -45,6 +45,7 @@ static void entry_drop(MetadataCache *c, size_t i) {
         portable_metadata_free(e->metadata);
         c->bytes -= e->bytes;
         c->entries[i] = c->entries[--c->n_entries];
+        c->entries[c->n_entries] = (Entry) {}; /* no stale pointers past the end */
 }
 
 MetadataCache *metadata_cache_free(MetadataCache *c) {

@@ -116,7 +116,8 @@ int verity_cache_add(VerityCache *c, const VerityIdentity *id, uint64_t covered)
         e = find(c, id);
         if (!e && c->n < c->max)
                 e = c->entries + c->n++;
-        if (!e) {
+        else if (!e) {
+                /* Full: the least recently used entry makes room. */
                 e = c->entries;
                 for (size_t i = 1; i < c->n; i++)
                         if (c->entries[i].last_used < e->last_used)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "dropin.h"
+#include "image-metadata.h"
 #include "portable-bus.h"
 #include "portable-error.h"
 #include "portable-fixture.h"
@@ -416,6 +417,42 @@ Test(attach, raw_image_lacking_mount_points_forced_or_unconfined) {
         cr_assert(eq(int, fixture_attach(image, foo_matches, "default", PORTABLE_FORCE_ATTACH, NULL, &e2), 0), "%s",
                   strna(e2.message));
         cr_assert(is_symlink(ATTACHED "/foo.service.d/10-profile.conf"));
+}
+
+/* The daemon reads the image with the paths its profile mounts when the call comes, and the
+ * profile is read again when the files are written. A profile changed in between is taken as it
+ * is then: a path only the old one needed is not held against the image. */
+static void attach_after_profile_change(const char *service_conf) {
+        _cleanup_free_ char *path = fixture_copy_image("foo", "foo", false),
+                            *conf = fixture_path("/etc/systemd/portable/profile/plain/service.conf");
+        _cleanup_(image_freep) Image *image = fixture_image(path);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(portable_metadata_freep) PortableMetadata *metadata = NULL;
+        _cleanup_(portable_changes_done) PortableChanges changes = {};
+        char *check_paths[] = { (char *) "/var/lib/only-the-old-profile-mounts-this", NULL };
+
+        cr_assert(eq(int, image_read_metadata_full(image, foo_matches, check_paths, &metadata, &error), 0), "%s",
+                  strna(error.message));
+        cr_assert(eq(sz, strv_length(metadata->missing), 1));
+        image->read_only = true; /* else the service manager would create the path itself */
+
+        fixture_write("/etc/systemd/portable/profile/plain/socket.conf", "[Socket]\n");
+        if (service_conf)
+                fixture_write("/etc/systemd/portable/profile/plain/service.conf", service_conf);
+        else
+                cr_assert(eq(int, symlink("/dev/null", conf), 0));
+
+        cr_assert(eq(int, portable_attach(&fx.host, image, metadata, foo_matches, "plain", 0, &changes, &error), 0), "%s",
+                  strna(error.message));
+        cr_assert(is_regular(ATTACHED "/foo.service"));
+}
+
+Test(attach, profile_masked_after_the_image_was_read) {
+        attach_after_profile_change(NULL);
+}
+
+Test(attach, profile_changed_after_the_image_was_read) {
+        attach_after_profile_change("[Service]\nNoNewPrivileges=yes\n");
 }
 
 Test(attach, raw_image_without_services_needs_no_mount_points) {

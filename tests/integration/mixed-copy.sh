@@ -94,6 +94,32 @@ assert_contains "... which the log says" "$(cat "$T/log/portabled.log")" \
         "Removed $P/.#portabled-copy-foo_1, left by an interrupted copy of an image."
 assert_eq "... the image is attached" 's "attached"' "$(mcall GetImageState s "$IMAGES/foo_1")"
 
+# A worker the daemon cannot watch (pidfd_open() fails: no file descriptor left) must not copy
+# behind its back: it is stopped at once, what it began is removed, and the attach, committed
+# already, keeps its link. strace, attached to the running daemon, fails every pidfd_open() from
+# then on; the image is a directory, read by the spare reader made before.
+assert_ok "detach foo_1" mcall DetachImage sb "$IMAGES/foo_1" false
+assert_ok "a spare reader is ready" wait_for_daemon_child portabled-spare
+strace -o /dev/null -e trace=pidfd_open -e inject=pidfd_open:error=EMFILE -p "$DAEMON_PID" 2>/dev/null &
+STRACE=$!
+for _ in $(seq 1 100); do
+        [ "$(awk '/^TracerPid:/ { print $2 }' "/proc/$DAEMON_PID/status")" = "$STRACE" ] && break
+        sleep 0.05
+done
+assert_ok "attach --copy=mixed while pidfd_open() fails" \
+        mcall AttachImage sassbs "$IMAGES/foo_1" 1 foo default false mixed
+kill "$STRACE"
+wait "$STRACE" 2>/dev/null
+assert_contains "... it says the image is linked" "$OUT" "\"symlink\" \"$P/foo_1\" \"$IMAGES/foo_1\""
+assert_not_contains "... and not copied" "$OUT" "\"copy\" \"$P/foo_1\""
+assert_eq "... no worker is left" "" "$(daemon_children portabled-copy)"
+assert_eq "... nor anything of a copy" "foo_1" "$(ls -A "$P")"
+assert_ok "... the entry is the link" test -L "$P/foo_1"
+assert_contains "... which the log says" "$(cat "$T/log/portabled.log")" \
+        "The worker copying '$IMAGES/foo_1' for --copy=mixed did not finish: what it did not copy stays linked."
+assert_ok "the daemon goes on: GetImageState" mcall GetImageState s "$IMAGES/foo_1"
+assert_eq "... attached" 's "attached"' "$OUT"
+
 # Reattach to another version: the old entry goes with the transaction, the new copy is made.
 stage foo_2 "$IMAGES/foo_2"
 assert_ok "reattach to foo_2, --copy=mixed" mcall ReattachImage sassbs "$IMAGES/foo_2" 1 foo default false mixed

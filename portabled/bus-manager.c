@@ -294,6 +294,11 @@ static int method_repair_attachments(sd_bus_message *msg, void *userdata, sd_bus
         if (image_operation_copying(m, NULL))
                 return sd_bus_error_set_errnof(error, EBUSY,
                                                "An image is being copied for --copy=mixed; try again once it is attached.");
+        /* Nor what an interrupted transaction left: a waiting upgrade's journal looks just like
+         * one, and rolling it back here would have its end undo it a second time. */
+        if (m->pending_upgrades)
+                return sd_bus_error_set_errnof(error, EBUSY,
+                                               "An upgrade is being verified; try again once it is kept or rolled back.");
         r = portable_repair(&m->host, flags & PORTABLE_REPAIR_DRY_RUN, &changes, error);
         if (r < 0)
                 return bus_error_from_errno(error, r, "Failed to repair");

@@ -986,6 +986,12 @@ static int remove_finish(Operation *o, sd_bus_error *error) {
         PortableState state;
         int r;
 
+        /* The previous version of a waiting upgrade looks detached (its files are backups), and
+         * the image a --copy=mixed worker copies from is in use. */
+        r = refuse_if_busy(o->manager, o->image->path, error);
+        if (r < 0)
+                return r;
+
         r = portable_get_state(&o->manager->host, o->image->path, &state);
         if (r == -EAGAIN)
                 return r;

@@ -41,13 +41,19 @@ static void read_stop(OperationRead *rd) {
         if (rd->reader)
                 manager_reap_later(rd->operation->manager, image_reader_take_child(rd->reader));
         rd->reader = image_reader_free(rd->reader);
-        for (size_t i = 0; i < ELEMENTSOF(rd->lock_fds); i++)
-                rd->lock_fds[i] = image_lock_release(rd->lock_fds[i]);
 }
 
-static void stop_reading(Operation *o) {
-        for (size_t i = 0; i < o->n_reads; i++)
-                read_stop(&o->reads[i]);
+/* The shared locks are held until the operation ends, not only while the image is read: what was
+ * read is what gets attached (or copied, for --copy=mixed), so nobody may remove the image, or
+ * take it exclusively, in between. */
+static void stop_reading_and_unlock(Operation *o) {
+        for (size_t i = 0; i < o->n_reads; i++) {
+                OperationRead *rd = &o->reads[i];
+
+                read_stop(rd);
+                for (size_t j = 0; j < ELEMENTSOF(rd->lock_fds); j++)
+                        rd->lock_fds[j] = image_lock_release(rd->lock_fds[j]);
+        }
 }
 
 Operation *operation_free(Operation *o) {
@@ -58,7 +64,7 @@ Operation *operation_free(Operation *o) {
         m = o->manager;
 
         operation_unlink(o);
-        stop_reading(o);
+        stop_reading_and_unlock(o);
         o->query_slot = sd_bus_slot_unref(o->query_slot);
         o->query_defer = sd_event_source_disable_unref(o->query_defer);
         o->worker_source = sd_event_source_disable_unref(o->worker_source);

@@ -26,7 +26,7 @@ typedef struct OperationRead {
         const Image *image;
         ImageReader *reader;
         sd_event_source *socket_source, *exit_source, *timeout_source;
-        int lock_fds[2];            /* shared image locks held while reading */
+        int lock_fds[2];            /* shared image locks, held until the operation ends */
         PortableMetadata *metadata; /* what the reader found, once done */
 } OperationRead;
 

@@ -101,7 +101,6 @@ int pending_upgrade_add(Manager *m, sd_bus_message *msg, const char *image_path,
         p->manager = m;
         p->transaction = *t;
         *t = (Transaction) {};
-        p->units = units;
         p->next = m->pending_upgrades;
         if (p->next)
                 p->next->prev = p;
@@ -133,6 +132,7 @@ int pending_upgrade_add(Manager *m, sd_bus_message *msg, const char *image_path,
         if (r < 0)
                 goto fail;
 
+        p->units = units; /* taken only now: on failure the caller still owns them */
         manager_operations_changed(m);
         return 0;
 

@@ -21,8 +21,9 @@
 
 typedef struct PendingUpgrade PendingUpgrade;
 
-/* Takes the applied transaction t (moved from) for the image at image_path, asked for by the
- * sender of msg; units are the units of the previous version, for a rollback on our own. */
+/* Takes the applied transaction t (moved from; rolled back on failure) for the image at
+ * image_path, asked for by the sender of msg; units are the units of the previous version, for a
+ * rollback on our own, and are taken only on success. */
 int pending_upgrade_add(Manager *m, sd_bus_message *msg, const char *image_path, Transaction *t, char **units);
 
 /* Whether an operation on name_or_path must wait for an upgrade being verified. */

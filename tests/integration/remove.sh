@@ -130,6 +130,28 @@ assert_ok "unmounted: the image is removed" mcall RemoveImage s mnt
 assert_absent "... all of it" "$POOL/mnt"
 assert_present "... and the host directory that was mounted there stays" "$T/host-data/precious"
 
+# An attach of the image still in flight (read, and waiting for PID 1's answer, which a stopped
+# stand-in holds back) keeps its shared lock until it ends: the image is not removed from under
+# what it has read.
+: >"$T/units"
+start_fake_systemd "$T/units" "$T/log/pid1-calls.log"
+stage foo "$POOL/busy"
+kill -STOP "$FAKE_SYSTEMD_PID"
+mcall AttachImage sassbs "$POOL/busy" 1 foo default false "" >"$T/attach.out" 2>"$T/attach.err" &
+ATTACH=$!
+sleep 1 # the image is read in milliseconds; the answer from PID 1 is what it waits for
+assert_ok "the attach is still waiting" kill -0 "$ATTACH"
+assert_fails_with "RemoveImage while an attach of the image is in flight is refused" \
+        "Image '$POOL/busy' is in use" -- mcall RemoveImage s busy
+assert_present "... the image is still there" "$POOL/busy/usr/lib/os-release"
+kill -CONT "$FAKE_SYSTEMD_PID"
+wait "$ATTACH"
+assert_eq "the attach then succeeds" 0 "$?"
+assert_eq "... and the image is attached" 's "attached"' "$(mcall GetImageState s "$POOL/busy")"
+detach "$POOL/busy" false >/dev/null
+assert_ok "once it is detached, RemoveImage succeeds" mcall RemoveImage s busy
+assert_absent "... and the image is gone" "$POOL/busy"
+
 # The daemon stopped while its worker removes an image (the worker's first unlinkat() held up for
 # 10 s by strace): the caller is told the removal was cut short, not that nothing was changed.
 stage foo "$POOL/slow"

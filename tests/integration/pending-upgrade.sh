@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# While an upgrade waits to be kept or rolled back (reattach --rollback: ReattachImage with
+# KEEP_PREVIOUS, then FinishReattach once the restarted units are up), its transaction is applied
+# but not committed: its journal is on disk, and the previous version's files are hidden backups.
+# Nothing else may act on that half-way state: a repair would take the journal for one left by a
+# crash and roll it back, and the upgrade's own end would then undo it a second time, removing
+# the restored files; the previous version looks detached, but removing it would leave a rollback
+# pointing at nothing. The restart of the units is held up for a few seconds by the stand-in for
+# PID 1 (fake-systemd-jobs), which is the window the other calls are made in.
+. "$(dirname "$0")/lib.sh"
+setup
+
+: "${FAKE_SYSTEMD_JOBS:=$BUILD_ROOT/tests/integration/fake-systemd-jobs}"
+[ -x "$FAKE_SYSTEMD_JOBS" ] || skip_all "fake-systemd-jobs not built at $FAKE_SYSTEMD_JOBS"
+have_ours || skip_all "portablectl not built at $PORTABLECTL"
+
+JOBS=$T/jobs.rules
+SYSTEMD_LOG=$T/systemd.log
+: >"$SYSTEMD_LOG"
+echo "up.service 4000 done" >"$JOBS"
+
+FAKE_SYSTEMD_PID=
+CLIENT_PID=
+stop_helpers() {
+        local pid
+        for pid in $CLIENT_PID $FAKE_SYSTEMD_PID; do
+                kill "$pid" 2>/dev/null
+                wait "$pid" 2>/dev/null
+        done
+}
+trap '_rc=$?; stop_helpers; (exit $_rc); _cleanup' EXIT
+
+(cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$FAKE_SYSTEMD_JOBS" "$JOBS" "$SYSTEMD_LOG") >>"$T/log/fake-systemd.log" 2>&1 &
+FAKE_SYSTEMD_PID=$!
+for _ in $(seq 1 100); do
+        name_owned org.freedesktop.systemd1 && break
+        sleep 0.05
+done
+name_owned org.freedesktop.systemd1 || { fail "fake-systemd is on the bus" "$(cat "$T/log/fake-systemd.log")"; finish; }
+
+# Two versions of one image, each with up.service; the unit says which version it is.
+POOL=$ROOT/var/lib/portables
+ATTACHED=$ROOT/etc/systemd/system.attached
+for v in 1 2; do
+        mkdir -p "$POOL/up_$v/usr/lib/systemd/system"
+        printf 'ID=portabletest\nVERSION_ID=%s\n' "$v" >"$POOL/up_$v/usr/lib/os-release"
+        printf '[Unit]\nDescription=up version %s\n\n[Service]\nExecStart=/bin/true\n' "$v" \
+                >"$POOL/up_$v/usr/lib/systemd/system/up.service"
+done
+
+assert_ok "attach up_1" mcall AttachImage sassbs "$POOL/up_1" 1 up default false ""
+assert_contains "... its unit is attached" "$(cat "$ATTACHED/up.service")" "up version 1"
+
+# The upgrade: the client restarts up.service and waits for the job before it keeps the new
+# version.
+(cd "$T/cwd" && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$PORTABLECTL" reattach --now --rollback "$POOL/up_2") \
+        >"$T/client.out" 2>"$T/client.err" &
+CLIENT_PID=$!
+for _ in $(seq 1 100); do
+        grep -q "RestartUnit unit=up.service" "$SYSTEMD_LOG" && break
+        sleep 0.05
+done
+assert_contains "the upgrade is applied, and the client waits for the restart" "$(cat "$SYSTEMD_LOG")" \
+        "RestartUnit unit=up.service"
+assert_contains "... up.service is the new version meanwhile" "$(cat "$ATTACHED/up.service")" "up version 2"
+
+assert_fails_with "a repair meanwhile is refused" \
+        "An upgrade is being verified; try again once it is kept or rolled back." -- mcall RepairAttachments t 0
+assert_fails_with "... and so is removing the previous version, which looks detached" \
+        "is being verified; try again once it is kept or rolled back." -- mcall RemoveImage s "$POOL/up_1"
+assert_ok "... which is still there" test -f "$POOL/up_1/usr/lib/systemd/system/up.service"
+
+wait "$CLIENT_PID"
+assert_eq "the client keeps the upgrade once the restart is done" 0 "$?"
+CLIENT_PID=
+assert_contains "... with FinishReattach" "$(cat "$T/client.err" "$T/client.out")" "up.service"
+assert_ok "up.service is attached" test -f "$ATTACHED/up.service"
+assert_contains "... as the new version" "$(cat "$ATTACHED/up.service")" "up version 2"
+assert_contains "... with its drop-in" "$(cat "$ATTACHED/up.service.d/20-portable.conf")" "$POOL/up_2"
+assert_eq "up_2 is attached, and up.service runs" 's "running"' "$(mcall GetImageState s "$POOL/up_2")"
+assert_eq "no hidden backup or journal is left" "" \
+        "$(find "$ROOT/etc" "$ROOT/var/lib/portabled" -name '.#*' 2>/dev/null)"
+
+# With nothing waiting, both go through.
+assert_ok "once the upgrade is kept, a repair runs" mcall RepairAttachments t 0
+: >"$JOBS"
+assert_ok "detach --now up_2" run_ours detach --now "$POOL/up_2"
+assert_ok "... and up_1 may be removed" mcall RemoveImage s "$POOL/up_1"
+assert_ok "... it is gone" test ! -e "$POOL/up_1"
+
+finish

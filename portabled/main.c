@@ -150,6 +150,10 @@ int main(int argc, char *argv[]) {
                 }
         }
 
+        r = manager_lock_instance(m);
+        if (r < 0)
+                return EXIT_FAILURE;
+
         /* Before the name is taken: nobody may see the host half-changed by a previous run. A
          * journal that cannot be read is reported and left alone; the rest goes on. */
         (void) manager_recover(m);

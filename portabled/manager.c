@@ -3,12 +3,15 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "bus-image.h"
 #include "bus-manager.h"
 #include "child-reaper.h"
+#include "fd-util.h"
 #include "image-policy.h"
 #include "image-reader.h"
 #include "log.h"
@@ -58,6 +61,7 @@ Manager *manager_free(Manager *m) {
         metadata_cache_free(m->metadata_cache);
         free(m->image_policy);
         free(m->reader_helper);
+        safe_close(m->instance_lock_fd);
         return mfree(m);
 }
 
@@ -112,6 +116,7 @@ int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_
         if (!m)
                 return -ENOMEM;
         m->reader_sandbox = READER_SANDBOX_NULL;
+        m->instance_lock_fd = -EBADF;
         m->exit_on_idle_usec = exit_on_idle_usec;
         m->reader_helper = find_reader_helper();
         if (m->reader_helper)
@@ -187,6 +192,41 @@ int manager_set_image_policy(Manager *m, const char *policy, sd_bus_error *reter
                 if (!m->image_policy)
                         return -ENOMEM;
         }
+        return 0;
+}
+
+/* After an idle exit gave the bus name back, the previous daemon finishes the work it has at hand
+ * (an upgrade waiting to be kept among it) while bus activation may start the next one: whose
+ * recovery would take the previous one's live journals for ones a crash left, and roll them back
+ * under its feet. So the next one waits for the previous one to be gone; the lock goes with a
+ * process however it ends. */
+int manager_lock_instance(Manager *m) {
+        _cleanup_free_ char *dir = host_journal_dir(&m->host, /* runtime= */ true), *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        bool told = false;
+
+        path = dir ? path_join(dir, "instance.lock") : NULL;
+        if (!path)
+                return log_oom();
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(-errno, "Failed to create %s: %m", dir);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        if (fd < 0)
+                return log_error_errno(-errno, "Failed to open %s: %m", path);
+
+        for (uint64_t waited = 0;; waited += 100 * 1000) {
+                if (flock(fd, LOCK_EX | LOCK_NB) >= 0)
+                        break;
+                if (errno != EWOULDBLOCK)
+                        return log_error_errno(-errno, "Failed to lock %s: %m", path);
+                if (waited >= MANAGER_INSTANCE_WAIT_USEC)
+                        return log_error_errno(-EBUSY, "Another portabled still runs on this root, giving up.");
+                if (!told)
+                        log_info("Another portabled runs on this root; waiting until it is done.");
+                told = true;
+                (void) usleep(100 * 1000);
+        }
+        m->instance_lock_fd = TAKE_FD(fd);
         return 0;
 }
 

@@ -46,6 +46,7 @@ typedef struct Manager {
         uint64_t exit_on_idle_usec;
         sd_event_source *idle_timer;
         bool name_released; /* idle: the bus name is given back, exit once the work is done */
+        int instance_lock_fd; /* manager_lock_instance() */
 
         /* Raw images that passed verity verification, for the daemon's life: an unchanged image
          * is not read in full again (see verity-cache.h, and reader-receive.h for why the
@@ -79,6 +80,12 @@ int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_
 int manager_set_image_policy(Manager *m, const char *policy, sd_bus_error *reterr);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+#define MANAGER_INSTANCE_WAIT_USEC (UINT64_C(60) * 1000000)
+
+/* Waits (up to MANAGER_INSTANCE_WAIT_USEC) until no other daemon runs on this root, and holds
+ * that for the daemon's life; -EBUSY if one still runs then. Before manager_recover(). */
+int manager_lock_instance(Manager *m);
 
 /* Completes or rolls back what an earlier run of the daemon left half done (the transaction
  * journals), before anything is served. */

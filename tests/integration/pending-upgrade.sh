@@ -7,7 +7,8 @@
 # crash and roll it back, and the upgrade's own end would then undo it a second time, removing
 # the restored files; the previous version looks detached, but removing it would leave a rollback
 # pointing at nothing. The restart of the units is held up for a few seconds by the stand-in for
-# PID 1 (fake-systemd-jobs), which is the window the other calls are made in.
+# PID 1 (fake-systemd-jobs), which is the window the other calls are made in. A second daemon
+# started on the same root meanwhile waits for the first to be gone.
 . "$(dirname "$0")/lib.sh"
 setup
 
@@ -18,13 +19,14 @@ have_ours || skip_all "portablectl not built at $PORTABLECTL"
 JOBS=$T/jobs.rules
 SYSTEMD_LOG=$T/systemd.log
 : >"$SYSTEMD_LOG"
-echo "up.service 4000 done" >"$JOBS"
+echo "up.service 5000 done" >"$JOBS"
 
 FAKE_SYSTEMD_PID=
 CLIENT_PID=
+SECOND_PID=
 stop_helpers() {
         local pid
-        for pid in $CLIENT_PID $FAKE_SYSTEMD_PID; do
+        for pid in $SECOND_PID $CLIENT_PID $FAKE_SYSTEMD_PID; do
                 kill "$pid" 2>/dev/null
                 wait "$pid" 2>/dev/null
         done
@@ -70,6 +72,23 @@ assert_fails_with "a repair meanwhile is refused" \
 assert_fails_with "... and so is removing the previous version, which looks detached" \
         "is being verified; try again once it is kept or rolled back." -- mcall RemoveImage s "$POOL/up_1"
 assert_ok "... which is still there" test -f "$POOL/up_1/usr/lib/systemd/system/up.service"
+
+# A second daemon on the same root, as bus activation starts one once the first gave its name
+# back at an idle exit while it still had work at hand, waits for the first to be gone instead
+# of recovering the journal of its upgrade.
+(cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$PORTABLED" --root="$ROOT" --vendor-profile-dir="$PROFILES" \
+        --log-level=debug --exit-on-idle=0) >"$T/log/second.log" 2>&1 &
+SECOND_PID=$!
+for _ in $(seq 1 100); do
+        grep -q "waiting until it is done" "$T/log/second.log" && break
+        sleep 0.05
+done
+assert_contains "a second daemon on the same root waits for the first" "$(cat "$T/log/second.log")" \
+        "Another portabled runs on this root; waiting until it is done."
+assert_not_contains "... and recovers nothing meanwhile" "$(cat "$T/log/second.log")" "Interrupted operation"
+kill "$SECOND_PID"
+wait "$SECOND_PID" 2>/dev/null
+SECOND_PID=
 
 wait "$CLIENT_PID"
 assert_eq "the client keeps the upgrade once the restart is done" 0 "$?"

@@ -509,21 +509,18 @@ static int attach_unit_prefixes(Operation *o, char ***ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-/* The unit names a change list touches: what a rollback on our own restarts. */
-static int changed_units(const PortableChanges *c, char ***ret) {
-        _cleanup_strv_free_ char **units = NULL;
-        int r;
-
+/* Adds the unit names a change list touches to units: what a rollback on our own restarts. */
+static int add_changed_units(const PortableChanges *c, char ***units) {
         for (size_t i = 0; i < c->n; i++) {
                 const char *name = path_last_component(c->items[i].path);
+                int r;
 
                 if (!unit_name_is_valid(name, UNIT_NAME_PLAIN) || !unit_name_is_portable_type(name))
                         continue;
-                r = strv_extend_unique(&units, name);
+                r = strv_extend_unique(units, name);
                 if (r < 0)
                         return r;
         }
-        *ret = TAKE_PTR(units);
         return 0;
 }
 
@@ -539,9 +536,9 @@ static int reattach_keeping_previous(Operation *o, const PortableStack *stack, P
                                                 removed, updated, error);
         if (r < 0)
                 return r;
-        r = changed_units(removed, &units);
+        r = add_changed_units(removed, &units);
         if (r >= 0)
-                r = changed_units(updated, &units);
+                r = add_changed_units(updated, &units);
         if (r >= 0)
                 r = pending_upgrade_add(o->manager, o->request, o->image->path, &t, units);
         if (r < 0) {
@@ -668,11 +665,19 @@ static int attach_finish(Operation *o, sd_bus_error *error) {
         const PortableStack stack = operation_stack(o);
         PortableFlags flags = a->flags;
         bool copy_later = (flags & PORTABLE_MIXED_COPY) && !(flags & PORTABLE_DRY_RUN);
+        const char *holder;
         int r;
 
         r = refuse_if_busy(o->manager, o->image->path, error);
         if (r < 0)
                 return r;
+        /* Another image's upgrade that changed one of these units: its rollback would put its
+         * previous files back over what this attach writes. */
+        holder = pending_upgrade_holding_units(o->manager, o->metadata);
+        if (holder)
+                return sd_bus_error_set_errnof(error, EBUSY,
+                                               "An upgrade of '%s', which changed units of '%s', is being verified; try again once it is kept or rolled back.",
+                                               holder, o->image->path);
 
         if (copy_later)
                 flags &= ~PORTABLE_MIXED_COPY;

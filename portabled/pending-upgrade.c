@@ -153,6 +153,14 @@ bool pending_upgrade_blocks(Manager *m, const char *name_or_path) {
         return false;
 }
 
+const char *pending_upgrade_holding_units(Manager *m, const PortableMetadata *metadata) {
+        for (PendingUpgrade *p = m->pending_upgrades; p; p = p->next)
+                for (size_t i = 0; metadata && i < metadata->n_units; i++)
+                        if (strv_contains(p->units, metadata->units[i].name))
+                                return p->image_path;
+        return NULL;
+}
+
 int pending_upgrade_finish(Manager *m, const char *image_path, bool keep, PortableChanges *ret_changes,
                            sd_bus_error *reterr) {
         PendingUpgrade *p = m->pending_upgrades;

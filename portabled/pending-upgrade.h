@@ -6,6 +6,7 @@
 
 #include "change.h"
 #include "manager.h"
+#include "portable-metadata.h"
 #include "transaction.h"
 
 /* A reattach whose new version has been applied but not yet kept: the client restarts the units
@@ -28,6 +29,10 @@ int pending_upgrade_add(Manager *m, sd_bus_message *msg, const char *image_path,
 
 /* Whether an operation on name_or_path must wait for an upgrade being verified. */
 bool pending_upgrade_blocks(Manager *m, const char *name_or_path);
+
+/* The image path of a waiting upgrade that changed one of the units of metadata (its rollback
+ * would put the previous version's files back over what an attach of them wrote), or NULL. */
+const char *pending_upgrade_holding_units(Manager *m, const PortableMetadata *metadata);
 
 /* Keeps or abandons the new version of image_path. -ENOENT if nothing is pending for it. Keeping
  * returns the commit's changes; abandoning returns what it undid: "unlink" for files of the new

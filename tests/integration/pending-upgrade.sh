@@ -6,7 +6,8 @@
 # Nothing else may act on that half-way state: a repair would take the journal for one left by a
 # crash and roll it back, and the upgrade's own end would then undo it a second time, removing
 # the restored files; the previous version looks detached, but removing it would leave a rollback
-# pointing at nothing. The restart of the units is held up for a few seconds by the stand-in for
+# pointing at nothing; and another image's attach of a unit the upgrade changed would have its files
+# overwritten by a rollback. The restart of the units is held up for a few seconds by the stand-in for
 # PID 1 (fake-systemd-jobs), which is the window the other calls are made in. A second daemon
 # started on the same root meanwhile waits for the first to be gone.
 . "$(dirname "$0")/lib.sh"
@@ -51,6 +52,14 @@ for v in 1 2; do
                 >"$POOL/up_$v/usr/lib/systemd/system/up.service"
 done
 
+# The previous version also has up-legacy.service, which the new one dropped; another image,
+# up-legacy, has a unit of that name too.
+printf '[Service]\nExecStart=/bin/true\n' >"$POOL/up_1/usr/lib/systemd/system/up-legacy.service"
+mkdir -p "$POOL/up-legacy/usr/lib/systemd/system"
+printf 'ID=portabletest\n' >"$POOL/up-legacy/usr/lib/os-release"
+printf '[Unit]\nDescription=up-legacy of its own\n\n[Service]\nExecStart=/bin/true\n' \
+        >"$POOL/up-legacy/usr/lib/systemd/system/up-legacy.service"
+
 assert_ok "attach up_1" mcall AttachImage sassbs "$POOL/up_1" 1 up default false ""
 assert_contains "... its unit is attached" "$(cat "$ATTACHED/up.service")" "up version 1"
 
@@ -72,6 +81,11 @@ assert_fails_with "a repair meanwhile is refused" \
 assert_fails_with "... and so is removing the previous version, which looks detached" \
         "is being verified; try again once it is kept or rolled back." -- mcall RemoveImage s "$POOL/up_1"
 assert_ok "... which is still there" test -f "$POOL/up_1/usr/lib/systemd/system/up.service"
+assert_fails_with "attaching another image with a unit the upgrade took away is refused" \
+        "An upgrade of '$POOL/up_2', which changed units of '$POOL/up-legacy', is being verified" -- \
+        mcall AttachImage sassbs "$POOL/up-legacy" 1 up-legacy default false ""
+assert_ok "... up-legacy.service is still the previous version's backup, not attached" \
+        test ! -e "$ATTACHED/up-legacy.service"
 
 # A second daemon on the same root, as bus activation starts one once the first gave its name
 # back at an idle exit while it still had work at hand, waits for the first to be gone instead
@@ -101,7 +115,11 @@ assert_eq "up_2 is attached, and up.service runs" 's "running"' "$(mcall GetImag
 assert_eq "no hidden backup or journal is left" "" \
         "$(find "$ROOT/etc" "$ROOT/var/lib/portabled" -name '.#*' 2>/dev/null)"
 
-# With nothing waiting, both go through.
+# With nothing waiting, all go through.
+assert_ok "the upgrade dropped up-legacy.service: up-legacy attaches now" \
+        mcall AttachImage sassbs "$POOL/up-legacy" 1 up-legacy default false ""
+assert_contains "... with its own unit" "$(cat "$ATTACHED/up-legacy.service")" "up-legacy of its own"
+assert_ok "... and detaches" mcall DetachImage sb "$POOL/up-legacy" false
 assert_ok "once the upgrade is kept, a repair runs" mcall RepairAttachments t 0
 : >"$JOBS"
 assert_ok "detach --now up_2" run_ours detach --now "$POOL/up_2"

@@ -554,15 +554,17 @@ static const OperationType attach_type;
 bool image_operation_copying(Manager *m, const char *name_or_path) {
         _cleanup_free_ char *key = NULL;
 
-        /* When in doubt, busy. */
+        /* A name without a key (e.g. "_x") cannot be told apart: busy while any copy is made,
+         * but not otherwise. */
         if (name_or_path && image_name_marker_key(name_or_path, &key) < 0)
-                return true;
+                key = NULL;
         for (Operation *o = m->operations; o; o = o->next) {
                 _cleanup_free_ char *other = NULL;
 
                 /* An attach has a worker only while it copies. */
                 if (o->type != &attach_type || !o->worker_source)
                         continue;
+                /* When in doubt, busy. */
                 if (!key || image_name_marker_key(o->image->path, &other) < 0 || streq(other, key))
                         return true;
         }

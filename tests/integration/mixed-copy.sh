@@ -131,4 +131,15 @@ assert_ok "detach" mcall DetachImage sb "$IMAGES/foo_2" false
 rm -rf "$IMAGES/foo_2"
 assert_eq "the host is as it was" "$(cat "$T/pristine")" "$(snapshot_root)"
 
+# An image whose name gives no key to tell it from others ("_x") is busy only while some copy is
+# made, not for good.
+mkdir -p "$IMAGES/_x/usr/lib/systemd/system"
+printf 'ID=portabletest\n' >"$IMAGES/_x/usr/lib/os-release"
+printf '[Service]\nExecStart=/bin/true\n' >"$IMAGES/_x/usr/lib/systemd/system/ux.service"
+assert_ok "with no copy being made, an image named _x attaches" \
+        mcall AttachImage sassbs "$IMAGES/_x" 1 ux default false ""
+assert_ok "... and detaches" mcall DetachImage sb "$IMAGES/_x" false
+rm -rf "$IMAGES/_x"
+assert_eq "the host is as it was" "$(cat "$T/pristine")" "$(snapshot_root)"
+
 finish

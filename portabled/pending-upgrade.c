@@ -161,16 +161,36 @@ const char *pending_upgrade_holding_units(Manager *m, const PortableMetadata *me
         return NULL;
 }
 
-int pending_upgrade_finish(Manager *m, const char *image_path, bool keep, PortableChanges *ret_changes,
-                           sd_bus_error *reterr) {
-        PendingUpgrade *p = m->pending_upgrades;
+/* The upgrade to image_path; else, if the client named the image (as_named is a name, not a
+ * path), the one upgrade of an image of that name: a newer version that appeared meanwhile
+ * changes what the name resolves to, not which upgrade the client waits on. */
+static PendingUpgrade *find_upgrade(Manager *m, const char *image_path, const char *as_named) {
+        _cleanup_free_ char *key = NULL;
+        PendingUpgrade *found = NULL;
+
+        for (PendingUpgrade *p = m->pending_upgrades; p; p = p->next)
+                if (streq(p->image_path, image_path))
+                        return p;
+        if (!as_named || strchr(as_named, '/') || image_name_marker_key(as_named, &key) < 0)
+                return NULL;
+        for (PendingUpgrade *p = m->pending_upgrades; p; p = p->next)
+                if (streq(p->key, key)) {
+                        if (found)
+                                return NULL; /* ambiguous */
+                        found = p;
+                }
+        return found;
+}
+
+int pending_upgrade_finish(Manager *m, const char *image_path, const char *as_named, bool keep,
+                           PortableChanges *ret_changes, sd_bus_error *reterr) {
+        PendingUpgrade *p = find_upgrade(m, image_path, as_named);
         int r;
 
-        while (p && !streq(p->image_path, image_path))
-                p = p->next;
         if (!p)
                 return portable_error(reterr, ENOENT, SYSTEMD_ERROR_NO_SUCH_UNIT,
                                       "No upgrade to '%s' is waiting to be confirmed.", image_path);
+        image_path = p->image_path;
 
         if (keep) {
                 r = transaction_commit(&p->transaction, reterr);

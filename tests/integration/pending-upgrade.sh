@@ -126,4 +126,36 @@ assert_ok "detach --now up_2" run_ours detach --now "$POOL/up_2"
 assert_ok "... and up_1 may be removed" mcall RemoveImage s "$POOL/up_1"
 assert_ok "... it is gone" test ! -e "$POOL/up_1"
 
+# By name: the client reattaches "app", which resolves to the newest version in app.v/. While the
+# upgrade waits, a newer version still appears, so that the name now resolves to that one: the
+# client's FinishReattach("app") still finds the upgrade it waits on.
+app_version() {
+        mkdir -p "$POOL/app.v/app_$1/usr/lib/systemd/system"
+        printf 'ID=portabletest\nVERSION_ID=%s\n' "$1" >"$POOL/app.v/app_$1/usr/lib/os-release"
+        printf '[Unit]\nDescription=app version %s\n\n[Service]\nExecStart=/bin/true\n' "$1" \
+                >"$POOL/app.v/app_$1/usr/lib/systemd/system/app.service"
+}
+app_version 1
+assert_ok "attach app (version 1)" mcall AttachImage sassbs app 1 app default false ""
+app_version 2
+echo "app.service 5000 done" >"$JOBS"
+(cd "$T/cwd" && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$PORTABLECTL" reattach --now --rollback app) \
+        >"$T/client.out" 2>"$T/client.err" &
+CLIENT_PID=$!
+for _ in $(seq 1 100); do
+        grep -q "RestartUnit unit=app.service" "$SYSTEMD_LOG" && break
+        sleep 0.05
+done
+assert_contains "the upgrade of app to version 2 waits" "$(cat "$ATTACHED/app.service")" "app version 2"
+app_version 3
+wait "$CLIENT_PID"
+assert_eq "a version 3 appeared meanwhile: the client still keeps its upgrade" 0 "$?"
+CLIENT_PID=
+assert_contains "... app.service is version 2" "$(cat "$ATTACHED/app.service")" "app version 2"
+assert_contains "... from app_2" "$(cat "$ATTACHED/app.service.d/20-portable.conf")" "$POOL/app.v/app_2"
+assert_eq "no hidden backup or journal is left" "" \
+        "$(find "$ROOT/etc" "$ROOT/var/lib/portabled" -name '.#*' 2>/dev/null)"
+: >"$JOBS"
+assert_ok "detach --now app" run_ours detach --now "$POOL/app.v/app_2"
+
 finish

@@ -204,6 +204,7 @@ int manager_lock_instance(Manager *m) {
         _cleanup_free_ char *dir = host_journal_dir(&m->host, /* runtime= */ true), *path = NULL;
         _cleanup_close_ int fd = -EBADF;
         bool told = false;
+        sigset_t stop;
 
         path = dir ? path_join(dir, "instance.lock") : NULL;
         if (!path)
@@ -224,7 +225,13 @@ int manager_lock_instance(Manager *m) {
                 if (!told)
                         log_info("Another portabled runs on this root; waiting until it is done.");
                 told = true;
-                (void) usleep(100 * 1000);
+                /* SIGTERM and SIGINT are blocked for the event loop already: a stop while
+                 * waiting is taken here. */
+                sigemptyset(&stop);
+                sigaddset(&stop, SIGTERM);
+                sigaddset(&stop, SIGINT);
+                if (sigtimedwait(&stop, NULL, &(struct timespec) { .tv_nsec = 100 * 1000 * 1000 }) > 0)
+                        return log_error_errno(-ECANCELED, "Stopped while waiting for the other portabled.");
         }
         m->instance_lock_fd = TAKE_FD(fd);
         return 0;

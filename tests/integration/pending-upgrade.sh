@@ -101,8 +101,18 @@ assert_contains "a second daemon on the same root waits for the first" "$(cat "$
         "Another portabled runs on this root; waiting until it is done."
 assert_not_contains "... and recovers nothing meanwhile" "$(cat "$T/log/second.log")" "Interrupted operation"
 kill "$SECOND_PID"
+for _ in $(seq 1 40); do
+        kill -0 "$SECOND_PID" 2>/dev/null || break
+        sleep 0.05
+done
+if kill -0 "$SECOND_PID" 2>/dev/null; then
+        fail "... and stops within 2 s when told to" "it still runs"
+else
+        pass "... and stops within 2 s when told to"
+fi
 wait "$SECOND_PID" 2>/dev/null
 SECOND_PID=
+assert_contains "... saying so" "$(cat "$T/log/second.log")" "Stopped while waiting for the other portabled."
 
 wait "$CLIENT_PID"
 assert_eq "the client keeps the upgrade once the restart is done" 0 "$?"

@@ -12,6 +12,7 @@
 #include "bus-manager.h"
 #include "child-reaper.h"
 #include "fd-util.h"
+#include "fileio.h"
 #include "image-policy.h"
 #include "image-reader.h"
 #include "log.h"
@@ -205,12 +206,15 @@ int manager_lock_instance(Manager *m) {
         _cleanup_close_ int fd = -EBADF;
         bool told = false;
         sigset_t stop;
+        int r;
 
         path = dir ? path_join(dir, "instance.lock") : NULL;
         if (!path)
                 return log_oom();
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                return log_error_errno(-errno, "Failed to create %s: %m", dir);
+        /* As the transactions make it: its parents open, itself root's alone. */
+        r = mkdir_p(dir, 0755, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", dir);
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
         if (fd < 0)
                 return log_error_errno(-errno, "Failed to open %s: %m", path);

@@ -168,4 +168,22 @@ assert_eq "no hidden backup or journal is left" "" \
 : >"$JOBS"
 assert_ok "detach --now app" run_ours detach --now "$POOL/app.v/app_2"
 
+assert_eq "the runtime journal directory, made at start for the instance lock, is root's alone" 700 \
+        "$(stat -c %a "$ROOT/run/portabled")"
+# A root without /run at all: the daemon makes what it needs and starts.
+stop_daemon
+mkdir -p "$T/bare-root"
+(cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$PORTABLED" --root="$T/bare-root" --vendor-profile-dir="$PROFILES" \
+        --exit-on-idle=0) >"$T/log/bare.log" 2>&1 &
+SECOND_PID=$!
+for _ in $(seq 1 200); do
+        name_owned "$PORTABLE_DEST" && break
+        sleep 0.05
+done
+assert_ok "on a root without /run the daemon starts" name_owned "$PORTABLE_DEST"
+kill "$SECOND_PID"
+wait "$SECOND_PID" 2>/dev/null
+SECOND_PID=
+start_daemon || exit 1
+
 finish

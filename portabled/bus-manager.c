@@ -266,7 +266,7 @@ static int method_finish_reattach(sd_bus_message *msg, void *userdata, sd_bus_er
         if (image_name_is_valid(image) && image_acquire(&m->host, image, &found) >= 0)
                 path = found->path;
 
-        r = pending_upgrade_finish(m, path, image, keep, &changes, error);
+        r = pending_upgrade_finish(m, path, image, sd_bus_message_get_sender(msg), keep, &changes, error);
         if (r < 0)
                 return bus_error_from_errno(error, r, "Failed to finish the upgrade");
         return bus_reply_changes(msg, &changes);

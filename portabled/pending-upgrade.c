@@ -162,9 +162,10 @@ const char *pending_upgrade_holding_units(Manager *m, const PortableMetadata *me
 }
 
 /* The upgrade to image_path; else, if the client named the image (as_named is a name, not a
- * path), the one upgrade of an image of that name: a newer version that appeared meanwhile
- * changes what the name resolves to, not which upgrade the client waits on. */
-static PendingUpgrade *find_upgrade(Manager *m, const char *image_path, const char *as_named) {
+ * path), the one upgrade of an image of that name that this client asked for: a newer version
+ * that appeared meanwhile changes what the name resolves to, not which upgrade the client waits
+ * on. */
+static PendingUpgrade *find_upgrade(Manager *m, const char *image_path, const char *as_named, const char *sender) {
         _cleanup_free_ char *key = NULL;
         PendingUpgrade *found = NULL;
 
@@ -174,7 +175,7 @@ static PendingUpgrade *find_upgrade(Manager *m, const char *image_path, const ch
         if (!as_named || strchr(as_named, '/') || image_name_marker_key(as_named, &key) < 0)
                 return NULL;
         for (PendingUpgrade *p = m->pending_upgrades; p; p = p->next)
-                if (streq(p->key, key)) {
+                if (streq(p->key, key) && streq(p->owner, strempty(sender))) {
                         if (found)
                                 return NULL; /* ambiguous */
                         found = p;
@@ -182,14 +183,21 @@ static PendingUpgrade *find_upgrade(Manager *m, const char *image_path, const ch
         return found;
 }
 
-int pending_upgrade_finish(Manager *m, const char *image_path, const char *as_named, bool keep,
-                           PortableChanges *ret_changes, sd_bus_error *reterr) {
-        PendingUpgrade *p = find_upgrade(m, image_path, as_named);
+int pending_upgrade_finish(Manager *m, const char *image_path, const char *as_named, const char *sender,
+                           bool keep, PortableChanges *ret_changes, sd_bus_error *reterr) {
+        PendingUpgrade *p = find_upgrade(m, image_path, as_named, sender);
         int r;
 
         if (!p)
                 return portable_error(reterr, ENOENT, SYSTEMD_ERROR_NO_SUCH_UNIT,
                                       "No upgrade to '%s' is waiting to be confirmed.", image_path);
+        /* Its client restarted the units and knows whether they came up; anybody else would
+         * decide blind, or undo what that client is about to confirm. */
+        if (!streq(p->owner, strempty(sender)))
+                return portable_error(reterr, EPERM, SD_BUS_ERROR_ACCESS_DENIED,
+                                      "Only the client that asked for the upgrade to '%s' may keep or abandon it; "
+                                      "it is rolled back if that client goes away or does not answer within 15 minutes.",
+                                      p->image_path);
         image_path = p->image_path;
 
         if (keep) {

@@ -35,12 +35,12 @@ bool pending_upgrade_blocks(Manager *m, const char *name_or_path);
 const char *pending_upgrade_holding_units(Manager *m, const PortableMetadata *metadata);
 
 /* Keeps or abandons the new version of image_path, or (as_named, may be NULL: what the client
- * called the image) of the one image of that name with an upgrade waiting. -ENOENT if nothing is
- * pending for it. Keeping returns the commit's changes; abandoning returns what it undid:
- * "unlink" for files of the new version that went, "write" for files of the previous one that
- * came back. */
-int pending_upgrade_finish(Manager *m, const char *image_path, const char *as_named, bool keep,
-                           PortableChanges *ret_changes, sd_bus_error *reterr);
+ * called the image) of the one image of that name with an upgrade waiting for sender. -ENOENT if
+ * nothing is pending for it, -EPERM if sender (a unique bus name) is not the client that asked
+ * for it. Keeping returns the commit's changes; abandoning returns what it undid: "unlink" for
+ * files of the new version that went, "write" for files of the previous one that came back. */
+int pending_upgrade_finish(Manager *m, const char *image_path, const char *as_named, const char *sender,
+                           bool keep, PortableChanges *ret_changes, sd_bus_error *reterr);
 
 /* Shutdown: every pending upgrade is rolled back. */
 void pending_upgrades_abort_all(Manager *m);

@@ -81,6 +81,13 @@ assert_fails_with "a repair meanwhile is refused" \
 assert_fails_with "... and so is removing the previous version, which looks detached" \
         "is being verified; try again once it is kept or rolled back." -- mcall RemoveImage s "$POOL/up_1"
 assert_ok "... which is still there" test -f "$POOL/up_1/usr/lib/systemd/system/up.service"
+assert_fails_with "another client may not abandon the upgrade" \
+        "Only the client that asked for the upgrade to '$POOL/up_2' may keep or abandon it" -- \
+        mcall FinishReattach sb "$POOL/up_2" false
+assert_fails_with "... nor keep it" "Only the client that asked for the upgrade to '$POOL/up_2'" -- \
+        mcall FinishReattach sb "$POOL/up_2" true
+assert_contains "... which is still waiting: up.service is still the new version" \
+        "$(cat "$ATTACHED/up.service")" "up version 2"
 assert_fails_with "attaching another image with a unit the upgrade took away is refused" \
         "An upgrade of '$POOL/up_2', which changed units of '$POOL/up-legacy', is being verified" -- \
         mcall AttachImage sassbs "$POOL/up-legacy" 1 up-legacy default false ""

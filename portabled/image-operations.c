@@ -556,8 +556,8 @@ bool image_operation_copying(Manager *m, const char *name_or_path) {
 
         /* A name without a key (e.g. "_x") cannot be told apart: busy while any copy is made,
          * but not otherwise. */
-        if (name_or_path && image_name_marker_key(name_or_path, &key) < 0)
-                key = NULL;
+        if (name_or_path)
+                (void) image_name_marker_key(name_or_path, &key);
         for (Operation *o = m->operations; o; o = o->next) {
                 _cleanup_free_ char *other = NULL;
 

@@ -208,6 +208,12 @@ int manager_lock_instance(Manager *m) {
         sigset_t stop;
         int r;
 
+        /* SIGTERM and SIGINT are blocked for the event loop already: a stop while waiting is
+         * taken with sigtimedwait(). */
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGINT);
+
         path = dir ? path_join(dir, "instance.lock") : NULL;
         if (!path)
                 return log_oom();
@@ -229,11 +235,6 @@ int manager_lock_instance(Manager *m) {
                 if (!told)
                         log_info("Another portabled runs on this root; waiting until it is done.");
                 told = true;
-                /* SIGTERM and SIGINT are blocked for the event loop already: a stop while
-                 * waiting is taken here. */
-                sigemptyset(&stop);
-                sigaddset(&stop, SIGTERM);
-                sigaddset(&stop, SIGINT);
                 if (sigtimedwait(&stop, NULL, &(struct timespec) { .tv_nsec = 100 * 1000 * 1000 }) > 0)
                         return log_error_errno(-ECANCELED, "Stopped while waiting for the other portabled.");
         }

@@ -10,7 +10,6 @@
 . "$(dirname "$0")/lib.sh"
 setup
 
-: "${FAKE_SYSTEMD_JOBS:=$BUILD_ROOT/tests/integration/fake-systemd-jobs}"
 [ -x "$FAKE_SYSTEMD_JOBS" ] || skip_all "fake-systemd-jobs not built at $FAKE_SYSTEMD_JOBS"
 have_ours || skip_all "portablectl not built at $PORTABLECTL"
 
@@ -22,18 +21,14 @@ MONITOR=$T/monitor.json
 : >"$SYSTEMD_LOG"
 
 MONITOR_PID=
-FAKE_SYSTEMD_PID=
-stop_helpers() {
-        local pid
-        for pid in $MONITOR_PID $FAKE_SYSTEMD_PID; do
-                kill "$pid" 2>/dev/null
-                wait "$pid" 2>/dev/null
-        done
+stop_monitor() {
+        [ -n "$MONITOR_PID" ] || return 0
+        kill "$MONITOR_PID" 2>/dev/null
+        wait "$MONITOR_PID" 2>/dev/null
 }
-trap '_rc=$?; stop_helpers; (exit $_rc); _cleanup' EXIT
+trap '_rc=$?; stop_monitor; (exit $_rc); _cleanup' EXIT
 
-(cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$FAKE_SYSTEMD_JOBS" "$JOBS" "$SYSTEMD_LOG") >>"$T/log/fake-systemd.log" 2>&1 &
-FAKE_SYSTEMD_PID=$!
+start_fake_systemd_jobs "$JOBS" "$SYSTEMD_LOG" || { fail "fake-systemd-jobs is on the bus"; finish; }
 busctl --address="$BUS_ADDRESS" monitor --json=short >"$MONITOR" 2>"$T/log/monitor.log" &
 MONITOR_PID=$!
 
@@ -49,11 +44,6 @@ mark() {
         return 1
 }
 
-for i in $(seq 1 100); do
-        name_owned org.freedesktop.systemd1 && break
-        sleep 0.05
-done
-name_owned org.freedesktop.systemd1 || { fail "fake-systemd is on the bus" "$(cat "$T/log/fake-systemd.log")"; finish; }
 mark start || { fail "busctl monitor sees the bus" "$(cat "$T/log/monitor.log")"; finish; }
 DAEMON_NAME=$(bus call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetNameOwner s "$PORTABLE_DEST" |
         sed 's/^s "\(.*\)"$/\1/')

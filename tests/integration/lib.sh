@@ -34,6 +34,7 @@ _lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${PORTABLECTL:=$BUILD_ROOT/portablectl/portablectl}"
 : "${FAKE_POLKIT:=$BUILD_ROOT/tests/integration/fake-polkit}"
 : "${FAKE_SYSTEMD:=$BUILD_ROOT/tests/integration/fake-systemd}"
+: "${FAKE_SYSTEMD_JOBS:=$BUILD_ROOT/tests/integration/fake-systemd-jobs}"
 : "${TEST_DATA:=$SOURCE_ROOT/tests/data}"
 : "${PROFILES_DIR:=$SOURCE_ROOT/profiles}"
 GOLDEN=$_lib_dir/golden
@@ -655,14 +656,24 @@ start_fake_polkit() {
 # private bus: the units in UNITS are the ones "PID 1" holds, every call is logged to LOG (see
 # fake-systemd.c).
 start_fake_systemd() {
-        (cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$FAKE_SYSTEMD" "$1" "$2") >>"$T/log/fake-systemd.log" 2>&1 &
+        _start_systemd_stand_in "$FAKE_SYSTEMD" "$@"
+}
+
+# start_fake_systemd_jobs RULES LOG: tests/integration/fake-systemd-jobs instead, whose jobs take as
+# long as RULES says (see fake-systemd-jobs.c). Either is stopped by the EXIT trap.
+start_fake_systemd_jobs() {
+        _start_systemd_stand_in "$FAKE_SYSTEMD_JOBS" "$@"
+}
+
+_start_systemd_stand_in() {
+        (cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$1" "$2" "$3") >>"$T/log/fake-systemd.log" 2>&1 &
         FAKE_SYSTEMD_PID=$!
         local i
         for i in $(seq 1 100); do
                 name_owned org.freedesktop.systemd1 && return 0
                 sleep 0.05
         done
-        echo "fake-systemd did not acquire org.freedesktop.systemd1: $(cat "$T/log/fake-systemd.log")" >&2
+        echo "$(basename "$1") did not acquire org.freedesktop.systemd1: $(cat "$T/log/fake-systemd.log")" >&2
         return 1
 }
 

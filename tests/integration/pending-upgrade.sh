@@ -13,7 +13,6 @@
 . "$(dirname "$0")/lib.sh"
 setup
 
-: "${FAKE_SYSTEMD_JOBS:=$BUILD_ROOT/tests/integration/fake-systemd-jobs}"
 [ -x "$FAKE_SYSTEMD_JOBS" ] || skip_all "fake-systemd-jobs not built at $FAKE_SYSTEMD_JOBS"
 have_ours || skip_all "portablectl not built at $PORTABLECTL"
 
@@ -22,35 +21,55 @@ SYSTEMD_LOG=$T/systemd.log
 : >"$SYSTEMD_LOG"
 echo "up.service 5000 done" >"$JOBS"
 
-FAKE_SYSTEMD_PID=
+# The client of the upgrade under way, and other daemons this test starts; the EXIT trap stops
+# them, and lib.sh's the rest.
 CLIENT_PID=
 SECOND_PID=
 stop_helpers() {
         local pid
-        for pid in $SECOND_PID $CLIENT_PID $FAKE_SYSTEMD_PID; do
+        for pid in $SECOND_PID $CLIENT_PID; do
                 kill "$pid" 2>/dev/null
                 wait "$pid" 2>/dev/null
         done
 }
 trap '_rc=$?; stop_helpers; (exit $_rc); _cleanup' EXIT
 
-(cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$FAKE_SYSTEMD_JOBS" "$JOBS" "$SYSTEMD_LOG") >>"$T/log/fake-systemd.log" 2>&1 &
-FAKE_SYSTEMD_PID=$!
-for _ in $(seq 1 100); do
-        name_owned org.freedesktop.systemd1 && break
-        sleep 0.05
-done
-name_owned org.freedesktop.systemd1 || { fail "fake-systemd is on the bus" "$(cat "$T/log/fake-systemd.log")"; finish; }
+start_fake_systemd_jobs "$JOBS" "$SYSTEMD_LOG" || { fail "fake-systemd-jobs is on the bus"; finish; }
 
-# Two versions of one image, each with up.service; the unit says which version it is.
 POOL=$ROOT/var/lib/portables
 ATTACHED=$ROOT/etc/systemd/system.attached
-for v in 1 2; do
-        mkdir -p "$POOL/up_$v/usr/lib/systemd/system"
-        printf 'ID=portabletest\nVERSION_ID=%s\n' "$v" >"$POOL/up_$v/usr/lib/os-release"
-        printf '[Unit]\nDescription=up version %s\n\n[Service]\nExecStart=/bin/true\n' "$v" \
-                >"$POOL/up_$v/usr/lib/systemd/system/up.service"
-done
+
+# image_version DIR UNIT VERSION: an image in DIR whose UNIT says which version it is.
+image_version() {
+        mkdir -p "$1/usr/lib/systemd/system"
+        printf 'ID=portabletest\nVERSION_ID=%s\n' "$3" >"$1/usr/lib/os-release"
+        printf '[Unit]\nDescription=%s version %s\n\n[Service]\nExecStart=/bin/true\n' "${2%.service}" "$3" \
+                >"$1/usr/lib/systemd/system/$2"
+}
+
+# start_upgrade UNIT IMAGE: `portablectl reattach --now --rollback IMAGE` in the background
+# (CLIENT_PID), once it has applied the upgrade and waits for the restart of UNIT.
+start_upgrade() {
+        (cd "$T/cwd" && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$PORTABLECTL" reattach --now --rollback "$2") \
+                >"$T/client.out" 2>"$T/client.err" &
+        CLIENT_PID=$!
+        for _ in $(seq 1 100); do
+                grep -q "RestartUnit unit=$1" "$SYSTEMD_LOG" && return 0
+                sleep 0.05
+        done
+        return 1
+}
+
+# start_second_daemon ROOT LOG: another portabled on the private bus (SECOND_PID).
+start_second_daemon() {
+        (cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$PORTABLED" --root="$1" --vendor-profile-dir="$PROFILES" \
+                --log-level=debug --exit-on-idle=0) >"$2" 2>&1 &
+        SECOND_PID=$!
+}
+
+# Two versions of one image, each with up.service.
+image_version "$POOL/up_1" up.service 1
+image_version "$POOL/up_2" up.service 2
 
 # The previous version also has up-legacy.service, which the new one dropped; another image,
 # up-legacy, has a unit of that name too.
@@ -65,15 +84,7 @@ assert_contains "... its unit is attached" "$(cat "$ATTACHED/up.service")" "up v
 
 # The upgrade: the client restarts up.service and waits for the job before it keeps the new
 # version.
-(cd "$T/cwd" && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$PORTABLECTL" reattach --now --rollback "$POOL/up_2") \
-        >"$T/client.out" 2>"$T/client.err" &
-CLIENT_PID=$!
-for _ in $(seq 1 100); do
-        grep -q "RestartUnit unit=up.service" "$SYSTEMD_LOG" && break
-        sleep 0.05
-done
-assert_contains "the upgrade is applied, and the client waits for the restart" "$(cat "$SYSTEMD_LOG")" \
-        "RestartUnit unit=up.service"
+assert_ok "the upgrade is applied, and the client waits for the restart" start_upgrade up.service "$POOL/up_2"
 assert_contains "... up.service is the new version meanwhile" "$(cat "$ATTACHED/up.service")" "up version 2"
 
 assert_fails_with "a repair meanwhile is refused" \
@@ -97,9 +108,7 @@ assert_ok "... up-legacy.service is still the previous version's backup, not att
 # A second daemon on the same root, as bus activation starts one once the first gave its name
 # back at an idle exit while it still had work at hand, waits for the first to be gone instead
 # of recovering the journal of its upgrade.
-(cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$PORTABLED" --root="$ROOT" --vendor-profile-dir="$PROFILES" \
-        --log-level=debug --exit-on-idle=0) >"$T/log/second.log" 2>&1 &
-SECOND_PID=$!
+start_second_daemon "$ROOT" "$T/log/second.log"
 for _ in $(seq 1 100); do
         grep -q "waiting until it is done" "$T/log/second.log" && break
         sleep 0.05
@@ -146,25 +155,13 @@ assert_ok "... it is gone" test ! -e "$POOL/up_1"
 # By name: the client reattaches "app", which resolves to the newest version in app.v/. While the
 # upgrade waits, a newer version still appears, so that the name now resolves to that one: the
 # client's FinishReattach("app") still finds the upgrade it waits on.
-app_version() {
-        mkdir -p "$POOL/app.v/app_$1/usr/lib/systemd/system"
-        printf 'ID=portabletest\nVERSION_ID=%s\n' "$1" >"$POOL/app.v/app_$1/usr/lib/os-release"
-        printf '[Unit]\nDescription=app version %s\n\n[Service]\nExecStart=/bin/true\n' "$1" \
-                >"$POOL/app.v/app_$1/usr/lib/systemd/system/app.service"
-}
-app_version 1
+image_version "$POOL/app.v/app_1" app.service 1
 assert_ok "attach app (version 1)" mcall AttachImage sassbs app 1 app default false ""
-app_version 2
+image_version "$POOL/app.v/app_2" app.service 2
 echo "app.service 5000 done" >"$JOBS"
-(cd "$T/cwd" && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$PORTABLECTL" reattach --now --rollback app) \
-        >"$T/client.out" 2>"$T/client.err" &
-CLIENT_PID=$!
-for _ in $(seq 1 100); do
-        grep -q "RestartUnit unit=app.service" "$SYSTEMD_LOG" && break
-        sleep 0.05
-done
-assert_contains "the upgrade of app to version 2 waits" "$(cat "$ATTACHED/app.service")" "app version 2"
-app_version 3
+assert_ok "reattach app: the upgrade waits for the restart" start_upgrade app.service app
+assert_contains "... of app to version 2" "$(cat "$ATTACHED/app.service")" "app version 2"
+image_version "$POOL/app.v/app_3" app.service 3
 wait "$CLIENT_PID"
 assert_eq "a version 3 appeared meanwhile: the client still keeps its upgrade" 0 "$?"
 CLIENT_PID=
@@ -180,9 +177,7 @@ assert_eq "the runtime journal directory, made at start for the instance lock, i
 # A root without /run at all: the daemon makes what it needs and starts.
 stop_daemon
 mkdir -p "$T/bare-root"
-(cd / && DBUS_SYSTEM_BUS_ADDRESS=$BUS_ADDRESS exec "$PORTABLED" --root="$T/bare-root" --vendor-profile-dir="$PROFILES" \
-        --exit-on-idle=0) >"$T/log/bare.log" 2>&1 &
-SECOND_PID=$!
+start_second_daemon "$T/bare-root" "$T/log/bare.log"
 for _ in $(seq 1 200); do
         name_owned "$PORTABLE_DEST" && break
         sleep 0.05

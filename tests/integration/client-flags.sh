@@ -33,12 +33,16 @@ busctl --address="$BUS_ADDRESS" monitor --json=short >"$MONITOR" 2>"$T/log/monit
 MONITOR_PID=$!
 
 # mark NAME: a call everybody can see in the monitor's stream; returns once the monitor has it.
+# The call is made again until it is seen: the monitor may not have joined the bus yet when the
+# first one is made (a repeated mark is harmless to calls()).
 mark() {
-        local i
-        mcall GetImageState s "mark-$1" >/dev/null 2>&1
-        for i in $(seq 1 100); do
-                grep -q "\"mark-$1\"" "$MONITOR" && return 0
-                sleep 0.05
+        local i j
+        for i in $(seq 1 25); do
+                mcall GetImageState s "mark-$1" >/dev/null 2>&1
+                for j in 1 2 3 4; do
+                        grep -q "\"mark-$1\"" "$MONITOR" && return 0
+                        sleep 0.05
+                done
         done
         echo "the monitor did not see mark-$1" >&2
         return 1

@@ -1015,8 +1015,20 @@ static int remove_finish(Operation *o, sd_bus_error *error) {
                                                "Image '%s' has a file system mounted at '%s', refusing to remove it: unmount it first.",
                                                o->image->path, mounted);
 
-        /* Nobody may read it (nspawn, machined, our own readers) while it goes. */
+        /* Nobody may read it (nspawn, machined, our own readers) while it goes. Our own reads end
+         * soon: wait for those, so that nobody can keep the image from being removed by reading
+         * it again and again. */
         r = image_lock_acquire(&o->manager->host, o->image->path, /* exclusive= */ true, a->lock_fds, error);
+        if (r == -EBUSY && operation_wait_for_holders(o) >= 0) {
+                sd_bus_error_free(error);
+                return 0; /* finish() runs again when they are done */
+        }
+        if (r == -EBUSY && operation_image_holders(o->manager, o->image, o) > 0) {
+                sd_bus_error_free(error);
+                return sd_bus_error_set_errnof(error, EBUSY,
+                                               "Image '%s' is still in use by other calls after %u s, refusing to remove it; try again later.",
+                                               o->image->path, (unsigned) (PORTABLE_EXCLUSIVE_WAIT_USEC / 1000000U));
+        }
         if (r < 0)
                 return r;
 

@@ -56,6 +56,90 @@ static void stop_reading_and_unlock(Operation *o) {
         }
 }
 
+/* The lock next to an image goes by its path, the global one by its inode: either is the image. */
+static bool same_image(const Image *a, const Image *b) {
+        return streq(a->path, b->path) || (a->ino != 0 && a->dev == b->dev && a->ino == b->ino);
+}
+
+static bool read_holds(const OperationRead *rd, const Image *image) {
+        return rd->image && (rd->lock_fds[0] >= 0 || rd->lock_fds[1] >= 0) && same_image(rd->image, image);
+}
+
+size_t operation_image_holders(Manager *m, const Image *image, const Operation *except) {
+        size_t n = 0;
+
+        for (Operation *o = m->operations; o; o = o->next)
+                for (size_t i = 0; o != except && i < o->n_reads; i++)
+                        if (read_holds(&o->reads[i], image)) {
+                                n++;
+                                break;
+                        }
+        return n;
+}
+
+/* The operation waiting for image to itself, if any (operation_wait_for_holders()). */
+static const Operation *image_waited_for(Manager *m, const Image *image) {
+        for (Operation *o = m->operations; o; o = o->next)
+                if (o->holders_timer && o->image && same_image(o->image, image))
+                        return o;
+        return NULL;
+}
+
+static void holders_wait_end(Operation *o) {
+        o->holders_timer = sd_event_source_disable_unref(o->holders_timer);
+        o->holders_gone = sd_event_source_disable_unref(o->holders_gone);
+}
+
+static void run_finish(Operation *o);
+
+static void ask_units_then_finish(Operation *o);
+
+/* The holders are gone, or the wait is over: finish() again, which sees which. What they did
+ * meanwhile (an attach) may involve other units: the service manager is asked afresh. */
+static int on_holders_gone(sd_event_source *s, void *userdata) {
+        Operation *o = userdata;
+
+        holders_wait_end(o);
+        o->query_rounds = 0;
+        ask_units_then_finish(o);
+        return 0;
+}
+
+static int on_holders_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        return on_holders_gone(s, userdata);
+}
+
+/* An operation ended: the ones waiting for what it held go on, from the event loop. */
+static void wake_holders_waiters(Manager *m) {
+        for (Operation *w = m->operations; w; w = w->next) {
+                if (!w->holders_timer || w->holders_gone || operation_image_holders(m, w->image, w) > 0)
+                        continue;
+                /* If this fails, the timer still ends the wait. */
+                (void) sd_event_add_defer(m->event, &w->holders_gone, on_holders_gone, w);
+        }
+}
+
+int operation_wait_for_holders(Operation *o) {
+        Manager *m = o->manager;
+        size_t n;
+        int r;
+
+        if (o->holders_waited)
+                return -EBUSY;
+        n = operation_image_holders(m, o->image, o);
+        if (n == 0)
+                return -EBUSY;
+
+        r = sd_event_add_time_relative(m->event, &o->holders_timer, CLOCK_MONOTONIC, PORTABLE_EXCLUSIVE_WAIT_USEC, 0,
+                                       on_holders_timeout, o);
+        if (r < 0)
+                return r;
+        o->holders_waited = true;
+        log_debug("Waiting for %zu other calls to let go of image '%s' before it can %s.", n, o->image->path,
+                  o->type->name);
+        return 0;
+}
+
 Operation *operation_free(Operation *o) {
         Manager *m;
 
@@ -68,6 +152,7 @@ Operation *operation_free(Operation *o) {
         o->query_slot = sd_bus_slot_unref(o->query_slot);
         o->query_defer = sd_event_source_disable_unref(o->query_defer);
         o->worker_source = sd_event_source_disable_unref(o->worker_source);
+        holders_wait_end(o);
         unit_activity_done(&o->activity);
         for (size_t i = 0; i < o->n_reads; i++)
                 portable_metadata_free(o->reads[i].metadata);
@@ -83,6 +168,8 @@ Operation *operation_free(Operation *o) {
         sd_bus_message_unref(o->request);
         free(o);
 
+        wake_holders_waiters(m);
+
         /* The last one done: what the operations held (image contents, plans) goes back to the
          * system, so that an idle daemon stays small. Cheap on a heap this size. */
         if (m->n_operations == 0)
@@ -97,8 +184,6 @@ static void operation_fail(Operation *o, int r, sd_bus_error *error) {
         (void) sd_bus_reply_method_error(o->request, error);
         operation_free(o);
 }
-
-static void run_finish(Operation *o);
 
 static void on_units(UnitActivity *a, int error, const sd_bus_error *e, void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error copy = SD_BUS_ERROR_NULL;
@@ -154,23 +239,17 @@ static void run_finish(Operation *o) {
                 operation_fail(o, r, &error);
                 return;
         }
-        /* A worker that runs replies when it is done; otherwise finish() has replied. */
-        if (!o->worker_source)
+        /* A worker that runs replies when it is done, and so does finish() run again after a
+         * wait; otherwise finish() has replied. */
+        if (!o->worker_source && !o->holders_timer)
                 operation_free(o);
 }
 
-static void after_reading(Operation *o) {
+/* Asks the service manager about the units finish() needs; finish() runs with the answer. */
+static void ask_units_then_finish(Operation *o) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_strv_free_ char **units = NULL;
         int r = 0;
-
-        if (o->query_rounds > 0) {
-                /* Asked while reading (unit_prefixes()): finish() runs now, or when the answer
-                 * comes. */
-                if (!o->query_slot && !o->query_defer)
-                        run_finish(o);
-                return;
-        }
 
         if (o->type->units_needed)
                 r = o->type->units_needed(o, &units);
@@ -178,6 +257,17 @@ static void after_reading(Operation *o) {
                 r = query_units(o, units, /* prefixes= */ NULL);
         if (r < 0)
                 operation_fail(o, r, &error);
+}
+
+static void after_reading(Operation *o) {
+        if (o->query_rounds > 0) {
+                /* Asked while reading (unit_prefixes()): finish() runs now, or when the answer
+                 * comes. */
+                if (!o->query_slot && !o->query_defer)
+                        run_finish(o);
+                return;
+        }
+        ask_units_then_finish(o);
 }
 
 /* Asks the service manager ahead of the reading, if the operation can say what about. */
@@ -267,6 +357,7 @@ static int on_reader_timeout(sd_event_source *s, uint64_t usec, void *userdata) 
 static int start_reading(Operation *o, OperationRead *rd, const Image *image, const ImageReadRequest *request,
                          sd_bus_error *error) {
         sd_event *e = o->manager->event;
+        const Operation *waiter;
         uint64_t now;
         int r;
 
@@ -275,6 +366,12 @@ static int start_reading(Operation *o, OperationRead *rd, const Image *image, co
                 .image = image,
                 .lock_fds = { -EBADF, -EBADF },
         };
+
+        /* A removal waits for the reads in flight to end; new ones would keep it waiting. */
+        waiter = image_waited_for(o->manager, image);
+        if (waiter)
+                return sd_bus_error_set_errnof(error, EBUSY, "Image '%s' is not read now: a call to %s waits for it; try again later.",
+                                               image->path, waiter->type->name);
 
         /* The same shared lock machined and nspawn take: they cannot remove the image or mark it
          * writable under the reader, nor can we read one they hold exclusively. */
@@ -316,7 +413,7 @@ static int caller_uid(Manager *m, sd_bus_message *request, uid_t *ret) {
 /* Whether one more operation for request fits the limits of portable-limits.h. The caller's
  * operations are counted by walking the list, which the total limit keeps short. */
 static int operation_admit(Manager *m, sd_bus_message *request, uid_t *ret_uid, sd_bus_error *error) {
-        unsigned n_user = 0;
+        unsigned n_user = 0, n_unprivileged = 0;
         uid_t uid;
         int r;
 
@@ -329,13 +426,20 @@ static int operation_admit(Manager *m, sd_bus_message *request, uid_t *ret_uid, 
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to determine the user of the caller: %m");
 
-        for (Operation *o = m->operations; uid != 0 && o; o = o->next)
+        for (Operation *o = m->operations; uid != 0 && o; o = o->next) {
+                if (o->caller_uid != 0)
+                        n_unprivileged++;
                 if (o->caller_uid == uid)
                         n_user++;
+        }
         if (n_user >= PORTABLE_OPERATIONS_PER_USER_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                          "Too many operations of user %u in flight (at most %u at once); try again later.",
                                          (unsigned) uid, PORTABLE_OPERATIONS_PER_USER_MAX);
+        if (n_unprivileged >= PORTABLE_OPERATIONS_UNPRIVILEGED_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Too many operations of unprivileged users in flight (at most %u at once); try again later.",
+                                         PORTABLE_OPERATIONS_UNPRIVILEGED_MAX);
         *ret_uid = uid;
         return 0;
 }

@@ -81,6 +81,11 @@ struct Operation {
         uid_t caller_uid;           /* counted against PORTABLE_OPERATIONS_PER_USER_MAX; 0 (root):
                                      * only in the total */
 
+        /* operation_wait_for_holders(): finish() runs again when the other operations that hold
+         * the image let go of it (holders_gone), or when the wait is over (holders_timer). */
+        sd_event_source *holders_timer, *holders_gone;
+        bool holders_waited;
+
         Operation *next, *prev;
 };
 
@@ -108,6 +113,17 @@ int operation_start_stack(Manager *m, sd_bus_message *request, const OperationTy
  * is left running then). */
 int operation_start_worker(Operation *o, const char *comm, int (*work)(Operation *o),
                            int (*done)(Operation *o, int status, sd_bus_error *error), sd_bus_error *error);
+
+/* From finish(), for an operation that needs the image to itself (its exclusive lock was refused
+ * with -EBUSY): if other operations of ours hold the image (their shared locks), it waits for them,
+ * at most PORTABLE_EXCLUSIVE_WAIT_USEC, and finish() runs again. Meanwhile no other operation may
+ * start to read the image, so that a stream of reads cannot keep it busy for ever. Returns 0 when
+ * it waits (finish() returns 0 then, without replying); -EBUSY when nothing of ours holds the
+ * image, or this operation has waited once already. */
+int operation_wait_for_holders(Operation *o);
+
+/* How many other operations of ours hold image (their shared locks), for messages. */
+size_t operation_image_holders(Manager *m, const Image *image, const Operation *except);
 
 /* Answers every operation with error and drops them all (shutdown); one that waits for a worker
  * stops the worker and answers as its done() says. */

@@ -29,11 +29,18 @@
 
 /* Operations of the daemon in flight at once (method calls waiting for an image read, the service
  * manager or a worker; each may hold reader processes, a loop device and a mount): in all, and
- * per user ID of the callers (root's calls count only in all). A call beyond either is refused at
+ * per user ID of the callers (root's calls count only in all). A call beyond any is refused at
  * once with org.freedesktop.DBus.Error.LimitsExceeded, so that no caller can make the daemon hold
  * an unbounded number of readers, and no single user all of them. */
 #define PORTABLE_OPERATIONS_MAX 64U
 #define PORTABLE_OPERATIONS_PER_USER_MAX 16U
+/* Of all, the operations of unprivileged callers together: the rest is kept for root, so that
+ * the users of a few accounts cannot fill the daemon and lock root out. */
+#define PORTABLE_OPERATIONS_UNPRIVILEGED_MAX 48U
+
+/* How long removing an image waits for our own reads of it (an inspect, an attach being
+ * prepared) to end before it is refused as busy; no new read of it starts meanwhile. */
+#define PORTABLE_EXCLUSIVE_WAIT_USEC (10U * 1000U * 1000U)
 
 /* Paths a caller may ask an image read to look for (GetImageMetadataWithOptions "CheckPaths":
  * the commands of the units, for portablectl check). */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # No caller can exhaust the daemon with calls it is slow to answer: at most 16 operations of one
-# user (PORTABLE_OPERATIONS_PER_USER_MAX) and 64 in all (PORTABLE_OPERATIONS_MAX) are in flight;
+# user (PORTABLE_OPERATIONS_PER_USER_MAX), 48 of all unprivileged users together (the rest is
+# root's) and 64 in all (PORTABLE_OPERATIONS_MAX) are in flight;
 # beyond that a call is refused at once with org.freedesktop.DBus.Error.LimitsExceeded. Floods
 # of GetImageMetadata on an image whose reads are held up (strace delays every reader at its
 # pivot_root(), as in lifecycle.sh): the number refused is exact, other users and calls that start
@@ -113,6 +114,40 @@ check_flood "per user" "$T/user" "$N" "$PER_USER"
 # The slots are free again: a second burst is admitted in full.
 flood "$T/user2" 65534 "$PER_USER"
 check_flood "per user, once the first burst is done" "$T/user2" "$PER_USER" "$PER_USER"
+
+# --- unprivileged users together ------------------------------------------------------------------
+
+# Four users flood at once, each within its own limit: together they get the unprivileged share
+# (PORTABLE_OPERATIONS_UNPRIVILEGED_MAX) and no more, and root is still admitted meanwhile.
+SHARE=48
+started=$(now_ms)
+ALL_PIDS=()
+for uid in 65534 1 2 3; do
+        flood "$T/share-$uid" "$uid" "$PER_USER"
+        ALL_PIDS+=("${FLOOD_PIDS[@]}")
+done
+FLOOD_LAUNCH_MS=$(($(now_ms) - started))
+diag "started $((4 * PER_USER)) clients as 4 users in ${FLOOD_LAUNCH_MS} ms"
+if [ "$FLOOD_LAUNCH_MS" -ge $((READ_DELAY * 1000 - 1500)) ]; then
+        skip_all "starting the clients took ${FLOOD_LAUNCH_MS} ms, too close to the ${READ_DELAY} s reads to count"
+fi
+shared_limited() { cat "$T"/share-*/*.err | grep -c "error-name=org.freedesktop.DBus.Error.LimitsExceeded"; }
+for _ in $(seq 1 100); do
+        [ "$(shared_limited)" -ge $((4 * PER_USER - SHARE)) ] && break
+        sleep 0.05
+done
+assert_eq "unprivileged share: the calls beyond it are refused at once" "$((4 * PER_USER - SHARE))" "$(shared_limited)"
+assert_contains "unprivileged share: the error names the share" \
+        "$(_bus_error_of "$(grep -l LimitsExceeded "$T"/share-*/*.err | head -n 1)")" \
+        "Too many operations of unprivileged users in flight (at most $SHARE at once)"
+mcall GetImageMetadata sas foo 1 foo >"$T/root-in-share.out" 2>"$T/root-in-share.err" &
+ROOT_CALL=$!
+wait "${ALL_PIDS[@]}"
+assert_eq "unprivileged share: $SHARE calls of the four users were admitted and succeeded" "$SHARE" \
+        "$(cat "$T"/share-*/*.rc | grep -cx 0)"
+wait "$ROOT_CALL"
+assert_eq "unprivileged share: root's call meanwhile was admitted and succeeded" 0 "$?"
+assert_contains "... with the metadata" "$(cat "$T/root-in-share.out")" "foo.service"
 
 # --- root fills the daemon ------------------------------------------------------------------------
 

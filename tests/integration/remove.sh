@@ -131,8 +131,8 @@ assert_absent "... all of it" "$POOL/mnt"
 assert_present "... and the host directory that was mounted there stays" "$T/host-data/precious"
 
 # An attach of the image still in flight (read, and waiting for PID 1's answer, which a stopped
-# stand-in holds back) keeps its shared lock until it ends: the image is not removed from under
-# what it has read.
+# stand-in holds back) keeps its shared lock until it ends. RemoveImage waits for it (no new read
+# of the image starts meanwhile), and is then refused: by then the image is attached.
 : >"$T/units"
 start_fake_systemd "$T/units" "$T/log/pid1-calls.log"
 stage foo "$POOL/busy"
@@ -141,16 +141,68 @@ mcall AttachImage sassbs "$POOL/busy" 1 foo default false "" >"$T/attach.out" 2>
 ATTACH=$!
 sleep 1 # the image is read in milliseconds; the answer from PID 1 is what it waits for
 assert_ok "the attach is still waiting" kill -0 "$ATTACH"
-assert_fails_with "RemoveImage while an attach of the image is in flight is refused" \
-        "Image '$POOL/busy' is in use" -- mcall RemoveImage s busy
+SYSTEMD_LOG_LEVEL=debug mcall RemoveImage s busy >"$T/remove.out" 2>"$T/remove.err" &
+REMOVE=$!
+sleep 0.5
+assert_ok "RemoveImage while an attach of the image is in flight waits for it" kill -0 "$REMOVE"
+assert_fails_with "... meanwhile the image is not read again" \
+        "Image '$POOL/busy' is not read now: a call to remove image waits for it" -- mcall GetImageMetadata sas busy 1 foo
+kill -CONT "$FAKE_SYSTEMD_PID"
+wait "$ATTACH"
+assert_eq "the attach then succeeds" 0 "$?"
+wait "$REMOVE"
+assert_eq "... and RemoveImage fails" 1 "$?"
+assert_contains "... since the image is attached now" "$(_bus_error_of "$T/remove.err")" \
+        "Image '$POOL/busy' is not detached, refusing."
+assert_eq "... and the image is attached" 's "attached"' "$(mcall GetImageState s "$POOL/busy")"
+detach "$POOL/busy" false >/dev/null
+
+# Held up longer than RemoveImage waits (PORTABLE_EXCLUSIVE_WAIT_USEC, 10 s): refused as busy.
+kill -STOP "$FAKE_SYSTEMD_PID"
+mcall AttachImage sassbs "$POOL/busy" 1 foo default false "" >"$T/attach.out" 2>"$T/attach.err" &
+ATTACH=$!
+sleep 1
+started=$(date +%s%N)
+assert_fails_with "RemoveImage while an attach is held up for longer than 10 s is refused" \
+        "Image '$POOL/busy' is still in use by other calls after 10 s, refusing to remove it" -- mcall RemoveImage s busy
+waited_ms=$((($(date +%s%N) - started) / 1000000))
+if [ "$waited_ms" -ge 9500 ]; then pass "... after waiting ${waited_ms} ms"; else fail "... after waiting ${waited_ms} ms" "expected 10 s"; fi
 assert_present "... the image is still there" "$POOL/busy/usr/lib/os-release"
 kill -CONT "$FAKE_SYSTEMD_PID"
 wait "$ATTACH"
 assert_eq "the attach then succeeds" 0 "$?"
-assert_eq "... and the image is attached" 's "attached"' "$(mcall GetImageState s "$POOL/busy")"
 detach "$POOL/busy" false >/dev/null
 assert_ok "once it is detached, RemoveImage succeeds" mcall RemoveImage s busy
 assert_absent "... and the image is gone" "$POOL/busy"
+
+# Reads of the image in flight (an inspect, its reader held up for 3 s at its pivot_root()):
+# RemoveImage waits for them instead of being refused, so that reading an image again and again
+# cannot keep it from being removed; the read in flight completes, and the image goes after it.
+build_raw squashfs "$TEST_DATA/images/foo" "$POOL/read_1.raw" || exit 1
+stop_daemon
+DAEMON_WRAPPER="strace -f -o /dev/null -e trace=pivot_root -e inject=pivot_root:delay_enter=3000000" start_daemon || exit 1
+mcall GetImageMetadata sas read_1 1 foo >"$T/inspect.out" 2>"$T/inspect.err" &
+INSPECT=$!
+sleep 0.5
+started=$(date +%s%N)
+SYSTEMD_LOG_LEVEL=debug mcall RemoveImage s read_1 >"$T/remove.out" 2>"$T/remove.err" &
+REMOVE=$!
+sleep 0.5
+assert_ok "RemoveImage while the image is inspected waits" kill -0 "$REMOVE"
+assert_fails_with "... a new inspect meanwhile is refused" \
+        "Image '$POOL/read_1.raw' is not read now: a call to remove image waits for it" -- mcall GetImageMetadata sas read_1 1 foo
+wait "$INSPECT"
+assert_eq "the inspect in flight succeeds" 0 "$?"
+assert_contains "... with the image's units" "$(cat "$T/inspect.out")" "foo.service"
+wait "$REMOVE"
+assert_eq "... and then RemoveImage succeeds" 0 "$?"
+waited_ms=$((($(date +%s%N) - started) / 1000000))
+# The read has 2.5 s to go when the removal starts; the removal's own wait would end after 10 s.
+if [ "$waited_ms" -lt 8000 ]; then pass "... as soon as the read is done (${waited_ms} ms)"; else
+        fail "... as soon as the read is done" "it took ${waited_ms} ms"; fi
+assert_absent "... and the image is gone" "$POOL/read_1.raw"
+stop_traced_daemon TERM
+start_daemon || exit 1
 
 # The daemon stopped while its worker removes an image (the worker's first unlinkat() held up for
 # 10 s by strace): the caller is told the removal was cut short, not that nothing was changed.

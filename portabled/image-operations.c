@@ -23,6 +23,7 @@
 #include "portable-limits.h"
 #include "portable.h"
 #include "profile.h"
+#include "repair.h"
 #include "strv.h"
 #include "unit-match.h"
 
@@ -542,7 +543,7 @@ static int reattach_keeping_previous(Operation *o, const PortableStack *stack, P
         if (r >= 0)
                 r = pending_upgrade_add(o->manager, o->request, o->image->path, &t, units);
         if (r < 0) {
-                transaction_abort(&t);
+                (void) transaction_abort(&t, error);
                 return r;
         }
         TAKE_PTR(units);
@@ -575,6 +576,18 @@ bool image_operation_copying(Manager *m, const char *name_or_path) {
  * the link attach made, which a detach now would remove under its feet), the image's attachment
  * is not changed. */
 static int refuse_if_busy(Manager *m, const char *name_or_path, sd_bus_error *error) {
+        _cleanup_strv_free_ char **live = NULL;
+        int r;
+
+        /* A journal left by an operation whose undo failed: its recovery would undo what we
+         * change now. */
+        r = pending_upgrade_transaction_ids(m, &live);
+        if (r < 0)
+                return r;
+        r = portable_refuse_if_unrecovered(&m->host, live, error);
+        if (r < 0)
+                return r;
+
         if (pending_upgrade_blocks(m, name_or_path))
                 return sd_bus_error_set_errnof(error, EBUSY,
                                                "An upgrade of '%s' is being verified; try again once it is kept or rolled back.",

@@ -69,8 +69,11 @@ static void restart_previous(Manager *m, char * const *units) {
 }
 
 static void roll_back_on_our_own(PendingUpgrade *p, const char *why) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
         log_warning("Upgrade to '%s' %s: putting the previous version back.", p->image_path, why);
-        transaction_abort(&p->transaction);
+        if (transaction_abort(&p->transaction, &error) < 0)
+                log_error("Upgrade to '%s': %s", p->image_path, error.message);
         restart_previous(p->manager, p->units);
         pending_upgrade_free(p);
 }
@@ -137,9 +140,19 @@ int pending_upgrade_add(Manager *m, sd_bus_message *msg, const char *image_path,
         return 0;
 
 fail:
-        transaction_abort(&p->transaction);
+        (void) transaction_abort(&p->transaction, /* reterr= */ NULL);
         pending_upgrade_free(p);
         return r;
+}
+
+int pending_upgrade_transaction_ids(Manager *m, char ***ret) {
+        _cleanup_strv_free_ char **ids = NULL;
+
+        for (PendingUpgrade *p = m->pending_upgrades; p; p = p->next)
+                if (strv_extend(&ids, p->transaction.id) < 0)
+                        return -ENOMEM;
+        *ret = TAKE_PTR(ids);
+        return 0;
 }
 
 bool pending_upgrade_blocks(Manager *m, const char *name_or_path) {
@@ -186,7 +199,7 @@ static PendingUpgrade *find_upgrade(Manager *m, const char *image_path, const ch
 int pending_upgrade_finish(Manager *m, const char *image_path, const char *as_named, const char *sender,
                            bool keep, PortableChanges *ret_changes, sd_bus_error *reterr) {
         PendingUpgrade *p = find_upgrade(m, image_path, as_named, sender);
-        int r;
+        int r, k;
 
         if (!p)
                 return portable_error(reterr, ENOENT, SYSTEMD_ERROR_NO_SUCH_UNIT,
@@ -211,8 +224,14 @@ int pending_upgrade_finish(Manager *m, const char *image_path, const char *as_na
                 /* Reported as what happened to the files, so that the client knows which units to
                  * stop (their files went) and which to start again (their files came back). */
                 r = transaction_undo_changes(&p->transaction, ret_changes);
-                transaction_abort(&p->transaction);
-                log_notice("Upgrade to '%s' abandoned: the previous version is back.", image_path);
+                k = transaction_abort(&p->transaction, reterr);
+                if (k < 0) {
+                        log_error_errno(k, "Upgrade to '%s' abandoned, but not undone in full: %m", image_path);
+                        if (r >= 0)
+                                portable_changes_done(ret_changes);
+                        r = k;
+                } else
+                        log_notice("Upgrade to '%s' abandoned: the previous version is back.", image_path);
         }
         pending_upgrade_free(p);
         return r;

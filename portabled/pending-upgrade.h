@@ -30,6 +30,9 @@ int pending_upgrade_add(Manager *m, sd_bus_message *msg, const char *image_path,
 /* Whether an operation on name_or_path must wait for an upgrade being verified. */
 bool pending_upgrade_blocks(Manager *m, const char *name_or_path);
 
+/* The ids of the transactions of the waiting upgrades: their journals are live, not left over. */
+int pending_upgrade_transaction_ids(Manager *m, char ***ret);
+
 /* The image path of a waiting upgrade that changed one of the units of metadata (its rollback
  * would put the previous version's files back over what an attach of them wrote), or NULL. */
 const char *pending_upgrade_holding_units(Manager *m, const PortableMetadata *metadata);

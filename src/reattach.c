@@ -133,7 +133,8 @@ int portable_reattach_stack_uncommitted(Transaction *t, const Host *host, const 
         if (r >= 0)
                 r = split_changes(t, begin, end, ret_removed, ret_updated);
         if (r < 0) {
-                transaction_abort(t);
+                /* What went wrong first is in reterr; a failed undo leaves the journal. */
+                (void) transaction_abort(t, /* reterr= */ NULL);
                 transaction_done(t);
         }
         return r;

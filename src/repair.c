@@ -65,6 +65,26 @@ static int journal_ids(const char *dir, char ***ids, char ***names) {
         return 0;
 }
 
+int portable_refuse_if_unrecovered(const Host *host, char * const *live_ids, sd_bus_error *reterr) {
+        for (int runtime = 0; runtime <= 1; runtime++) {
+                _cleanup_free_ char *dir = host_journal_dir(host, runtime);
+                _cleanup_strv_free_ char **ids = NULL, **names = NULL;
+                int r;
+
+                if (!dir)
+                        return -ENOMEM;
+                r = journal_ids(dir, &ids, &names);
+                if (r < 0)
+                        return portable_error(reterr, r, NULL, "Failed to look for unfinished operations in %s: %m", dir);
+                for (size_t i = 0; ids && ids[i]; i++)
+                        if (!strv_contains(live_ids, ids[i]))
+                                return portable_error(reterr, EBUSY, NULL,
+                                                      "An earlier operation was neither finished nor undone in full (journal %s/%s); nothing is changed until 'portablectl repair' has recovered it.",
+                                                      dir, names[i]);
+        }
+        return 0;
+}
+
 static int plan_hidden_files(Transaction *t, const char *dir, char * const *busy_ids) {
         _cleanup_closedir_ DIR *d = opendir(dir);
         struct dirent *de;

@@ -26,3 +26,9 @@ int portable_repair(const Host *host, bool dry_run, PortableChanges *ret_changes
 /* The part of it the daemon also does at every start: what copies of --copy=mixed cut short left
  * in /etc|/run/portables (image_copy_remove_leftovers()), with an "unlink" change for each. */
 int portable_remove_copy_leftovers(const Host *host, bool dry_run, PortableChanges *changes);
+
+/* Refuses (-EBUSY, reterr naming the journal) while a journal other than those of live_ids (the
+ * transactions the caller has in flight) is on disk: an operation that could not be finished or
+ * undone in full, whose recovery would undo what is changed meanwhile. Nothing may change the
+ * attachments until a repair (or the next start) has recovered it. */
+int portable_refuse_if_unrecovered(const Host *host, char * const *live_ids, sd_bus_error *reterr);

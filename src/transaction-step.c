@@ -146,31 +146,44 @@ static bool path_was_freed(const TransactionStep *predecessor) {
         return exists(predecessor->backup);
 }
 
-void transaction_step_undo(TransactionStep *s, const TransactionStep *predecessor) {
+/* Whether a call that puts the old state back failed for real: what it should remove being gone
+ * already is not a failure. */
+static int undo_result(int r) {
+        return r < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int transaction_step_undo(TransactionStep *s, const TransactionStep *predecessor) {
+        int r = 0, k;
+
         switch (s->kind) {
         case STEP_MKDIR:
-                /* Only removes it if nothing else was put there meanwhile. */
+                /* Only removes it if nothing else was put there meanwhile; an empty directory
+                 * left over is harmless, so a failure is not reported. */
                 if (reached(s, STEP_DONE))
                         (void) rmdir(s->path);
                 break;
 
         case STEP_CREATE:
                 if (reached(s, STEP_TEMP_WRITTEN))
-                        (void) unlink(s->temp);
+                        r = undo_result(unlink(s->temp));
                 if (s->backup) {
                         /* The backup is the old file: put it back, over the new one if that got
                          * in place. If it does not exist, the old file never moved. */
-                        if (reached(s, STEP_MOVED_ASIDE) && exists(s->backup))
-                                (void) rename(s->backup, s->path);
+                        if (reached(s, STEP_MOVED_ASIDE) && exists(s->backup)) {
+                                k = undo_result(rename(s->backup, s->path));
+                                r = r < 0 ? r : k;
+                        }
                 } else if (reached(s, STEP_DONE) &&
-                           (s->progress != STEP_PROGRESS_UNKNOWN || path_was_freed(predecessor)))
-                        (void) unlink(s->path);
+                           (s->progress != STEP_PROGRESS_UNKNOWN || path_was_freed(predecessor))) {
+                        k = undo_result(unlink(s->path));
+                        r = r < 0 ? r : k;
+                }
                 break;
 
         case STEP_REMOVE:
         case STEP_REMOVE_TREE:
                 if (reached(s, STEP_DONE) && exists(s->backup))
-                        (void) rename(s->backup, s->path);
+                        r = undo_result(rename(s->backup, s->path));
                 break;
 
         case STEP_RMDIR:
@@ -178,8 +191,10 @@ void transaction_step_undo(TransactionStep *s, const TransactionStep *predecesso
                 break;
         }
 
-        if (s->progress != STEP_PROGRESS_UNKNOWN)
+        /* A step not undone in full stays as it is, for the next attempt. */
+        if (r >= 0 && s->progress != STEP_PROGRESS_UNKNOWN)
                 s->progress = STEP_NOT_STARTED;
+        return r;
 }
 
 static int unlink_if_exists(const char *path) {

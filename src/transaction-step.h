@@ -51,11 +51,12 @@ StepKind step_kind_from_string(const char *s);
  * is -ESTALE or -EEXIST: the plan no longer describes the disk. */
 int transaction_step_apply(TransactionStep *s);
 
-/* Undoes whatever part of the step happened. Best effort and idempotent. predecessor is the
- * latest earlier step of the same transaction on the same path, or NULL: when the progress is
- * unknown, a new file is only removed if the path was free for it, i.e. if no earlier step still
- * had to move the old file away. */
-void transaction_step_undo(TransactionStep *s, const TransactionStep *predecessor);
+/* Undoes whatever part of the step happened, and is idempotent. predecessor is the latest earlier
+ * step of the same transaction on the same path, or NULL: when the progress is unknown, a new file
+ * is only removed if the path was free for it, i.e. if no earlier step still had to move the old
+ * file away. A negative errno if a file could not be put back or removed (the step then keeps its
+ * progress); a directory it made that cannot be removed is left, and not reported. */
+int transaction_step_undo(TransactionStep *s, const TransactionStep *predecessor);
 
 /* After the commit point: deletes the step's backup (a REMOVE_TREE's with everything below it,
  * but nothing on another mount: -EXDEV) and temporary file, removes an RMDIR step's directory if

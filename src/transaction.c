@@ -348,9 +348,17 @@ static const TransactionStep *predecessor_of(const TransactionStep *steps, size_
         return NULL;
 }
 
-static void undo_steps(TransactionStep *steps, size_t n) {
-        for (size_t i = n; i > 0; i--)
-                transaction_step_undo(&steps[i - 1], predecessor_of(steps, i - 1));
+/* Every step is tried; the first error is returned. */
+static int undo_steps(TransactionStep *steps, size_t n) {
+        int r = 0;
+
+        for (size_t i = n; i > 0; i--) {
+                int k = transaction_step_undo(&steps[i - 1], predecessor_of(steps, i - 1));
+
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        return r;
 }
 
 /* Deletes the hidden files; the RMDIR steps that removed their directory are reported through
@@ -403,19 +411,71 @@ static int sync_dirs(char * const *dirs) {
         return r < 0 ? r : 0;
 }
 
+/* The journal's directory, made if missing. A directory made here is made durable too, with
+ * every directory above it (only ever the first time): else a power loss could take the journal
+ * away with its directory, after the changes it describes reached the disk. */
 static int prepare_journal_dir(const char *dir) {
-        return mkdir_p(dir, 0755, 0700);
+        _cleanup_strv_free_ char **ancestors = NULL;
+        struct stat st;
+        int r;
+
+        if (stat(dir, &st) >= 0)
+                return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+        if (errno != ENOENT)
+                return -errno;
+
+        r = mkdir_p(dir, 0755, 0700);
+        if (r < 0)
+                return r;
+        for (const char *p = dir; !streq(p, "/"); p = ancestors[strv_length(ancestors) - 1]) {
+                r = strv_consume(&ancestors, path_dirname(p));
+                if (r < 0)
+                        return r;
+        }
+        r = fsync_paths(/* files= */ NULL, ancestors);
+        return r < 0 ? r : 0;
 }
 
-/* Undoes what was applied and drops the journal. */
-static void abort_applied(Transaction *t, char * const *dirs) {
-        undo_steps(t->steps, t->n_applied);
+/* Undoes what was applied and drops the journal. The journal goes only once the old state is
+ * back and on disk: otherwise it stays, so that the next recovery (the daemon's next start, a
+ * repair) tries again, and the hidden backups it names are not taken for orphans. */
+static int abort_applied(Transaction *t, char * const *dirs) {
+        int r;
+
+        r = undo_steps(t->steps, t->n_applied);
         t->n_applied = 0;
-        if (t->journal_dir) {
-                /* The old state is on disk before the journal that could restore it goes. */
-                (void) sync_dirs(dirs);
-                (void) transaction_journal_remove(t->journal_dir, t->id, /* sync= */ true);
+        if (!t->journal_dir)
+                return r;
+        if (r >= 0)
+                r = sync_dirs(dirs);
+        if (r >= 0)
+                r = transaction_journal_remove(t->journal_dir, t->id, /* sync= */ true);
+        return r;
+}
+
+/* What the caller is told when undoing failed too (r): what went wrong first (cause, may be
+ * NULL), and where the journal that will finish the undo is. */
+static int undo_failed(const Transaction *t, int r, const char *cause, sd_bus_error *reterr) {
+        return portable_error(reterr, r, NULL,
+                              "%s%sundoing the changes made so far failed too (%m): what is not undone stays, and so does the journal %s/%s" TRANSACTION_JOURNAL_SUFFIX ", from which 'portablectl repair' or the next start of the daemon undoes the rest.",
+                              strempty(cause), cause ? "; " : "", strna(t->journal_dir), strna(t->id));
+}
+
+/* Undoes what was applied after error r, whose description is in reterr: if that fails too,
+ * reterr says so instead. Returns r. */
+static int abort_after(Transaction *t, char * const *dirs, int r, sd_bus_error *reterr) {
+        _cleanup_free_ char *cause = NULL;
+        int k;
+
+        k = abort_applied(t, dirs);
+        if (k >= 0)
+                return r;
+        if (reterr && sd_bus_error_is_set(reterr)) {
+                cause = strdup(reterr->message ?: reterr->name);
+                sd_bus_error_free(reterr);
         }
+        (void) undo_failed(t, k, cause, reterr);
+        return r;
 }
 
 /* For "Failed to %s '%s'". */
@@ -468,16 +528,15 @@ int transaction_apply(Transaction *t, sd_bus_error *reterr) {
                                 (void) portable_error(reterr, r, NULL, "Failed to %s '%s': %m", step_verb(s->kind),
                                                       s->path);
                         t->n_applied++; /* the failed step may have half happened */
-                        abort_applied(t, dirs);
-                        return r;
+                        return abort_after(t, dirs, r, reterr);
                 }
         }
 
         /* Barrier 2: every effect is on disk before the commit point can be. */
         r = sync_steps(t->steps, t->n_steps, dirs);
         if (r < 0) {
-                abort_applied(t, dirs);
-                return portable_error(reterr, r, NULL, "Failed to make the changes durable: %m");
+                (void) portable_error(reterr, r, NULL, "Failed to make the changes durable: %m");
+                return abort_after(t, dirs, r, reterr);
         }
         return 0;
 }
@@ -502,8 +561,8 @@ int transaction_commit(Transaction *t, sd_bus_error *reterr) {
         if (t->journal_dir) {
                 r = transaction_journal_commit(t->journal_dir, t->id);
                 if (r < 0) {
-                        abort_applied(t, dirs);
-                        return portable_error(reterr, r, NULL, "Failed to commit: %m");
+                        (void) portable_error(reterr, r, NULL, "Failed to commit: %m");
+                        return abort_after(t, dirs, r, reterr);
                 }
         }
 
@@ -556,14 +615,16 @@ int transaction_undo_changes(const Transaction *t, PortableChanges *ret) {
         return 0;
 }
 
-void transaction_abort(Transaction *t) {
+int transaction_abort(Transaction *t, sd_bus_error *reterr) {
         _cleanup_strv_free_ char **dirs = NULL;
+        int r;
 
         if (!t->executed || t->committed)
-                return;
+                return 0;
         t->committed = true; /* nothing more to do with it either way */
         (void) steps_dirs(t->steps, t->n_steps, &dirs);
-        abort_applied(t, dirs);
+        r = abort_applied(t, dirs);
+        return r < 0 ? undo_failed(t, r, /* cause= */ NULL, reterr) : 0;
 }
 
 int transaction_execute(Transaction *t, sd_bus_error *reterr) {
@@ -612,18 +673,23 @@ static int recover_one(const char *dir, const char *filename, char ***log) {
         if (r < 0)
                 return r;
 
-        if (j.committing) {
+        /* Whatever fails, the journal stays for the next attempt: it names the hidden files,
+         * which are not orphans while it does. */
+        if (j.committing)
                 r = cleanup_steps(j.steps, j.n_steps, /* changes= */ NULL);
-                if (r < 0)
-                        return r;
-        } else
-                undo_steps(j.steps, j.n_steps);
-
-        r = sync_dirs(dirs);
+        else
+                r = undo_steps(j.steps, j.n_steps);
+        if (r >= 0)
+                r = sync_dirs(dirs);
         if (r >= 0)
                 r = transaction_journal_remove(dir, j.id, /* sync= */ true);
-        if (r < 0)
+        if (r < 0) {
+                if (asprintf(&line, "Interrupted operation '%s' (%s) could not be %s (%s); journal %s/%s left in place for the next attempt.",
+                             j.description, j.id, j.committing ? "finished" : "rolled back", strerror(-r), dir,
+                             filename) >= 0)
+                        (void) strv_consume(log, line);
                 return r;
+        }
 
         if (asprintf(&line, "Interrupted operation '%s' (%s) %s.", j.description, j.id,
                      j.committing ? "had been applied: finished removing its backups"

@@ -24,7 +24,9 @@
  *   3. the effects are made durable, the journal is renamed to mark it "committed" (the commit
  *      point) and that is made durable;
  *   4. backups and emptied directories are deleted, and the journal is removed.
- * If a step fails, the applied steps are undone in reverse order. If the process dies at any
+ * If a step fails, the applied steps are undone in reverse order; if undoing fails too (a backup
+ * that cannot be renamed back), the journal stays, and recovery undoes the rest later. If the
+ * process dies at any
  * point, transaction_recover() finishes the job from the journal at the next start: before the
  * commit point it rolls back, after it it completes the cleanup. Either way the host ends up
  * exactly in the old or exactly in the new state, and no hidden file is left behind.
@@ -97,16 +99,18 @@ int transaction_remove_dir_if_empty(Transaction *t, const char *path);
 int transaction_lstat(Transaction *t, const char *path, struct stat *ret);
 
 /* Applies the plan as described above. On failure everything is undone, reterr says which file
- * and why. A transaction without steps does nothing, not even a journal. */
+ * and why (and, if undoing failed too, that the journal stays for recovery to finish it). A
+ * transaction without steps does nothing, not even a journal. */
 int transaction_execute(Transaction *t, sd_bus_error *reterr);
 
 /* The same in two halves, for a caller that wants to see the new state at work before it keeps
  * it (reattach with rollback): apply() takes the steps up to, not including, the commit point
  * (the journal still says "applying": a crash meanwhile rolls back), then either commit() or
- * abort(), which undoes everything as if nothing had been applied. */
+ * abort(), which undoes everything as if nothing had been applied (if that fails, it returns the
+ * error, says so in reterr, which may be NULL, and the journal stays for recovery). */
 int transaction_apply(Transaction *t, sd_bus_error *reterr);
 int transaction_commit(Transaction *t, sd_bus_error *reterr);
-void transaction_abort(Transaction *t);
+int transaction_abort(Transaction *t, sd_bus_error *reterr);
 
 /* What abort() would do to an applied transaction: "unlink" for what goes, "write" for what is
  * put back, latest first. */
@@ -120,5 +124,6 @@ int transaction_finish(Transaction *t, int r, PortableChanges *ret_changes, sd_b
 /* Finds the journals of interrupted transactions in journal_dir and completes each: rollback if
  * it was interrupted before its commit point, cleanup after it. Returns the number of journals
  * handled (0 if none), and what was done as human-readable lines in ret_log (may be NULL). A
- * journal that cannot be read is left in place and reported, never half-applied. */
+ * journal that cannot be read is left in place and reported, never half-applied; so is one whose
+ * rollback or cleanup fails part of the way (the next call tries again). */
 int transaction_recover(const char *journal_dir, char ***ret_log);

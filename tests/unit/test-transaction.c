@@ -379,7 +379,7 @@ Test(transaction, remove_tree_abort_puts_it_back) {
         cr_assert(not(exists("/tree")));
         during = snapshot();
         cr_assert(not(zero(ptr, strstr(during, "/.#portabled-"))), "the tree waits under a hidden name: %s", during);
-        transaction_abort(&t);
+        cr_assert(eq(int, transaction_abort(&t, NULL), 0));
         after = snapshot();
         assert_str(after, before);
         cr_assert(eq(sz, journal_files(), 0));
@@ -840,6 +840,67 @@ Test(transaction, execute_after_failed_apply_fails) {
 }
 
 
+/* Undoing fails part of the way (the directory of the backups became immutable, so they cannot be
+ * renamed back): the caller is told, and the journal stays with the backups it names, so that
+ * they are not taken for orphans; recovery puts the old state back once it can. */
+Test(transaction, failed_undo_keeps_the_journal) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *before = NULL, *after = NULL, *dir = p("/etc/systemd/system.attached");
+        _cleanup_strv_free_ char **log = NULL;
+
+        if (geteuid() != 0)
+                cr_skip_test("the immutable attribute needs CAP_LINUX_IMMUTABLE");
+
+        populate();
+        before = snapshot();
+        plan_reattach_like(&t);
+        cr_assert(eq(int, transaction_apply(&t, NULL), 0));
+        set_immutable(dir, true);
+        cr_assert(eq(int, transaction_abort(&t, &error), -EPERM));
+        cr_assert(not(zero(ptr, strstr(strempty(error.message), "undoing the changes made so far failed too"))),
+                  "%s", strna(error.message));
+        cr_assert(not(zero(ptr, strstr(strempty(error.message), t.id))), "the message names the journal: %s",
+                  strna(error.message));
+        cr_assert(has_leftovers(), "the backups are still hidden");
+        cr_assert(eq(sz, journal_files(), 1), "the journal must stay for the recovery");
+
+        set_immutable(dir, false);
+        cr_assert(eq(int, transaction_recover(journal, &log), 1));
+        cr_assert(not(zero(ptr, strstr(strempty(log ? log[0] : NULL), "rolled back to the previous state"))));
+        after = snapshot();
+        assert_str(after, before);
+        cr_assert(eq(sz, journal_files(), 0));
+}
+
+/* Recovery itself cannot undo everything: the journal stays, the log says so, and the next
+ * recovery finishes. */
+Test(transaction, failed_recovery_keeps_the_journal) {
+        _cleanup_free_ char *before = NULL, *after = NULL, *dir = p("/etc/systemd/system.attached");
+        _cleanup_strv_free_ char **log = NULL, **log2 = NULL;
+
+        if (geteuid() != 0)
+                cr_skip_test("the immutable attribute needs CAP_LINUX_IMMUTABLE");
+
+        populate();
+        before = snapshot();
+        plan_reattach_like(&t);
+        cr_assert(eq(int, transaction_apply(&t, NULL), 0));
+        /* The daemon dies here; the next start cannot change the attached directory. */
+        t.executed = false;
+        set_immutable(dir, true);
+        cr_assert(eq(int, transaction_recover(journal, &log), -EPERM));
+        cr_assert(not(zero(ptr, strstr(strempty(log ? log[0] : NULL), "could not be rolled back"))), "%s",
+                  strna(log ? log[0] : NULL));
+        cr_assert(eq(sz, journal_files(), 1));
+        cr_assert(has_leftovers());
+
+        set_immutable(dir, false);
+        cr_assert(eq(int, transaction_recover(journal, &log2), 1));
+        after = snapshot();
+        assert_str(after, before);
+        cr_assert(eq(sz, journal_files(), 0));
+}
+
 /* The commit point is the journal's rename to <id>.committed: a crash right after it, or during
  * the cleanup that follows, completes the operation, whatever state the document says. */
 Test(transaction, crash_after_commit_rename_completes) {
@@ -902,6 +963,36 @@ Test(transaction, execute_leaves_no_journal) {
         cr_assert(eq(int, execute(), 0));
         cr_assert(eq(sz, journal_files(), 0));
         cr_assert(not(has_leftovers()));
+}
+
+/* The journal's directory and the missing ones above it are made on first use (the one of the
+ * journal private to root); something else in its place is refused before anything changes. */
+Test(transaction, journal_directory_is_made_or_refused) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *nested = unit_strf("%s/state/lib/journal", root), *parent = unit_strf("%s/state", root),
+                            *before = NULL, *after = NULL;
+        Transaction u;
+        struct stat st;
+
+        populate();
+        cr_assert(eq(int, transaction_init(&u, nested, "nested"), 0));
+        plan_reattach_like(&u);
+        cr_assert(eq(int, transaction_execute(&u, &error), 0), "%s", strna(error.message));
+        transaction_done(&u);
+        cr_assert(eq(int, stat(nested, &st), 0));
+        cr_assert(eq(u32, st.st_mode & 07777, 0700));
+        cr_assert(eq(int, stat(parent, &st), 0));
+        cr_assert(eq(u32, st.st_mode & 07777, 0755));
+
+        unit_rm_rf(root);
+        unit_mkdir_p(host, 0755);
+        populate();
+        unit_write(journal, "not a directory\n");
+        before = snapshot();
+        plan_attach_like(&t);
+        cr_assert(eq(int, transaction_execute(&t, &error), -ENOTDIR));
+        after = snapshot();
+        assert_str(after, before);
 }
 
 Test(transaction, journal_names) {

@@ -38,6 +38,7 @@ struct PolkitRegistry {
         size_t n_queries;
         PolkitPrivilegeCheck privilege_check;
         void *privilege_check_userdata;
+        bool closed;
 };
 
 static int default_privilege_check(sd_bus_message *msg, void *userdata) {
@@ -87,6 +88,10 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *registry) {
 
 size_t polkit_registry_size(const PolkitRegistry *registry) {
         return registry ? registry->n_queries : 0;
+}
+
+void polkit_registry_close(PolkitRegistry *registry) {
+        registry->closed = true;
 }
 
 void polkit_registry_set_privilege_check(PolkitRegistry *registry, PolkitPrivilegeCheck check, void *userdata) {
@@ -319,6 +324,10 @@ int bus_verify_polkit_async(sd_bus_message *msg, const char *action, const char 
                                          "to ask polkit about.", action, target);
         }
 
+        if (registry->closed)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
+                                         "The service is exiting after being idle and asks for no more authorizations; "
+                                         "call again to reach its next instance ('%s').", action);
         if (registry->n_queries >= POLKIT_QUERIES_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                          "Too many authorization requests pending, refusing '%s'.", action);

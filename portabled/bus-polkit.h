@@ -38,6 +38,11 @@ static inline void polkit_registry_freep(PolkitRegistry **registry) {
 /* Queries waiting for polkit or for their method call to come back. */
 size_t polkit_registry_size(const PolkitRegistry *registry);
 
+/* From now on a caller that would need polkit is refused at once (privileged callers are still
+ * served). For a daemon on its way out: it gave its bus name back, and a question to polkit, which
+ * may wait minutes for a password, would keep it alive while its successor waits for it. */
+void polkit_registry_close(PolkitRegistry *registry);
+
 /* The default check is sd_bus_query_sender_privilege(msg, CAP_SYS_ADMIN), which on a bus means:
  * the sender runs as root. The daemon replaces it with the same check on credentials it asks for
  * once per call (sender-creds.h), tests with their own. */

@@ -377,6 +377,9 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         }
         m->name_released = true;
+        /* Calls that reach us before the name is gone are still served, but none that would make
+         * us wait for polkit. */
+        polkit_registry_close(m->polkit_registry);
         r = sd_bus_release_name_async(m->bus, NULL, PORTABLE_BUS_NAME, on_name_released, m);
         if (r < 0)
                 return sd_event_exit(m->event, 0);

@@ -449,3 +449,24 @@ Test(bus_polkit, freeing_the_registry_cancels_pending_queries) {
         cr_assert(eq(u32, ping(), 0));
         result_done(&r);
 }
+
+/* A daemon on its way out asks polkit nothing more: a caller who would need it is told at once
+ * to call again; privileged callers are still served. */
+Test(bus_polkit, closed_registry_refuses_at_once) {
+        CallResult r, privileged;
+
+        t.mode = POLKIT_YES;
+        polkit_registry_close(t.registry);
+        do_and_wait("foo", &r);
+        assert_str(r.error_name, SD_BUS_ERROR_FAILED);
+        cr_assert(not(zero(ptr, strstr(strempty(r.error_message), "call again"))), "%s", r.error_message);
+        cr_assert(eq(u32, t.checks, 0), "polkit was asked");
+        cr_assert(eq(sz, polkit_registry_size(t.registry), 0));
+
+        t.privileged = true;
+        do_and_wait("bar", &privileged);
+        cr_assert(zero(ptr, privileged.error_name), "%s: %s", privileged.error_name, privileged.error_message);
+        assert_str(privileged.value, "bar");
+        result_done(&r);
+        result_done(&privileged);
+}

@@ -277,22 +277,12 @@ int bus_image_common_remove(Manager *m, sd_bus_message *msg, Image *image, sd_bu
 }
 
 int bus_image_common_mark_read_only(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {
-        int read_only, r, lock_fds[IMAGE_LOCKS] = { -EBADF, -EBADF };
+        int read_only, r;
 
         r = sd_bus_message_read(msg, "b", &read_only);
         if (r < 0)
                 return r;
-
-        r = image_lock_acquire(&m->host, image->path, /* exclusive= */ true, lock_fds, error);
-        if (r < 0)
-                return r;
-        r = image_mark_read_only(image, read_only);
-        for (size_t i = 0; i < IMAGE_LOCKS; i++)
-                image_lock_release(lock_fds[i]);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to mark image '%s' %s: %m", image->path,
-                                               read_only ? "read-only" : "writable");
-        return sd_bus_reply_method_return(msg, NULL);
+        return image_operation_mark_read_only(m, msg, image, read_only, error);
 }
 
 int bus_image_common_set_limit(Manager *m, sd_bus_message *msg, Image *image, sd_bus_error *error) {

@@ -41,7 +41,8 @@ typedef struct ImageArguments {
         char **check_paths;        /* inspect: the profile's and the caller's */
         char **requirements;       /* inspect with a profile: (path, setting) pairs */
         char *profile_service;     /* inspect with a profile: its drop-in for services */
-        int lock_fds[IMAGE_LOCKS]; /* exclusive locks of remove */
+        int lock_fds[IMAGE_LOCKS]; /* exclusive locks of remove and mark read-only */
+        bool read_only;            /* mark read-only: what to mark */
         struct stat removed_st;    /* remove: the image file, for the verity cache */
         PortableChanges removed, updated; /* attach while its worker copies: the reply to come */
 } ImageArguments;
@@ -963,6 +964,31 @@ int image_operation_list(Manager *m, sd_bus_message *msg, sd_bus_error *error) {
         return start(m, msg, &list_type, a, NULL, NULL, error);
 }
 
+/* ------------------------------------------------------------------------ exclusive access */
+
+/* Takes the image's exclusive lock for o (in the ImageArguments' lock_fds): 0 once it holds it.
+ * Our own calls that read the image end soon, so they are waited for (1: finish() returns 0 and
+ * runs again when they are done), so that nobody can keep the image busy by reading it again and
+ * again. < 0 with error set if it is busy otherwise, or still after the wait. */
+static int lock_exclusive_or_wait(Operation *o, const char *purpose, sd_bus_error *error) {
+        ImageArguments *a = o->data;
+        int r;
+
+        r = image_lock_acquire(&o->manager->host, o->image->path, /* exclusive= */ true, a->lock_fds, error);
+        if (r != -EBUSY)
+                return r;
+        if (operation_wait_for_holders(o) >= 0) {
+                sd_bus_error_free(error);
+                return 1;
+        }
+        if (operation_image_holders(o->manager, o->image, o) == 0)
+                return r; /* another program's lock: error says so */
+        sd_bus_error_free(error);
+        return sd_bus_error_set_errnof(error, EBUSY,
+                                       "Image '%s' is still in use by other calls after %u s, refusing to %s; try again later.",
+                                       o->image->path, (unsigned) (PORTABLE_EXCLUSIVE_WAIT_USEC / 1000000U), purpose);
+}
+
 /* ---------------------------------------------------------------------------------- remove */
 
 static int remove_units_needed(Operation *o, char ***ret) {
@@ -1028,22 +1054,10 @@ static int remove_finish(Operation *o, sd_bus_error *error) {
                                                "Image '%s' has a file system mounted at '%s', refusing to remove it: unmount it first.",
                                                o->image->path, mounted);
 
-        /* Nobody may read it (nspawn, machined, our own readers) while it goes. Our own reads end
-         * soon: wait for those, so that nobody can keep the image from being removed by reading
-         * it again and again. */
-        r = image_lock_acquire(&o->manager->host, o->image->path, /* exclusive= */ true, a->lock_fds, error);
-        if (r == -EBUSY && operation_wait_for_holders(o) >= 0) {
-                sd_bus_error_free(error);
-                return 0; /* finish() runs again when they are done */
-        }
-        if (r == -EBUSY && operation_image_holders(o->manager, o->image, o) > 0) {
-                sd_bus_error_free(error);
-                return sd_bus_error_set_errnof(error, EBUSY,
-                                               "Image '%s' is still in use by other calls after %u s, refusing to remove it; try again later.",
-                                               o->image->path, (unsigned) (PORTABLE_EXCLUSIVE_WAIT_USEC / 1000000U));
-        }
-        if (r < 0)
-                return r;
+        /* Nobody may read it (nspawn, machined, our own readers) while it goes. */
+        r = lock_exclusive_or_wait(o, "remove it", error);
+        if (r != 0)
+                return r < 0 ? r : 0;
 
         if (stat(o->image->path, &a->removed_st) < 0)
                 a->removed_st = (struct stat) {};
@@ -1065,4 +1079,39 @@ int image_operation_remove(Manager *m, sd_bus_message *msg, const Image *image, 
         if (!a)
                 return -ENOMEM;
         return start(m, msg, &remove_type, a, image, NULL, error);
+}
+
+/* --------------------------------------------------------------------------------- read-only */
+
+static int mark_read_only_finish(Operation *o, sd_bus_error *error) {
+        ImageArguments *a = o->data;
+        const char *what = a->read_only ? "read-only" : "writable";
+        int r;
+
+        /* Nobody may read it (nspawn, machined, our own readers) while it changes. */
+        r = lock_exclusive_or_wait(o, a->read_only ? "mark it read-only" : "mark it writable", error);
+        if (r != 0)
+                return r < 0 ? r : 0;
+
+        r = image_mark_read_only(o->image, a->read_only);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to mark image '%s' %s: %m", o->image->path, what);
+        log_info("Marked image '%s' %s.", o->image->path, what);
+        return sd_bus_reply_method_return(o->request, NULL) < 0 ? -EIO : 0;
+}
+
+static const OperationType mark_read_only_type = {
+        .name = "mark image read-only",
+        .finish = mark_read_only_finish,
+        .free_data = image_arguments_free,
+};
+
+int image_operation_mark_read_only(Manager *m, sd_bus_message *msg, const Image *image, bool read_only,
+                                   sd_bus_error *error) {
+        ImageArguments *a = image_arguments_new();
+
+        if (!a)
+                return -ENOMEM;
+        a->read_only = read_only;
+        return start(m, msg, &mark_read_only_type, a, image, NULL, error);
 }

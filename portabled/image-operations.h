@@ -64,3 +64,8 @@ int image_operation_state(Manager *m, sd_bus_message *msg, const char *name_or_p
 int image_operation_list(Manager *m, sd_bus_message *msg, sd_bus_error *error);
 
 int image_operation_remove(Manager *m, sd_bus_message *msg, const Image *image, sd_bus_error *error);
+
+/* MarkImageReadOnly: under the image's exclusive lock, waiting for our own reads of it like
+ * RemoveImage. */
+int image_operation_mark_read_only(Manager *m, sd_bus_message *msg, const Image *image, bool read_only,
+                                   sd_bus_error *error);

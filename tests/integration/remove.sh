@@ -181,6 +181,21 @@ assert_absent "... and the image is gone" "$POOL/busy"
 build_raw squashfs "$TEST_DATA/images/foo" "$POOL/read_1.raw" || exit 1
 stop_daemon
 DAEMON_WRAPPER="strace -f -o /dev/null -e trace=pivot_root -e inject=pivot_root:delay_enter=3000000" start_daemon || exit 1
+# MarkImageReadOnly waits the same way.
+mcall GetImageMetadata sas read_1 1 foo >"$T/inspect.out" 2>"$T/inspect.err" &
+INSPECT=$!
+sleep 0.5
+started=$(date +%s%N)
+assert_ok "MarkImageReadOnly while the image is inspected waits for it, and succeeds" mcall MarkImageReadOnly sb read_1 true
+waited_ms=$((($(date +%s%N) - started) / 1000000))
+if [ "$waited_ms" -ge 1500 ]; then pass "... after the read (${waited_ms} ms)"; else
+        fail "... after the read" "it took only ${waited_ms} ms"; fi
+assert_eq "... and the image is read-only" 444 "$(stat -c %a "$POOL/read_1.raw")"
+wait "$INSPECT"
+assert_eq "the inspect in flight succeeds" 0 "$?"
+assert_ok "MarkImageReadOnly false, with nothing in flight" mcall MarkImageReadOnly sb read_1 false
+assert_eq "... makes it writable" 644 "$(stat -c %a "$POOL/read_1.raw")"
+
 mcall GetImageMetadata sas read_1 1 foo >"$T/inspect.out" 2>"$T/inspect.err" &
 INSPECT=$!
 sleep 0.5

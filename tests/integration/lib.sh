@@ -624,7 +624,7 @@ start_daemon() {
                 --vendor-profile-dir="$PROFILES" --log-level=debug --exit-on-idle=0 "$@") >>"$T/log/portabled.log" 2>&1 &
         DAEMON_PID=$!
         local i
-        for i in $(seq 1 200); do
+        for i in $(seq 1 500); do
                 name_owned "$PORTABLE_DEST" && return 0
                 if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
                         echo "portabled exited during start-up:" >&2
@@ -632,9 +632,9 @@ start_daemon() {
                         DAEMON_PID=
                         return 1
                 fi
-                sleep 0.05
+                sleep 0.02
         done
-        echo "portabled did not acquire $PORTABLE_DEST within 10s" >&2
+        echo "portabled did not acquire $PORTABLE_DEST in time (500 checks, 20 ms apart)" >&2
         return 1
 }
 
@@ -696,14 +696,16 @@ stop_fake_polkit() {
 # strace is gone and the bus has let go of the name, so that the next daemon can take it. KILL
 # also stops a daemon started without strace (and its children).
 stop_traced_daemon() {
-        local i pid
+        local i pids=()
         [ -n "$DAEMON_PID" ] || return 0
-        # The daemon itself, found by its bus name: strace may have given up before (it exits
-        # on some of its own errors, leaving the daemon running untraced).
-        pid=$(bus call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
-                GetConnectionUnixProcessID s "$PORTABLE_DEST" 2>/dev/null | awk '{ print $2 }')
-        [ -z "$pid" ] || kill "-$1" "$pid" 2>/dev/null
-        pkill "-$1" -P "$DAEMON_PID" 2>/dev/null
+        # The daemon is strace's child (without strace, DAEMON_PID's children are its readers and
+        # workers), read from /proc: crash.sh stops daemons hundreds of times. strace may have
+        # given up before (it exits on some of its own errors, leaving the daemon running
+        # untraced and no longer its child): then the daemon is found by its bus name.
+        read -r -a pids <"/proc/$DAEMON_PID/task/$DAEMON_PID/children" 2>/dev/null
+        [ ${#pids[@]} -gt 0 ] || read -r -a pids < <(bus call org.freedesktop.DBus /org/freedesktop/DBus \
+                org.freedesktop.DBus GetConnectionUnixProcessID s "$PORTABLE_DEST" 2>/dev/null | awk '{ print $2 }')
+        [ ${#pids[@]} -eq 0 ] || kill "-$1" "${pids[@]}" 2>/dev/null
         [ "$1" != KILL ] || kill -KILL "$DAEMON_PID" 2>/dev/null
         wait "$DAEMON_PID" 2>/dev/null
         DAEMON_PID=

@@ -575,7 +575,7 @@ bool image_operation_copying(Manager *m, const char *name_or_path) {
 
 /* While an upgrade waits to be kept, or a worker copies the image for --copy=mixed (it replaces
  * the link attach made, which a detach now would remove under its feet), the image's attachment
- * is not changed. */
+ * is not changed; while a journal that could not be recovered waits, no attachment is. */
 static int refuse_if_busy(Manager *m, const char *name_or_path, sd_bus_error *error) {
         _cleanup_strv_free_ char **live = NULL;
         int r;

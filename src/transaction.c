@@ -455,10 +455,16 @@ static int abort_applied(Transaction *t, char * const *dirs) {
 
 /* What the caller is told when undoing failed too (r): what went wrong first (cause, may be
  * NULL), and where the journal that will finish the undo is. */
+#define JOURNAL_KEPT \
+        "what is not undone stays, and so does the journal %s/%s" TRANSACTION_JOURNAL_SUFFIX \
+        ", from which 'portablectl repair' or the next start of the daemon undoes the rest."
+
 static int undo_failed(const Transaction *t, int r, const char *cause, sd_bus_error *reterr) {
-        return portable_error(reterr, r, NULL,
-                              "%s%sundoing the changes made so far failed too (%m): what is not undone stays, and so does the journal %s/%s" TRANSACTION_JOURNAL_SUFFIX ", from which 'portablectl repair' or the next start of the daemon undoes the rest.",
-                              strempty(cause), cause ? "; " : "", strna(t->journal_dir), strna(t->id));
+        if (cause)
+                return portable_error(reterr, r, NULL, "%s; undoing the changes made so far failed too (%m): " JOURNAL_KEPT,
+                                      cause, strna(t->journal_dir), strna(t->id));
+        return portable_error(reterr, r, NULL, "Undoing the changes made so far failed (%m): " JOURNAL_KEPT,
+                              strna(t->journal_dir), strna(t->id));
 }
 
 /* Undoes what was applied after error r, whose description is in reterr: if that fails too,

@@ -42,46 +42,50 @@ static bool is_our_hidden_name(const char *name, char * const *busy_ids) {
         return true;
 }
 
-/* The ids of the journals left in dir (normally none, after recovery), and their file names if
- * names is not NULL. */
-static int journal_ids(const char *dir, char ***ids, char ***names) {
-        _cleanup_closedir_ DIR *d = opendir(dir);
-        struct dirent *de;
-        int r;
+/* The journals left in the host's persistent and runtime journal directories (normally none,
+ * after recovery): their ids, and their paths if paths is not NULL. */
+static int host_journals(const Host *host, char ***ids, char ***paths) {
+        for (int runtime = 0; runtime <= 1; runtime++) {
+                _cleanup_free_ char *dir = host_journal_dir(host, runtime);
+                _cleanup_closedir_ DIR *d = NULL;
+                struct dirent *de;
+                int r;
 
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-        while ((de = readdir(d))) {
-                char *id = NULL;
+                if (!dir)
+                        return -ENOMEM;
+                d = opendir(dir);
+                if (!d) {
+                        if (errno == ENOENT)
+                                continue;
+                        return -errno;
+                }
+                while ((de = readdir(d))) {
+                        char *id = NULL;
 
-                if (transaction_journal_parse_name(de->d_name, &id, NULL) < 0)
-                        continue;
-                r = strv_consume(ids, id);
-                if (r >= 0 && names)
-                        r = strv_extend(names, de->d_name);
-                if (r < 0)
-                        return r;
+                        if (transaction_journal_parse_name(de->d_name, &id, NULL) < 0)
+                                continue;
+                        r = strv_consume(ids, id);
+                        if (r >= 0 && paths)
+                                r = strv_consume(paths, path_join(dir, de->d_name));
+                        if (r < 0)
+                                return r;
+                }
         }
         return 0;
 }
 
 int portable_refuse_if_unrecovered(const Host *host, char * const *live_ids, sd_bus_error *reterr) {
-        for (int runtime = 0; runtime <= 1; runtime++) {
-                _cleanup_free_ char *dir = host_journal_dir(host, runtime);
-                _cleanup_strv_free_ char **ids = NULL, **names = NULL;
-                int r;
+        _cleanup_strv_free_ char **ids = NULL, **paths = NULL;
+        int r;
 
-                if (!dir)
-                        return -ENOMEM;
-                r = journal_ids(dir, &ids, &names);
-                if (r < 0)
-                        return portable_error(reterr, r, NULL, "Failed to look for unfinished operations in %s: %m", dir);
-                for (size_t i = 0; ids && ids[i]; i++)
-                        if (!strv_contains(live_ids, ids[i]))
-                                return portable_error(reterr, EBUSY, NULL,
-                                                      "An earlier operation was neither finished nor undone in full (journal %s/%s); nothing is changed until 'portablectl repair' has recovered it.",
-                                                      dir, names[i]);
-        }
+        r = host_journals(host, &ids, &paths);
+        if (r < 0)
+                return portable_error(reterr, r, NULL, "Failed to look for unfinished operations: %m");
+        for (size_t i = 0; ids && ids[i]; i++)
+                if (!strv_contains(live_ids, ids[i]))
+                        return portable_error(reterr, EBUSY, NULL,
+                                              "An earlier operation was neither finished nor undone in full (journal %s); nothing is changed until 'portablectl repair' has recovered it.",
+                                              paths[i]);
         return 0;
 }
 
@@ -274,25 +278,16 @@ static int plan_links(Transaction *t, const Host *host, const char *dir, const A
 
 /* What recovery would do, for a dry run: each journal it would process. */
 static int list_journals(const Host *host, PortableChanges *changes) {
-        for (int runtime = 0; runtime <= 1; runtime++) {
-                _cleanup_free_ char *dir = host_journal_dir(host, runtime);
-                _cleanup_strv_free_ char **ids = NULL, **names = NULL;
-                int r;
+        _cleanup_strv_free_ char **ids = NULL, **paths = NULL;
+        int r;
 
-                if (!dir)
-                        return -ENOMEM;
-                r = journal_ids(dir, &ids, &names);
+        r = host_journals(host, &ids, &paths);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(path, paths) {
+                r = portable_changes_add(changes, PORTABLE_UNLINK, *path, NULL);
                 if (r < 0)
                         return r;
-                STRV_FOREACH(name, names) {
-                        _cleanup_free_ char *path = NULL;
-
-                        if (asprintf(&path, "%s/%s", dir, *name) < 0)
-                                return -ENOMEM;
-                        r = portable_changes_add(changes, PORTABLE_UNLINK, path, NULL);
-                        if (r < 0)
-                                return r;
-                }
         }
         return 0;
 }
@@ -333,15 +328,9 @@ int portable_repair(const Host *host, bool dry_run, PortableChanges *ret_changes
                         /* What cannot be recovered stays, with its files (busy_ids below). */
                         (void) transaction_recover(dir, NULL);
                 }
-        for (int runtime = 0; runtime <= 1; runtime++) {
-                _cleanup_free_ char *dir = host_journal_dir(host, runtime);
-
-                if (!dir)
-                        return -ENOMEM;
-                r = journal_ids(dir, &busy_ids, /* names= */ NULL);
-                if (r < 0)
-                        return portable_error(reterr, r, NULL, "Failed to read %s: %m", dir);
-        }
+        r = host_journals(host, &busy_ids, /* paths= */ NULL);
+        if (r < 0)
+                return portable_error(reterr, r, NULL, "Failed to look for interrupted operations: %m");
 
         r = attached_index_load(host, &idx);
         if (r < 0)

@@ -24,6 +24,18 @@ refused() {
         assert_fails_with "$1" "Image '$3' is not detached, refusing." -- mcall RemoveImage s "$2"
 }
 
+# removal_waits NAME IMAGE PATH: RemoveImage IMAGE in the background (REMOVE; its output in
+# $T/remove.out and .err), held up by another call of the daemon that reads the image (at PATH):
+# half a second later it still waits, and a new read of the image is refused meanwhile.
+removal_waits() {
+        SYSTEMD_LOG_LEVEL=debug mcall RemoveImage s "$2" >"$T/remove.out" 2>"$T/remove.err" &
+        REMOVE=$!
+        sleep 0.5
+        assert_ok "$1" kill -0 "$REMOVE"
+        assert_fails_with "... meanwhile the image is not read again" \
+                "Image '$3' is not read now: a call to remove image waits for it" -- mcall GetImageMetadata sas "$2" 1 foo
+}
+
 # ------------------------------------------------------------------- a directory in the pool
 
 stage foo "$POOL/foo"
@@ -141,12 +153,7 @@ mcall AttachImage sassbs "$POOL/busy" 1 foo default false "" >"$T/attach.out" 2>
 ATTACH=$!
 sleep 1 # the image is read in milliseconds; the answer from PID 1 is what it waits for
 assert_ok "the attach is still waiting" kill -0 "$ATTACH"
-SYSTEMD_LOG_LEVEL=debug mcall RemoveImage s busy >"$T/remove.out" 2>"$T/remove.err" &
-REMOVE=$!
-sleep 0.5
-assert_ok "RemoveImage while an attach of the image is in flight waits for it" kill -0 "$REMOVE"
-assert_fails_with "... meanwhile the image is not read again" \
-        "Image '$POOL/busy' is not read now: a call to remove image waits for it" -- mcall GetImageMetadata sas busy 1 foo
+removal_waits "RemoveImage while an attach of the image is in flight waits for it" busy "$POOL/busy"
 kill -CONT "$FAKE_SYSTEMD_PID"
 wait "$ATTACH"
 assert_eq "the attach then succeeds" 0 "$?"
@@ -200,12 +207,7 @@ mcall GetImageMetadata sas read_1 1 foo >"$T/inspect.out" 2>"$T/inspect.err" &
 INSPECT=$!
 sleep 0.5
 started=$(date +%s%N)
-SYSTEMD_LOG_LEVEL=debug mcall RemoveImage s read_1 >"$T/remove.out" 2>"$T/remove.err" &
-REMOVE=$!
-sleep 0.5
-assert_ok "RemoveImage while the image is inspected waits" kill -0 "$REMOVE"
-assert_fails_with "... a new inspect meanwhile is refused" \
-        "Image '$POOL/read_1.raw' is not read now: a call to remove image waits for it" -- mcall GetImageMetadata sas read_1 1 foo
+removal_waits "RemoveImage while the image is inspected waits" read_1 "$POOL/read_1.raw"
 wait "$INSPECT"
 assert_eq "the inspect in flight succeeds" 0 "$?"
 assert_contains "... with the image's units" "$(cat "$T/inspect.out")" "foo.service"

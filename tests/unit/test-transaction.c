@@ -762,13 +762,26 @@ static void set_immutable(const char *path, bool on) {
         cr_assert(eq(int, ioctl(fd, FS_IOC_SETFLAGS, &attrs), 0), "chattr %ci %s: %m", on ? '+' : '-', path);
 }
 
+/* The immutable directory dir is writable again: one recovery, whose log says logged, ends in
+ * expected, with no journal left. */
+static void assert_recovers_to(const char *dir, const char *expected, const char *logged) {
+        _cleanup_strv_free_ char **log = NULL;
+        _cleanup_free_ char *after = NULL;
+
+        set_immutable(dir, false);
+        cr_assert(eq(int, transaction_recover(journal, &log), 1));
+        cr_assert(not(zero(ptr, strstr(strempty(log ? log[0] : NULL), logged))), "%s", strna(log ? log[0] : NULL));
+        after = snapshot();
+        assert_str(after, expected);
+        cr_assert(eq(sz, journal_files(), 0));
+}
+
 /* The commit point is passed, but a backup cannot be deleted (its directory became immutable):
  * the caller is told, not "success"; the journal stays, and the next start's recovery deletes
  * the leftovers once it can, to exactly the state a clean run leaves. */
 Test(transaction, failed_cleanup_after_commit_is_reported_and_recovered) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *expected = NULL, *after = NULL, *dir = p("/etc/systemd/system.attached"), *c = NULL;
-        _cleanup_strv_free_ char **log = NULL;
+        _cleanup_free_ char *expected = NULL, *dir = p("/etc/systemd/system.attached"), *c = NULL;
         Transaction clean;
 
         if (geteuid() != 0)
@@ -798,12 +811,7 @@ Test(transaction, failed_cleanup_after_commit_is_reported_and_recovered) {
         cr_assert(has_leftovers());
         cr_assert(eq(sz, journal_files(), 1), "the journal must stay for the recovery");
 
-        set_immutable(dir, false);
-        cr_assert(eq(int, transaction_recover(journal, &log), 1));
-        cr_assert(not(zero(ptr, strstr(strempty(log ? log[0] : NULL), "had been applied: finished removing its backups"))));
-        after = snapshot();
-        assert_str(after, expected);
-        cr_assert(eq(sz, journal_files(), 0));
+        assert_recovers_to(dir, expected, "had been applied: finished removing its backups");
 }
 
 /* execute() after apply() commits (it used to report success and leave the journal and the
@@ -845,8 +853,7 @@ Test(transaction, execute_after_failed_apply_fails) {
  * they are not taken for orphans; recovery puts the old state back once it can. */
 Test(transaction, failed_undo_keeps_the_journal) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *before = NULL, *after = NULL, *dir = p("/etc/systemd/system.attached");
-        _cleanup_strv_free_ char **log = NULL;
+        _cleanup_free_ char *before = NULL, *dir = p("/etc/systemd/system.attached");
 
         if (geteuid() != 0)
                 cr_skip_test("the immutable attribute needs CAP_LINUX_IMMUTABLE");
@@ -864,19 +871,14 @@ Test(transaction, failed_undo_keeps_the_journal) {
         cr_assert(has_leftovers(), "the backups are still hidden");
         cr_assert(eq(sz, journal_files(), 1), "the journal must stay for the recovery");
 
-        set_immutable(dir, false);
-        cr_assert(eq(int, transaction_recover(journal, &log), 1));
-        cr_assert(not(zero(ptr, strstr(strempty(log ? log[0] : NULL), "rolled back to the previous state"))));
-        after = snapshot();
-        assert_str(after, before);
-        cr_assert(eq(sz, journal_files(), 0));
+        assert_recovers_to(dir, before, "rolled back to the previous state");
 }
 
 /* Recovery itself cannot undo everything: the journal stays, the log says so, and the next
  * recovery finishes. */
 Test(transaction, failed_recovery_keeps_the_journal) {
-        _cleanup_free_ char *before = NULL, *after = NULL, *dir = p("/etc/systemd/system.attached");
-        _cleanup_strv_free_ char **log = NULL, **log2 = NULL;
+        _cleanup_free_ char *before = NULL, *dir = p("/etc/systemd/system.attached");
+        _cleanup_strv_free_ char **log = NULL;
 
         if (geteuid() != 0)
                 cr_skip_test("the immutable attribute needs CAP_LINUX_IMMUTABLE");
@@ -894,11 +896,7 @@ Test(transaction, failed_recovery_keeps_the_journal) {
         cr_assert(eq(sz, journal_files(), 1));
         cr_assert(has_leftovers());
 
-        set_immutable(dir, false);
-        cr_assert(eq(int, transaction_recover(journal, &log2), 1));
-        after = snapshot();
-        assert_str(after, before);
-        cr_assert(eq(sz, journal_files(), 0));
+        assert_recovers_to(dir, before, "rolled back to the previous state");
 }
 
 /* The commit point is the journal's rename to <id>.committed: a crash right after it, or during

@@ -3,7 +3,6 @@
 #include "bus-image.h"
 #include "bus-options.h"
 #include "bus-util.h"
-#include "image-lock.h"
 #include "image-name.h"
 #include "image-operations.h"
 #include "image-ops.h"

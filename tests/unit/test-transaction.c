@@ -848,21 +848,28 @@ Test(transaction, execute_after_failed_apply_fails) {
 }
 
 
-/* Undoing fails part of the way (the directory of the backups became immutable, so they cannot be
- * renamed back): the caller is told, and the journal stays with the backups it names, so that
- * they are not taken for orphans; recovery puts the old state back once it can. */
-Test(transaction, failed_undo_keeps_the_journal) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *before = NULL, *dir = p("/etc/systemd/system.attached");
+/* A reattach-like transaction applied (not committed), then its backups' directory dir made
+ * immutable, so that nothing there can be put back; returns the tree from before the apply. */
+static char *applied_then_frozen(const char *dir) {
+        char *before;
 
         if (geteuid() != 0)
                 cr_skip_test("the immutable attribute needs CAP_LINUX_IMMUTABLE");
-
         populate();
         before = snapshot();
         plan_reattach_like(&t);
         cr_assert(eq(int, transaction_apply(&t, NULL), 0));
         set_immutable(dir, true);
+        return before;
+}
+
+/* Undoing fails part of the way (the directory of the backups became immutable, so they cannot be
+ * renamed back): the caller is told, and the journal stays with the backups it names, so that
+ * they are not taken for orphans; recovery puts the old state back once it can. */
+Test(transaction, failed_undo_keeps_the_journal) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *dir = p("/etc/systemd/system.attached"), *before = applied_then_frozen(dir);
+
         cr_assert(eq(int, transaction_abort(&t, &error), -EPERM));
         cr_assert(not(zero(ptr, strstr(strempty(error.message), "Undoing the changes made so far failed (Operation not permitted)"))),
                   "%s", strna(error.message));
@@ -877,19 +884,11 @@ Test(transaction, failed_undo_keeps_the_journal) {
 /* Recovery itself cannot undo everything: the journal stays, the log says so, and the next
  * recovery finishes. */
 Test(transaction, failed_recovery_keeps_the_journal) {
-        _cleanup_free_ char *before = NULL, *dir = p("/etc/systemd/system.attached");
+        _cleanup_free_ char *dir = p("/etc/systemd/system.attached"), *before = applied_then_frozen(dir);
         _cleanup_strv_free_ char **log = NULL;
 
-        if (geteuid() != 0)
-                cr_skip_test("the immutable attribute needs CAP_LINUX_IMMUTABLE");
-
-        populate();
-        before = snapshot();
-        plan_reattach_like(&t);
-        cr_assert(eq(int, transaction_apply(&t, NULL), 0));
         /* The daemon dies here; the next start cannot change the attached directory. */
         t.executed = false;
-        set_immutable(dir, true);
         cr_assert(eq(int, transaction_recover(journal, &log), -EPERM));
         cr_assert(not(zero(ptr, strstr(strempty(log ? log[0] : NULL), "could not be rolled back"))), "%s",
                   strna(log ? log[0] : NULL));

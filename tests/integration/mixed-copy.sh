@@ -72,15 +72,20 @@ start_daemon || exit 1
 # holding the worker ("dispatch_event: pid N has delayed wait data set already") and exits, and the
 # worker then finishes its copy: that attempt proves nothing, and is made again.
 killed_while_copying() {
-        local held
         start_daemon_holding_copies
         mcall DetachImage sb "$IMAGES/foo_1" false >/dev/null
+        local worker held=1 gave_up
+        gave_up=$(grep -c 'delayed wait data' "$T/log/portabled.log")
         attach_and_wait_for_the_worker "the worker is copying again"
-        # strace still runs, and the worker has not put its copy in place.
-        kill -0 "$DAEMON_PID" 2>/dev/null && [ -L "$P/foo_1" ]
-        held=$?
+        # strace still holds the worker (a strace that gave up is a zombie until waited for, so
+        # kill -0 would not tell), and the worker has not put its copy in place.
+        worker=$(daemon_children portabled-copy)
+        [ -n "$worker" ] && [ "$(awk '/^TracerPid:/ { print $2 }' "/proc/$worker/status" 2>/dev/null)" = "$DAEMON_PID" ] &&
+                [ -L "$P/foo_1" ] && held=0
         stop_traced_daemon KILL
         wait "$ATTACH" 2>/dev/null
+        # strace may still have let go of the worker between that look and the kill.
+        [ "$(grep -c 'delayed wait data' "$T/log/portabled.log")" = "$gave_up" ] || held=1
         start_daemon || exit 1
         return "$held"
 }

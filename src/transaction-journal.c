@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +15,9 @@
 #define JOURNAL_VERSION 1
 /* Paths only: even ten thousand units stay far below this. */
 #define JOURNAL_SIZE_MAX (64U * 1024U * 1024U)
+/* Recovery reads a file this large at most to compare it: the daemon writes unit files and
+ * drop-ins, far smaller. */
+#define RECORDED_FILE_SIZE_MAX (64U * 1024U * 1024U)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_object *, json_object_put);
 
@@ -31,6 +36,34 @@ static int add_string(struct json_object *o, const char *key, const char *value)
         return 0;
 }
 
+static const char hex_digits[] = "0123456789abcdef";
+
+static int add_hex(struct json_object *o, const char *key, const uint8_t *bytes, size_t n) {
+        char hex[2 * SIPHASH_KEY_SIZE + 1];
+
+        assert(n <= SIPHASH_KEY_SIZE);
+        for (size_t i = 0; i < n; i++) {
+                hex[2 * i] = hex_digits[bytes[i] >> 4];
+                hex[2 * i + 1] = hex_digits[bytes[i] & 15];
+        }
+        hex[2 * n] = 0;
+        return add_string(o, key, hex);
+}
+
+static int add_digest(struct json_object *o, const TransactionStep *s) {
+        uint8_t bytes[8];
+        struct json_object *size;
+
+        for (size_t i = 0; i < sizeof(bytes); i++)
+                bytes[i] = (uint8_t) (s->digest >> (56 - 8 * i));
+        size = json_object_new_int64((int64_t) s->size);
+        if (!size || json_object_object_add(o, "size", size) < 0) {
+                json_object_put(size);
+                return -ENOMEM;
+        }
+        return add_hex(o, "digest", bytes, sizeof(bytes));
+}
+
 static struct json_object *step_to_json(const TransactionStep *s) {
         _cleanup_(json_object_putp) struct json_object *o = json_object_new_object();
 
@@ -40,6 +73,10 @@ static struct json_object *step_to_json(const TransactionStep *s) {
             add_string(o, "path", s->path) < 0 ||
             add_string(o, "temp", s->temp) < 0 ||
             add_string(o, "backup", s->backup) < 0)
+                return NULL;
+        if (s->kind == STEP_CREATE && s->target && add_string(o, "target", s->target) < 0)
+                return NULL;
+        if (s->kind == STEP_CREATE && !s->target && s->digest_known && add_digest(o, s) < 0)
                 return NULL;
         return TAKE_PTR(o);
 }
@@ -78,8 +115,9 @@ int transaction_journal_parse_name(const char *name, char **ret_id, bool *ret_co
         return -EINVAL;
 }
 
-int transaction_journal_save(const char *dir, const char *id, const char *description, bool committing,
-                             const TransactionStep *steps, size_t n_steps) {
+int transaction_journal_save(const char *dir, const char *id, const uint8_t key[static SIPHASH_KEY_SIZE],
+                             const char *description, bool committing, const TransactionStep *steps,
+                             size_t n_steps) {
         _cleanup_(json_object_putp) struct json_object *root = json_object_new_object();
         _cleanup_free_ char *name = journal_name(id);
         _cleanup_close_ int dir_fd = -EBADF;
@@ -105,6 +143,7 @@ int transaction_journal_save(const char *dir, const char *id, const char *descri
         }
         if (json_object_object_add(root, "version", json_object_new_int(JOURNAL_VERSION)) < 0 ||
             add_string(root, "id", id) < 0 || add_string(root, "description", description) < 0 ||
+            add_hex(root, "key", key, SIPHASH_KEY_SIZE) < 0 ||
             add_string(root, "state", committing ? "committing" : "applying") < 0)
                 return -ENOMEM;
 
@@ -199,10 +238,53 @@ static bool hidden_file_is_valid(const char *hidden, const char *path, const cha
         return startswith(name, prefix) && filename_is_valid(name);
 }
 
-static int step_from_json(struct json_object *o, const char *id, TransactionStep *ret) {
+/* Exactly 2 * n lowercase hex digits, as add_hex() writes them. */
+static int parse_hex(const char *text, uint8_t *ret, size_t n) {
+        if (!text || strlen(text) != 2 * n || strspn(text, hex_digits) != 2 * n)
+                return -EBADMSG;
+        for (size_t i = 0; i < n; i++)
+                ret[i] = (uint8_t) ((strchr(hex_digits, text[2 * i]) - hex_digits) << 4 |
+                                    (strchr(hex_digits, text[2 * i + 1]) - hex_digits));
+        return 0;
+}
+
+/* What a create step put in place: its symlink target, or its size and digest. Both absent in
+ * journals from before they were recorded. */
+static int created_from_json(struct json_object *o, bool has_key, TransactionStep *s) {
+        struct json_object *target, *size, *digest;
+        uint8_t bytes[8];
+        int64_t n;
+
+        if (json_object_object_get_ex(o, "target", &target)) {
+                if (!json_object_is_type(target, json_type_string) ||
+                    (size_t) json_object_get_string_len(target) != strlen(json_object_get_string(target)) ||
+                    isempty(json_object_get_string(target)) || json_object_get_string_len(target) >= PATH_MAX ||
+                    json_object_object_get_ex(o, "digest", NULL))
+                        return -EBADMSG;
+                s->target = strdup(json_object_get_string(target));
+                return s->target ? 0 : -ENOMEM;
+        }
+        if (!json_object_object_get_ex(o, "digest", &digest))
+                return json_object_object_get_ex(o, "size", NULL) ? -EBADMSG : 0;
+        if (!has_key || !json_object_is_type(digest, json_type_string) ||
+            parse_hex(json_object_get_string(digest), bytes, sizeof(bytes)) < 0 ||
+            !json_object_object_get_ex(o, "size", &size) || !json_object_is_type(size, json_type_int))
+                return -EBADMSG;
+        n = json_object_get_int64(size);
+        if (n < 0 || n > RECORDED_FILE_SIZE_MAX)
+                return -EBADMSG;
+        s->size = (size_t) n;
+        for (size_t i = 0; i < sizeof(bytes); i++)
+                s->digest = s->digest << 8 | bytes[i];
+        s->digest_known = true;
+        return 0;
+}
+
+static int step_from_json(struct json_object *o, const char *id, bool has_key, TransactionStep *ret) {
         const char *path = get_string(o, "path"), *temp = get_string(o, "temp"), *backup = get_string(o, "backup");
         StepKind kind = step_kind_from_string(get_string(o, "kind"));
         TransactionStep s = { .kind = kind, .progress = STEP_PROGRESS_UNKNOWN };
+        int r;
 
         if (kind < 0 || !path_is_normalized_absolute(path) || streq(path, "/"))
                 return -EBADMSG;
@@ -218,6 +300,11 @@ static int step_from_json(struct json_object *o, const char *id, TransactionStep
         if (!s.path || (temp && !s.temp) || (backup && !s.backup)) {
                 transaction_step_done(&s);
                 return -ENOMEM;
+        }
+        r = kind == STEP_CREATE ? created_from_json(o, has_key, &s) : 0;
+        if (r < 0) {
+                transaction_step_done(&s);
+                return r;
         }
         *ret = s;
         return 0;
@@ -238,7 +325,7 @@ int transaction_journal_load(const char *dir, const char *filename, TransactionJ
         _cleanup_free_ char *data = NULL, *name_id = NULL;
         _cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;
         struct json_object *steps, *version;
-        const char *id, *state, *description;
+        const char *id, *state, *description, *key;
         bool committed;
         size_t n;
         int r;
@@ -281,8 +368,12 @@ int transaction_journal_load(const char *dir, const char *filename, TransactionJ
         j.description = strdup(strempty(description));
         if (!j.steps || !j.id || !j.description)
                 return -ENOMEM;
+        key = get_string(root, "key");
+        if (key && parse_hex(key, j.key, sizeof(j.key)) < 0)
+                return -EBADMSG;
+        j.has_key = key != NULL;
         for (size_t i = 0; i < n; i++) {
-                r = step_from_json(json_object_array_get_idx(steps, i), id, &j.steps[i]);
+                r = step_from_json(json_object_array_get_idx(steps, i), id, j.has_key, &j.steps[i]);
                 if (r < 0)
                         return r;
                 j.n_steps++;

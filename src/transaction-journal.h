@@ -3,19 +3,25 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "transaction-step.h"
 
 /* The on-disk journal of a transaction: <dir>/<id>.journal, a small JSON document
  *
  *   {"version": 1, "id": "...", "description": "attach /var/lib/portables/foo.raw",
- *    "state": "applying" | "committing",
- *    "steps": [{"kind": "create", "path": "...", "temp": "...", "backup": "..."}, ...]}
+ *    "state": "applying" | "committing", "key": "<32 hex digits>",
+ *    "steps": [{"kind": "create", "path": "...", "temp": "...", "backup": "...",
+ *               "size": 123, "digest": "<16 hex digits>"  or  "target": "..."}, ...]}
  *
  * It names every path the transaction touches and every hidden file it makes, which is what
  * recovery needs: it never re-applies a step, it only undoes (before the commit point) or cleans
- * up (after it), so file contents are not recorded. Saving is atomic and durable (temporary
- * file, fsync, rename, fsync of the directory).
+ * up (after it), so file contents are not recorded. What a create step puts in place is
+ * identified, so that recovery does not remove a file that took the path after a crash: a
+ * symlink by its target, a file by its size and the SipHash-2-4 digest of its contents under the
+ * transaction's random key (journals are root's alone). Journals written before these fields
+ * existed are read without them. Saving is atomic and durable (temporary file, fsync, rename,
+ * fsync of the directory).
  *
  * The commit point is the rename of <id>.journal to <id>.committed, made durable by an fsync of
  * the directory: one flush, where rewriting the document would take two. A journal under the
@@ -26,8 +32,9 @@
 #define TRANSACTION_JOURNAL_COMMITTED_SUFFIX ".committed"
 #define TRANSACTION_HIDDEN_PREFIX ".#portabled-"
 
-int transaction_journal_save(const char *dir, const char *id, const char *description, bool committing,
-                             const TransactionStep *steps, size_t n_steps);
+int transaction_journal_save(const char *dir, const char *id, const uint8_t key[static SIPHASH_KEY_SIZE],
+                             const char *description, bool committing, const TransactionStep *steps,
+                             size_t n_steps);
 
 /* The commit point: <id>.journal becomes <id>.committed, durably. If the rename cannot be made
  * durable, it is undone (as far as possible) and the error returned: the caller then rolls back. */
@@ -45,6 +52,8 @@ typedef struct TransactionJournal {
         char *id;
         char *description;
         bool committing;
+        uint8_t key[SIPHASH_KEY_SIZE];
+        bool has_key;
         TransactionStep *steps; /* progress is STEP_PROGRESS_UNKNOWN */
         size_t n_steps;
 } TransactionJournal;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "fd-util.h"
+#include "fileio.h"
 #include "path-util.h"
 #include "rm-rf.h"
 #include "strv.h"
@@ -146,13 +148,44 @@ static bool path_was_freed(const TransactionStep *predecessor) {
         return exists(predecessor->backup);
 }
 
+/* After a crash: whether the file at s->path is the one s made, rather than one that took the free
+ * path since (an administrator's, a package's), which is not ours to remove. A temporary file
+ * still there was never renamed into place. Journals that recorded no contents are taken at their
+ * word, as they always were. */
+static bool path_holds_what_step_made(const TransactionStep *s, const uint8_t *key) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *data = NULL;
+        struct stat st;
+        size_t size;
+
+        if (exists(s->temp))
+                return false;
+        if (s->target) {
+                char target[PATH_MAX];
+                ssize_t n = readlink(s->path, target, sizeof(target));
+
+                return n >= 0 && (size_t) n < sizeof(target) && strlen(s->target) == (size_t) n &&
+                       memcmp(target, s->target, n) == 0;
+        }
+        if (!s->digest_known || !key)
+                return true;
+
+        fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t) st.st_size != s->size)
+                return false;
+        if (read_full_fd(fd, s->size, &data, &size) < 0 || size != s->size)
+                return false;
+        return siphash24(data, size, key) == s->digest;
+}
+
 /* Whether a call that puts the old state back failed for real: what it should remove being gone
  * already is not a failure. */
 static int undo_result(int r) {
         return r < 0 && errno != ENOENT ? -errno : 0;
 }
 
-int transaction_step_undo(TransactionStep *s, const TransactionStep *predecessor) {
+int transaction_step_undo(TransactionStep *s, const TransactionStep *predecessor, const uint8_t *key) {
+        bool ours = true;
         int r = 0, k;
 
         switch (s->kind) {
@@ -164,6 +197,10 @@ int transaction_step_undo(TransactionStep *s, const TransactionStep *predecessor
                 break;
 
         case STEP_CREATE:
+                /* Looked at before the temporary file goes, which tells that the rename never
+                 * happened. */
+                if (s->progress == STEP_PROGRESS_UNKNOWN && !s->backup)
+                        ours = path_was_freed(predecessor) && path_holds_what_step_made(s, key);
                 if (reached(s, STEP_TEMP_WRITTEN))
                         r = undo_result(unlink(s->temp));
                 if (s->backup) {
@@ -173,8 +210,7 @@ int transaction_step_undo(TransactionStep *s, const TransactionStep *predecessor
                                 k = undo_result(rename(s->backup, s->path));
                                 r = r < 0 ? r : k;
                         }
-                } else if (reached(s, STEP_DONE) &&
-                           (s->progress != STEP_PROGRESS_UNKNOWN || path_was_freed(predecessor))) {
+                } else if (reached(s, STEP_DONE) && ours) {
                         k = undo_result(unlink(s->path));
                         r = r < 0 ? r : k;
                 }

@@ -3,7 +3,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "siphash.h"
 
 /* One step of a transaction (see transaction.h), shared by the code that executes a plan and the
  * code that recovers one from its journal. Every hidden file a step makes lives next to its path
@@ -38,6 +41,8 @@ typedef struct TransactionStep {
         bool mark;        /* CREATE of a symlink: carries TRANSACTION_LINK_MARK (see transaction.h) */
         char *data;       /* CREATE of a regular file */
         size_t size;
+        uint64_t digest;  /* CREATE of a regular file: siphash24() of data, keyed by the transaction */
+        bool digest_known; /* false for a step from a journal that recorded none */
         mode_t mode;
         StepProgress progress;
 } TransactionStep;
@@ -54,9 +59,11 @@ int transaction_step_apply(TransactionStep *s);
 /* Undoes whatever part of the step happened, and is idempotent. predecessor is the latest earlier
  * step of the same transaction on the same path, or NULL: when the progress is unknown, a new file
  * is only removed if the path was free for it, i.e. if no earlier step still had to move the old
- * file away. A negative errno if a file could not be put back or removed (the step then keeps its
- * progress); a directory it made that cannot be removed is left, and not reported. */
-int transaction_step_undo(TransactionStep *s, const TransactionStep *predecessor);
+ * file away, and if it is the file the step made (its symlink target, or its contents' digest
+ * under key; key may be NULL when the progress is known). A negative errno if a file could not be
+ * put back or removed (the step then keeps its progress); a directory it made that cannot be
+ * removed is left, and not reported. */
+int transaction_step_undo(TransactionStep *s, const TransactionStep *predecessor, const uint8_t *key);
 
 /* After the commit point: deletes the step's backup (a REMOVE_TREE's with everything below it,
  * but nothing on another mount: -EXDEV) and temporary file, removes an RMDIR step's directory if

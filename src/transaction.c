@@ -45,6 +45,8 @@ int transaction_init(Transaction *t, const char *journal_dir, const char *descri
         t->description = strdup(strempty(description));
         if (!t->description)
                 return -ENOMEM;
+        if (getrandom(t->key, sizeof(t->key), 0) != sizeof(t->key))
+                return -errno ?: -EIO;
         return random_id(&t->id);
 }
 
@@ -239,6 +241,8 @@ static int plan_create(Transaction *t, const char *path, const char *target, con
                 s.data = malloc(size ?: 1);
                 if (s.data)
                         memcpy(s.data, data, size);
+                s.digest = siphash24(data, size, t->key);
+                s.digest_known = true;
         }
         if (!s.temp || (target ? !s.target : !s.data)) {
                 transaction_step_done(&s);
@@ -349,11 +353,11 @@ static const TransactionStep *predecessor_of(const TransactionStep *steps, size_
 }
 
 /* Every step is tried; the first error is returned. */
-static int undo_steps(TransactionStep *steps, size_t n) {
+static int undo_steps(TransactionStep *steps, size_t n, const uint8_t *key) {
         int r = 0;
 
         for (size_t i = n; i > 0; i--) {
-                int k = transaction_step_undo(&steps[i - 1], predecessor_of(steps, i - 1));
+                int k = transaction_step_undo(&steps[i - 1], predecessor_of(steps, i - 1), key);
 
                 if (k < 0 && r == 0)
                         r = k;
@@ -442,7 +446,7 @@ static int prepare_journal_dir(const char *dir) {
 static int abort_applied(Transaction *t, char * const *dirs) {
         int r;
 
-        r = undo_steps(t->steps, t->n_applied);
+        r = undo_steps(t->steps, t->n_applied, t->key);
         t->n_applied = 0;
         if (!t->journal_dir)
                 return r;
@@ -515,8 +519,8 @@ int transaction_apply(Transaction *t, sd_bus_error *reterr) {
         if (t->journal_dir) {
                 r = prepare_journal_dir(t->journal_dir);
                 if (r >= 0)
-                        r = transaction_journal_save(t->journal_dir, t->id, t->description, /* committing= */ false,
-                                                     t->steps, t->n_steps);
+                        r = transaction_journal_save(t->journal_dir, t->id, t->key, t->description,
+                                                     /* committing= */ false, t->steps, t->n_steps);
                 if (r < 0)
                         return portable_error(reterr, r, NULL, "Failed to record the plan in %s: %m", t->journal_dir);
         }
@@ -684,7 +688,7 @@ static int recover_one(const char *dir, const char *filename, char ***log) {
         if (j.committing)
                 r = cleanup_steps(j.steps, j.n_steps, /* changes= */ NULL);
         else
-                r = undo_steps(j.steps, j.n_steps);
+                r = undo_steps(j.steps, j.n_steps, j.has_key ? j.key : NULL);
         if (r >= 0)
                 r = sync_dirs(dirs);
         if (r >= 0)

@@ -3,11 +3,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
 #include "change.h"
+#include "siphash.h"
 
 /* A set of file-system changes that happen all together or not at all, even across a crash.
  *
@@ -45,6 +47,7 @@ typedef struct Transaction {
         size_t n_steps;
         char *journal_dir;       /* NULL: no journal (only for tests of the planning logic) */
         char *id;                /* random, names the journal and every hidden file */
+        uint8_t key[SIPHASH_KEY_SIZE]; /* random, keys the digests of the files it writes */
         char *description;       /* what the journal says the operation was, for the logs */
         unsigned counter;
         char **existing_dirs;    /* found to be directories (not symlinks) while planning */

@@ -16,7 +16,8 @@
  *
  * Properties: what is accepted names only absolute, normalised paths other than "/", and hidden
  * files beside their path that carry this transaction's name, with the hidden files each kind of
- * step has; saved again and loaded back, it is the same journal. */
+ * step has, and what only a create step records (a target or a digest); saved again and loaded
+ * back, it is the same journal. */
 
 #define ID "0123456789abcdef"
 
@@ -39,6 +40,11 @@ static void check_step(const TransactionStep *s) {
                 FUZZ_CHECK(!s->backup);
         FUZZ_CHECK(!s->temp || hidden_file_is_beside(s->temp, s->path));
         FUZZ_CHECK(!s->backup || hidden_file_is_beside(s->backup, s->path));
+        /* What a create step made is recorded by its target or its digest, never both, and by
+         * neither for the other kinds. */
+        FUZZ_CHECK(!(s->target && s->digest_known));
+        if (s->kind != STEP_CREATE)
+                FUZZ_CHECK(!s->target && !s->digest_known);
 }
 
 static void check_same(const TransactionJournal *a, const TransactionJournal *b) {
@@ -49,7 +55,10 @@ static void check_same(const TransactionJournal *a, const TransactionJournal *b)
 
                 FUZZ_CHECK(x->kind == y->kind && streq(x->path, y->path));
                 FUZZ_CHECK(streq_ptr(x->temp, y->temp) && streq_ptr(x->backup, y->backup));
+                FUZZ_CHECK(streq_ptr(x->target, y->target) && x->digest_known == y->digest_known);
+                FUZZ_CHECK(!x->digest_known || (x->digest == y->digest && x->size == y->size));
         }
+        FUZZ_CHECK(!a->has_key || memcmp(a->key, b->key, sizeof(a->key)) == 0);
 }
 
 static void write_journal(const char *name, const uint8_t *data, size_t size) {
@@ -86,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         /* What recovery understood is what the daemon would have written for it. */
         FUZZ_CHECK(transaction_journal_remove(dir, ID, /* sync= */ false) >= 0);
-        FUZZ_CHECK(transaction_journal_save(dir, ID, j.description, j.committing, j.steps, j.n_steps) == 0);
+        FUZZ_CHECK(transaction_journal_save(dir, ID, j.key, j.description, j.committing, j.steps, j.n_steps) == 0);
         FUZZ_CHECK(transaction_journal_load(dir, ID TRANSACTION_JOURNAL_SUFFIX, &again) == 0);
         check_same(&j, &again);
         return 0;

@@ -689,7 +689,7 @@ static void check_crash_recovery(void (*plan)(Transaction *)) {
                                 continue;
 
                         cr_assert(eq(int, mkdir(journal, 0700) >= 0 || errno == EEXIST, 1));
-                        cr_assert(eq(int, transaction_journal_save(journal, t.id, t.description, false, t.steps, t.n_steps), 0));
+                        cr_assert(eq(int, transaction_journal_save(journal, t.id, t.key, t.description, false, t.steps, t.n_steps), 0));
                         crash_while_applying(plan, n_done, half);
 
                         cr_assert(eq(int, transaction_recover(journal, &log), 1), "crash after %zu steps (+%d)", n_done, half);
@@ -710,6 +710,113 @@ Test(transaction, crash_while_detaching_rolls_back) {
 
 Test(transaction, crash_while_reattaching_rolls_back) {
         check_crash_recovery(plan_reattach_like);
+}
+
+static size_t step_index(const char *rel) {
+        _cleanup_free_ char *path = p(rel);
+
+        for (size_t i = 0; i < t.n_steps; i++)
+                if (streq(t.steps[i].path, path))
+                        return i;
+        cr_fatal("no step for %s", rel);
+        return SIZE_MAX;
+}
+
+/* The daemon died before a create step renamed its file into place (temp_written: after writing
+ * the temporary file), and something else took the free path before the next start: recovery
+ * undoes everything else, and leaves that file, which is not ours, alone. With the temporary file
+ * still there, even a file with the very contents the step would have written is not ours. */
+static void check_foreign_file_survives(const char *rel, bool symlink_it, bool temp_written) {
+        _cleanup_free_ char *before = NULL, *path = p(rel), *after = NULL, *found = NULL, *same = NULL;
+        const char *content;
+        size_t i;
+
+        populate();
+        before = snapshot();
+        plan_attach_like(&t);
+        i = step_index(rel);
+        cr_assert(eq(int, t.steps[i].kind, STEP_CREATE));
+        cr_assert(zero(ptr, t.steps[i].backup), "the path was free when planned");
+
+        cr_assert(eq(int, mkdir(journal, 0700), 0));
+        cr_assert(eq(int, transaction_journal_save(journal, t.id, t.key, t.description, false, t.steps, t.n_steps), 0));
+        crash_while_applying(plan_attach_like, i, temp_written ? STEP_TEMP_WRITTEN : STEP_NOT_STARTED);
+        if (temp_written)
+                content = same = t.steps[i].target ? strdup(t.steps[i].target) : strndup(t.steps[i].data, t.steps[i].size);
+        else
+                content = symlink_it ? "/srv/admin" : "[Service]\nExecStart=/admin\n";
+        cr_assert(not(zero(ptr, (void *) content)));
+        if (symlink_it)
+                cr_assert(eq(int, symlink(content, path), 0));
+        else
+                put(rel, content, 0644);
+
+        cr_assert(eq(int, transaction_recover(journal, NULL), 1));
+        cr_assert(eq(sz, journal_files(), 0));
+        found = symlink_it ? unit_readlink(path) : get(rel);
+        assert_str(found, content);
+        cr_assert(eq(int, unlink(path), 0));
+        after = snapshot();
+        assert_str(after, before);
+}
+
+Test(transaction, crash_leaves_a_file_that_took_the_free_path) {
+        check_foreign_file_survives("/etc/systemd/system.attached/foo.service", false, false);
+}
+
+Test(transaction, crash_leaves_a_file_that_took_the_free_path_beside_our_temporary_file) {
+        check_foreign_file_survives("/etc/systemd/system.attached/foo.service", false, true);
+}
+
+Test(transaction, crash_leaves_a_symlink_that_took_the_free_path) {
+        check_foreign_file_survives("/etc/portables/foo", true, false);
+}
+
+Test(transaction, crash_leaves_a_symlink_that_took_the_free_path_beside_our_temporary_link) {
+        check_foreign_file_survives("/etc/portables/foo", true, true);
+}
+
+/* Contents that differ only slightly, or a file of the same size, are not ours either; the very
+ * file the step wrote is, and goes. */
+Test(transaction, crash_recovery_compares_contents) {
+        _cleanup_free_ char *before = NULL, *after = NULL, *found = NULL;
+        const char *rel = "/etc/systemd/system.attached/foo.service";
+        size_t i;
+
+        populate();
+        before = snapshot();
+        plan_attach_like(&t);
+        i = step_index(rel);
+        cr_assert(eq(int, mkdir(journal, 0700), 0));
+        cr_assert(eq(int, transaction_journal_save(journal, t.id, t.key, t.description, false, t.steps, t.n_steps), 0));
+
+        crash_while_applying(plan_attach_like, i + 1, STEP_NOT_STARTED);
+        put(rel, "[Servicf]\n", 0644); /* the same size */
+        cr_assert(eq(int, transaction_recover(journal, NULL), 1));
+        found = get(rel);
+        assert_str(found, "[Servicf]\n");
+        cr_assert(eq(int, unlink(t.steps[i].path), 0));
+
+        cr_assert(eq(int, transaction_journal_save(journal, t.id, t.key, t.description, false, t.steps, t.n_steps), 0));
+        crash_while_applying(plan_attach_like, i + 1, STEP_NOT_STARTED);
+        cr_assert(eq(int, transaction_recover(journal, NULL), 1));
+        after = snapshot();
+        assert_str(after, before);
+}
+
+/* A journal written before contents were recorded (no key, no digest, no target) is recovered as
+ * it always was: the file at a created path goes. */
+Test(transaction, journal_without_digests_is_recovered_as_before) {
+        _cleanup_free_ char *text = NULL, *path = NULL;
+
+        put("/etc/new.service", "[Service]\n", 0644);
+        cr_assert(eq(int, mkdir(journal, 0700), 0));
+        text = unit_strf("{\"version\":1,\"id\":\"00aa\",\"state\":\"applying\",\"steps\":[{\"kind\":\"create\","
+                         "\"path\":\"%s/etc/new.service\",\"temp\":\"%s/etc/.#portabled-00aa-0\"}]}", host, host);
+        path = unit_strf("%s/00aa.journal", journal);
+        unit_write(path, text);
+        cr_assert(eq(int, transaction_recover(journal, NULL), 1));
+        cr_assert(not(exists("/etc/new.service")));
 }
 
 /* The tree a reattach-like plan leaves when nothing interrupts it; the root is then back to
@@ -740,7 +847,7 @@ Test(transaction, crash_after_commit_point_completes) {
         for (size_t i = 0; i < t.n_steps; i++)
                 cr_assert(eq(int, transaction_step_apply(&t.steps[i]), 0));
         cr_assert(eq(int, mkdir(journal, 0700), 0));
-        cr_assert(eq(int, transaction_journal_save(journal, t.id, t.description, true, t.steps, t.n_steps), 0));
+        cr_assert(eq(int, transaction_journal_save(journal, t.id, t.key, t.description, true, t.steps, t.n_steps), 0));
         for (size_t i = 0; i < t.n_steps / 2; i++)
                 cr_assert(ge(int, transaction_step_cleanup(&t.steps[i]), 0));
 
@@ -922,7 +1029,7 @@ Test(transaction, crash_after_commit_rename_completes) {
                 cr_assert(eq(int, transaction_init(&t, journal, "test operation"), 0));
                 plan_reattach_like(&t);
                 cr_assert(eq(int, mkdir(journal, 0700), 0));
-                cr_assert(eq(int, transaction_journal_save(journal, t.id, t.description, false, t.steps, t.n_steps), 0));
+                cr_assert(eq(int, transaction_journal_save(journal, t.id, t.key, t.description, false, t.steps, t.n_steps), 0));
                 for (size_t i = 0; i < t.n_steps; i++)
                         cr_assert(eq(int, transaction_step_apply(&t.steps[i]), 0));
                 cr_assert(eq(int, transaction_journal_commit(journal, t.id), 0));
@@ -1016,11 +1123,11 @@ Test(transaction, recovery_is_idempotent) {
         before = snapshot();
         plan_reattach_like(&t);
         cr_assert(eq(int, mkdir(journal, 0700), 0));
-        cr_assert(eq(int, transaction_journal_save(journal, t.id, t.description, false, t.steps, t.n_steps), 0));
+        cr_assert(eq(int, transaction_journal_save(journal, t.id, t.key, t.description, false, t.steps, t.n_steps), 0));
         crash_while_applying(plan_reattach_like, t.n_steps / 2, STEP_NOT_STARTED);
         /* Recovery itself "crashes" after undoing: the journal is still there. */
         for (size_t i = t.n_steps; i > t.n_steps / 2; i--)
-                transaction_step_undo(&t.steps[i - 1], NULL);
+                transaction_step_undo(&t.steps[i - 1], NULL, t.key);
         cr_assert(eq(int, transaction_recover(journal, NULL), 1));
         cr_assert(eq(int, transaction_recover(journal, NULL), 0));
         after = snapshot();
@@ -1034,7 +1141,7 @@ Test(transaction, damaged_journal_touches_nothing) {
         populate();
         plan_reattach_like(&t);
         cr_assert(eq(int, mkdir(journal, 0700), 0));
-        cr_assert(eq(int, transaction_journal_save(journal, t.id, t.description, false, t.steps, t.n_steps), 0));
+        cr_assert(eq(int, transaction_journal_save(journal, t.id, t.key, t.description, false, t.steps, t.n_steps), 0));
         crash_while_applying(plan_reattach_like, 3, STEP_NOT_STARTED);
         before = snapshot();
 
@@ -1063,6 +1170,19 @@ static const char *const foreign_journals[] = {
         "{\"version\":2,\"id\":\"00aa\",\"state\":\"applying\",\"steps\":[]}",
         /* create without temp */
         "{\"version\":1,\"id\":\"00aa\",\"state\":\"applying\",\"steps\":[{\"kind\":\"create\",\"path\":\"@H@/etc/other\"}]}",
+        /* a digest without the key it was made with */
+        "{\"version\":1,\"id\":\"00aa\",\"state\":\"applying\",\"steps\":[{\"kind\":\"create\",\"path\":\"@H@/etc/other\",\"temp\":\"@H@/etc/.#portabled-00aa-0\",\"size\":10,\"digest\":\"0011223344556677\"}]}",
+        /* a digest that is not 16 lowercase hex digits */
+        "{\"version\":1,\"id\":\"00aa\",\"key\":\"0123456789abcdef0123456789abcdef\",\"state\":\"applying\",\"steps\":[{\"kind\":\"create\",\"path\":\"@H@/etc/other\",\"temp\":\"@H@/etc/.#portabled-00aa-0\",\"size\":10,\"digest\":\"0011223344556677AA\"}]}",
+        "{\"version\":1,\"id\":\"00aa\",\"key\":\"0123456789abcdef0123456789abcdef\",\"state\":\"applying\",\"steps\":[{\"kind\":\"create\",\"path\":\"@H@/etc/other\",\"temp\":\"@H@/etc/.#portabled-00aa-0\",\"size\":10,\"digest\":\"00112233445566ZZ\"}]}",
+        /* a digest without a size, a negative size */
+        "{\"version\":1,\"id\":\"00aa\",\"key\":\"0123456789abcdef0123456789abcdef\",\"state\":\"applying\",\"steps\":[{\"kind\":\"create\",\"path\":\"@H@/etc/other\",\"temp\":\"@H@/etc/.#portabled-00aa-0\",\"digest\":\"0011223344556677\"}]}",
+        "{\"version\":1,\"id\":\"00aa\",\"key\":\"0123456789abcdef0123456789abcdef\",\"state\":\"applying\",\"steps\":[{\"kind\":\"create\",\"path\":\"@H@/etc/other\",\"temp\":\"@H@/etc/.#portabled-00aa-0\",\"size\":-1,\"digest\":\"0011223344556677\"}]}",
+        /* a target and a digest; an empty target */
+        "{\"version\":1,\"id\":\"00aa\",\"key\":\"0123456789abcdef0123456789abcdef\",\"state\":\"applying\",\"steps\":[{\"kind\":\"create\",\"path\":\"@H@/etc/other\",\"temp\":\"@H@/etc/.#portabled-00aa-0\",\"target\":\"/srv\",\"size\":1,\"digest\":\"0011223344556677\"}]}",
+        "{\"version\":1,\"id\":\"00aa\",\"key\":\"0123456789abcdef0123456789abcdef\",\"state\":\"applying\",\"steps\":[{\"kind\":\"create\",\"path\":\"@H@/etc/other\",\"temp\":\"@H@/etc/.#portabled-00aa-0\",\"target\":\"\"}]}",
+        /* a key that is not 32 hex digits */
+        "{\"version\":1,\"id\":\"00aa\",\"key\":\"00\",\"state\":\"applying\",\"steps\":[]}",
 };
 
 Test(transaction, foreign_journals_are_refused) {

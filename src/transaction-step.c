@@ -185,7 +185,7 @@ static int undo_result(int r) {
 }
 
 int transaction_step_undo(TransactionStep *s, const TransactionStep *predecessor, const uint8_t *key) {
-        bool ours = true;
+        bool freed = true, ours = true;
         int r = 0, k;
 
         switch (s->kind) {
@@ -199,8 +199,10 @@ int transaction_step_undo(TransactionStep *s, const TransactionStep *predecessor
         case STEP_CREATE:
                 /* Looked at before the temporary file goes, which tells that the rename never
                  * happened. */
-                if (s->progress == STEP_PROGRESS_UNKNOWN && !s->backup)
-                        ours = path_was_freed(predecessor) && path_holds_what_step_made(s, key);
+                if (s->progress == STEP_PROGRESS_UNKNOWN && !s->backup) {
+                        freed = path_was_freed(predecessor);
+                        ours = freed && path_holds_what_step_made(s, key);
+                }
                 if (reached(s, STEP_TEMP_WRITTEN))
                         r = undo_result(unlink(s->temp));
                 if (s->backup) {
@@ -210,7 +212,10 @@ int transaction_step_undo(TransactionStep *s, const TransactionStep *predecessor
                                 k = undo_result(rename(s->backup, s->path));
                                 r = r < 0 ? r : k;
                         }
-                } else if (reached(s, STEP_DONE) && ours) {
+                } else if (!ours)
+                        /* Unless it is still the old file, which a step before had to move. */
+                        s->left_alone = freed && exists(s->path);
+                else if (reached(s, STEP_DONE)) {
                         k = undo_result(unlink(s->path));
                         r = r < 0 ? r : k;
                 }

@@ -45,6 +45,7 @@ typedef struct TransactionStep {
         bool digest_known; /* false for a step from a journal that recorded none */
         mode_t mode;
         StepProgress progress;
+        bool left_alone;  /* undone after a crash: the file at path was not the one it made */
 } TransactionStep;
 
 void transaction_step_done(TransactionStep *s);

@@ -705,7 +705,17 @@ static int recover_one(const char *dir, const char *filename, char ***log) {
                      j.committing ? "had been applied: finished removing its backups"
                                   : "had not been applied completely: rolled back to the previous state") < 0)
                 return -ENOMEM;
-        return strv_consume(log, line);
+        r = strv_consume(log, line);
+        /* The administrator may want to know why a unit file is there that the operation
+         * planned to write. */
+        for (size_t i = 0; r >= 0 && i < j.n_steps; i++)
+                if (j.steps[i].left_alone) {
+                        if (asprintf(&line, "Interrupted operation '%s' (%s): left %s in place, which it did not write.",
+                                     j.description, j.id, j.steps[i].path) < 0)
+                                return -ENOMEM;
+                        r = strv_consume(log, line);
+                }
+        return r;
 }
 
 int transaction_recover(const char *journal_dir, char ***ret_log) {

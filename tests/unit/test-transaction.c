@@ -697,6 +697,7 @@ static void check_crash_recovery(void (*plan)(Transaction *)) {
                         cr_assert(eq(str, after, before), "crash after %zu steps (+%d): not the old state", n_done, half);
                         cr_assert(eq(sz, journal_files(), 0));
                         cr_assert(not(zero(ptr, strstr(strempty(log ? log[0] : NULL), "rolled back"))));
+                        cr_assert(eq(sz, strv_length(log), 1), "crash after %zu steps (+%d): a file left alone", n_done, half);
                 }
 }
 
@@ -727,7 +728,9 @@ static size_t step_index(const char *rel) {
  * undoes everything else, and leaves that file, which is not ours, alone. With the temporary file
  * still there, even a file with the very contents the step would have written is not ours. */
 static void check_foreign_file_survives(const char *rel, bool symlink_it, bool temp_written) {
-        _cleanup_free_ char *before = NULL, *path = p(rel), *after = NULL, *found = NULL, *same = NULL;
+        _cleanup_free_ char *before = NULL, *path = p(rel), *after = NULL, *found = NULL, *same = NULL,
+                            *expected_log = NULL;
+        _cleanup_strv_free_ char **log = NULL;
         const char *content;
         size_t i;
 
@@ -751,8 +754,12 @@ static void check_foreign_file_survives(const char *rel, bool symlink_it, bool t
         else
                 put(rel, content, 0644);
 
-        cr_assert(eq(int, transaction_recover(journal, NULL), 1));
+        cr_assert(eq(int, transaction_recover(journal, &log), 1));
         cr_assert(eq(sz, journal_files(), 0));
+        cr_assert(eq(sz, strv_length(log), 2));
+        expected_log = unit_strf("Interrupted operation 'test operation' (%s): left %s in place, which it did not write.",
+                                 t.id, path);
+        assert_str(log[1], expected_log);
         found = symlink_it ? unit_readlink(path) : get(rel);
         assert_str(found, content);
         cr_assert(eq(int, unlink(path), 0));

@@ -746,8 +746,8 @@ static void check_foreign_file_survives(const char *rel, bool symlink_it, bool t
         crash_while_applying(plan_attach_like, i, temp_written ? STEP_TEMP_WRITTEN : STEP_NOT_STARTED);
         if (temp_written)
                 content = same = t.steps[i].target ? strdup(t.steps[i].target) : strndup(t.steps[i].data, t.steps[i].size);
-        else
-                content = symlink_it ? "/srv/admin" : "[Service]\nExecStart=/admin\n";
+        else /* a target as long as ours, which the length alone does not tell apart */
+                content = symlink_it ? "/srv/fox" : "[Service]\nExecStart=/admin\n";
         cr_assert(not(zero(ptr, (void *) content)));
         if (symlink_it)
                 cr_assert(eq(int, symlink(content, path), 0));

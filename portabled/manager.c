@@ -8,6 +8,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "bus-budget.h"
 #include "bus-image.h"
 #include "bus-manager.h"
 #include "child-reaper.h"
@@ -50,6 +51,7 @@ Manager *manager_free(Manager *m) {
         reader_sandbox_done(&m->reader_sandbox);
         manager_reap_all(m);
         sd_event_source_disable_unref(m->idle_timer);
+        bus_budget_done(m);
         /* Its queries hold calls on the bus. */
         m->polkit_registry = polkit_registry_free(m->polkit_registry);
         sender_creds_done(&m->sender_creds);
@@ -166,6 +168,10 @@ int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_
         r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
+        if (r < 0)
+                return r;
+
+        r = bus_budget_setup(m);
         if (r < 0)
                 return r;
 
@@ -386,10 +392,13 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* Every call that comes in postpones the idle exit. */
+/* Every call that comes in postpones the idle exit, and is admitted by the callers' share of the
+ * daemon's time. */
 static int on_bus_message(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
-        arm_idle_timer(userdata);
-        return 0;
+        Manager *m = userdata;
+
+        arm_idle_timer(m);
+        return bus_budget_filter(m, msg);
 }
 
 int manager_connect_bus(Manager *m) {
@@ -420,13 +429,14 @@ int manager_connect_bus(Manager *m) {
                 return log_error_errno(r, "Failed to attach bus to event loop: %m");
 
         if (m->exit_on_idle_usec > 0) {
-                r = sd_bus_add_filter(m->bus, NULL, on_bus_message, m);
-                if (r >= 0)
-                        r = sd_event_add_time_relative(m->event, &m->idle_timer, CLOCK_MONOTONIC, m->exit_on_idle_usec,
-                                                       0, on_idle, m);
+                r = sd_event_add_time_relative(m->event, &m->idle_timer, CLOCK_MONOTONIC, m->exit_on_idle_usec, 0,
+                                               on_idle, m);
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up the idle timer: %m");
         }
+        r = sd_bus_add_filter(m->bus, NULL, on_bus_message, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install the bus filter: %m");
         return 0;
 }
 

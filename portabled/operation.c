@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bus-budget.h"
 #include "child-reaper.h"
 #include "extension-merge.h"
 #include "fd-util.h"
@@ -189,6 +190,8 @@ static void on_units(UnitActivity *a, int error, const sd_bus_error *e, void *us
         _cleanup_(sd_bus_error_free) sd_bus_error copy = SD_BUS_ERROR_NULL;
         Operation *o = userdata;
 
+        bus_budget_charge_to(o->manager, o->caller_uid);
+
         o->query_slot = sd_bus_slot_unref(o->query_slot);
         o->query_defer = sd_event_source_disable_unref(o->query_defer);
 
@@ -312,6 +315,8 @@ static void reader_progress(OperationRead *rd) {
         Operation *o = rd->operation;
         int r;
 
+        /* Receiving and checking what the reader sends is work for the caller too. */
+        bus_budget_charge_to(o->manager, o->caller_uid);
         if (image_reader_process(rd->reader) == 0)
                 return;
 
@@ -537,10 +542,12 @@ static void worker_ended(Operation *o, const siginfo_t *si) {
 }
 
 static int on_worker_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Operation *o = userdata;
         siginfo_t si = {};
 
+        bus_budget_charge_to(o->manager, o->caller_uid);
         if (pidfd_reap(fd, /* wait= */ false, &si) > 0)
-                worker_ended(userdata, &si);
+                worker_ended(o, &si);
         return 0;
 }
 

@@ -38,6 +38,16 @@
  * the users of a few accounts cannot fill the daemon and lock root out. */
 #define PORTABLE_OPERATIONS_UNPRIVILEGED_MAX 48U
 
+/* The daemon's time (it is single-threaded: every caller waits for it) that callers other than root
+ * may take (portabled/call-budget.h): the callers of one user ID a quarter of it, after a burst of
+ * 1 s, and all of them together half, after a burst of 2 s. A call beyond is refused at once with
+ * org.freedesktop.DBus.Error.LimitsExceeded, so that a flood of calls, cheap ones included, costs
+ * the daemon a refusal each and leaves root at least half of its time. Shares are per mille. */
+#define PORTABLE_CALL_TIME_PER_USER_BURST_USEC (1000U * 1000U)
+#define PORTABLE_CALL_TIME_PER_USER_SHARE 250U
+#define PORTABLE_CALL_TIME_UNPRIVILEGED_BURST_USEC (2000U * 1000U)
+#define PORTABLE_CALL_TIME_UNPRIVILEGED_SHARE 500U
+
 /* How long removing an image waits for our own reads of it (an inspect, an attach being
  * prepared) to end before it is refused as busy; no new read of it starts meanwhile. */
 #define PORTABLE_EXCLUSIVE_WAIT_USEC (10U * 1000U * 1000U)

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A user's callers get a quarter of the daemon's time after a burst of 1 s, all unprivileged
+# callers together half after 2 s (PORTABLE_CALL_TIME_*, portabled/call-budget.h); root's calls are
+# never counted. A flood of calls that start no operation (ListImageVersions over a pool of
+# 2000 images) from one user, all sent at once on one connection (bus-flood): part of it is
+# answered, the rest refused at once with org.freedesktop.DBus.Error.LimitsExceeded naming the
+# share and when to try again; root's calls and another user's are answered meanwhile, and the
+# flooding user is served again once the time it was told has passed. (The bus itself refuses a
+# connection more than so many unanswered calls: the flood comes on three.)
+. "$(dirname "$0")/lib.sh"
+setup
+
+command -v setpriv >/dev/null || skip_all "setpriv not installed"
+: "${BUS_FLOOD:=$BUILD_ROOT/tests/integration/bus-flood}"
+[ -x "$BUS_FLOOD" ] || skip_all "$BUS_FLOOD not built"
+
+POOL=$ROOT/var/lib/portables
+N_IMAGES=2000
+FLOOD=100
+
+# The socket lives below the private test directory; let unprivileged callers reach it.
+chmod o+x "$T" "$T/bus"
+build_raw squashfs "$TEST_DATA/images/foo" "$T/foo.raw" || exit 1
+mkdir -p "$POOL"
+for i in $(seq -w 1 "$N_IMAGES"); do
+        ln "$T/foo.raw" "$POOL/img$i.raw"
+done
+stage foo "$POOL/foo"
+
+as_user() { # UID CMD...
+        local uid=$1
+        shift
+        setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"
+}
+
+user_call() { # UID METHOD [SIGNATURE ARGS...]
+        local uid=$1
+        shift
+        as_user "$uid" busctl --address="$BUS_ADDRESS" --timeout=60 call "$PORTABLE_DEST" "$PORTABLE_PATH" \
+                "$MANAGER_IFACE" "$@"
+}
+
+now_ms() {
+        echo $(($(date +%s%N) / 1000000))
+}
+
+start=$(now_ms)
+assert_ok "ListImageVersions over $N_IMAGES images" user_call 65534 ListImageVersions
+diag "one ListImageVersions over $N_IMAGES images: $(($(now_ms) - start)) ms, client included"
+
+# --- one user floods ----------------------------------------------------------------------------
+
+# Three connections (the bus allows each only so many calls waiting for an answer).
+FLOODERS=()
+for k in 1 2 3; do
+        as_user 65534 "$BUS_FLOOD" "$BUS_ADDRESS" "$PORTABLE_DEST" "$PORTABLE_PATH" "$MANAGER_IFACE" \
+                ListImageVersions "$FLOOD" >"$T/flood$k.out" 2>"$T/flood$k.err" &
+        FLOODERS+=($!)
+done
+# Root meanwhile: answered, however long the flood is.
+sleep 0.5
+start=$(now_ms)
+assert_ok "root's ListImages is answered during the flood" mcall ListImages
+waited=$(($(now_ms) - start))
+diag "root's ListImages during the flood: $waited ms"
+# Behind the user's burst (1 s of the daemon's time) and a refusal for each call after it. Without
+# the budget, root waited for all the flood had sent before (6.4 s where this took 0.9).
+assert_ok "... behind no more than the user's share" test "$waited" -lt 5000
+assert_ok "... and so is GetImage" mcall GetImage s foo
+status=0
+for pid in "${FLOODERS[@]}"; do
+        wait "$pid" || status=$?
+done
+assert_eq "every call of the flood is answered" 0 "$status"
+cat "$T"/flood?.out >"$T/flood.out"
+diag "floods of $FLOOD, three at once: $(tr '\n' ';' <"$T/flood.out")"
+
+served=$(awk '$2 == "ok" { n += $1 } END { print n + 0 }' "$T/flood.out")
+limited=$(awk '$2 == "org.freedesktop.DBus.Error.LimitsExceeded" { n += $1 } END { print n + 0 }' "$T/flood.out")
+assert_eq "the flood is answered or refused, nothing else" "$((3 * FLOOD))" "$((served + limited))"
+assert_ok "part of the flood is served" test "$served" -gt 0
+assert_ok "the rest is refused at once" test "$limited" -gt 0
+message=$(sed -n 's/^message: //p' "$T/flood.out" | head -n 1)
+assert_contains "the refusal names the user and its share" "$message" \
+        "The calls of user 65534 have had their share of the daemon's time (25%, after a burst of 1000 ms)"
+
+assert_ok "another user's calls are answered" user_call 1 GetImage s foo
+assert_ok "... and root's" mcall ListImageVersions
+
+# The flooding user is served again after the time its refusal named (a flood of cheap calls, to
+# be sure to be refused first).
+as_user 65534 "$BUS_FLOOD" "$BUS_ADDRESS" "$PORTABLE_DEST" "$PORTABLE_PATH" "$MANAGER_IFACE" \
+        ListImageVersions "$FLOOD" >"$T/again.out"
+wait_ms=$(sed -n 's/^message: .*try again in \([0-9]*\) ms\.$/\1/p' "$T/again.out")
+assert_ok "a second flood is refused in part" test -n "$wait_ms"
+sleep "$(((${wait_ms:-0} + 999) / 1000))"
+assert_ok "after the wait it named, the user is served again" user_call 65534 ListImageVersions
+
+finish

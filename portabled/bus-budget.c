@@ -54,10 +54,14 @@ static int sender_uid(Manager *m, sd_bus_message *msg, uid_t *ret) {
 
         if (sender_uids_get(m->sender_uids, sender, ret))
                 return 0;
-        /* Kept with the call: its handler asks for the same and gets this answer. */
+        /* Kept with the call: its handler asks for the same and gets this answer. The user ID the
+         * bus had from the kernel when the caller connected, not one sd-bus read from /proc,
+         * which may be another process's (a root one's) by now. */
         r = sender_creds_query(&m->sender_creds, msg, &creds);
         if (r >= 0)
-                r = sd_bus_creds_get_euid(creds, ret);
+                r = sd_bus_creds_get_uid(creds, ret);
+        if (r >= 0 && (sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_UID))
+                r = -EPERM;
         if (r < 0)
                 return r;
         sender_uids_put(m->sender_uids, sender, *ret);
@@ -67,11 +71,18 @@ static int sender_uid(Manager *m, sd_bus_message *msg, uid_t *ret) {
 int bus_budget_filter(Manager *m, sd_bus_message *msg) {
         uint64_t start = monotonic_usec(), wait = 0;
         uid_t uid;
+        int r;
 
         if (!sd_bus_message_is_method_call(msg, NULL, NULL) || !sd_bus_message_get_sender(msg))
                 return 0;
-        /* Who it is not known (the caller is gone already): the handler finds out. */
-        if (sender_uid(m, msg, &uid) < 0 || !call_budget_counts(uid))
+        /* The caller is gone already (or the bus does not say who it is): nobody is there for the
+         * answer, and serving such calls would let a flood that hangs up at once go uncounted. */
+        r = sender_uid(m, msg, &uid);
+        if (r < 0) {
+                (void) sd_bus_reply_method_errnof(msg, r, "Failed to determine the user of the caller: %m");
+                return 1;
+        }
+        if (!call_budget_counts(uid))
                 return 0;
 
         switch (call_budget_admit(m->call_budget, uid, start, &wait)) {

@@ -97,4 +97,20 @@ assert_ok "a second flood is refused in part" test -n "$wait_ms"
 sleep "$(((${wait_ms:-0} + 999) / 1000))"
 assert_ok "after the wait it named, the user is served again" user_call 65534 ListImageVersions
 
+# Operations are charged for what the daemon does when they go on: ListImages makes its listing
+# once the service manager has answered, after its call was admitted. Batches within the limit of
+# operations in flight, until the user's share is spent.
+sleep 2
+spent=
+for batch in $(seq 1 30); do
+        as_user 65534 "$BUS_FLOOD" "$BUS_ADDRESS" "$PORTABLE_DEST" "$PORTABLE_PATH" "$MANAGER_IFACE" \
+                ListImages 12 >"$T/operations.out"
+        if grep -q "^message: The calls of user 65534 have had their share" "$T/operations.out"; then
+                spent=$batch
+                break
+        fi
+done
+assert_ok "a user's listings are charged until its share is spent" test -n "$spent"
+diag "ListImages: the share was spent in batch ${spent:-none} of 12 calls"
+
 finish

@@ -55,12 +55,12 @@ static int sender_uid(Manager *m, sd_bus_message *msg, uid_t *ret) {
         if (sender_uids_get(m->sender_uids, sender, ret))
                 return 0;
         /* Kept with the call: its handler asks for the same and gets this answer. The user ID the
-         * bus had from the kernel when the caller connected, not one sd-bus read from /proc,
-         * which may be another process's (a root one's) by now. */
+         * bus had from the kernel when the caller connected (SO_PEERCRED: the effective one), not
+         * one sd-bus read from /proc, which may be another process's (a root one's) by now. */
         r = sender_creds_query(&m->sender_creds, msg, &creds);
         if (r >= 0)
-                r = sd_bus_creds_get_uid(creds, ret);
-        if (r >= 0 && (sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_UID))
+                r = sd_bus_creds_get_euid(creds, ret);
+        if (r >= 0 && (sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_EUID))
                 r = -EPERM;
         if (r < 0)
                 return r;

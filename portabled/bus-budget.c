@@ -43,7 +43,7 @@ static void start_charging(Manager *m, uid_t uid, uint64_t start) {
 }
 
 void bus_budget_charge_to(Manager *m, uid_t uid) {
-        if (call_budget_counts(uid))
+        if (m->time_shares && call_budget_counts(uid))
                 start_charging(m, uid, monotonic_usec());
 }
 
@@ -69,11 +69,11 @@ static int sender_uid(Manager *m, sd_bus_message *msg, uid_t *ret) {
 }
 
 int bus_budget_filter(Manager *m, sd_bus_message *msg) {
-        uint64_t start = monotonic_usec(), wait = 0;
+        uint64_t start, wait = 0;
         uid_t uid;
         int r;
 
-        if (!sd_bus_message_is_method_call(msg, NULL, NULL) || !sd_bus_message_get_sender(msg))
+        if (!m->time_shares || !sd_bus_message_is_method_call(msg, NULL, NULL) || !sd_bus_message_get_sender(msg))
                 return 0;
         /* The caller is gone already (or the bus does not say who it is): nobody is there for the
          * answer, and serving such calls would let a flood that hangs up at once go uncounted. */
@@ -85,6 +85,9 @@ int bus_budget_filter(Manager *m, sd_bus_message *msg) {
         if (!call_budget_counts(uid))
                 return 0;
 
+        /* The clock starts after asking the bus who it is: under load that round trip is the
+         * bus's time more than the caller's, and many calls at once would be refused for it. */
+        start = monotonic_usec();
         switch (call_budget_admit(m->call_budget, uid, start, &wait)) {
         case CALL_BUDGET_USER_SPENT:
                 (void) sd_bus_reply_method_errorf(msg, SD_BUS_ERROR_LIMITS_EXCEEDED,

@@ -26,6 +26,9 @@ static void help(void) {
                "     --image-policy=POLICY     Every raw image read must satisfy this image policy\n"
                "                               (systemd.image-policy(7) syntax), in addition to\n"
                "                               the one a caller gives\n"
+               "     --time-shares=BOOL        Give the callers of each user other than root a\n"
+               "                               share of the daemon's time, refusing the calls\n"
+               "                               beyond (default: yes)\n"
                "\nThe bus is the system bus, or the one $DBUS_SYSTEM_BUS_ADDRESS names.\n",
                program_invocation_short_name, VENDOR_PROFILE_DIR);
 }
@@ -35,6 +38,7 @@ typedef struct Arguments {
         const char *vendor_profile_dir;
         uint64_t exit_on_idle_usec;
         const char *image_policy;
+        bool time_shares;
 } Arguments;
 
 static int parse_seconds(const char *s, uint64_t *ret_usec) {
@@ -59,7 +63,8 @@ static int parse_level(const char *s) {
 }
 
 static int parse_argv(int argc, char *argv[], Arguments *args) {
-        enum { ARG_VERSION = 0x100, ARG_ROOT, ARG_VENDOR_PROFILE_DIR, ARG_LOG_LEVEL, ARG_EXIT_ON_IDLE, ARG_IMAGE_POLICY };
+        enum { ARG_VERSION = 0x100, ARG_ROOT, ARG_VENDOR_PROFILE_DIR, ARG_LOG_LEVEL, ARG_EXIT_ON_IDLE, ARG_IMAGE_POLICY,
+               ARG_TIME_SHARES };
         static const struct option options[] = {
                 { "help",               no_argument,       NULL, 'h'                    },
                 { "version",            no_argument,       NULL, ARG_VERSION            },
@@ -68,6 +73,7 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                 { "log-level",          required_argument, NULL, ARG_LOG_LEVEL          },
                 { "exit-on-idle",       required_argument, NULL, ARG_EXIT_ON_IDLE       },
                 { "image-policy",       required_argument, NULL, ARG_IMAGE_POLICY       },
+                { "time-shares",        required_argument, NULL, ARG_TIME_SHARES        },
                 {}
         };
         int c, level;
@@ -104,6 +110,14 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                 case ARG_IMAGE_POLICY:
                         args->image_policy = optarg;
                         break;
+                case ARG_TIME_SHARES:
+                        if (streq(optarg, "yes"))
+                                args->time_shares = true;
+                        else if (streq(optarg, "no"))
+                                args->time_shares = false;
+                        else
+                                return log_error_errno(EINVAL, "--time-shares= takes yes or no: %s", optarg);
+                        break;
                 case '?':
                         return -EINVAL;
                 default:
@@ -117,7 +131,11 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
 
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
-        Arguments args = { .vendor_profile_dir = VENDOR_PROFILE_DIR, .exit_on_idle_usec = 30 * 1000000ULL };
+        Arguments args = {
+                .vendor_profile_dir = VENDOR_PROFILE_DIR,
+                .exit_on_idle_usec = 30 * 1000000ULL,
+                .time_shares = true,
+        };
         int r;
 
         log_parse_environment();
@@ -138,6 +156,10 @@ int main(int argc, char *argv[]) {
                 log_error_errno(r, "Failed to allocate manager: %m");
                 return EXIT_FAILURE;
         }
+
+        m->time_shares = args.time_shares;
+        if (!m->time_shares)
+                log_notice("--time-shares=no: every caller may take all of the daemon's time.");
 
         if (args.image_policy) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;

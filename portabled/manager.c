@@ -121,6 +121,7 @@ int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_
         m->reader_sandbox = READER_SANDBOX_NULL;
         m->instance_lock_fd = -EBADF;
         m->exit_on_idle_usec = exit_on_idle_usec;
+        m->time_shares = true;
         m->reader_helper = find_reader_helper();
         if (m->reader_helper)
                 log_debug("Spare image readers run %s.", m->reader_helper);

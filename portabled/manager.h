@@ -38,6 +38,7 @@ typedef struct Manager {
 
         /* The daemon's time that callers other than root may take (bus-budget.h): their buckets,
          * the users behind the bus names seen, and the work under way that is charged to one. */
+        bool time_shares; /* --time-shares=: false, nobody is counted */
         CallBudget *call_budget;
         SenderUids *sender_uids;
         sd_event_source *charge_post;

@@ -16,7 +16,7 @@ stage foo "$IMAGES/foo"
 chmod o+x "$T" "$T/bus"
 
 nobody() {
-        setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+        as_user 65534 "$@"
 }
 
 snapshot >"$T/before"

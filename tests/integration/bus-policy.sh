@@ -45,7 +45,7 @@ chmod o+x "$T" "$T/bus"
 FOO_OBJECT=$PORTABLE_PATH/image/$(bus_label foo)
 
 nobody() {
-        setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+        as_user 65534 "$@"
 }
 
 # The bus refuses with "Rejected send message"; the daemon refuses without polkit with "polkit is

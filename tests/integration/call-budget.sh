@@ -29,12 +29,6 @@ for i in range(int(sys.argv[3])):
     os.link(sys.argv[1], "%s/img%05d.raw" % (sys.argv[2], i))' "$T/foo.raw" "$POOL" "$N_IMAGES"
 stage foo "$POOL/foo"
 
-as_user() { # UID CMD...
-        local uid=$1
-        shift
-        setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"
-}
-
 user_call() { # UID METHOD [SIGNATURE ARGS...]
         local uid=$1
         shift
@@ -112,5 +106,12 @@ for batch in $(seq 1 60); do
 done
 assert_ok "a user's listings are charged until its share is spent" test -n "$spent"
 diag "ListImages: the share was spent in batch ${spent:-none} of 12 calls"
+
+# --time-shares=no: nobody is refused for time.
+stop_daemon
+start_daemon --time-shares=no || exit 1
+as_user 65534 "$BUS_FLOOD" "$BUS_ADDRESS" "$PORTABLE_DEST" "$PORTABLE_PATH" "$MANAGER_IFACE" \
+        ListImageVersions "$FLOOD" >"$T/unlimited.out"
+assert_eq "--time-shares=no: a flood is served in full" "$FLOOD ok" "$(cat "$T/unlimited.out")"
 
 finish

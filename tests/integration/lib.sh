@@ -317,6 +317,19 @@ bus() {
         busctl --address="$BUS_ADDRESS" --timeout=60 "$@"
 }
 
+# as_user UID CMD...: CMD as UID (group UID, no supplementary groups); as ourselves for 0. The bus
+# socket is below the private test directory: a test with unprivileged callers makes "$T" and
+# "$T/bus" searchable for others first.
+as_user() {
+        local uid=$1
+        shift
+        if [ "$uid" -eq 0 ]; then
+                "$@"
+        else
+                setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"
+        fi
+}
+
 # mcall METHOD SIGNATURE ARGS...: call a Manager method (busctl text output).
 mcall() {
         bus call "$PORTABLE_DEST" "$PORTABLE_PATH" "$MANAGER_IFACE" "$@"

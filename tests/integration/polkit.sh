@@ -58,12 +58,6 @@ chmod o+x "$T" "$T/bus"
 : >"$PKLOG"
 start_fake_polkit "$RULES" "$PKLOG" || exit 1
 
-as_user() {
-        local uid=$1
-        shift
-        setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"
-}
-
 # ubus UID BUSCTL_ARGS...: busctl on the private bus as UID.
 ubus() {
         local uid=$1

@@ -75,6 +75,8 @@ int bus_budget_filter(Manager *m, sd_bus_message *msg) {
 
         if (!m->time_shares || !sd_bus_message_is_method_call(msg, NULL, NULL) || !sd_bus_message_get_sender(msg))
                 return 0;
+        /* Whatever was under way is done when the next call comes, whoever's it is. */
+        settle(m);
         /* The caller is gone already (or the bus does not say who it is): nobody is there for the
          * answer, and serving such calls would let a flood that hangs up at once go uncounted. */
         r = sender_uid(m, msg, &uid);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -31,6 +32,6 @@ CallBudgetVerdict call_budget_admit(CallBudget *b, uid_t uid, uint64_t now, uint
 void call_budget_charge(CallBudget *b, uid_t uid, uint64_t used, uint64_t now);
 
 /* Whether uid's calls are counted at all: not root's. */
-static inline int call_budget_counts(uid_t uid) {
+static inline bool call_budget_counts(uid_t uid) {
         return uid != 0;
 }

@@ -44,6 +44,13 @@ start=$(now_ms)
 assert_ok "ListImageVersions over $N_IMAGES images" user_call 65534 ListImageVersions
 diag "one ListImageVersions over $N_IMAGES images: $(($(now_ms) - start)) ms, client included"
 
+# The time between a user's calls is nobody's work: calls with pauses longer than the burst are
+# never refused.
+for i in 1 2 3; do
+        assert_ok "a call after a pause ($i) is answered" user_call 65534 GetImage s foo
+        sleep 1.2
+done
+
 # --- one user floods ----------------------------------------------------------------------------
 
 FLOODERS=()

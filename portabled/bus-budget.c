@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
-#include <time.h>
 
 #include "bus-budget.h"
 #include "call-budget.h"
@@ -8,14 +7,7 @@
 #include "manager.h"
 #include "portable-limits.h"
 #include "sender-uids.h"
-
-static uint64_t monotonic_usec(void) {
-        struct timespec ts;
-
-        /* Not sd_event_now(): that is when this loop iteration began, the same for every step. */
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000U + (uint64_t) ts.tv_nsec / 1000U;
-}
+#include "time-util.h"
 
 /* Charges what the work under way took to its user. */
 static void settle(Manager *m) {

@@ -1,23 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <poll.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "image-metadata.h"
 #include "image-reader.h"
 #include "portable-error.h"
 #include "portable-limits.h"
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000U + (uint64_t) ts.tv_nsec / 1000U;
-}
+#include "time-util.h"
 
 /* Drives readers until every one is done (or killed at the deadline). */
 static int wait_for_readers(ImageReader **readers, size_t n) {
-        uint64_t deadline = now_usec() + PORTABLE_READ_TIMEOUT_USEC;
+        uint64_t deadline = monotonic_usec() + PORTABLE_READ_TIMEOUT_USEC;
         struct pollfd *fds = calloc(2 * n, sizeof(struct pollfd));
         int r = 0;
 
@@ -26,7 +19,7 @@ static int wait_for_readers(ImageReader **readers, size_t n) {
 
         for (;;) {
                 size_t n_fds = 0;
-                uint64_t now = now_usec();
+                uint64_t now = monotonic_usec();
 
                 for (size_t i = 0; i < n; i++) {
                         if (image_reader_process(readers[i]) != 0)

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <assert.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <json-c/json.h>
@@ -7,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "fd-util.h"
 #include "fileio.h"
 #include "path-util.h"
@@ -36,18 +36,10 @@ static int add_string(struct json_object *o, const char *key, const char *value)
         return 0;
 }
 
-static const char hex_digits[] = "0123456789abcdef";
-
 static int add_hex(struct json_object *o, const char *key, const uint8_t *bytes, size_t n) {
-        char hex[2 * SIPHASH_KEY_SIZE + 1];
+        _cleanup_free_ char *hex = hexmem(bytes, n);
 
-        assert(n <= SIPHASH_KEY_SIZE);
-        for (size_t i = 0; i < n; i++) {
-                hex[2 * i] = hex_digits[bytes[i] >> 4];
-                hex[2 * i + 1] = hex_digits[bytes[i] & 15];
-        }
-        hex[2 * n] = 0;
-        return add_string(o, key, hex);
+        return hex ? add_string(o, key, hex) : -ENOMEM;
 }
 
 static int add_digest(struct json_object *o, const TransactionStep *s) {
@@ -238,16 +230,6 @@ static bool hidden_file_is_valid(const char *hidden, const char *path, const cha
         return startswith(name, prefix) && filename_is_valid(name);
 }
 
-/* Exactly 2 * n lowercase hex digits, as add_hex() writes them. */
-static int parse_hex(const char *text, uint8_t *ret, size_t n) {
-        if (!text || strlen(text) != 2 * n || strspn(text, hex_digits) != 2 * n)
-                return -EBADMSG;
-        for (size_t i = 0; i < n; i++)
-                ret[i] = (uint8_t) ((strchr(hex_digits, text[2 * i]) - hex_digits) << 4 |
-                                    (strchr(hex_digits, text[2 * i + 1]) - hex_digits));
-        return 0;
-}
-
 /* What a create step put in place: its symlink target, or its size and digest. Both absent in
  * journals from before they were recorded. */
 static int created_from_json(struct json_object *o, bool has_key, TransactionStep *s) {
@@ -267,7 +249,7 @@ static int created_from_json(struct json_object *o, bool has_key, TransactionSte
         if (!json_object_object_get_ex(o, "digest", &digest))
                 return json_object_object_get_ex(o, "size", NULL) ? -EBADMSG : 0;
         if (!has_key || !json_object_is_type(digest, json_type_string) ||
-            parse_hex(json_object_get_string(digest), bytes, sizeof(bytes)) < 0 ||
+            unhexmem_exact(json_object_get_string(digest), bytes, sizeof(bytes)) < 0 ||
             !json_object_object_get_ex(o, "size", &size) || !json_object_is_type(size, json_type_int))
                 return -EBADMSG;
         n = json_object_get_int64(size);
@@ -369,7 +351,7 @@ int transaction_journal_load(const char *dir, const char *filename, TransactionJ
         if (!j.steps || !j.id || !j.description)
                 return -ENOMEM;
         key = get_string(root, "key");
-        if (key && parse_hex(key, j.key, sizeof(j.key)) < 0)
+        if (key && unhexmem_exact(key, j.key, sizeof(j.key)) < 0)
                 return -EBADMSG;
         j.has_key = key != NULL;
         for (size_t i = 0; i < n; i++) {

@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "fd-util.h"
 #include "fileio.h"
 #include "fsync-util.h"
@@ -21,17 +22,11 @@
 
 static int random_id(char **ret) {
         uint8_t bytes[8];
-        char *id;
 
         if (getrandom(bytes, sizeof(bytes), 0) != sizeof(bytes))
                 return -errno ?: -EIO;
-        id = malloc(sizeof(bytes) * 2 + 1);
-        if (!id)
-                return -ENOMEM;
-        for (size_t i = 0; i < sizeof(bytes); i++)
-                snprintf(id + 2 * i, 3, "%02x", bytes[i]);
-        *ret = id;
-        return 0;
+        *ret = hexmem(bytes, sizeof(bytes));
+        return *ret ? 0 : -ENOMEM;
 }
 
 int transaction_init(Transaction *t, const char *journal_dir, const char *description) {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "chase.h"
 #include "dlopen-crypto.h"
 #include "fd-util.h"
@@ -188,20 +189,6 @@ static int load_trusted(const char *root, STACK_OF(X509) **ret) {
         }
         *ret = TAKE_PTR(sk);
         return 0;
-}
-
-static char *hexmem(const uint8_t *p, size_t n) {
-        static const char digits[] = "0123456789abcdef";
-        char *s = malloc(n * 2 + 1);
-
-        if (!s)
-                return NULL;
-        for (size_t i = 0; i < n; i++) {
-                s[2 * i] = digits[p[i] >> 4];
-                s[2 * i + 1] = digits[p[i] & 15];
-        }
-        s[2 * n] = '\0';
-        return s;
 }
 
 static char *subject_of(X509 *cert) {

@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "dlopen-crypto.h"
 #include "fd-util.h"
 #include "fileio.h"
@@ -71,17 +72,7 @@ int verity_root_hash_from_hex(const char *s, uint8_t **ret, size_t *ret_size) {
 }
 
 char *verity_root_hash_to_hex(const uint8_t *hash, size_t size) {
-        static const char digits[] = "0123456789abcdef";
-        char *s = malloc(size * 2 + 1);
-
-        if (!s)
-                return NULL;
-        for (size_t i = 0; i < size; i++) {
-                s[2 * i] = digits[hash[i] >> 4];
-                s[2 * i + 1] = digits[hash[i] & 15];
-        }
-        s[size * 2] = '\0';
-        return s;
+        return hexmem(hash, size);
 }
 
 /* NAME.raw → NAME<suffix>; other names get the suffix appended. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "escape.h"
@@ -35,6 +36,34 @@ int unhexchar(char c) {
         if (c >= 'A' && c <= 'F')
                 return c - 'A' + 10;
         return -EINVAL;
+}
+
+char *hexmem(const void *p, size_t n) {
+        static const char digits[] = "0123456789abcdef";
+        const uint8_t *bytes = p;
+        char *s = malloc(n * 2 + 1);
+
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                s[2 * i] = digits[bytes[i] >> 4];
+                s[2 * i + 1] = digits[bytes[i] & 15];
+        }
+        s[2 * n] = '\0';
+        return s;
+}
+
+int unhexmem_exact(const char *s, uint8_t *ret, size_t n) {
+        if (!s || strlen(s) != 2 * n)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                int hi = unhexchar(s[2 * i]), lo = unhexchar(s[2 * i + 1]);
+
+                if (hi < 0 || lo < 0)
+                        return -EINVAL;
+                ret[i] = (uint8_t) (hi << 4 | lo);
+        }
+        return 0;
 }
 
 int cunescape(const char *s, size_t length, char **ret) {

@@ -159,3 +159,19 @@ Test(escape, unhexchar) {
         cr_assert(eq(int, unhexchar('/'), -EINVAL));
         cr_assert(eq(int, unhexchar('\0'), -EINVAL));
 }
+
+Test(escape, hexmem_round_trip) {
+        static const uint8_t bytes[] = { 0x00, 0x01, 0x7f, 0x80, 0xab, 0xff };
+        _cleanup_free_ char *hex = hexmem(bytes, sizeof(bytes));
+        uint8_t back[sizeof(bytes)];
+
+        assert_str(hex, "00017f80abff");
+        cr_assert(eq(int, unhexmem_exact(hex, back, sizeof(back)), 0));
+        cr_assert(eq(int, memcmp(back, bytes, sizeof(bytes)), 0));
+        cr_assert(eq(int, unhexmem_exact("00017F80ABFF", back, sizeof(back)), 0), "either case");
+        cr_assert(eq(int, memcmp(back, bytes, sizeof(bytes)), 0));
+        cr_assert(eq(int, unhexmem_exact("00017f80abf", back, sizeof(back)), -EINVAL), "too short");
+        cr_assert(eq(int, unhexmem_exact("00017f80abff00", back, sizeof(back)), -EINVAL), "too long");
+        cr_assert(eq(int, unhexmem_exact("00017f80abfg", back, sizeof(back)), -EINVAL), "not a digit");
+        cr_assert(eq(int, unhexmem_exact(NULL, back, sizeof(back)), -EINVAL));
+}

@@ -157,8 +157,8 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
-        m->time_shares = args.time_shares;
-        if (!m->time_shares)
+        bus_budget_set_enabled(m->bus_budget, args.time_shares);
+        if (!args.time_shares)
                 log_notice("--time-shares=no: every caller may take all of the daemon's time.");
 
         if (args.image_policy) {

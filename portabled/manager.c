@@ -51,7 +51,7 @@ Manager *manager_free(Manager *m) {
         reader_sandbox_done(&m->reader_sandbox);
         manager_reap_all(m);
         sd_event_source_disable_unref(m->idle_timer);
-        bus_budget_done(m);
+        m->bus_budget = bus_budget_free(m->bus_budget);
         /* Its queries hold calls on the bus. */
         m->polkit_registry = polkit_registry_free(m->polkit_registry);
         sender_creds_done(&m->sender_creds);
@@ -121,7 +121,6 @@ int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_
         m->reader_sandbox = READER_SANDBOX_NULL;
         m->instance_lock_fd = -EBADF;
         m->exit_on_idle_usec = exit_on_idle_usec;
-        m->time_shares = true;
         m->reader_helper = find_reader_helper();
         if (m->reader_helper)
                 log_debug("Spare image readers run %s.", m->reader_helper);
@@ -172,7 +171,7 @@ int manager_new(const char *root, const char *vendor_profile_dir, uint64_t exit_
         if (r < 0)
                 return r;
 
-        r = bus_budget_setup(m);
+        r = bus_budget_new(m->event, &m->bus_budget);
         if (r < 0)
                 return r;
 
@@ -399,7 +398,7 @@ static int on_bus_message(sd_bus_message *msg, void *userdata, sd_bus_error *ret
         Manager *m = userdata;
 
         arm_idle_timer(m);
-        return bus_budget_filter(m, msg);
+        return bus_budget_filter(m->bus_budget, &m->sender_creds, msg);
 }
 
 int manager_connect_bus(Manager *m) {

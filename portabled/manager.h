@@ -5,14 +5,13 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus-budget.h"
 #include "bus-polkit.h"
-#include "call-budget.h"
 #include "host.h"
 #include "image.h"
 #include "metadata-cache.h"
 #include "reader-spare.h"
 #include "sender-creds.h"
-#include "sender-uids.h"
 #include "verity-cache.h"
 
 typedef struct Operation Operation;
@@ -36,15 +35,8 @@ typedef struct Manager {
         PolkitRegistry *polkit_registry;
         SenderCreds sender_creds; /* of the call at hand, asked of the bus once */
 
-        /* The daemon's time that callers other than root may take (bus-budget.h): their buckets,
-         * the users behind the bus names seen, and the work under way that is charged to one. */
-        bool time_shares; /* --time-shares=: false, nobody is counted */
-        CallBudget *call_budget;
-        SenderUids *sender_uids;
-        sd_event_source *charge_post;
-        bool charging;
-        uid_t charge_uid;
-        uint64_t charge_start;
+        /* The daemon's time that callers other than root may take (bus-budget.h). */
+        BusBudget *bus_budget;
 
         /* Method calls waiting for their image, the service manager or a worker. */
         Operation *operations;

@@ -190,7 +190,7 @@ static void on_units(UnitActivity *a, int error, const sd_bus_error *e, void *us
         _cleanup_(sd_bus_error_free) sd_bus_error copy = SD_BUS_ERROR_NULL;
         Operation *o = userdata;
 
-        bus_budget_charge_to(o->manager, o->caller_uid);
+        bus_budget_charge_to(o->manager->bus_budget, o->caller_uid);
 
         o->query_slot = sd_bus_slot_unref(o->query_slot);
         o->query_defer = sd_event_source_disable_unref(o->query_defer);
@@ -316,7 +316,7 @@ static void reader_progress(OperationRead *rd) {
         int r;
 
         /* Receiving and checking what the reader sends is work for the caller too. */
-        bus_budget_charge_to(o->manager, o->caller_uid);
+        bus_budget_charge_to(o->manager->bus_budget, o->caller_uid);
         if (image_reader_process(rd->reader) == 0)
                 return;
 
@@ -545,7 +545,7 @@ static int on_worker_exit(sd_event_source *s, int fd, uint32_t revents, void *us
         Operation *o = userdata;
         siginfo_t si = {};
 
-        bus_budget_charge_to(o->manager, o->caller_uid);
+        bus_budget_charge_to(o->manager->bus_budget, o->caller_uid);
         if (pidfd_reap(fd, /* wait= */ false, &si) > 0)
                 worker_ended(o, &si);
         return 0;
